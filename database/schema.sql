@@ -1,0 +1,287 @@
+-- conversation-api: the one database schema.
+--
+-- Runs unchanged on PGlite, plain PostgreSQL 15+ and Supabase. Safe to re-apply to an existing
+-- database: objects are created "if not exists" / "or replace", policies are dropped and recreated.
+--
+-- Security model (the same as PostgREST / Supabase):
+--   * Every user-scoped request runs inside a transaction that first does
+--       select set_config('role', 'authenticated', true),
+--              set_config('request.jwt.claims', '{"sub":"<user id>","role":"authenticated"}', true);
+--     so row level security, keyed on auth.uid(), decides what the request can see and change.
+--     A bug in application SQL therefore cannot leak or touch another user's rows.
+--   * RLS is FORCED on every table, so even the table owner is subject to it unless it is a
+--     superuser or has BYPASSRLS.
+--   * Register and login happen before there is a user id. They run with the connection's own
+--     privileges (the owner / `postgres` role, which is superuser on plain PostgreSQL and PGlite and
+--     has BYPASSRLS on Supabase). Only that pre-auth path may run without the authenticated role.
+--   * `anon` gets nothing: the API never exposes these tables without a signed-in user.
+
+-- ---------------------------------------------------------------------------------------------
+-- Roles and auth.uid(), as PostgREST / Supabase define them. Supabase already has all of these;
+-- we only create what is missing and never replace Supabase's own auth.uid().
+-- ---------------------------------------------------------------------------------------------
+
+do $$
+begin
+  if not exists (select 1 from pg_roles where rolname = 'anon') then
+    create role anon nologin noinherit;
+  end if;
+  if not exists (select 1 from pg_roles where rolname = 'authenticated') then
+    create role authenticated nologin noinherit;
+  end if;
+  if not exists (select 1 from pg_roles where rolname = 'service_role') then
+    create role service_role nologin noinherit bypassrls;
+  end if;
+end
+$$;
+
+create schema if not exists auth;
+
+do $$
+begin
+  if not exists (
+    select 1 from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+    where n.nspname = 'auth' and p.proname = 'uid'
+  ) then
+    -- Same body as Supabase's: newer PostgREST sets request.jwt.claims (JSON), older versions set
+    -- request.jwt.claim.sub. An unset or empty setting yields null, which matches no row.
+    create function auth.uid() returns uuid
+      language sql stable
+      as $fn$
+        select coalesce(
+          nullif(current_setting('request.jwt.claim.sub', true), ''),
+          (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub')
+        )::uuid
+      $fn$;
+  end if;
+end
+$$;
+
+-- On Supabase the auth schema belongs to another role and these grants already exist; the
+-- migration role may not be allowed to repeat them, which must not abort the whole script.
+do $$
+begin
+  grant usage on schema auth to authenticated, service_role;
+  grant execute on function auth.uid() to authenticated, service_role;
+exception when insufficient_privilege then
+  null;
+end
+$$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Tables
+-- ---------------------------------------------------------------------------------------------
+
+create table if not exists public.users (
+  id            uuid primary key default gen_random_uuid(),
+  email         text not null,
+  password_hash text not null,
+  display_name  text,
+  created_at    timestamptz not null default now()
+);
+-- Emails are stored normalised, but the index is on lower() so a differently-cased duplicate can
+-- never slip in through another code path.
+create unique index if not exists users_email_lower_key on public.users (lower(email));
+
+create table if not exists public.conversations (
+  id            uuid primary key default gen_random_uuid(),
+  user_id       uuid not null default auth.uid() references public.users (id) on delete cascade,
+  title         text,
+  system_prompt text,
+  model         text not null,
+  created_at    timestamptz not null default now(),
+  updated_at    timestamptz not null default now(),
+  -- Target of messages' composite foreign key (see below).
+  constraint conversations_id_user_id_key unique (id, user_id)
+);
+-- Serves the conversation list: keyset pagination on (updated_at desc, id desc) per user.
+create index if not exists conversations_user_activity_idx
+  on public.conversations (user_id, updated_at desc, id desc);
+
+create table if not exists public.messages (
+  id              uuid primary key default gen_random_uuid(),
+  -- Insertion order. Timestamps can tie inside one transaction; seq never does.
+  seq             bigint generated always as identity,
+  conversation_id uuid not null,
+  user_id         uuid not null default auth.uid(),
+  role            text not null check (role in ('user', 'assistant')),
+  content         text not null,
+  model           text,
+  token_count     integer,
+  input_tokens    integer,
+  finish_reason   text check (finish_reason in ('end_turn', 'max_tokens', 'cancelled', 'error')),
+  latency_ms      integer,
+  ttft_ms         integer,
+  metadata        jsonb not null default '{}'::jsonb check (jsonb_typeof(metadata) = 'object'),
+  idempotency_key text,
+  created_at      timestamptz not null default now(),
+  -- The message's owner must be the conversation's owner: with RLS forcing user_id = auth.uid(),
+  -- a message can never be attached to someone else's conversation.
+  constraint messages_conversation_fkey foreign key (conversation_id, user_id)
+    references public.conversations (id, user_id) on delete cascade
+);
+create unique index if not exists messages_idempotency_key
+  on public.messages (user_id, conversation_id, idempotency_key) where idempotency_key is not null;
+create index if not exists messages_conversation_seq_idx on public.messages (conversation_id, seq);
+-- Serves token budgets and usage reports.
+create index if not exists messages_user_replies_idx
+  on public.messages (user_id, created_at) where role = 'assistant';
+
+create table if not exists public.api_keys (
+  id           uuid primary key default gen_random_uuid(),
+  user_id      uuid not null default auth.uid() references public.users (id) on delete cascade,
+  name         text,
+  prefix       text not null,
+  -- SHA-256 hex of the key. The key itself is shown once and never stored.
+  key_hash     text not null unique,
+  created_at   timestamptz not null default now(),
+  last_used_at timestamptz,
+  revoked_at   timestamptz
+);
+create index if not exists api_keys_user_idx on public.api_keys (user_id);
+
+-- ---------------------------------------------------------------------------------------------
+-- Row level security
+-- ---------------------------------------------------------------------------------------------
+
+alter table public.users         enable row level security;
+alter table public.users         force row level security;
+alter table public.conversations enable row level security;
+alter table public.conversations force row level security;
+alter table public.messages      enable row level security;
+alter table public.messages      force row level security;
+alter table public.api_keys      enable row level security;
+alter table public.api_keys      force row level security;
+
+-- `(select auth.uid())` is evaluated once per statement instead of once per row.
+drop policy if exists users_select_own on public.users;
+create policy users_select_own on public.users
+  for select to authenticated using (id = (select auth.uid()));
+drop policy if exists users_update_own on public.users;
+create policy users_update_own on public.users
+  for update to authenticated using (id = (select auth.uid())) with check (id = (select auth.uid()));
+
+drop policy if exists conversations_own on public.conversations;
+create policy conversations_own on public.conversations
+  for all to authenticated
+  using (user_id = (select auth.uid())) with check (user_id = (select auth.uid()));
+
+drop policy if exists messages_own on public.messages;
+create policy messages_own on public.messages
+  for all to authenticated
+  using (user_id = (select auth.uid())) with check (user_id = (select auth.uid()));
+
+drop policy if exists api_keys_own on public.api_keys;
+create policy api_keys_own on public.api_keys
+  for all to authenticated
+  using (user_id = (select auth.uid())) with check (user_id = (select auth.uid()));
+
+-- Supabase's default privileges hand every new table to anon and authenticated; start from
+-- nothing and grant exactly what the policies are written for.
+revoke all on public.users, public.conversations, public.messages, public.api_keys from public, anon, authenticated;
+grant select, update (display_name) on public.users to authenticated;
+grant select, insert, update, delete on public.conversations, public.messages, public.api_keys to authenticated;
+grant all on public.users, public.conversations, public.messages, public.api_keys to service_role;
+
+-- ---------------------------------------------------------------------------------------------
+-- Write functions
+--
+-- The single implementation of multi-step writes. The SQL store calls them inside its
+-- authenticated transaction; a Supabase adapter calls them through PostgREST
+--   POST /rest/v1/rpc/append_user_message   {"p_conversation_id": ..., "p_id": ..., ...}
+-- so their names, parameter names and return types are a stable API: change them only together
+-- with every caller.
+--
+-- SECURITY INVOKER: they run as the caller, so RLS applies exactly as to a plain insert.
+-- When the conversation is missing or belongs to someone else they raise SQLSTATE P0002
+-- (no_data_found) and write nothing.
+-- ---------------------------------------------------------------------------------------------
+
+-- append_user_message(p_conversation_id uuid, p_id uuid, p_content text, p_idempotency_key text)
+--   returns messages
+-- Stores the caller's message and bumps conversations.updated_at. A repeated
+-- (conversation, idempotency key) raises unique_violation (23505) from messages_idempotency_key.
+create or replace function public.append_user_message(
+  p_conversation_id uuid,
+  p_id              uuid,
+  p_content         text,
+  p_idempotency_key text
+) returns public.messages
+language plpgsql
+security invoker
+set search_path = public
+as $$
+declare
+  v_message public.messages;
+begin
+  -- Updating first also locks the conversation row, so concurrent appends get ordered seqs.
+  update public.conversations set updated_at = now()
+   where id = p_conversation_id and user_id = auth.uid();
+  if not found then
+    raise exception 'conversation % not found', p_conversation_id using errcode = 'P0002';
+  end if;
+
+  insert into public.messages (id, conversation_id, user_id, role, content, idempotency_key)
+  values (p_id, p_conversation_id, auth.uid(), 'user', p_content, p_idempotency_key)
+  returning * into v_message;
+  return v_message;
+end
+$$;
+
+-- append_assistant_message(p_conversation_id uuid, p_id uuid, p_content text, p_model text,
+--   p_token_count int, p_input_tokens int, p_finish_reason text, p_latency_ms int, p_ttft_ms int,
+--   p_metadata jsonb) returns messages
+-- Stores the model's reply (complete or partial) and bumps conversations.updated_at.
+create or replace function public.append_assistant_message(
+  p_conversation_id uuid,
+  p_id              uuid,
+  p_content         text,
+  p_model           text,
+  p_token_count     integer,
+  p_input_tokens    integer,
+  p_finish_reason   text,
+  p_latency_ms      integer,
+  p_ttft_ms         integer,
+  p_metadata        jsonb
+) returns public.messages
+language plpgsql
+security invoker
+set search_path = public
+as $$
+declare
+  v_message public.messages;
+begin
+  update public.conversations set updated_at = now()
+   where id = p_conversation_id and user_id = auth.uid();
+  if not found then
+    raise exception 'conversation % not found', p_conversation_id using errcode = 'P0002';
+  end if;
+
+  insert into public.messages (
+    id, conversation_id, user_id, role, content, model, token_count, input_tokens,
+    finish_reason, latency_ms, ttft_ms, metadata
+  ) values (
+    p_id, p_conversation_id, auth.uid(), 'assistant', p_content, p_model, p_token_count,
+    p_input_tokens, p_finish_reason, p_latency_ms, p_ttft_ms, coalesce(p_metadata, '{}'::jsonb)
+  )
+  returning * into v_message;
+  return v_message;
+end
+$$;
+
+revoke all on function public.append_user_message(uuid, uuid, text, text) from public, anon;
+revoke all on function public.append_assistant_message(uuid, uuid, text, text, integer, integer, text, integer, integer, jsonb) from public, anon;
+grant execute on function public.append_user_message(uuid, uuid, text, text) to authenticated, service_role;
+grant execute on function public.append_assistant_message(uuid, uuid, text, text, integer, integer, text, integer, integer, jsonb) to authenticated, service_role;
+
+-- ---------------------------------------------------------------------------------------------
+-- Bookkeeping for the app's own migrator: it records the SHA-256 of this file once applied, so
+-- warm starts skip the DDL (and its table locks) entirely. Not exposed to API roles.
+-- ---------------------------------------------------------------------------------------------
+
+create table if not exists public.schema_migrations (
+  hash       text primary key,
+  applied_at timestamptz not null default now()
+);
+alter table public.schema_migrations enable row level security;
+revoke all on public.schema_migrations from public, anon, authenticated;

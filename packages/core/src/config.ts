@@ -1,0 +1,67 @@
+import { z } from "zod";
+
+const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce.number().int().min(min).max(max).default(def);
+const list = (def: string) =>
+  z
+    .string()
+    .default(def)
+    .transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean));
+const optionalText = z.string().trim().min(1).optional();
+
+/**
+ * Every setting the API reads, with its default. The one place that knows the names of the variables;
+ * `.env.example` documents the same list.
+ */
+export const ConfigSchema = z
+  .object({
+    PORT: int(3000, 1, 65535),
+    HOST: z.string().default("127.0.0.1"),
+    DATA_DIR: z.string().default("./.data"),
+    DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+    JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+    JWT_ISSUER: z.string().default("conversation-api"),
+    JWT_AUDIENCE: z.string().default("conversation-api"),
+    ACCESS_TOKEN_EXPIRE_MINUTES: int(30, 1, 60 * 24 * 30),
+    GROQ_API_KEY: optionalText,
+    GROQ_BASE_URL: z.url().optional(),
+    DEFAULT_MODEL: z.string().min(1).default("llama-3.1-8b-instant"),
+    ALLOWED_MODELS: list("llama-3.1-8b-instant,llama-3.3-70b-versatile,openai/gpt-oss-20b,openai/gpt-oss-120b"),
+    PING_INTERVAL_MS: int(15_000, 10),
+    FIRST_TOKEN_TIMEOUT_MS: int(30_000, 10),
+    IDLE_TIMEOUT_MS: int(30_000, 10),
+    GROQ_MAX_RETRIES: int(2, 0, 10),
+    GROQ_MAX_RETRY_WAIT_MS: int(10_000, 0),
+    CONTEXT_TOKEN_BUDGET: int(8_000, 256),
+    HISTORY_LIMIT: int(100, 1, 1000),
+    DAILY_TOKEN_BUDGET: int(0, 0).describe("Per-user input+output tokens per UTC day; 0 turns the budget off"),
+    MAX_BODY_BYTES: int(64 * 1024, 1024),
+    OFFLINE_TOKEN_DELAY_MS: int(25, 0, 10_000),
+    CORS_ORIGINS: list("*"),
+  })
+  .superRefine((c, ctx) => {
+    if (!c.ALLOWED_MODELS.includes(c.DEFAULT_MODEL))
+      ctx.addIssue({ code: "custom", path: ["DEFAULT_MODEL"], message: "must be one of ALLOWED_MODELS" });
+  });
+
+export type Config = z.infer<typeof ConfigSchema>;
+export const CONFIG_KEYS = Object.keys(ConfigSchema.shape) as (keyof Config)[];
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  ${problems.join("\n  ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Reads the settings from an environment-like map; empty strings count as unset. */
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  const input: Record<string, string> = {};
+  for (const key of CONFIG_KEYS) {
+    const v = env[key];
+    if (v !== undefined && v !== "") input[key] = v;
+  }
+  const r = ConfigSchema.safeParse(input);
+  if (!r.success) throw new ConfigError(r.error.issues.map((i) => `${i.path.join(".") || "config"}: ${i.message}`));
+  return r.data;
+}

@@ -1,0 +1,13 @@
+export * from "./schemas";
+export * from "./errors";
+export type * from "./ports";
+export * from "./config";
+export * from "./auth/tokens";
+export * from "./auth/passwords";
+export * from "./sse";
+export * from "./chat/stream-reply";
+export * from "./chat/prompt";
+export * from "./providers/offline";
+export * from "./services/accounts";
+export * from "./services/conversations";
+export * from "./services/usage";

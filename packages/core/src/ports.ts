@@ -1,0 +1,124 @@
+// The ports the domain needs from the outside world. Adapters (SQL store, Supabase store, Groq, the
+// offline model) live outside core and implement these.
+import type { Conversation, FinishReason, Message, Page, User, UsageRow } from "./schemas";
+
+export interface NewUser {
+  email: string; // already normalised: trimmed, lower-case
+  password_hash: string;
+  display_name: string | null;
+}
+
+export interface PageRequest {
+  limit: number;
+  cursor?: string | undefined; // opaque, produced by the store
+}
+
+export interface TurnContext {
+  conversation: Conversation;
+  /** The most recent messages, oldest first, at most `historyLimit`. */
+  history: Message[];
+  /** Set when the request's idempotency key was already used in this conversation. */
+  idempotent: { user_message: Message; reply: Message | null } | null;
+}
+
+export interface NewUserMessage {
+  id: string;
+  conversation_id: string;
+  content: string;
+  idempotency_key: string | null;
+}
+
+export interface NewAssistantMessage {
+  id: string;
+  conversation_id: string;
+  content: string;
+  model: string;
+  token_count: number | null;
+  input_tokens: number | null;
+  finish_reason: FinishReason;
+  latency_ms: number;
+  ttft_ms: number | null;
+  metadata: Record<string, unknown>;
+}
+
+export interface UsageQuery {
+  from: string; // ISO timestamp, inclusive
+  to: string; // ISO timestamp, exclusive
+  group_by: "day" | "model";
+}
+
+
+/** Operations on behalf of one signed-in user; the database's RLS policies scope every one of them. */
+export interface UserStore {
+  getUser(): Promise<User | null>;
+  createConversation(input: { title: string | null; system_prompt: string | null; model: string }): Promise<Conversation>;
+  listConversations(page: PageRequest): Promise<Page<Conversation>>;
+  getConversation(id: string): Promise<Conversation | null>;
+  updateConversation(
+    id: string,
+    patch: { title?: string | null; system_prompt?: string | null },
+  ): Promise<Conversation | null>;
+  deleteConversation(id: string): Promise<boolean>;
+  /** null when the conversation does not exist for this user. Oldest first. */
+  listMessages(conversationId: string, page: PageRequest): Promise<Page<Message> | null>;
+  /** Everything needed before calling the model, in one round trip. null when the conversation is not this user's. */
+  prepareTurn(
+    conversationId: string,
+    opts: { historyLimit: number; idempotencyKey: string | null },
+  ): Promise<TurnContext | null>;
+  /** Stores the user's message and bumps the conversation's activity (SQL function). */
+  saveUserMessage(input: NewUserMessage): Promise<Message>;
+  /** Stores the reply and bumps the conversation's activity (SQL function). */
+  saveAssistantMessage(input: NewAssistantMessage): Promise<Message>;
+  /** Input + output tokens of this user's replies created at or after `since`. */
+  tokensUsedSince(since: string): Promise<number>;
+  usage(query: UsageQuery): Promise<UsageRow[]>;
+}
+
+export interface Store {
+  /** Pre-authentication: create an account. Throws AppError conflict_error (409) when the email is taken. */
+  createUser(input: NewUser): Promise<User>;
+  /** Pre-authentication: the account and its bcrypt hash, by normalised email. */
+  findLogin(email: string): Promise<{ user: User; password_hash: string } | null>;
+  forUser(userId: string): UserStore;
+  health(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+// ---- model provider ----
+
+export interface ChatTurn {
+  role: "system" | "user" | "assistant";
+  content: string;
+}
+
+export interface CompletionRequest {
+  model: string;
+  messages: ChatTurn[];
+  max_tokens?: number | undefined;
+  temperature?: number | undefined;
+  signal: AbortSignal;
+}
+
+export interface CompletionUsage {
+  input_tokens: number;
+  output_tokens: number;
+  estimated: boolean;
+}
+
+/** What a provider yields: text deltas, then exactly one `finish` (or it throws an AppError). */
+export type CompletionEvent =
+  | { type: "text"; text: string }
+  | {
+      type: "finish";
+      finish_reason: "end_turn" | "max_tokens";
+      usage: CompletionUsage | null;
+      metadata: Record<string, unknown>;
+    };
+
+export interface ModelProvider {
+  readonly name: string;
+  /** Label stored with the reply, e.g. "llama-3.1-8b-instant" or "offline-echo". */
+  modelLabel(requested: string): string;
+  complete(req: CompletionRequest): AsyncIterable<CompletionEvent>;
+}

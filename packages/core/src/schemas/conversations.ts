@@ -1,0 +1,71 @@
+import { z } from "zod";
+import { Timestamp, Uuid, pageOf } from "./common";
+
+export const MessageRole = z.enum(["user", "assistant"]);
+export const FinishReason = z.enum(["end_turn", "max_tokens", "cancelled", "error"]);
+export type FinishReason = z.infer<typeof FinishReason>;
+
+export const Message = z.object({
+  id: Uuid,
+  conversation_id: Uuid,
+  role: MessageRole,
+  content: z.string(),
+  model: z.string().nullable(),
+  token_count: z.number().int().nullable().describe("Tokens in this message (output tokens for a reply)"),
+  input_tokens: z.number().int().nullable().describe("Prompt tokens the model read to produce this reply"),
+  finish_reason: FinishReason.nullable(),
+  latency_ms: z.number().int().nullable(),
+  ttft_ms: z.number().int().nullable().describe("Time to first token"),
+  metadata: z.record(z.string(), z.unknown()),
+  created_at: Timestamp,
+});
+export type Message = z.infer<typeof Message>;
+
+export const Conversation = z.object({
+  id: Uuid,
+  title: z.string().nullable(),
+  system_prompt: z.string().nullable(),
+  model: z.string(),
+  created_at: Timestamp,
+  updated_at: Timestamp.describe("Last activity: creation, edit or message"),
+});
+export type Conversation = z.infer<typeof Conversation>;
+
+export const ConversationWithMessages = Conversation.extend({ messages: z.array(Message) });
+export type ConversationWithMessages = z.infer<typeof ConversationWithMessages>;
+
+const Title = z.string().trim().min(1).max(200);
+const SystemPrompt = z.string().max(32_000);
+
+export const CreateConversationRequest = z.object({
+  title: Title.optional(),
+  system_prompt: SystemPrompt.optional(),
+  model: z.string().min(1).max(100).optional(),
+});
+export type CreateConversationRequest = z.infer<typeof CreateConversationRequest>;
+
+export const UpdateConversationRequest = z
+  .object({
+    title: Title.nullable().optional(),
+    system_prompt: SystemPrompt.nullable().optional(),
+  })
+  .refine((b) => b.title !== undefined || b.system_prompt !== undefined, {
+    message: "give at least one of title, system_prompt",
+  });
+export type UpdateConversationRequest = z.infer<typeof UpdateConversationRequest>;
+
+export const ConversationPage = pageOf(Conversation);
+export const MessagePage = pageOf(Message);
+
+export const StreamRequest = z.object({
+  content: z.string().min(1).max(32_000),
+  max_tokens: z.number().int().min(1).max(32_768).optional(),
+  temperature: z.number().min(0).max(2).optional(),
+  model: z.string().min(1).max(100).optional(),
+});
+export type StreamRequest = z.infer<typeof StreamRequest>;
+
+export const Health = z.object({
+  status: z.enum(["ok", "degraded"]),
+  database: z.enum(["ok", "unavailable"]),
+});

@@ -1,0 +1,5 @@
+export * from "./common";
+export * from "./auth";
+export * from "./conversations";
+export * from "./stream-events";
+export * from "./usage";

@@ -1,0 +1,35 @@
+import { z } from "zod";
+
+const DAY_MS = 86_400_000;
+const isoDateTime = z.iso.datetime({ offset: true }).or(z.iso.date());
+
+/** Query of `GET /usage`: a half-open range [from, to), by default the last 30 days. */
+export const UsageRequest = z
+  .object({
+    from: isoDateTime.optional(),
+    to: isoDateTime.optional(),
+    group_by: z.enum(["day", "model"]).default("day"),
+  })
+  .transform((q) => {
+    const to = q.to ? new Date(q.to) : new Date();
+    const from = q.from ? new Date(q.from) : new Date(to.getTime() - 30 * DAY_MS);
+    return { from: from.toISOString(), to: to.toISOString(), group_by: q.group_by };
+  })
+  .refine((q) => q.from < q.to, { message: "from must be before to", path: ["from"] });
+
+export const UsageRow = z.object({
+  key: z.string().describe("The day (YYYY-MM-DD, UTC) or the model"),
+  input_tokens: z.number().int(),
+  output_tokens: z.number().int(),
+  messages: z.number().int().describe("Assistant replies counted"),
+  mean_latency_ms: z.number().int().nullable(),
+});
+export type UsageRow = z.infer<typeof UsageRow>;
+
+export const UsageReport = z.object({
+  from: z.string(),
+  to: z.string(),
+  group_by: z.enum(["day", "model"]),
+  data: z.array(UsageRow),
+  totals: UsageRow.omit({ key: true }),
+});

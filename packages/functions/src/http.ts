@@ -1,0 +1,94 @@
+import middy from "@middy/core";
+import type { APIGatewayProxyEventV2 } from "aws-lambda";
+import type { Readable } from "node:stream";
+import type { z } from "zod";
+import type { Deps } from "./deps";
+import { bearerAuth } from "./middleware/auth";
+import { errorResponses } from "./middleware/errors";
+import { jsonBody } from "./middleware/json-body";
+import { requestContext } from "./middleware/request-context";
+import type { ApiContext, ApiMiddleware, ApiResult } from "./middleware/types";
+import { validate } from "./middleware/validate";
+
+type Infer<S> = S extends z.ZodType ? z.output<S> : undefined;
+
+export interface HandlerSpec<B, Q, P> {
+  auth: boolean;
+  body?: B;
+  query?: Q;
+  params?: P;
+  /** Status of a successful response (a handler that returns undefined answers 204). */
+  status?: number;
+}
+
+export interface HandlerInput<B, Q, P> {
+  body: Infer<B>;
+  query: Infer<Q>;
+  params: Infer<P>;
+  /** Set whenever the spec has `auth: true`. */
+  userId: string;
+  deps: Deps;
+  event: APIGatewayProxyEventV2;
+  context: ApiContext;
+}
+
+const JSON_HEADERS = { "content-type": "application/json", "cache-control": "no-store" };
+
+function middlewares(spec: HandlerSpec<unknown, unknown, unknown>): ApiMiddleware[] {
+  const chain: ApiMiddleware[] = [requestContext(), errorResponses()];
+  if (spec.body) chain.push(jsonBody());
+  if (spec.auth) chain.push(bearerAuth());
+  chain.push(validate(spec as never));
+  return chain;
+}
+
+const inputOf = <B, Q, P>(event: APIGatewayProxyEventV2, context: ApiContext): HandlerInput<B, Q, P> => ({
+  body: context.input?.body as Infer<B>,
+  query: context.input?.query as Infer<Q>,
+  params: context.input?.params as Infer<P>,
+  userId: context.userId!,
+  deps: context.deps,
+  event,
+  context,
+});
+
+/** A JSON endpoint behind API Gateway: middleware chain, then `fn`, then the JSON response. */
+export function jsonHandler<B = undefined, Q = undefined, P = undefined>(
+  spec: HandlerSpec<B, Q, P>,
+  fn: (input: HandlerInput<B, Q, P>) => Promise<unknown>,
+) {
+  return middy<APIGatewayProxyEventV2, ApiResult, Error, ApiContext>()
+    .use(middlewares(spec as HandlerSpec<unknown, unknown, unknown>))
+    .handler(async (event, context): Promise<ApiResult> => {
+      const result = await fn(inputOf<B, Q, P>(event, context));
+      if (result === undefined) return { statusCode: 204, headers: { "cache-control": "no-store" } };
+      return { statusCode: spec.status ?? 200, headers: JSON_HEADERS, body: JSON.stringify(result) };
+    });
+}
+
+/** True where the Lambda runtime (or our local runtime) offers response streaming; false under `sst dev`. */
+export const canStream = () => typeof (globalThis as { awslambda?: unknown }).awslambda !== "undefined";
+
+/**
+ * A streaming endpoint on a Function URL. Errors before the stream starts are ordinary JSON responses
+ * (Middy writes them through the same response stream). Where streaming is unavailable (`sst dev`'s
+ * local worker) the same handler buffers the whole SSE body instead.
+ */
+export function streamHandler<B = undefined, Q = undefined, P = undefined>(
+  spec: HandlerSpec<B, Q, P>,
+  fn: (input: HandlerInput<B, Q, P>) => Promise<{ headers: Record<string, string>; body: Readable }>,
+) {
+  const streaming = canStream();
+  return middy<APIGatewayProxyEventV2, ApiResult, Error, ApiContext>({ streamifyResponse: streaming })
+    .use(middlewares(spec as HandlerSpec<unknown, unknown, unknown>))
+    .handler(async (event, context): Promise<ApiResult> => {
+      const { headers, body } = await fn(inputOf<B, Q, P>(event, context));
+      return { statusCode: 200, headers, body: streaming ? body : await collect(body) };
+    });
+}
+
+async function collect(body: Readable): Promise<string> {
+  let out = "";
+  for await (const chunk of body) out += String(chunk);
+  return out;
+}

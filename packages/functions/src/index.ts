@@ -1,0 +1,4 @@
+export { routes, API_PREFIX } from "./routes";
+export type { RouteDef, HttpMethod, BufferedHandler } from "./route-types";
+export { shutdown, getDeps } from "./deps";
+export { loadConfig } from "./config";

@@ -1,0 +1,23 @@
+import type { MiddlewareObj, Request } from "@middy/core";
+import type { APIGatewayProxyEventV2, Context } from "aws-lambda";
+import type { Deps } from "../deps";
+
+/** What our middlewares add to the Lambda context for the handler and for each other. */
+export interface ApiContext extends Context {
+  requestId: string;
+  receivedAt: number;
+  deps: Deps;
+  userId?: string;
+  input?: { body: unknown; query: unknown; params: unknown };
+}
+
+export interface ApiResult {
+  statusCode: number;
+  headers?: Record<string, string>;
+  body?: unknown;
+}
+
+export type ApiRequest = Request<APIGatewayProxyEventV2, ApiResult, Error, ApiContext>;
+export type ApiMiddleware = MiddlewareObj<APIGatewayProxyEventV2, ApiResult, Error, ApiContext>;
+
+export const header = (event: APIGatewayProxyEventV2, name: string): string | undefined => event.headers?.[name];

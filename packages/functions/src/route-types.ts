@@ -1,0 +1,26 @@
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
+
+export type HttpMethod = "GET" | "POST" | "PATCH" | "DELETE";
+
+/** A buffered handler: API Gateway HTTP API (payload 2.0) in, structured result out. */
+export type BufferedHandler = (
+  event: APIGatewayProxyEventV2,
+  context: Context,
+) => Promise<APIGatewayProxyStructuredResultV2>;
+
+/**
+ * One endpoint. `name` is also the handler file (`src/handlers/<name>.ts`, export `handler`) and the
+ * Lambda function's logical name, so the local runtime, the SST stack and the OpenAPI document all
+ * read this one list.
+ */
+export interface RouteDef {
+  name: string;
+  method: HttpMethod;
+  /** API Gateway route syntax: `/api/v1/conversations/{id}`. */
+  path: string;
+  /** Served from a Lambda Function URL in RESPONSE_STREAM mode (handler wrapped by awslambda.streamifyResponse). */
+  streaming: boolean;
+  /** Requires a bearer token. */
+  auth: boolean;
+  load: () => Promise<{ handler: unknown }>;
+}

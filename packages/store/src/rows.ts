@@ -1,0 +1,58 @@
+// Column lists and row → API shape mappers. Queries select exactly the API fields (plus the
+// pagination key where needed), so the mappers only pin down types.
+import type { Conversation, FinishReason, Message, User } from "@conversation-api/core";
+
+export const USER_COLUMNS = "id, email, display_name, created_at";
+
+export const CONVERSATION_COLUMNS = "id, title, system_prompt, model, created_at, updated_at";
+
+export const MESSAGE_COLUMNS =
+  "id, conversation_id, role, content, model, token_count, input_tokens, finish_reason, latency_ms, ttft_ms, metadata, created_at";
+
+/** Microsecond UTC text of a timestamptz column, for cursors. */
+export const micros = (column: string) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+type Row = Record<string, unknown>;
+
+const str = (v: unknown): string => String(v);
+const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+const intOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+
+export function toUser(r: Row): User {
+  return { id: str(r.id), email: str(r.email), display_name: strOrNull(r.display_name), created_at: str(r.created_at) };
+}
+
+export function toConversation(r: Row): Conversation {
+  return {
+    id: str(r.id),
+    title: strOrNull(r.title),
+    system_prompt: strOrNull(r.system_prompt),
+    model: str(r.model),
+    created_at: str(r.created_at),
+    updated_at: str(r.updated_at),
+  };
+}
+
+export function toMessage(r: Row): Message {
+  const metadata = typeof r.metadata === "string" ? (JSON.parse(r.metadata) as unknown) : r.metadata;
+  return {
+    id: str(r.id),
+    conversation_id: str(r.conversation_id),
+    role: r.role === "assistant" ? "assistant" : "user",
+    content: str(r.content),
+    model: strOrNull(r.model),
+    token_count: intOrNull(r.token_count),
+    input_tokens: intOrNull(r.input_tokens),
+    finish_reason: strOrNull(r.finish_reason) as FinishReason | null,
+    latency_ms: intOrNull(r.latency_ms),
+    ttft_ms: intOrNull(r.ttft_ms),
+    metadata: metadata && typeof metadata === "object" ? (metadata as Record<string, unknown>) : {},
+    created_at: str(r.created_at),
+  };
+}
+
+/** SQLSTATE of a driver error (both pg and PGlite put it on `.code`). */
+export function sqlState(e: unknown): string | undefined {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : undefined;
+}
