@@ -13,12 +13,18 @@ import { validate } from "./middleware/validate";
 type Infer<S> = S extends z.ZodType ? z.output<S> : undefined;
 
 export interface HandlerSpec<B, Q, P> {
+  /** One line for the API document. */
+  summary: string;
   auth: boolean;
   body?: B;
   query?: Q;
   params?: P;
   /** Status of a successful response (a handler that returns undefined answers 204). */
   status?: number;
+  /** Schema of the successful response body (absent for 204 and for the event stream). */
+  response?: z.ZodType;
+  /** Error statuses this endpoint can answer besides those implied by auth, body and params. */
+  errors?: number[];
 }
 
 export interface HandlerInput<B, Q, P> {
@@ -57,13 +63,14 @@ export function jsonHandler<B = undefined, Q = undefined, P = undefined>(
   spec: HandlerSpec<B, Q, P>,
   fn: (input: HandlerInput<B, Q, P>) => Promise<unknown>,
 ) {
-  return middy<APIGatewayProxyEventV2, ApiResult, Error, ApiContext>()
+  const handler = middy<APIGatewayProxyEventV2, ApiResult, Error, ApiContext>()
     .use(middlewares(spec as HandlerSpec<unknown, unknown, unknown>))
     .handler(async (event, context): Promise<ApiResult> => {
       const result = await fn(inputOf<B, Q, P>(event, context));
       if (result === undefined) return { statusCode: 204, headers: { "cache-control": "no-store" } };
       return { statusCode: spec.status ?? 200, headers: JSON_HEADERS, body: JSON.stringify(result) };
     });
+  return Object.assign(handler, { spec: spec as HandlerSpec<unknown, unknown, unknown> });
 }
 
 /** True where the Lambda runtime (or our local runtime) offers response streaming; false under `sst dev`. */
@@ -79,12 +86,13 @@ export function streamHandler<B = undefined, Q = undefined, P = undefined>(
   fn: (input: HandlerInput<B, Q, P>) => Promise<{ headers: Record<string, string>; body: Readable }>,
 ) {
   const streaming = canStream();
-  return middy<APIGatewayProxyEventV2, ApiResult, Error, ApiContext>({ streamifyResponse: streaming })
+  const handler = middy<APIGatewayProxyEventV2, ApiResult, Error, ApiContext>({ streamifyResponse: streaming })
     .use(middlewares(spec as HandlerSpec<unknown, unknown, unknown>))
     .handler(async (event, context): Promise<ApiResult> => {
       const { headers, body } = await fn(inputOf<B, Q, P>(event, context));
       return { statusCode: 200, headers, body: streaming ? body : await collect(body) };
     });
+  return Object.assign(handler, { spec: spec as HandlerSpec<unknown, unknown, unknown> });
 }
 
 async function collect(body: Readable): Promise<string> {

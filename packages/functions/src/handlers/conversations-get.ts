@@ -1,6 +1,6 @@
-import { IdParams, getConversation } from "@conversation-api/core";
+import { IdParams, getConversation, ConversationWithMessages } from "@conversation-api/core";
 import { jsonHandler } from "../http";
 
-export const handler = jsonHandler({ auth: true, params: IdParams }, ({ deps, userId, params }) =>
+export const handler = jsonHandler({ summary: "A conversation with its first 100 messages", auth: true, params: IdParams, response: ConversationWithMessages }, ({ deps, userId, params }) =>
   getConversation(deps.store.forUser(userId), params.id),
 );

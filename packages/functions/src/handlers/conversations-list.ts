@@ -1,6 +1,6 @@
-import { PageQuery } from "@conversation-api/core";
+import { PageQuery, ConversationPage } from "@conversation-api/core";
 import { jsonHandler } from "../http";
 
-export const handler = jsonHandler({ auth: true, query: PageQuery }, ({ deps, userId, query }) =>
+export const handler = jsonHandler({ summary: "Your conversations, most recent activity first", auth: true, query: PageQuery, response: ConversationPage }, ({ deps, userId, query }) =>
   deps.store.forUser(userId).listConversations(query),
 );

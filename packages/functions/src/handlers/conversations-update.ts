@@ -1,7 +1,7 @@
-import { IdParams, UpdateConversationRequest, updateConversation } from "@conversation-api/core";
+import { IdParams, UpdateConversationRequest, updateConversation, Conversation } from "@conversation-api/core";
 import { jsonHandler } from "../http";
 
 export const handler = jsonHandler(
-  { auth: true, params: IdParams, body: UpdateConversationRequest },
+  { summary: "Rename a conversation or change its system prompt", auth: true, params: IdParams, body: UpdateConversationRequest, response: Conversation },
   ({ deps, userId, params, body }) => updateConversation(deps.store.forUser(userId), params.id, body),
 );

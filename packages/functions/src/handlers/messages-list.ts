@@ -1,6 +1,6 @@
-import { IdParams, PageQuery, listMessages } from "@conversation-api/core";
+import { IdParams, PageQuery, listMessages, MessagePage } from "@conversation-api/core";
 import { jsonHandler } from "../http";
 
-export const handler = jsonHandler({ auth: true, params: IdParams, query: PageQuery }, ({ deps, userId, params, query }) =>
+export const handler = jsonHandler({ summary: "Messages of a conversation, oldest first", auth: true, params: IdParams, query: PageQuery, response: MessagePage }, ({ deps, userId, params, query }) =>
   listMessages(deps.store.forUser(userId), params.id, query),
 );

@@ -5,7 +5,13 @@ import { streamHandler } from "../http";
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 export const handler = streamHandler(
-  { auth: true, params: IdParams, body: StreamRequest },
+  {
+    summary: "Send a message and stream the reply as Server-Sent Events",
+    auth: true,
+    params: IdParams,
+    body: StreamRequest,
+    errors: [409, 429],
+  },
   async ({ deps, userId, params, body, event, context }) => {
     const key = event.headers?.["idempotency-key"] ?? null;
     if (key !== null && !IDEMPOTENCY_KEY.test(key))

@@ -1,6 +1,6 @@
-import { UsageRequest, usageReport } from "@conversation-api/core";
+import { UsageRequest, usageReport, UsageReport } from "@conversation-api/core";
 import { jsonHandler } from "../http";
 
-export const handler = jsonHandler({ auth: true, query: UsageRequest }, ({ deps, userId, query }) =>
+export const handler = jsonHandler({ summary: "Your token usage by day or by model", auth: true, query: UsageRequest, response: UsageReport }, ({ deps, userId, query }) =>
   usageReport(deps.store.forUser(userId), query),
 );

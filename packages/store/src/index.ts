@@ -1,0 +1,42 @@
+import type { Store } from "@conversation-api/core";
+import { migrate } from "./migrate";
+import { createPgClient, createPgliteClient, type SqlClient } from "./sql";
+import { createSqlStore } from "./sql-store";
+
+export { createSqlStore } from "./sql-store";
+export { migrate, readSchema, SCHEMA_URL } from "./migrate";
+export {
+  createPgClient,
+  createPgliteClient,
+  timestamptzToIso,
+  type PgOptions,
+  type PgliteOptions,
+  type SqlClient,
+  type SqlTx,
+} from "./sql";
+
+export interface OpenStoreOptions {
+  /** postgres://… — use PostgreSQL (e.g. Supabase). Wins over the PGlite options. */
+  databaseUrl?: string | undefined;
+  /** Persist an embedded PGlite database in this directory. */
+  dataDir?: string | undefined;
+  /** Embedded PGlite in memory (also the default when nothing else is given). */
+  inMemory?: boolean | undefined;
+  /** Apply database/schema.sql if it is not applied yet. Default true. */
+  migrate?: boolean | undefined;
+}
+
+export type SqlStore = Store & { sql: SqlClient };
+
+export async function openStore(opts: OpenStoreOptions = {}): Promise<SqlStore> {
+  const sql = opts.databaseUrl
+    ? await createPgClient(opts.databaseUrl)
+    : await createPgliteClient({ dataDir: opts.inMemory ? undefined : opts.dataDir });
+  try {
+    if (opts.migrate !== false) await migrate(sql);
+  } catch (e) {
+    await sql.close().catch(() => {});
+    throw e;
+  }
+  return Object.assign(createSqlStore(sql), { sql });
+}

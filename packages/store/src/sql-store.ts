@@ -1,0 +1,352 @@
+// The Store port over SQL. User-scoped operations never filter by user themselves: each runs in a
+// transaction that assumes the `authenticated` role with the user's JWT claims, exactly as
+// PostgREST does, and the row level security policies in database/schema.sql decide what is visible.
+import {
+  AppError,
+  conflict,
+  notFound,
+  unauthorized,
+  type Conversation,
+  type Message,
+  type NewAssistantMessage,
+  type NewUser,
+  type NewUserMessage,
+  type Page,
+  type PageRequest,
+  type Store,
+  type TurnContext,
+  type UsageQuery,
+  type UsageRow,
+  type User,
+  type UserStore,
+} from "@conversation-api/core";
+import {
+  decodeConversationCursor,
+  decodeMessageCursor,
+  encodeConversationCursor,
+  encodeMessageCursor,
+  isUuid,
+} from "./cursor";
+import {
+  CONVERSATION_COLUMNS,
+  MESSAGE_COLUMNS,
+  USER_COLUMNS,
+  micros,
+  sqlState,
+  toConversation,
+  toMessage,
+  toUser,
+} from "./rows";
+import type { SqlClient, SqlTx } from "./sql";
+
+type Row = Record<string, unknown>;
+
+export function createSqlStore(sql: SqlClient): Store {
+  return {
+    // Pre-auth: runs with the connection's own privileges (see the header of schema.sql).
+    async createUser(input: NewUser): Promise<User> {
+      try {
+        const [row] = await sql.query(
+          `insert into public.users (email, password_hash, display_name) values ($1, $2, $3) returning ${USER_COLUMNS}`,
+          [input.email, input.password_hash, input.display_name],
+        );
+        return toUser(row!);
+      } catch (e) {
+        if (sqlState(e) === "23505") throw conflict("Email is already registered");
+        throw e;
+      }
+    },
+
+    async findLogin(email: string) {
+      const [row] = await sql.query(
+        `select ${USER_COLUMNS}, password_hash from public.users where lower(email) = lower($1)`,
+        [email],
+      );
+      return row ? { user: toUser(row), password_hash: String(row.password_hash) } : null;
+    },
+
+    forUser(userId: string): UserStore {
+      // auth.uid() casts the claim to uuid; anything else would fail every statement obscurely.
+      if (!isUuid(userId)) throw unauthorized();
+      return createUserStore(sql, userId);
+    },
+
+    async health(): Promise<boolean> {
+      try {
+        await sql.query("select 1");
+        return true;
+      } catch {
+        return false;
+      }
+    },
+
+    close: () => sql.close(),
+  };
+}
+
+function createUserStore(sql: SqlClient, userId: string): UserStore {
+  const claims = JSON.stringify({ sub: userId, role: "authenticated" });
+
+  /** One transaction as the user: one round trip to assume the identity, then `fn`'s statements. */
+  const asUser = <T>(fn: (tx: SqlTx) => Promise<T>): Promise<T> =>
+    sql.transaction(async (tx) => {
+      await tx.query("select set_config('role', 'authenticated', true), set_config('request.jwt.claims', $1, true)", [
+        claims,
+      ]);
+      return fn(tx);
+    });
+
+  const one = async (text: string, params: unknown[]): Promise<Row | undefined> =>
+    (await asUser((tx) => tx.query(text, params)))[0];
+
+  const store: UserStore = {
+    async getUser() {
+      const row = await one(`select ${USER_COLUMNS} from public.users where id = auth.uid()`, []);
+      return row ? toUser(row) : null;
+    },
+
+    async createConversation(input) {
+      try {
+        // user_id defaults to auth.uid(); the insert policy would reject any other value anyway.
+        const row = await one(
+          `insert into public.conversations (title, system_prompt, model) values ($1, $2, $3) returning ${CONVERSATION_COLUMNS}`,
+          [input.title, input.system_prompt, input.model],
+        );
+        return toConversation(row!);
+      } catch (e) {
+        // A valid token for an account that has since been deleted.
+        if (sqlState(e) === "23503") throw unauthorized();
+        throw e;
+      }
+    },
+
+    async listConversations(page: PageRequest): Promise<Page<Conversation>> {
+      const limit = pageLimit(page.limit);
+      const after = page.cursor ? decodeConversationCursor(page.cursor) : null;
+      const select = `select ${CONVERSATION_COLUMNS}, ${micros("updated_at")} as cursor_ts from public.conversations`;
+      const order = "order by updated_at desc, id desc";
+      const rows = await asUser((tx) =>
+        after
+          ? tx.query(
+              `${select} where (updated_at, id) < ($1::timestamptz, $2::uuid) ${order} limit $3`,
+              [after.updated_at, after.id, limit + 1],
+            )
+          : tx.query(`${select} ${order} limit $1`, [limit + 1]),
+      );
+      const data = rows.slice(0, limit);
+      const last = data[data.length - 1];
+      return {
+        data: data.map(toConversation),
+        next_cursor:
+          rows.length > limit && last
+            ? encodeConversationCursor({ updated_at: String(last.cursor_ts), id: String(last.id) })
+            : null,
+      };
+    },
+
+    async getConversation(id) {
+      if (!isUuid(id)) return null;
+      const row = await one(`select ${CONVERSATION_COLUMNS} from public.conversations where id = $1`, [id]);
+      return row ? toConversation(row) : null;
+    },
+
+    async updateConversation(id, patch) {
+      if (!isUuid(id)) return null;
+      const params: unknown[] = [id];
+      const sets: string[] = [];
+      for (const field of ["title", "system_prompt"] as const) {
+        if (patch[field] === undefined) continue;
+        params.push(patch[field]);
+        sets.push(`${field} = $${params.length}`);
+      }
+      if (sets.length === 0) return store.getConversation(id);
+      const row = await one(
+        `update public.conversations set ${sets.join(", ")}, updated_at = now() where id = $1 returning ${CONVERSATION_COLUMNS}`,
+        params,
+      );
+      return row ? toConversation(row) : null;
+    },
+
+    async deleteConversation(id) {
+      if (!isUuid(id)) return false;
+      // Messages go with it through the foreign key's on delete cascade.
+      const row = await one("delete from public.conversations where id = $1 returning id", [id]);
+      return row !== undefined;
+    },
+
+    async listMessages(conversationId, page) {
+      if (!isUuid(conversationId)) return null;
+      const limit = pageLimit(page.limit);
+      const after = page.cursor ? decodeMessageCursor(page.cursor).seq : "0";
+      // One statement answers both "is the conversation visible?" (no row at all) and the page
+      // (a single row with null message columns when it is empty).
+      const rows = await asUser((tx) =>
+        tx.query(
+          `select c.id as visible_conversation, m.*
+             from public.conversations c
+             left join lateral (
+               select ${MESSAGE_COLUMNS}, seq::text as cursor_seq from public.messages
+                where conversation_id = c.id and seq > $2::bigint
+                order by seq limit $3
+             ) m on true
+            where c.id = $1`,
+          [conversationId, after, limit + 1],
+        ),
+      );
+      if (rows.length === 0) return null;
+      const found = rows.filter((r) => r.id !== null);
+      const data = found.slice(0, limit);
+      const last = data[data.length - 1];
+      return {
+        data: data.map(toMessage),
+        next_cursor: found.length > limit && last ? encodeMessageCursor({ seq: String(last.cursor_seq) }) : null,
+      };
+    },
+
+    async prepareTurn(conversationId, opts): Promise<TurnContext | null> {
+      if (!isUuid(conversationId)) return null;
+      // Conversation, recent history and the idempotent repeat (if any) in one statement; `part`
+      // says which a message row belongs to. Rows without a message mean an empty conversation.
+      const rows = await asUser((tx) =>
+        tx.query(
+          `select c.id as c_id, c.title as c_title, c.system_prompt as c_system_prompt, c.model as c_model,
+                  c.created_at as c_created_at, c.updated_at as c_updated_at, m.*
+             from public.conversations c
+             left join lateral (
+               (select 'history'::text as part, h.* from (
+                  select ${MESSAGE_COLUMNS}, seq from public.messages
+                   where conversation_id = c.id order by seq desc limit $2
+               ) h)
+               union all
+               (select 'user_message', ${MESSAGE_COLUMNS}, seq from public.messages
+                 where conversation_id = c.id and role = 'user' and idempotency_key = $3)
+               union all
+               (select 'reply', ${MESSAGE_COLUMNS}, seq from public.messages
+                 where conversation_id = c.id and role = 'assistant'
+                   and seq > (select u.seq from public.messages u
+                               where u.conversation_id = c.id and u.role = 'user' and u.idempotency_key = $3)
+                 order by seq limit 1)
+             ) m on true
+            where c.id = $1`,
+          [conversationId, Math.max(0, Math.trunc(opts.historyLimit)), opts.idempotencyKey],
+        ),
+      );
+      const first = rows[0];
+      if (!first) return null;
+      const conversation = toConversation({
+        id: first.c_id,
+        title: first.c_title,
+        system_prompt: first.c_system_prompt,
+        model: first.c_model,
+        created_at: first.c_created_at,
+        updated_at: first.c_updated_at,
+      });
+      const part = (name: string) => rows.filter((r) => r.part === name).sort((a, b) => Number(a.seq) - Number(b.seq));
+      const userMessage = part("user_message")[0];
+      const reply = part("reply")[0];
+      return {
+        conversation,
+        history: part("history").map(toMessage),
+        idempotent: userMessage ? { user_message: toMessage(userMessage), reply: reply ? toMessage(reply) : null } : null,
+      };
+    },
+
+    async saveUserMessage(input: NewUserMessage): Promise<Message> {
+      return saveMessage(
+        "select * from public.append_user_message($1::uuid, $2::uuid, $3::text, $4::text)",
+        [input.conversation_id, input.id, input.content, input.idempotency_key],
+        input.conversation_id,
+      );
+    },
+
+    async saveAssistantMessage(input: NewAssistantMessage): Promise<Message> {
+      return saveMessage(
+        `select * from public.append_assistant_message($1::uuid, $2::uuid, $3::text, $4::text, $5::integer,
+                $6::integer, $7::text, $8::integer, $9::integer, $10::jsonb)`,
+        [
+          input.conversation_id,
+          input.id,
+          input.content,
+          input.model,
+          input.token_count,
+          input.input_tokens,
+          input.finish_reason,
+          input.latency_ms,
+          input.ttft_ms,
+          JSON.stringify(input.metadata ?? {}),
+        ],
+        input.conversation_id,
+      );
+    },
+
+    async tokensUsedSince(since: string): Promise<number> {
+      const row = await one(
+        `select coalesce(sum(coalesce(input_tokens, 0) + coalesce(token_count, 0)), 0)::bigint as total
+           from public.messages where role = 'assistant' and created_at >= $1::timestamptz`,
+        [since],
+      );
+      return Number(row?.total ?? 0);
+    },
+
+    async usage(query: UsageQuery): Promise<UsageRow[]> {
+      const key =
+        query.group_by === "day" ? "to_char(created_at at time zone 'UTC', 'YYYY-MM-DD')" : "coalesce(model, '')";
+      const rows = await asUser((tx) =>
+        tx.query(
+          `select ${key} as key,
+                  coalesce(sum(input_tokens), 0)::bigint as input_tokens,
+                  coalesce(sum(token_count), 0)::bigint as output_tokens,
+                  count(*)::bigint as messages,
+                  round(avg(latency_ms))::bigint as mean_latency_ms
+             from public.messages
+            where role = 'assistant' and created_at >= $1::timestamptz and created_at < $2::timestamptz
+            group by 1
+            order by ${key} collate "C"`,
+          [query.from, query.to],
+        ),
+      );
+      return rows.map((r) => ({
+        key: String(r.key),
+        input_tokens: Number(r.input_tokens),
+        output_tokens: Number(r.output_tokens),
+        messages: Number(r.messages),
+        mean_latency_ms: r.mean_latency_ms === null ? null : Number(r.mean_latency_ms),
+      }));
+    },
+  };
+  return store;
+
+  async function saveMessage(text: string, params: unknown[], conversationId: string): Promise<Message> {
+    if (!isUuid(conversationId)) throw notFound("Conversation");
+    try {
+      const [row] = await asUser((tx) => tx.query(text, params));
+      return toMessage(row!);
+    } catch (e) {
+      throw mapWriteError(e);
+    }
+  }
+}
+
+/** What the append_* functions' failures mean to the API. */
+function mapWriteError(e: unknown): unknown {
+  switch (sqlState(e)) {
+    case "P0002": // raised by the function: not the caller's conversation
+    case "23503": // deleted between the check and the insert
+      return notFound("Conversation");
+    case "23505": {
+      const constraint = (e as { constraint?: unknown }).constraint;
+      return constraint === "messages_idempotency_key"
+        ? conflict("This Idempotency-Key was already used in this conversation")
+        : conflict("A message with this id already exists");
+    }
+    case "42501": // RLS rejected the row
+      return notFound("Conversation");
+    default:
+      return e;
+  }
+}
+
+function pageLimit(limit: number): number {
+  if (!Number.isFinite(limit)) throw new AppError("invalid_request_error", "Invalid limit");
+  return Math.max(1, Math.trunc(limit));
+}

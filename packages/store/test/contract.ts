@@ -1,0 +1,458 @@
+// The behaviour every Store adapter must have, written against the port only so the same suite can
+// run against each database (and later adapters). `hooks` rewrite timestamps, which the port
+// deliberately cannot do, to test ordering and date grouping deterministically.
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { AppError, NewAssistantMessage, Store, UserStore } from "@conversation-api/core";
+
+export interface ContractHooks {
+  setConversationUpdatedAt(id: string, timestamptz: string): Promise<void>;
+  setMessageCreatedAt(id: string, timestamptz: string): Promise<void>;
+}
+
+export interface ContractSetup {
+  store: Store;
+  hooks: ContractHooks;
+}
+
+const ISO_Z = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+async function expectAppError(p: Promise<unknown>, type: string, status: number): Promise<AppError> {
+  const e = (await p.then(
+    () => {
+      throw new Error(`expected ${type}, but it resolved`);
+    },
+    (err: unknown) => err,
+  )) as AppError;
+  expect(e).toMatchObject({ name: "AppError", type, status });
+  return e;
+}
+
+export function describeStoreContract(name: string, setup: () => Promise<ContractSetup>): void {
+  describe(`Store contract: ${name}`, () => {
+    let store: Store;
+    let hooks: ContractHooks;
+
+    beforeAll(async () => {
+      ({ store, hooks } = await setup());
+    }, 120_000);
+    afterAll(async () => {
+      await store?.close();
+    });
+
+    const email = () => `user-${randomUUID()}@example.com`;
+    const newUser = async () => {
+      const user = await store.createUser({ email: email(), password_hash: "$2a$10$hash", display_name: "Ada" });
+      return { user, as: store.forUser(user.id) };
+    };
+    const newConversation = (as: UserStore, title: string | null = "Chat") =>
+      as.createConversation({ title, system_prompt: "Be brief.", model: "llama-3.1-8b-instant" });
+    const reply = (conversationId: string, extra: Partial<NewAssistantMessage> = {}): NewAssistantMessage => ({
+      id: randomUUID(),
+      conversation_id: conversationId,
+      content: "Hello!",
+      model: "llama-3.1-8b-instant",
+      token_count: 5,
+      input_tokens: 20,
+      finish_reason: "end_turn",
+      latency_ms: 300,
+      ttft_ms: 40,
+      metadata: {},
+      ...extra,
+    });
+    const say = (as: UserStore, conversationId: string, content: string, key: string | null = null) =>
+      as.saveUserMessage({ id: randomUUID(), conversation_id: conversationId, content, idempotency_key: key });
+
+    it("reports health", async () => {
+      expect(await store.health()).toBe(true);
+    });
+
+    describe("accounts", () => {
+      it("creates a user in the API shape", async () => {
+        const address = email();
+        const user = await store.createUser({ email: address, password_hash: "h", display_name: null });
+        expect(user).toEqual({ id: expect.stringMatching(UUID), email: address, display_name: null, created_at: expect.stringMatching(ISO_Z) });
+      });
+
+      it("rejects a duplicate email regardless of case with a 409", async () => {
+        const address = email();
+        await store.createUser({ email: address, password_hash: "h", display_name: null });
+        const e = await expectAppError(
+          store.createUser({ email: address.toUpperCase(), password_hash: "h", display_name: null }),
+          "conflict_error",
+          409,
+        );
+        expect(e.message).toBe("Email is already registered");
+      });
+
+      it("finds the login by email, with the hash", async () => {
+        const { user } = await newUser();
+        expect(await store.findLogin(user.email)).toEqual({ user, password_hash: "$2a$10$hash" });
+        expect(await store.findLogin(user.email.toUpperCase())).toEqual({ user, password_hash: "$2a$10$hash" });
+        expect(await store.findLogin(email())).toBeNull();
+      });
+
+      it("returns the signed-in user", async () => {
+        const { user, as } = await newUser();
+        expect(await as.getUser()).toEqual(user);
+        expect(await store.forUser(randomUUID()).getUser()).toBeNull();
+      });
+    });
+
+    describe("conversations", () => {
+      it("creates, reads, updates and deletes", async () => {
+        const { as } = await newUser();
+        const c = await newConversation(as);
+        expect(c).toEqual({
+          id: expect.stringMatching(UUID),
+          title: "Chat",
+          system_prompt: "Be brief.",
+          model: "llama-3.1-8b-instant",
+          created_at: expect.stringMatching(ISO_Z),
+          updated_at: c.created_at,
+        });
+        expect(await as.getConversation(c.id)).toEqual(c);
+
+        const renamed = await as.updateConversation(c.id, { title: "Renamed" });
+        expect(renamed).toMatchObject({ id: c.id, title: "Renamed", system_prompt: "Be brief." });
+        expect(Date.parse(renamed!.updated_at)).toBeGreaterThanOrEqual(Date.parse(c.updated_at));
+
+        const cleared = await as.updateConversation(c.id, { title: null, system_prompt: null });
+        expect(cleared).toMatchObject({ title: null, system_prompt: null, model: c.model });
+        expect(await as.getConversation(c.id)).toEqual(cleared);
+
+        expect(await as.deleteConversation(c.id)).toBe(true);
+        expect(await as.getConversation(c.id)).toBeNull();
+        expect(await as.deleteConversation(c.id)).toBe(false);
+        expect(await as.updateConversation(c.id, { title: "x" })).toBeNull();
+      });
+
+      it("treats ids that are not UUIDs as not found", async () => {
+        const { as } = await newUser();
+        expect(await as.getConversation("nope")).toBeNull();
+        expect(await as.updateConversation("nope", { title: "x" })).toBeNull();
+        expect(await as.deleteConversation("nope")).toBe(false);
+        expect(await as.listMessages("nope", { limit: 5 })).toBeNull();
+        expect(await as.prepareTurn("nope", { historyLimit: 5, idempotencyKey: null })).toBeNull();
+      });
+
+      it("deletes a conversation's messages with it", async () => {
+        const { as } = await newUser();
+        const c = await newConversation(as);
+        await say(as, c.id, "hi");
+        await as.saveAssistantMessage(reply(c.id));
+        const since = new Date(Date.now() - 60_000).toISOString();
+        expect(await as.tokensUsedSince(since)).toBe(25);
+        expect(await as.deleteConversation(c.id)).toBe(true);
+        expect(await as.listMessages(c.id, { limit: 10 })).toBeNull();
+        expect(await as.tokensUsedSince(since)).toBe(0);
+      });
+
+      it("pages by most recent activity without duplicates or gaps, stable under inserts", async () => {
+        const { as } = await newUser();
+        const made = [];
+        for (let i = 0; i < 7; i++) made.push(await newConversation(as, `c${i}`));
+        const expected = [...made].reverse().map((c) => c.id);
+
+        const seen: string[] = [];
+        const first = await as.listConversations({ limit: 3 });
+        seen.push(...first.data.map((c) => c.id));
+        expect(first.next_cursor).toEqual(expect.any(String));
+
+        // Activity after the first page must not shift later pages.
+        const late = await newConversation(as, "late");
+
+        let cursor = first.next_cursor;
+        const sizes = [first.data.length];
+        while (cursor) {
+          const page = await as.listConversations({ limit: 3, cursor });
+          sizes.push(page.data.length);
+          seen.push(...page.data.map((c) => c.id));
+          cursor = page.next_cursor;
+        }
+        expect(sizes).toEqual([3, 3, 1]);
+        expect(seen).toEqual(expected);
+
+        const fresh = await as.listConversations({ limit: 100 });
+        expect(fresh.data.map((c) => c.id)).toEqual([late.id, ...expected]);
+        expect(fresh.next_cursor).toBeNull();
+      });
+
+      it("keeps microsecond and tied timestamps apart across pages", async () => {
+        const { as } = await newUser();
+        const cs = [];
+        for (let i = 0; i < 5; i++) cs.push(await newConversation(as, `c${i}`));
+        // Three rows within the same millisecond, two of them identical: a millisecond cursor
+        // would repeat or skip rows here.
+        const stamps = [
+          "2030-01-01T00:00:00.000001Z",
+          "2030-01-01T00:00:00.000002Z",
+          "2030-01-01T00:00:00.000002Z",
+          "2030-01-01T00:00:00.000003Z",
+          "2029-12-31T23:59:59.999999Z",
+        ];
+        for (let i = 0; i < cs.length; i++) await hooks.setConversationUpdatedAt(cs[i]!.id, stamps[i]!);
+
+        const all = (await as.listConversations({ limit: 100 })).data.map((c) => c.id);
+        expect(new Set(all).size).toBe(5);
+        const tied = [cs[1]!.id, cs[2]!.id].sort().reverse();
+        expect(all).toEqual([cs[3]!.id, ...tied, cs[0]!.id, cs[4]!.id]);
+
+        for (const limit of [1, 2]) {
+          const seen: string[] = [];
+          let cursor: string | null | undefined;
+          do {
+            const page = await as.listConversations({ limit, cursor: cursor ?? undefined });
+            seen.push(...page.data.map((c) => c.id));
+            cursor = page.next_cursor;
+          } while (cursor);
+          expect(seen).toEqual(all);
+        }
+      });
+
+      it("rejects invalid cursors with a 400", async () => {
+        const { as } = await newUser();
+        const c = await newConversation(as);
+        for (let i = 0; i < 3; i++) await say(as, c.id, `m${i}`);
+        const messageCursor = (await as.listMessages(c.id, { limit: 1 }))!.next_cursor!;
+        const conversationCursor = (await as.listConversations({ limit: 1 })).next_cursor;
+        expect(conversationCursor).toBeNull();
+        await newConversation(as);
+        const realConversationCursor = (await as.listConversations({ limit: 1 })).next_cursor!;
+
+        const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url");
+        const bad = [
+          "not a cursor",
+          "%%%",
+          b64([1, 2]),
+          b64({ k: "c", t: "2024-02-30T00:00:00.000000Z", id: randomUUID() }),
+          b64({ k: "c", t: "2024-01-01T00:00:00.000Z", id: randomUUID() }),
+          b64({ k: "c", t: "2024-01-01T00:00:00.000000Z", id: "x' or 1=1" }),
+          messageCursor,
+        ];
+        for (const cursor of bad) {
+          await expectAppError(as.listConversations({ limit: 5, cursor }), "invalid_request_error", 400);
+        }
+        for (const cursor of ["nope", b64({ k: "m", s: "-1" }), b64({ k: "m", s: 5 }), realConversationCursor]) {
+          await expectAppError(as.listMessages(c.id, { limit: 5, cursor }), "invalid_request_error", 400);
+        }
+      });
+
+      it("hides one user's conversations from another", async () => {
+        const a = await newUser();
+        const b = await newUser();
+        const c = await newConversation(a.as, "A's secret");
+        await say(a.as, c.id, "private");
+
+        expect(await b.as.getConversation(c.id)).toBeNull();
+        expect(await b.as.updateConversation(c.id, { title: "pwned" })).toBeNull();
+        expect(await b.as.deleteConversation(c.id)).toBe(false);
+        expect(await b.as.listMessages(c.id, { limit: 10 })).toBeNull();
+        expect(await b.as.prepareTurn(c.id, { historyLimit: 10, idempotencyKey: null })).toBeNull();
+        expect((await b.as.listConversations({ limit: 100 })).data).toEqual([]);
+
+        expect(await a.as.getConversation(c.id)).toMatchObject({ title: "A's secret" });
+        expect((await a.as.listMessages(c.id, { limit: 10 }))!.data).toHaveLength(1);
+      });
+    });
+
+    describe("messages", () => {
+      it("round-trips every field of both kinds of message", async () => {
+        const { as } = await newUser();
+        const c = await newConversation(as);
+        const userMessage = await say(as, c.id, "What is 2+2?", "key-1");
+        expect(userMessage).toEqual({
+          id: expect.stringMatching(UUID),
+          conversation_id: c.id,
+          role: "user",
+          content: "What is 2+2?",
+          model: null,
+          token_count: null,
+          input_tokens: null,
+          finish_reason: null,
+          latency_ms: null,
+          ttft_ms: null,
+          metadata: {},
+          created_at: expect.stringMatching(ISO_Z),
+        });
+
+        const metadata = { history_omitted: 0, nested: { list: [1, "two", null], flag: true }, emoji: "✓ 👍", quote: "it's \"x\"" };
+        const input = reply(c.id, {
+          content: "4",
+          model: "offline-echo",
+          token_count: 1,
+          input_tokens: 12,
+          finish_reason: "max_tokens",
+          latency_ms: 1234,
+          ttft_ms: 56,
+          metadata,
+        });
+        const stored = await as.saveAssistantMessage(input);
+        expect(stored).toEqual({
+          id: input.id,
+          conversation_id: c.id,
+          role: "assistant",
+          content: "4",
+          model: "offline-echo",
+          token_count: 1,
+          input_tokens: 12,
+          finish_reason: "max_tokens",
+          latency_ms: 1234,
+          ttft_ms: 56,
+          metadata,
+          created_at: expect.stringMatching(ISO_Z),
+        });
+
+        const partial = await as.saveAssistantMessage(
+          reply(c.id, { content: "", token_count: null, input_tokens: null, finish_reason: "cancelled", ttft_ms: null }),
+        );
+        expect(partial).toMatchObject({ token_count: null, input_tokens: null, finish_reason: "cancelled", ttft_ms: null, metadata: {} });
+
+        const listed = await as.listMessages(c.id, { limit: 10 });
+        expect(listed).toEqual({ data: [userMessage, stored, partial], next_cursor: null });
+
+        const after = await as.getConversation(c.id);
+        expect(Date.parse(after!.updated_at)).toBeGreaterThanOrEqual(Date.parse(stored.created_at));
+      });
+
+      it("pages messages oldest first, stable under appends", async () => {
+        const { as } = await newUser();
+        const c = await newConversation(as);
+        const ids = [];
+        for (let i = 0; i < 5; i++) ids.push((await say(as, c.id, `m${i}`)).id);
+
+        const p1 = (await as.listMessages(c.id, { limit: 2 }))!;
+        expect(p1.data.map((m) => m.id)).toEqual(ids.slice(0, 2));
+        ids.push((await say(as, c.id, "late")).id);
+        const p2 = (await as.listMessages(c.id, { limit: 2, cursor: p1.next_cursor! }))!;
+        const p3 = (await as.listMessages(c.id, { limit: 2, cursor: p2.next_cursor! }))!;
+        expect([...p2.data, ...p3.data].map((m) => m.id)).toEqual(ids.slice(2, 6));
+        expect(p3.next_cursor).toBeNull();
+
+        const empty = await newConversation(as);
+        expect(await as.listMessages(empty.id, { limit: 5 })).toEqual({ data: [], next_cursor: null });
+      });
+
+      it("refuses to store a message in another user's conversation", async () => {
+        const a = await newUser();
+        const b = await newUser();
+        const c = await newConversation(a.as);
+        await expectAppError(say(b.as, c.id, "intrusion"), "not_found_error", 404);
+        await expectAppError(b.as.saveAssistantMessage(reply(c.id)), "not_found_error", 404);
+        await expectAppError(say(b.as, randomUUID(), "nowhere"), "not_found_error", 404);
+        expect((await a.as.listMessages(c.id, { limit: 10 }))!.data).toEqual([]);
+        expect(await a.as.getConversation(c.id)).toMatchObject({ updated_at: c.updated_at });
+      });
+
+      it("rejects a reused idempotency key in the same conversation with a 409", async () => {
+        const { as } = await newUser();
+        const c = await newConversation(as);
+        const other = await newConversation(as);
+        await say(as, c.id, "once", "k");
+        await expectAppError(say(as, c.id, "twice", "k"), "conflict_error", 409);
+        await say(as, other.id, "elsewhere", "k");
+        expect((await as.listMessages(c.id, { limit: 10 }))!.data.map((m) => m.content)).toEqual(["once"]);
+      });
+    });
+
+    describe("prepareTurn", () => {
+      it("returns the conversation and the latest history, oldest first", async () => {
+        const { as } = await newUser();
+        const c = await newConversation(as);
+        const empty = await as.prepareTurn(c.id, { historyLimit: 4, idempotencyKey: null });
+        expect(empty).toEqual({ conversation: c, history: [], idempotent: null });
+
+        const all = [];
+        for (let i = 0; i < 3; i++) {
+          all.push(await say(as, c.id, `q${i}`));
+          all.push(await as.saveAssistantMessage(reply(c.id, { content: `a${i}` })));
+        }
+        const turn = await as.prepareTurn(c.id, { historyLimit: 4, idempotencyKey: null });
+        expect(turn!.conversation.id).toBe(c.id);
+        expect(turn!.history).toEqual(all.slice(2));
+        expect(turn!.idempotent).toBeNull();
+        expect((await as.prepareTurn(c.id, { historyLimit: 0, idempotencyKey: null }))!.history).toEqual([]);
+      });
+
+      it("finds the earlier message and reply for a repeated idempotency key", async () => {
+        const { as } = await newUser();
+        const c = await newConversation(as);
+        await say(as, c.id, "before");
+        const first = await say(as, c.id, "retry me", "idem-1");
+
+        const pending = await as.prepareTurn(c.id, { historyLimit: 10, idempotencyKey: "idem-1" });
+        expect(pending!.idempotent).toEqual({ user_message: first, reply: null });
+        expect(pending!.history.map((m) => m.content)).toEqual(["before", "retry me"]);
+
+        const answer = await as.saveAssistantMessage(reply(c.id, { content: "done" }));
+        await say(as, c.id, "next", "idem-2");
+        await as.saveAssistantMessage(reply(c.id, { content: "later" }));
+
+        const repeat = await as.prepareTurn(c.id, { historyLimit: 1, idempotencyKey: "idem-1" });
+        expect(repeat!.idempotent).toEqual({ user_message: first, reply: answer });
+        expect(repeat!.history.map((m) => m.content)).toEqual(["later"]);
+
+        expect((await as.prepareTurn(c.id, { historyLimit: 1, idempotencyKey: "unused" }))!.idempotent).toBeNull();
+        const other = await newConversation(as);
+        expect((await as.prepareTurn(other.id, { historyLimit: 1, idempotencyKey: "idem-1" }))!.idempotent).toBeNull();
+      });
+    });
+
+    describe("accounting", () => {
+      it("sums this user's reply tokens since a point in time", async () => {
+        const a = await newUser();
+        const b = await newUser();
+        const c = await newConversation(a.as);
+        const since = new Date(Date.now() - 60_000).toISOString();
+        expect(await a.as.tokensUsedSince(since)).toBe(0);
+
+        await say(a.as, c.id, "hi");
+        await a.as.saveAssistantMessage(reply(c.id, { input_tokens: 10, token_count: 5 }));
+        await a.as.saveAssistantMessage(reply(c.id, { input_tokens: null, token_count: 7 }));
+        const old = await a.as.saveAssistantMessage(reply(c.id, { input_tokens: 1000, token_count: 1000 }));
+        await hooks.setMessageCreatedAt(old.id, "2020-01-01T00:00:00Z");
+        const bc = await newConversation(b.as);
+        await b.as.saveAssistantMessage(reply(bc.id, { input_tokens: 99, token_count: 99 }));
+
+        expect(await a.as.tokensUsedSince(since)).toBe(22);
+        expect(await a.as.tokensUsedSince("2019-12-31T00:00:00Z")).toBe(2022);
+        expect(await a.as.tokensUsedSince(new Date(Date.now() + 60_000).toISOString())).toBe(0);
+      });
+
+      it("reports usage per UTC day and per model", async () => {
+        const a = await newUser();
+        const b = await newUser();
+        const c = await newConversation(a.as);
+        const at = async (when: string, extra: Partial<NewAssistantMessage>) => {
+          const m = await a.as.saveAssistantMessage(reply(c.id, extra));
+          await hooks.setMessageCreatedAt(m.id, when);
+        };
+        await at("2024-03-01T00:00:00Z", { model: "m-b", input_tokens: 10, token_count: 1, latency_ms: 100 });
+        await at("2024-03-01T23:59:59.999999Z", { model: "m-a", input_tokens: 20, token_count: 2, latency_ms: 201 });
+        // 23:30 at UTC-5 is the next UTC day.
+        await at("2024-03-01T23:30:00-05:00", { model: "m-a", input_tokens: null, token_count: 4, latency_ms: 300 });
+        await at("2024-03-03T12:00:00Z", { model: "m-b", input_tokens: 1, token_count: null, latency_ms: 0 });
+        await at("2024-03-04T00:00:00Z", { model: "m-b", input_tokens: 1000, token_count: 1000, latency_ms: 1 });
+        await at("2024-02-29T23:59:59Z", { model: "m-b", input_tokens: 1000, token_count: 1000, latency_ms: 1 });
+        const user = await say(a.as, c.id, "not counted");
+        await hooks.setMessageCreatedAt(user.id, "2024-03-02T10:00:00Z");
+        const bc = await newConversation(b.as);
+        const foreign = await b.as.saveAssistantMessage(reply(bc.id, { model: "m-a" }));
+        await hooks.setMessageCreatedAt(foreign.id, "2024-03-02T10:00:00Z");
+
+        const range = { from: "2024-03-01T00:00:00Z", to: "2024-03-04T00:00:00Z" };
+        expect(await a.as.usage({ ...range, group_by: "day" })).toEqual([
+          { key: "2024-03-01", input_tokens: 30, output_tokens: 3, messages: 2, mean_latency_ms: 151 },
+          { key: "2024-03-02", input_tokens: 0, output_tokens: 4, messages: 1, mean_latency_ms: 300 },
+          { key: "2024-03-03", input_tokens: 1, output_tokens: 0, messages: 1, mean_latency_ms: 0 },
+        ]);
+        expect(await a.as.usage({ ...range, group_by: "model" })).toEqual([
+          { key: "m-a", input_tokens: 20, output_tokens: 6, messages: 2, mean_latency_ms: 251 },
+          { key: "m-b", input_tokens: 11, output_tokens: 1, messages: 2, mean_latency_ms: 50 },
+        ]);
+        expect(await a.as.usage({ from: "2025-01-01T00:00:00Z", to: "2025-02-01T00:00:00Z", group_by: "day" })).toEqual([]);
+      });
+    });
+  });
+}
