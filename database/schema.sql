@@ -12,8 +12,9 @@
 --   * RLS is FORCED on every table, so even the table owner is subject to it unless it is a
 --     superuser or has BYPASSRLS.
 --   * Register and login happen before there is a user id. They run with the connection's own
---     privileges (the owner / `postgres` role, which is superuser on plain PostgreSQL and PGlite and
---     has BYPASSRLS on Supabase). Only that pre-auth path may run without the authenticated role.
+--     privileges, so that role must be a superuser or have BYPASSRLS: `postgres` is superuser on
+--     plain PostgreSQL and PGlite and has BYPASSRLS on Supabase. Only that pre-auth path (and the
+--     migration) may run without the authenticated role.
 --   * `anon` gets nothing: the API never exposes these tables without a signed-in user.
 
 -- ---------------------------------------------------------------------------------------------
@@ -35,10 +36,25 @@ begin
 end
 $$;
 
-create schema if not exists auth;
+-- The app's connection role must be able to `set role authenticated` for each request. Superusers
+-- (PGlite, local PostgreSQL) always can, and Supabase already grants it to `postgres`; a plain
+-- non-superuser owner needs the membership, which it may or may not be allowed to give itself.
+do $$
+begin
+  if not pg_has_role(current_user, 'authenticated', 'member') then
+    execute format('grant authenticated to %I', current_user);
+  end if;
+exception when insufficient_privilege or invalid_grant_operation then
+  raise warning 'role % cannot assume "authenticated"; grant it: grant authenticated to %', current_user, current_user;
+end
+$$;
 
 do $$
 begin
+  -- Checked by hand: CREATE SCHEMA IF NOT EXISTS still demands CREATE on the database first.
+  if not exists (select 1 from pg_namespace where nspname = 'auth') then
+    create schema auth;
+  end if;
   if not exists (
     select 1 from pg_proc p join pg_namespace n on n.oid = p.pronamespace
     where n.nspname = 'auth' and p.proname = 'uid'

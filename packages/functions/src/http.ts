@@ -23,6 +23,8 @@ export interface HandlerSpec<B, Q, P> {
   status?: number;
   /** Schema of the successful response body (absent for 204 and for the event stream). */
   response?: z.ZodType;
+  /** The route's path template; needed where events carry no pathParameters (the Function URL). */
+  path?: string;
   /** Error statuses this endpoint can answer besides those implied by auth, body and params. */
   errors?: number[];
 }

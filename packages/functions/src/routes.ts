@@ -17,4 +17,14 @@ export const routes: RouteDef[] = [
   { name: "messages-list", method: "GET", path: "/conversations/{id}/messages", auth: true, streaming: false, load: () => import("./handlers/messages-list") },
   { name: "messages-stream", method: "POST", path: "/conversations/{id}/messages/stream", auth: true, streaming: true, load: () => import("./handlers/messages-stream") },
   { name: "usage", method: "GET", path: "/usage", auth: true, streaming: false, load: () => import("./handlers/usage") },
+  // The API's self-description, at the host root (`prefix: false`); left out of the document itself.
+  { name: "openapi-json", method: "GET", path: "/openapi.json", auth: false, streaming: false, prefix: false, load: () => import("./handlers/openapi-json") },
+  { name: "docs", method: "GET", path: "/docs", auth: false, streaming: false, prefix: false, load: () => import("./handlers/docs") },
+  { name: "docs-asset", method: "GET", path: "/docs/{file}", auth: false, streaming: false, prefix: false, load: () => import("./handlers/docs") },
 ].map((r) => ({ ...r, method: r.method as RouteDef["method"], path: API_PREFIX + r.path }));
+
+export function pathOf(name: string): string {
+  const route = routes.find((r) => r.name === name);
+  if (!route) throw new Error(`No route named ${name}`);
+  return route.path;
+}

@@ -31,7 +31,7 @@ export type StreamingHandler = ((event: unknown, responseStream: Writable, conte
 };
 
 export function streamifyResponse<F extends (...args: never[]) => unknown>(handler: F, options?: StreamifyOptions): F {
-  const tagged = handler as F & Record<symbol, unknown>;
+  const tagged = handler as unknown as Record<symbol, unknown>;
   tagged[HANDLER_STREAMING] = STREAM_RESPONSE;
   if (typeof options?.highWaterMark === "number") tagged[HANDLER_HIGHWATERMARK] = Math.trunc(options.highWaterMark);
   return handler;

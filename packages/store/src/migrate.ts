@@ -30,9 +30,14 @@ export async function migrate(sql: SqlClient, schema: string = readSchema()): Pr
 }
 
 async function isApplied(sql: Pick<SqlClient, "query">, hash: string): Promise<boolean> {
-  // to_regclass keeps the very first start (no bookkeeping table yet) from being an error, which
-  // would abort the surrounding transaction.
-  const [table] = await sql.query<{ ok: boolean }>("select to_regclass('public.schema_migrations') is not null as ok");
+  // Checking for the table first keeps the very first start from being an error, which would abort
+  // the surrounding transaction. A pg_class scan rather than to_regclass(): to_regclass answers from
+  // the backend's catalog cache, which is not refreshed after merely waiting for an advisory lock,
+  // so it would miss a table that a concurrent starter created meanwhile.
+  const [table] = await sql.query<{ ok: boolean }>(
+    `select exists (select 1 from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+                     where n.nspname = 'public' and c.relname = 'schema_migrations') as ok`,
+  );
   if (!table?.ok) return false;
   const hit = await sql.query("select 1 from public.schema_migrations where hash = $1", [hash]);
   return hit.length > 0;

@@ -2,7 +2,7 @@
 // run against each database (and later adapters). `hooks` rewrite timestamps, which the port
 // deliberately cannot do, to test ordering and date grouping deterministically.
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { AppError, NewAssistantMessage, Store, UserStore } from "@conversation-api/core";
 
 export interface ContractHooks {
@@ -29,16 +29,14 @@ async function expectAppError(p: Promise<unknown>, type: string, status: number)
   return e;
 }
 
-export function describeStoreContract(name: string, setup: () => Promise<ContractSetup>): void {
+/** `setup` is called once before the suite; the caller owns the store's lifecycle (and closes it). */
+export function describeStoreContract(name: string, setup: () => ContractSetup | Promise<ContractSetup>): void {
   describe(`Store contract: ${name}`, () => {
     let store: Store;
     let hooks: ContractHooks;
 
     beforeAll(async () => {
       ({ store, hooks } = await setup());
-    }, 120_000);
-    afterAll(async () => {
-      await store?.close();
     });
 
     const email = () => `user-${randomUUID()}@example.com`;
@@ -153,6 +151,9 @@ export function describeStoreContract(name: string, setup: () => Promise<Contrac
         const { as } = await newUser();
         const made = [];
         for (let i = 0; i < 7; i++) made.push(await newConversation(as, `c${i}`));
+        // Distinct past activity times: some clocks (PGlite's) tick in milliseconds, so rows
+        // created back to back could tie and sort by id instead of creation order.
+        for (let i = 0; i < made.length; i++) await hooks.setConversationUpdatedAt(made[i]!.id, `2020-01-01T00:00:0${i}Z`);
         const expected = [...made].reverse().map((c) => c.id);
 
         const seen: string[] = [];

@@ -1,11 +1,14 @@
 // A throwaway PostgreSQL server for tests: initdb into a temp dir, start on a free port, delete on
 // stop. Reusable by any suite that needs a real PostgreSQL:
 //
-//   const pg = await startPostgres();            // or: postgresOrSkip() inside describe.skipIf
-//   process.env.DATABASE_URL = pg.url;
-//   ...
-//   await pg.stop();
-import { execFileSync, spawnSync } from "node:child_process";
+//   import { postgresAvailable, startPostgres } from "@conversation-api/store/test/pg-server";
+//   describe.skipIf(!postgresAvailable())("…", () => {
+//     let pg: PostgresServer;
+//     beforeAll(async () => { pg = await startPostgres(); }, 120_000);
+//     afterAll(() => pg?.stop());
+//     // connect with pg.url
+//   });
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -67,12 +70,41 @@ function runAsUser(): OsUser | null | undefined {
   }
 }
 
+const shellQuote = (a: string) => `'${a.replace(/'/g, "'\\''")}'`;
+
+const firstExisting = (paths: string[]) => paths.find((p) => existsSync(p));
+
+/** The command line that runs `cmd` as `user` (runuser, else su); sbin is often not on PATH. */
+function commandLine(user: OsUser | null, cmd: string, args: string[]): [string, string[]] {
+  if (!user) return [cmd, args];
+  const runuser = firstExisting(["/usr/sbin/runuser", "/sbin/runuser", "/usr/bin/runuser", "/bin/runuser"]);
+  if (runuser) return [runuser, ["-u", user.name, "--", cmd, ...args]];
+  const line = [cmd, ...args].map(shellQuote).join(" ");
+  return [firstExisting(["/usr/bin/su", "/bin/su"]) ?? "su", [user.name, "-s", "/bin/sh", "-c", line]];
+}
+
 function run(user: OsUser | null, cmd: string, args: string[]): void {
-  const [file, argv] = user ? ["runuser", ["-u", user.name, "--", cmd, ...args]] : [cmd, args];
+  const [file, argv] = commandLine(user, cmd, args);
   const r = spawnSync(file, argv, { encoding: "utf8", timeout: 120_000 });
   if (r.status !== 0) {
-    throw new Error(`${cmd} ${args.join(" ")} failed (${r.status ?? r.signal}):\n${r.stdout}\n${r.stderr}`);
+    const why = r.error?.message ?? `exit ${r.status ?? r.signal}`;
+    throw new Error(`${cmd} ${args.join(" ")} failed (${why}):\n${r.stdout ?? ""}\n${r.stderr ?? ""}`);
   }
+}
+
+/**
+ * A detached shell that stops the server and deletes its directory once this process is gone,
+ * however it ended (test runners may SIGTERM or SIGKILL their workers, skipping every exit hook).
+ * After a normal stop the directory is gone and the watchdog just exits.
+ */
+function spawnWatchdog(user: OsUser | null, pgCtl: string, data: string, dir: string): void {
+  const [file, argv] = commandLine(user, pgCtl, ["-D", data, "-m", "immediate", "-w", "stop"]);
+  const stop = [file, ...argv].map(shellQuote).join(" ");
+  const script = [
+    `while kill -0 ${process.pid} 2>/dev/null && [ -d ${shellQuote(dir)} ]; do sleep 1; done`,
+    `if [ -d ${shellQuote(dir)} ]; then ${stop} >/dev/null 2>&1; rm -rf ${shellQuote(dir)}; fi`,
+  ].join("; ");
+  spawn("/bin/sh", ["-c", script], { detached: true, stdio: "ignore" }).unref();
 }
 
 function freePort(): Promise<number> {
@@ -116,6 +148,7 @@ export async function startPostgres(): Promise<PostgresServer> {
       lastError = e;
       continue;
     }
+    spawnWatchdog(user, join(bin, "pg_ctl"), data, dir);
     let stopped = false;
     return {
       url: `postgres://postgres@127.0.0.1:${port}/postgres`,

@@ -1,6 +1,7 @@
 import { Readable } from "node:stream";
 import { AppError, IdParams, StreamRequest, startReply } from "@conversation-api/core";
 import { streamHandler } from "../http";
+import { pathOf } from "../routes";
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
@@ -9,6 +10,7 @@ export const handler = streamHandler(
     summary: "Send a message and stream the reply as Server-Sent Events",
     auth: true,
     params: IdParams,
+    path: pathOf("messages-stream"),
     body: StreamRequest,
     errors: [409, 429],
   },

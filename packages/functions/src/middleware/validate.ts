@@ -6,6 +6,20 @@ export interface InputSchemas {
   body?: z.ZodType;
   query?: z.ZodType;
   params?: z.ZodType;
+  /** Route path with `{name}` segments, for events that carry no pathParameters (Function URLs). */
+  path?: string;
+}
+
+/** Function URL events have no route, so the parameters are read from the raw path. */
+function paramsFromPath(template: string, rawPath: string): Record<string, string> | undefined {
+  const names: string[] = [];
+  const pattern = template.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(/\\?\{(\w+)\\?\}/g, (_, n: string) => {
+    names.push(n);
+    return "([^/]+)";
+  });
+  const m = new RegExp(`^${pattern}$`).exec(rawPath);
+  if (!m) return undefined;
+  return Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(m[i + 1]!)]));
 }
 
 /** Parses body, query and path parameters with their zod schemas; a failure is a 422 naming each field. */
@@ -21,7 +35,8 @@ export const validate = (schemas: InputSchemas): ApiMiddleware => ({
     };
     const e = request.event;
     // A malformed id can never name a row; answer as for any other missing row rather than with a 422.
-    const params = parse(schemas.params, e.pathParameters, "path");
+    const rawParams = e.pathParameters ?? (schemas.path ? paramsFromPath(schemas.path, e.rawPath) : undefined);
+    const params = parse(schemas.params, rawParams, "path");
     if (fields.length) throw new AppError("not_found_error", "Not found");
     const input = {
       body: parse(schemas.body, e.body, "body"),

@@ -1,0 +1,54 @@
+import type { ResponseConfig, RouteConfig } from "@asteasolutions/zod-to-openapi";
+import type { z } from "zod";
+import type { HandlerSpec } from "../http";
+import type { RouteDef } from "../route-types";
+import { BEARER } from "./components";
+import { errorDescription, errorStatuses } from "./error-statuses";
+import { IdempotencyHeaders, streamResponse } from "./stream";
+import { successStatus } from "./success";
+
+type Spec = HandlerSpec<unknown, unknown, unknown> & { headers?: z.ZodObject };
+type Params = NonNullable<RouteConfig["request"]>["params"];
+
+export interface Shared {
+  ErrorBody: z.ZodType;
+  streamEvent: z.ZodType;
+}
+
+/** One route of the table, described from its handler's spec. */
+export function operation(route: RouteDef, spec: Spec, shared: Shared): RouteConfig {
+  // The routes table decides whether the gateway/runtime expects a token; the spec decides whether the
+  // handler checks one. A mismatch is a bug, and the document would be wrong either way.
+  if (spec.auth !== route.auth) throw new Error(`Route ${route.name}: auth is ${route.auth} in routes.ts but ${spec.auth} in its spec`);
+
+  const headers = spec.headers ?? (route.streaming ? IdempotencyHeaders : undefined);
+  const request: NonNullable<RouteConfig["request"]> = {};
+  if (spec.params) request.params = spec.params as Params;
+  if (spec.query) request.query = spec.query as Params;
+  if (headers) request.headers = headers;
+  if (spec.body) request.body = { content: { "application/json": { schema: spec.body as z.ZodType } } };
+
+  const responses: Record<string, ResponseConfig> = { [successStatus(spec, route.streaming)]: success(spec, route, shared) };
+  for (const status of errorStatuses(spec))
+    responses[status] = { description: errorDescription(spec, status), content: { "application/json": { schema: shared.ErrorBody } } };
+
+  return {
+    method: route.method.toLowerCase() as RouteConfig["method"],
+    path: route.path,
+    operationId: route.name,
+    summary: spec.summary,
+    tags: [tagOf(route)],
+    ...(spec.auth ? { security: [{ [BEARER]: [] }] } : {}),
+    ...(Object.keys(request).length ? { request } : {}),
+    responses,
+  };
+}
+
+/** Operations are grouped by the first word of the route name: auth-login → auth. */
+export const tagOf = (route: Pick<RouteDef, "name">) => route.name.split("-")[0]!;
+
+function success(spec: Spec, route: RouteDef, shared: Shared): ResponseConfig {
+  if (route.streaming) return streamResponse(shared.streamEvent);
+  if (!spec.response) return { description: "Done; no content" };
+  return { description: "OK", content: { "application/json": { schema: spec.response } } };
+}

@@ -1,0 +1,37 @@
+import type { ResponseConfig } from "@asteasolutions/zod-to-openapi";
+import { z } from "zod";
+
+// Prose for readers; the machine-checkable part is the StreamEvent union and its discriminator mapping.
+export const STREAM_DESCRIPTION = [
+  "A `text/event-stream` of Server-Sent Events, in Anthropic's Messages streaming order:",
+  "",
+  "1. `message_start` (the assistant message's id, `conversation_id`, model, input token count)",
+  "2. `content_block_start` (index 0, empty text block)",
+  "3. `content_block_delta`, zero or more (`delta.text` is the next piece of the reply)",
+  "4. `content_block_stop`",
+  "5. `message_delta` (`stop_reason`, output token count)",
+  "6. `message_stop`",
+  "",
+  "`ping` may arrive at any time to keep the connection alive. A failure after the stream started is",
+  "reported as an `error` event, after which the stream ends. Every event except `ping` and `error` has",
+  "an `id:` that increases from 1. The SSE `event:` name equals the `type` field of its `data`, whose",
+  "schema is the one the StreamEvent discriminator maps that name to. Errors before the stream starts",
+  "are ordinary JSON responses.",
+].join("\n");
+
+export const streamResponse = (eventSchema: z.ZodType): ResponseConfig => ({
+  description: STREAM_DESCRIPTION,
+  content: { "text/event-stream": { schema: eventSchema } },
+});
+
+// Stopgap until HandlerSpec carries `headers` (see the report to the lead): the same rule that
+// handlers/messages-stream.ts enforces on the header, so the document shows the retry contract.
+export const IdempotencyHeaders = z.object({
+  "idempotency-key": z
+    .string()
+    .regex(/^[\x21-\x7e]{1,255}$/)
+    .optional()
+    .describe(
+      "Makes a retry safe: a repeat with the same key reuses the stored user message, and once the reply is stored answers 409 with `error.reply_id` naming it",
+    ),
+});

@@ -1,0 +1,48 @@
+import type { IncomingMessage } from "node:http";
+
+/** API Gateway's hard cap on a request payload; the API's own, smaller limit is the handlers' job. */
+export const MAX_BODY_BYTES = 10 * 1024 * 1024;
+
+export class PayloadTooLargeError extends Error {
+  constructor(limit: number) {
+    super(`Request body exceeds ${limit} bytes`);
+    this.name = "PayloadTooLargeError";
+  }
+}
+
+export class RequestAbortedError extends Error {
+  constructor() {
+    super("Client aborted the request");
+    this.name = "RequestAbortedError";
+  }
+}
+
+/** Reads the whole request body, refusing it as soon as it is known to exceed `limit`. */
+export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers["content-length"]);
+    if (declared > limit) {
+      req.resume();
+      return reject(new PayloadTooLargeError(limit));
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on("data", (chunk: Buffer) => {
+      if (tooLarge) return;
+      size += chunk.length;
+      if (size > limit) {
+        tooLarge = true;
+        chunks.length = 0;
+        reject(new PayloadTooLargeError(limit));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.once("end", () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
+    req.once("error", () => reject(new RequestAbortedError()));
+    req.once("close", () => {
+      if (!req.complete) reject(new RequestAbortedError());
+    });
+  });
+}

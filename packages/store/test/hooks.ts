@@ -1,0 +1,14 @@
+// Contract hooks for the SQL store: the connection's own role bypasses RLS, like an operator would.
+import type { SqlClient } from "../src/index";
+import type { ContractHooks } from "./contract";
+
+export function sqlHooks(sql: SqlClient): ContractHooks {
+  return {
+    async setConversationUpdatedAt(id, timestamptz) {
+      await sql.query("update conversations set updated_at = $2::timestamptz where id = $1", [id, timestamptz]);
+    },
+    async setMessageCreatedAt(id, timestamptz) {
+      await sql.query("update messages set created_at = $2::timestamptz where id = $1", [id, timestamptz]);
+    },
+  };
+}

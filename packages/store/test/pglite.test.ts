@@ -1,0 +1,16 @@
+import { afterAll, beforeAll, describe } from "vitest";
+import { openStore, type SqlStore } from "../src/index";
+import { describeStoreContract } from "./contract";
+import { describeDatabaseChecks } from "./database-checks";
+import { sqlHooks } from "./hooks";
+
+describe("PGlite (in memory)", () => {
+  let store: SqlStore;
+  beforeAll(async () => {
+    store = await openStore({ inMemory: true });
+  }, 120_000);
+  afterAll(() => store?.close());
+
+  describeStoreContract("PGlite", () => ({ store, hooks: sqlHooks(store.sql) }));
+  describeDatabaseChecks("PGlite", () => store.sql);
+});

@@ -1,0 +1,150 @@
+// The whole API on the real local runtime, every answer checked against the committed document.
+import { readFileSync } from "node:fs";
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { startApp, type TestApp } from "../support/app";
+import { ApiContract } from "./api-contract";
+
+const doc = JSON.parse(readFileSync(new URL("../../openapi.json", import.meta.url), "utf8"));
+
+let app: TestApp;
+let api: ApiContract;
+const email = `walker-${process.pid}@example.com`;
+const password = "correct horse battery";
+let token = "";
+let conversationId = "";
+
+beforeAll(async () => {
+  app = await startApp();
+  api = new ApiContract(doc, app.url);
+});
+afterAll(() => app?.close());
+
+// The steps share one account and conversation, so they run in order (vitest's default in a file).
+describe("every endpoint answers as documented", () => {
+  test("health", async () => {
+    const r = await api.call("health");
+    expect(r.status).toBe(200);
+  });
+
+  test("register, then register again (409)", async () => {
+    const r = await api.call("auth-register", { body: { email, password, display_name: "Walker" } });
+    expect(r.status).toBe(201);
+    token = r.body.access_token;
+    expect((await api.call("auth-register", { body: { email, password } })).status).toBe(409);
+  });
+
+  test("login, and a wrong password (401)", async () => {
+    const r = await api.call("auth-login", { body: { email, password } });
+    expect(r.status).toBe(200);
+    token = r.body.access_token;
+    expect((await api.call("auth-login", { body: { email, password: "wrong password" } })).status).toBe(401);
+  });
+
+  test("me, without a token (401) and with a bad one (401)", async () => {
+    expect((await api.call("auth-me", { token })).status).toBe(200);
+    expect((await api.call("auth-me")).status).toBe(401);
+    expect((await api.call("auth-me", { token: "not.a.jwt" })).status).toBe(401);
+  });
+
+  test("create, list, get and update a conversation", async () => {
+    const created = await api.call("conversations-create", { token, body: { title: "Contract", system_prompt: "Be brief." } });
+    expect(created.status).toBe(201);
+    conversationId = created.body.id;
+    expect((await api.call("conversations-create", { token })).status).toBe(201);
+    const list = await api.call("conversations-list", { token, query: { limit: "1" } });
+    expect(list.status).toBe(200);
+    expect((await api.call("conversations-list", { token, query: { limit: "1", cursor: list.body.next_cursor } })).status).toBe(200);
+    expect((await api.call("conversations-get", { token, params: { id: conversationId } })).status).toBe(200);
+    const patched = await api.call("conversations-update", { token, params: { id: conversationId }, body: { title: null } });
+    expect(patched.status).toBe(200);
+  });
+
+  test("stream a reply, and repeat it with the same Idempotency-Key (409)", async () => {
+    const key = randomUUID();
+    const r = await api.stream("messages-stream", { token, params: { id: conversationId }, body: { content: "Hello there" }, headers: { "idempotency-key": key } });
+    expect(r.status).toBe(200);
+    expect(r.events.map((e) => e.event).filter((e) => e !== "ping")).toEqual(
+      expect.arrayContaining(["message_start", "content_block_start", "content_block_delta", "content_block_stop", "message_delta", "message_stop"]),
+    );
+    const again = await api.stream("messages-stream", { token, params: { id: conversationId }, body: { content: "Hello there" }, headers: { "idempotency-key": key } });
+    expect(again.status).toBe(409);
+    expect(again.body.error.reply_id).toBeTruthy();
+  });
+
+  test("the stream's errors before it starts", async () => {
+    const params = { id: conversationId };
+    expect((await api.stream("messages-stream", { params, body: { content: "x" } })).status).toBe(401);
+    expect((await api.stream("messages-stream", { token, params: { id: randomUUID() }, body: { content: "x" } })).status).toBe(404);
+    expect((await api.stream("messages-stream", { token, params, body: { content: "" } })).status).toBe(422);
+    expect((await api.stream("messages-stream", { token, params, body: "{not json" })).status).toBe(400);
+  });
+
+  test("list messages, and usage", async () => {
+    const r = await api.call("messages-list", { token, params: { id: conversationId } });
+    expect(r.status).toBe(200);
+    expect(r.body.data.length).toBeGreaterThanOrEqual(2);
+    expect((await api.call("usage", { token })).status).toBe(200);
+    expect((await api.call("usage", { token, query: { group_by: "model" } })).status).toBe(200);
+  });
+
+  test("error cases: 400, 404, 413, 415, 422", async () => {
+    expect((await api.call("conversations-create", { token, body: "{not json" })).status).toBe(400);
+    expect((await api.call("conversations-get", { token, params: { id: randomUUID() } })).status).toBe(404);
+    expect((await api.call("conversations-get", { token, params: { id: "not-a-uuid" } })).status).toBe(404);
+    expect((await api.call("conversations-create", { token, body: { title: "x".repeat(100 * 1024) } })).status).toBe(413);
+    expect((await api.call("conversations-create", { token, body: "title=x", headers: { "content-type": "text/plain" } })).status).toBe(415);
+    expect((await api.call("auth-register", { body: { email: "not an email", password: "short" } })).status).toBe(422);
+    expect((await api.call("conversations-update", { token, params: { id: conversationId }, body: {} })).status).toBe(422);
+    expect((await api.call("messages-list", { token, params: { id: conversationId }, query: { limit: "0" } })).status).toBe(422);
+    expect((await api.call("usage", { token, query: { from: "2025-02-01", to: "2025-01-01" } })).status).toBe(422);
+  });
+
+  test("delete, then the conversation is gone", async () => {
+    expect((await api.call("conversations-delete", { token, params: { id: conversationId } })).status).toBe(204);
+    expect((await api.call("conversations-get", { token, params: { id: conversationId } })).status).toBe(404);
+    expect((await api.call("conversations-delete", { token, params: { id: conversationId } })).status).toBe(404);
+  });
+
+  test("the walk covered every operation and every error status it set out to", () => {
+    expect([...api.seen.keys()].sort()).toEqual(api.operationIds.sort());
+    const statuses = new Set([...api.seen.values()].flatMap((s) => [...s]));
+    for (const s of [200, 201, 204, 400, 401, 404, 409, 413, 415, 422]) expect(statuses, `status ${s}`).toContain(s);
+  });
+});
+
+// The walk is only as strict as its checker: prove it rejects what the document does not allow.
+describe("the checker itself", () => {
+  const doctored = (edit: (d: any) => void) => {
+    const d = structuredClone(doc);
+    edit(d);
+    return new ApiContract(d, app.url);
+  };
+
+  test("fails on a status the document does not list", async () => {
+    const strict = doctored((d) => delete d.paths["/api/v1/health"].get.responses["200"]);
+    await expect(strict.call("health")).rejects.toThrow(/status not documented/);
+  });
+
+  test("fails on a body the schema rejects", async () => {
+    const strict = doctored((d) => (d.components.schemas.Health.properties.database = { type: "integer" }));
+    await expect(strict.call("health")).rejects.toThrow(/does not match the schema/);
+  });
+
+  test("fails on an SSE event whose data the event's schema rejects", async () => {
+    const strict = doctored((d) => (d.components.schemas.MessageStopEvent.properties.type = { const: "nope" }));
+    const t = (await api.call("auth-register", { body: { email: `w-${randomUUID()}@example.com`, password } })).body.access_token;
+    const c = await api.call("conversations-create", { token: t });
+    await expect(strict.stream("messages-stream", { token: t, params: { id: c.body.id }, body: { content: "Hi" } })).rejects.toThrow(
+      /"message_stop" data does not match/,
+    );
+  });
+
+  test("fails on a content type the document does not list", async () => {
+    const strict = doctored((d) => {
+      const ok = d.paths["/api/v1/health"].get.responses["200"];
+      ok.content = { "text/plain": ok.content["application/json"] };
+    });
+    await expect(strict.call("health")).rejects.toThrow(/content type/);
+  });
+});
