@@ -6,15 +6,28 @@
 import { installAwsLambdaGlobal } from "./awslambda-shim";
 import { consoleLogger } from "./logger";
 import { createLocalServer } from "./server";
+import { loadDotEnv } from "./env-file";
 
 installAwsLambdaGlobal();
 
 const functions = await import("@conversation-api/functions");
-// Optional export: closes shared resources (database) on exit.
-const { shutdown } = functions as { shutdown?: () => unknown };
+const { shutdown } = functions;
 
-const port = Number(process.env.PORT ?? 3000);
-const host = process.env.HOST ?? "127.0.0.1";
+// Fail at start, with the variable's name, rather than on the first request.
+let port: number;
+let host: string;
+try {
+  loadDotEnv();
+  const { config } = await functions.getDeps();
+  ({ PORT: port, HOST: host } = config);
+  console.log(
+    `database: ${config.DATABASE_URL ? "PostgreSQL (DATABASE_URL)" : `PGlite in ${config.DATA_DIR}`}; ` +
+      `model: ${config.GROQ_API_KEY ? `Groq (${config.DEFAULT_MODEL})` : "offline (set GROQ_API_KEY for Groq)"}`,
+  );
+} catch (e) {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+}
 
 // /docs and /openapi.json are ordinary routes in the table, so no extraRoutes are needed here.
 const server = createLocalServer({ routes: functions.routes, logger: consoleLogger });
@@ -40,7 +53,7 @@ async function stop(signal: string): Promise<void> {
   await closed;
   clearTimeout(grace);
   try {
-    await shutdown?.();
+    await shutdown();
   } catch (e) {
     console.error("shutdown failed", e);
     process.exitCode = 1;

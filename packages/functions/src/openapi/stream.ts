@@ -27,7 +27,7 @@ export const streamResponse = (eventSchema: z.ZodType): ResponseConfig => ({
 // Stopgap until HandlerSpec carries `headers` (see the report to the lead): the same rule that
 // handlers/messages-stream.ts enforces on the header, so the document shows the retry contract.
 export const IdempotencyHeaders = z.object({
-  "idempotency-key": z
+  "Idempotency-Key": z
     .string()
     .regex(/^[\x21-\x7e]{1,255}$/)
     .optional()
