@@ -20,6 +20,8 @@ export interface RouteDef {
   path: string;
   /** Served from a Lambda Function URL in RESPONSE_STREAM mode (handler wrapped by awslambda.streamifyResponse). */
   streaming: boolean;
+  /** Mounted at the host root instead of under API_PREFIX (the docs and the OpenAPI document). */
+  prefix?: boolean;
   /** Requires a bearer token. */
   auth: boolean;
   load: () => Promise<{ handler: unknown }>;

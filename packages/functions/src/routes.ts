@@ -20,8 +20,8 @@ export const routes: RouteDef[] = [
   // The API's self-description, at the host root (`prefix: false`); left out of the document itself.
   { name: "openapi-json", method: "GET", path: "/openapi.json", auth: false, streaming: false, prefix: false, load: () => import("./handlers/openapi-json") },
   { name: "docs", method: "GET", path: "/docs", auth: false, streaming: false, prefix: false, load: () => import("./handlers/docs") },
-  { name: "docs-asset", method: "GET", path: "/docs/{file}", auth: false, streaming: false, prefix: false, load: () => import("./handlers/docs") },
-].map((r) => ({ ...r, method: r.method as RouteDef["method"], path: API_PREFIX + r.path }));
+  { name: "docs-asset", method: "GET", path: "/docs/{file}", auth: false, streaming: false, prefix: false, load: () => import("./handlers/docs-asset") },
+].map((r) => ({ ...r, method: r.method as RouteDef["method"], path: r.prefix === false ? r.path : API_PREFIX + r.path }));
 
 export function pathOf(name: string): string {
   const route = routes.find((r) => r.name === name);

@@ -20,7 +20,8 @@ export const Email = z
 export const Password = z
   .string()
   .refine((p) => utf8Bytes(p) >= 8, "must be at least 8 bytes")
-  .refine((p) => utf8Bytes(p) <= 72, "must be at most 72 bytes");
+  .refine((p) => utf8Bytes(p) <= 72, "must be at most 72 bytes")
+  .describe("8 to 72 bytes (UTF-8)");
 
 export const RegisterRequest = z.object({
   email: Email,
