@@ -7,6 +7,7 @@ import { installAwsLambdaGlobal } from "./awslambda-shim";
 import { consoleLogger } from "./logger";
 import { createLocalServer } from "./server";
 import { loadDotEnv } from "./env-file";
+import { servePlayground } from "@conversation-api/web";
 
 installAwsLambdaGlobal();
 
@@ -29,12 +30,12 @@ try {
   process.exit(1);
 }
 
-// /docs and /openapi.json are ordinary routes in the table, so no extraRoutes are needed here.
-const server = createLocalServer({ routes: functions.routes, logger: consoleLogger });
+// /docs and /openapi.json are ordinary routes in the table; only the playground page is local-only.
+const server = createLocalServer({ routes: functions.routes, logger: consoleLogger, extraRoutes: servePlayground });
 
 server.listen(port, host, () => {
   console.log(`conversation-api listening on http://${host}:${port}`);
-  console.log(`Swagger UI: http://${host}:${port}/docs`);
+  console.log(`Swagger UI: http://${host}:${port}/docs · playground: http://${host}:${port}/`);
 });
 
 let stopping = false;
