@@ -301,3 +301,105 @@ create table if not exists public.schema_migrations (
 );
 alter table public.schema_migrations enable row level security;
 revoke all on public.schema_migrations from public, anon, authenticated;
+
+-- ---------------------------------------------------------------------------------------------
+-- Read functions
+--
+-- Reads that PostgREST's query syntax cannot express in one request (aggregates are off in
+-- PostgREST by default; a turn needs three related reads in one snapshot). The Supabase adapter
+-- calls them as POST /rest/v1/rpc/<name>; any adapter may. Same rules as the write functions:
+-- SECURITY INVOKER, so RLS applies, and the signatures are an API. The explicit
+-- `user_id = auth.uid()` filters repeat what RLS enforces; they let the planner use the per-user
+-- indexes and keep the functions harmless when called by a role that bypasses RLS.
+-- ---------------------------------------------------------------------------------------------
+
+-- prepare_turn(p_conversation_id uuid, p_history_limit integer, p_idempotency_key text) returns jsonb
+--   {"conversation": {...}, "history": [messages, oldest first, at most p_history_limit],
+--    "user_message": message with that idempotency key or null, "reply": first reply after it or null}
+-- null when the conversation is missing or not the caller's.
+create or replace function public.prepare_turn(
+  p_conversation_id uuid,
+  p_history_limit   integer,
+  p_idempotency_key text
+) returns jsonb
+language sql
+stable
+security invoker
+set search_path = public
+as $$
+  select jsonb_build_object(
+    'conversation', jsonb_build_object(
+      'id', c.id, 'title', c.title, 'system_prompt', c.system_prompt, 'model', c.model,
+      'created_at', c.created_at, 'updated_at', c.updated_at),
+    'history', coalesce((
+      select jsonb_agg(to_jsonb(h) - array['seq', 'user_id', 'idempotency_key'] order by h.seq)
+        from (select * from public.messages m
+               where m.conversation_id = c.id
+               order by m.seq desc
+               limit greatest(coalesce(p_history_limit, 0), 0)) h
+    ), '[]'::jsonb),
+    'user_message', case when u.id is null then null
+                         else to_jsonb(u) - array['seq', 'user_id', 'idempotency_key'] end,
+    'reply', (
+      select to_jsonb(r) - array['seq', 'user_id', 'idempotency_key']
+        from public.messages r
+       where r.conversation_id = c.id and r.role = 'assistant' and r.seq > u.seq
+       order by r.seq
+       limit 1)
+  )
+  from public.conversations c
+  left join public.messages u
+    on u.conversation_id = c.id and u.role = 'user' and u.idempotency_key = p_idempotency_key
+  where c.id = p_conversation_id and c.user_id = (select auth.uid())
+$$;
+
+-- tokens_used_since(p_since timestamptz) returns bigint
+--   Input + output tokens of the caller's replies created at or after p_since.
+create or replace function public.tokens_used_since(p_since timestamptz) returns bigint
+language sql
+stable
+security invoker
+set search_path = public
+as $$
+  select coalesce(sum(coalesce(m.input_tokens, 0) + coalesce(m.token_count, 0)), 0)::bigint
+    from public.messages m
+   where m.user_id = (select auth.uid()) and m.role = 'assistant' and m.created_at >= p_since
+$$;
+
+-- usage_report(p_from timestamptz, p_to timestamptz, p_group_by text) returns table(...)
+--   The caller's replies in [p_from, p_to) grouped by UTC day ('day', key YYYY-MM-DD) or by model
+--   ('model', key '' for none), ordered by key bytewise.
+create or replace function public.usage_report(
+  p_from     timestamptz,
+  p_to       timestamptz,
+  p_group_by text
+) returns table (key text, input_tokens bigint, output_tokens bigint, messages bigint, mean_latency_ms bigint)
+language sql
+stable
+security invoker
+set search_path = public
+as $$
+  select g.k,
+         coalesce(sum(m.input_tokens), 0)::bigint,
+         coalesce(sum(m.token_count), 0)::bigint,
+         count(*)::bigint,
+         round(avg(m.latency_ms))::bigint
+    from public.messages m
+   cross join lateral (
+     select case p_group_by
+              when 'day' then to_char(m.created_at at time zone 'UTC', 'YYYY-MM-DD')
+              when 'model' then coalesce(m.model, '')
+            end as k
+   ) g
+   where m.user_id = (select auth.uid()) and m.role = 'assistant'
+     and m.created_at >= p_from and m.created_at < p_to
+   group by g.k
+   order by g.k collate "C"
+$$;
+
+revoke all on function public.prepare_turn(uuid, integer, text) from public, anon;
+revoke all on function public.tokens_used_since(timestamptz) from public, anon;
+revoke all on function public.usage_report(timestamptz, timestamptz, text) from public, anon;
+grant execute on function public.prepare_turn(uuid, integer, text) to authenticated, service_role;
+grant execute on function public.tokens_used_since(timestamptz) to authenticated, service_role;
+grant execute on function public.usage_report(timestamptz, timestamptz, text) to authenticated, service_role;

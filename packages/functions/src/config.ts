@@ -1,26 +1,112 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseConfig, type Config } from "@conversation-api/core";
+import { ConfigError, parseConfig, type Config, type TokenSettings } from "@conversation-api/core";
+import { z } from "zod";
 
 /** True inside a deployed Lambda function (and under `sst dev`). */
 export const onLambda = () => Boolean(process.env.AWS_LAMBDA_FUNCTION_NAME);
 
+/** SST sets SST_APP on every function it deploys (and under `sst dev`); its bound Config lives there. */
+export const sstBound = (env: Record<string, string | undefined>) => Boolean(env.SST_APP);
+
 export const isMemoryDataDir = (dir: string) => dir.startsWith("memory://");
 
 /**
- * The handlers' one way to read configuration. Locally it is the environment; on AWS the same names
- * arrive as environment variables bound by SST (Config parameters and secrets).
+ * The secrets, as SST Config.Secret names (stacks/secrets.ts creates one each and binds it only to
+ * the functions that read it) and as environment variable names locally.
  */
-export function loadConfig(env: Record<string, string | undefined> = process.env): Config & { JWT_SECRET: string } {
-  const config = parseConfig(env);
-  return { ...config, JWT_SECRET: config.JWT_SECRET ?? localJwtSecret(config.DATA_DIR) };
+export const SECRET_NAMES = [
+  "JWT_SECRET",
+  "GROQ_API_KEY",
+  "SUPABASE_URL",
+  "SUPABASE_ANON_KEY",
+  "SUPABASE_SERVICE_ROLE_KEY",
+  "SUPABASE_JWT_SECRET",
+] as const;
+export type SecretName = (typeof SECRET_NAMES)[number];
+
+export interface SupabaseSettings {
+  url: string;
+  anonKey: string;
+  jwtSecret: string;
+  /** Only the register and login functions are given it. */
+  serviceRoleKey: string | undefined;
+}
+
+export type AppConfig = Config & {
+  /** Always set locally (generated if need be); on AWS only where the JWT_SECRET secret is bound. */
+  JWT_SECRET: string | undefined;
+  /** Set when SUPABASE_URL is: the store is then Supabase through PostgREST. */
+  supabase: SupabaseSettings | null;
+};
+
+const optional = z.string().trim().min(1).optional();
+const SupabaseEnv = z.object({
+  SUPABASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  SUPABASE_ANON_KEY: optional,
+  SUPABASE_SERVICE_ROLE_KEY: optional,
+  SUPABASE_JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+});
+
+/**
+ * The handlers' one way to read configuration. On AWS (SST_APP set) the values are SST's bound
+ * Config parameters and secrets; locally they are the environment. Same names either way.
+ */
+export async function loadConfig(env: Record<string, string | undefined> = process.env): Promise<AppConfig> {
+  const source = sstBound(env) ? { ...env, ...(await sstBoundValues()) } : env;
+  const config = parseConfig(source);
+  return {
+    ...config,
+    JWT_SECRET: config.JWT_SECRET ?? (onLambda() ? undefined : localJwtSecret(config.DATA_DIR)),
+    supabase: parseSupabase(source),
+  };
+}
+
+/**
+ * Every Config value bound to this function, by name. `sst/node/config` fetches the SSM-held secrets
+ * with a top-level await while it loads, so it is imported here, on AWS only, never at module load.
+ */
+async function sstBoundValues(): Promise<Record<string, string>> {
+  const { Config } = await import("sst/node/config");
+  const values: Record<string, string> = {};
+  for (const [name, value] of Object.entries(Config as Record<string, unknown>)) {
+    if (typeof value === "string") values[name] = value;
+  }
+  return values;
+}
+
+function parseSupabase(env: Record<string, string | undefined>): SupabaseSettings | null {
+  const input = Object.fromEntries(Object.keys(SupabaseEnv.shape).map((k) => [k, env[k] === "" ? undefined : env[k]]));
+  const r = SupabaseEnv.safeParse(input);
+  if (!r.success) throw new ConfigError(r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`));
+  const s = r.data;
+  if (!s.SUPABASE_URL) return null;
+  const missing = (["SUPABASE_ANON_KEY", "SUPABASE_JWT_SECRET"] as const).filter((k) => !s[k]);
+  if (missing.length) throw new ConfigError(missing.map((k) => `${k}: required with SUPABASE_URL`));
+  return { url: s.SUPABASE_URL, anonKey: s.SUPABASE_ANON_KEY!, jwtSecret: s.SUPABASE_JWT_SECRET!, serviceRoleKey: s.SUPABASE_SERVICE_ROLE_KEY };
+}
+
+/**
+ * Access-token settings. The secret is read when a token is issued or checked, so a function that
+ * never does (health, docs) runs without JWT_SECRET bound, and one that does but lacks it fails clearly.
+ */
+export function tokenSettings(config: AppConfig): TokenSettings {
+  const secret = config.JWT_SECRET;
+  return {
+    get secret(): string {
+      if (!secret) throw new ConfigError(["JWT_SECRET: not bound to this function (npx sst secrets set JWT_SECRET ...)"]);
+      return secret;
+    },
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+    expiresInSeconds: config.ACCESS_TOKEN_EXPIRE_MINUTES * 60,
+  };
 }
 
 // Locally a newcomer should not have to invent a secret: make one and keep it beside the data, so tokens
 // survive restarts. A deployed function must be given one.
 function localJwtSecret(dataDir: string): string {
-  if (onLambda()) throw new Error("Invalid configuration:\n  JWT_SECRET: required on AWS (npx sst secrets set JWT_SECRET ...)");
   if (isMemoryDataDir(dataDir)) return randomBytes(32).toString("base64url");
   const file = join(dataDir, "jwt-secret");
   try {

@@ -6,7 +6,8 @@ import {
   type TokenSettings,
 } from "@conversation-api/core";
 import { openStore } from "@conversation-api/store";
-import { loadConfig, isMemoryDataDir } from "./config";
+import { ConfigError } from "@conversation-api/core";
+import { loadConfig, isMemoryDataDir, onLambda, tokenSettings, type AppConfig } from "./config";
 import { createGroqProvider } from "./providers/groq";
 
 export interface Deps {
@@ -31,24 +32,29 @@ export function getDeps(): Promise<Deps> {
 }
 
 async function build(): Promise<Deps> {
-  const config = loadConfig();
-  const store = await openStore(
-    config.DATABASE_URL
-      ? { databaseUrl: config.DATABASE_URL }
-      : isMemoryDataDir(config.DATA_DIR)
-        ? { inMemory: true }
-        : { dataDir: config.DATA_DIR },
-  );
+  const config = await loadConfig();
+  const store = await openConfiguredStore(config);
   const provider = config.GROQ_API_KEY
     ? createGroqProvider(config)
     : createOfflineProvider({ tokenDelayMs: config.OFFLINE_TOKEN_DELAY_MS });
-  const tokens: TokenSettings = {
-    secret: config.JWT_SECRET!,
-    issuer: config.JWT_ISSUER,
-    audience: config.JWT_AUDIENCE,
-    expiresInSeconds: config.ACCESS_TOKEN_EXPIRE_MINUTES * 60,
-  };
+  const tokens: TokenSettings = tokenSettings(config);
   return { config, store, provider, tokens };
+}
+
+/**
+ * Supabase (PostgREST, per-user tokens) when SUPABASE_URL is set — the deployed setup; else PostgreSQL
+ * at DATABASE_URL; else embedded PGlite. Each driver is imported only when chosen, so a Lambda bundle
+ * never loads the others. On AWS the schema is applied at deploy time (README), not on a cold start.
+ */
+async function openConfiguredStore(config: AppConfig): Promise<Store> {
+  if (config.supabase) {
+    const { createSupabaseStore } = await import("@conversation-api/store/supabase");
+    return createSupabaseStore(config.supabase);
+  }
+  if (onLambda() && !config.DATABASE_URL && !isMemoryDataDir(config.DATA_DIR))
+    throw new ConfigError(["SUPABASE_URL: required on AWS (npx sst secrets set SUPABASE_URL ...), or set DATABASE_URL"]);
+  if (config.DATABASE_URL) return openStore({ databaseUrl: config.DATABASE_URL, migrate: !onLambda() });
+  return openStore(isMemoryDataDir(config.DATA_DIR) ? { inMemory: true } : { dataDir: config.DATA_DIR });
 }
 
 /** Closes the shared resources (local runtime shutdown, tests). */

@@ -1,56 +1,63 @@
 import type { ChatTurn } from "../ports";
 import type { Message } from "../schemas";
+import { countById } from "./token-cache";
 
 export type TokenCounter = (text: string) => number;
 
 /**
  * A deliberately pessimistic count for when no tokenizer is plugged in: Llama 3's tokenizer averages
  * about 4 characters per token on English text, so counting one per 3 bytes overestimates and the
- * prompt stays inside the budget. Every message also pays a few tokens of chat-template framing.
+ * prompt stays inside the budget.
  */
 export const estimateTokens: TokenCounter = (text) => Math.ceil(Buffer.byteLength(text, "utf8") / 3);
-export const MESSAGE_OVERHEAD_TOKENS = 4;
+
+/**
+ * Llama 3's chat template wraps every message in `<|start_header_id|>role<|end_header_id|>\n\n … <|eot_id|>`
+ * (5 tokens), and the prompt as a whole in `<|begin_of_text|>`, the assistant header the model answers
+ * under, and Llama 3.1's date preamble in the system turn (about 30 tokens together).
+ */
+export const MESSAGE_OVERHEAD_TOKENS = 5;
+export const PROMPT_OVERHEAD_TOKENS = 32;
 
 export interface Prompt {
   messages: ChatTurn[];
+  /** Tokens of the prompt as counted here (an estimate of what the model will report). */
   input_tokens: number;
   /** History messages left out because they did not fit the budget. */
   omitted: number;
 }
 
 /**
- * The system prompt plus as many of the most recent messages as fit `budget` tokens. The newest user
- * message is always included; older turns are dropped whole, oldest first.
+ * The system prompt plus as many of the most recent messages as fit `budget` tokens. The system prompt
+ * and the new user message are always included, even alone over budget (the model then answers with
+ * its own error); older turns are dropped whole, oldest first, so the prompt never starts mid-exchange
+ * with a cut message.
  */
 export function buildPrompt(
   systemPrompt: string | null,
-  history: Pick<Message, "role" | "content">[],
-  userContent: string | null,
+  history: Pick<Message, "id" | "role" | "content">[],
+  userContent: string,
   budget: number,
   count: TokenCounter = estimateTokens,
 ): Prompt {
-  const cost = (text: string) => count(text) + MESSAGE_OVERHEAD_TOKENS;
-  let used = (systemPrompt ? cost(systemPrompt) : 0) + (userContent !== null ? cost(userContent) : 0);
+  let used =
+    PROMPT_OVERHEAD_TOKENS +
+    (systemPrompt ? count(systemPrompt) + MESSAGE_OVERHEAD_TOKENS : 0) +
+    count(userContent) +
+    MESSAGE_OVERHEAD_TOKENS;
   const kept: ChatTurn[] = [];
   let i = history.length - 1;
-  // When retrying an idempotent send, the user's message is already the last history item: always keep it.
-  if (userContent === null && i >= 0) {
-    const last = history[i]!;
-    used += cost(last.content);
-    kept.push({ role: last.role, content: last.content });
-    i--;
-  }
   for (; i >= 0; i--) {
     const m = history[i]!;
-    const c = cost(m.content);
+    // A reply that failed before its first token has nothing to show the model.
+    if (!m.content) continue;
+    const c = countById(count, m.id, m.content) + MESSAGE_OVERHEAD_TOKENS;
     if (used + c > budget) break;
     used += c;
     kept.push({ role: m.role, content: m.content });
   }
-  kept.reverse();
-  const messages: ChatTurn[] = [];
-  if (systemPrompt) messages.push({ role: "system", content: systemPrompt });
-  messages.push(...kept);
-  if (userContent !== null) messages.push({ role: "user", content: userContent });
+  const messages: ChatTurn[] = systemPrompt ? [{ role: "system", content: systemPrompt }] : [];
+  for (let k = kept.length - 1; k >= 0; k--) messages.push(kept[k]!);
+  messages.push({ role: "user", content: userContent });
   return { messages, input_tokens: used, omitted: i + 1 };
 }

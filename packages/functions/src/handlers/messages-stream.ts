@@ -1,7 +1,12 @@
 import { Readable } from "node:stream";
-import { AppError, IdParams, StreamRequest, startReply } from "@conversation-api/core";
+import { AppError, IdParams, StreamRequest, startReply, type ReplyFailure } from "@conversation-api/core";
 import { streamHandler } from "../http";
 import { pathOf } from "../routes";
+import { loadTokenCounter } from "../tokenizer";
+
+// Started at import, so the Lambda init phase (not the first request) pays for loading the vocabulary.
+const tokenCounter = loadTokenCounter();
+tokenCounter.catch(() => {}); // awaited (and so reported) by the first request
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
@@ -21,7 +26,13 @@ export const handler = streamHandler(
         fields: [{ path: "header.idempotency-key", message: "1 to 255 visible ASCII characters" }],
       });
     const reply = await startReply(
-      { store: deps.store.forUser(userId), provider: deps.provider, settings: deps.config },
+      {
+        store: deps.store.forUser(userId),
+        provider: deps.provider,
+        settings: deps.config,
+        countTokens: await tokenCounter,
+        onFailure: (f) => logFailure(context.requestId, f),
+      },
       { conversationId: params.id, body, idempotencyKey: key, receivedAt: context.receivedAt },
     );
 
@@ -47,3 +58,25 @@ export const handler = streamHandler(
     };
   },
 );
+
+/**
+ * A reply that failed after the stream began leaves no HTTP error status behind, so it is logged here.
+ * Only our own error's type and message and the upstream status go out: never the upstream's body,
+ * which could echo the API key.
+ */
+function logFailure(requestId: string, f: ReplyFailure) {
+  const e = f.error instanceof AppError ? f.error : null;
+  const cause = (e ? e.cause : f.error) as { status?: unknown; name?: unknown } | undefined;
+  console.error(
+    JSON.stringify({
+      level: "error",
+      request_id: requestId,
+      event: "reply_failed",
+      conversation_id: f.conversationId,
+      reply_id: f.replyId,
+      partial: f.partial,
+      error: e ? { type: e.type, message: e.message } : { name: String((f.error as Error)?.name ?? typeof f.error) },
+      cause: cause && { name: typeof cause.name === "string" ? cause.name : undefined, status: typeof cause.status === "number" ? cause.status : undefined },
+    }),
+  );
+}

@@ -1,72 +1,131 @@
 import Groq from "groq-sdk";
+import type { ChatCompletionChunk } from "groq-sdk/resources/chat/completions";
 import { AppError, type CompletionEvent, type CompletionRequest, type Config, type ModelProvider } from "@conversation-api/core";
+import { isRateLimited, toAppError } from "./groq-errors";
+import { nextWait, retryAfterMs, sleep, type RetryPolicy } from "./retry";
+
+type GroqSettings = Pick<Config, "GROQ_API_KEY" | "GROQ_BASE_URL" | "GROQ_MAX_RETRIES" | "GROQ_MAX_RETRY_WAIT_MS">;
 
 /** The production model provider: Groq's OpenAI-compatible streaming API through groq-sdk. */
-export function createGroqProvider(config: Pick<Config, "GROQ_API_KEY" | "GROQ_BASE_URL">): ModelProvider {
+export function createGroqProvider(config: GroqSettings): ModelProvider {
   const client = new Groq({
     apiKey: config.GROQ_API_KEY,
     ...(config.GROQ_BASE_URL ? { baseURL: config.GROQ_BASE_URL } : {}),
+    // Retries are ours (below): the SDK's would also retry 5xx and ignore our total-wait budget.
     maxRetries: 0,
   });
+  const policy: RetryPolicy = { maxRetries: config.GROQ_MAX_RETRIES, maxWaitMs: config.GROQ_MAX_RETRY_WAIT_MS };
   return {
     name: "groq",
     modelLabel: (model) => model,
-    complete: (req) => groqStream(client, req),
+    complete: (req) => groqStream(client, policy, req),
   };
 }
 
-const FINISH: Record<string, "end_turn" | "max_tokens"> = { stop: "end_turn", length: "max_tokens" };
+const FINISH: Record<string, "end_turn" | "max_tokens"> = { stop: "end_turn", length: "max_tokens", tool_calls: "end_turn" };
 
-async function* groqStream(client: Groq, req: CompletionRequest): AsyncGenerator<CompletionEvent> {
-  let stream;
-  try {
-    stream = await client.chat.completions.create(
-      {
-        model: req.model,
-        messages: req.messages,
-        stream: true,
-        ...(req.max_tokens !== undefined ? { max_tokens: req.max_tokens } : {}),
-        ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
-      },
-      { signal: req.signal },
-    );
-  } catch (e) {
-    throw upstreamError(e);
-  }
-  let finish: string | null = null;
-  let usage: { prompt_tokens?: number; completion_tokens?: number } | undefined;
-  const metadata: Record<string, unknown> = { provider: "groq" };
-  try {
-    for await (const chunk of stream) {
-      const choice = chunk.choices[0];
-      const text = choice?.delta?.content;
-      if (text) yield { type: "text", text };
-      if (choice?.finish_reason) finish = choice.finish_reason;
-      const xg = chunk.x_groq as { id?: string; usage?: typeof usage } | undefined;
-      if (xg?.id) metadata.upstream_request_id = xg.id;
-      if (xg?.usage) usage = xg.usage;
+/** Usage as Groq reports it: token counts plus its timings, in seconds. */
+type GroqUsage = Partial<Record<(typeof USAGE_FIELDS)[number], number>>;
+const USAGE_FIELDS = [
+  "prompt_tokens",
+  "completion_tokens",
+  "total_tokens",
+  "queue_time",
+  "prompt_time",
+  "completion_time",
+  "total_time",
+] as const;
+
+/**
+ * One reply. A 429 before any text is retried within the policy; once text has gone out nothing is
+ * retried (the client already has it). The text event object is reused for every token to keep the hot
+ * path free of allocations: a consumer must read `text` before asking for the next event.
+ */
+async function* groqStream(client: Groq, policy: RetryPolicy, req: CompletionRequest): AsyncGenerator<CompletionEvent> {
+  const textEvent = { type: "text" as const, text: "" };
+  let sentText = false;
+  let waited = 0;
+  for (let attempt = 0; ; attempt++) {
+    let finish: string | null = null;
+    let usage: GroqUsage | null = null;
+    let usageSource: "x_groq" | "usage" | null = null;
+    let requestId: string | null = null;
+    try {
+      const stream = await client.chat.completions.create(
+        {
+          model: req.model,
+          messages: req.messages,
+          stream: true,
+          ...(req.max_tokens !== undefined ? { max_tokens: req.max_tokens } : {}),
+          ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
+        },
+        { signal: req.signal },
+      );
+      for await (const chunk of stream) {
+        const choice = chunk.choices[0];
+        if (choice !== undefined) {
+          const text = choice.delta.content;
+          if (text) {
+            sentText = true;
+            textEvent.text = text;
+            yield textEvent;
+          }
+          if (choice.finish_reason) finish = choice.finish_reason;
+        }
+        // Only the first and the last chunk carry x_groq; an OpenAI-style usage chunk comes last.
+        const xg = chunk.x_groq;
+        if (xg != null) {
+          if (xg.id) requestId = xg.id;
+          if (xg.error) throw new AppError("api_error", "The model provider stopped the stream early", { status: 502, expose: true, cause: xg.error });
+          if (xg.usage) [usage, usageSource] = [xg.usage as GroqUsage, "x_groq"];
+        }
+        const top = (chunk as ChatCompletionChunk & { usage?: GroqUsage | null }).usage;
+        if (top) [usage, usageSource] = [top, "usage"];
+      }
+    } catch (e) {
+      // groq-sdk ends an aborted stream quietly or throws its own abort error; either way, say why.
+      if (req.signal.aborted) throw aborted(req.signal);
+      if (!sentText && isRateLimited(e)) {
+        const wait = nextWait(policy, attempt, waited, retryAfterMs(e.headers));
+        if (wait !== null) {
+          waited += wait;
+          await sleep(wait, req.signal).catch(() => Promise.reject(aborted(req.signal)));
+          continue;
+        }
+      }
+      throw toAppError(e);
     }
-  } catch (e) {
-    throw upstreamError(e);
+    if (req.signal.aborted) throw aborted(req.signal);
+    // A connection closed cleanly without a finish reason is a cut stream, not an answer.
+    if (finish === null) throw new AppError("api_error", "The model stream ended early", { status: 502, expose: true });
+    const metadata: Record<string, unknown> = { provider: "groq" };
+    if (requestId) metadata.upstream_request_id = requestId;
+    if (attempt > 0) metadata.retries = attempt;
+    if (usage) {
+      metadata.usage = pick(usage);
+      metadata.usage_source = usageSource;
+    }
+    const input = usage?.prompt_tokens;
+    const output = usage?.completion_tokens;
+    yield {
+      type: "finish",
+      finish_reason: FINISH[finish] ?? "end_turn",
+      usage:
+        typeof input === "number" && typeof output === "number"
+          ? { input_tokens: input, output_tokens: output, estimated: false }
+          : null,
+      metadata,
+    };
+    return;
   }
-  yield {
-    type: "finish",
-    finish_reason: FINISH[finish ?? "stop"] ?? "end_turn",
-    usage: usage
-      ? { input_tokens: usage.prompt_tokens ?? 0, output_tokens: usage.completion_tokens ?? 0, estimated: false }
-      : null,
-    metadata,
-  };
 }
 
-function upstreamError(e: unknown): AppError {
-  if (e instanceof Groq.APIError) {
-    const status = e.status ?? 0;
-    if (status === 429) return new AppError("rate_limit_error", "The model provider is rate limiting requests", { status: 429, expose: true, cause: e });
-    if (status === 401 || status === 403)
-      return new AppError("api_error", "The model provider rejected the server's credentials", { cause: e });
-    if (status === 503) return new AppError("overloaded_error", "Upstream model is overloaded", { expose: true, cause: e });
-    if (status >= 500) return new AppError("api_error", "The model provider failed", { status: 502, expose: true, cause: e });
-  }
-  return new AppError("api_error", "Lost the connection to the model provider", { status: 502, expose: true, cause: e });
+/** Copies only the known numeric fields, so nothing unexpected from upstream lands in storage. */
+function pick(u: GroqUsage): GroqUsage {
+  const out: GroqUsage = {};
+  for (const k of USAGE_FIELDS) if (typeof u[k] === "number") out[k] = u[k];
+  return out;
 }
+
+const aborted = (signal: AbortSignal) =>
+  signal.reason instanceof AppError ? signal.reason : new AppError("api_error", "Request aborted", { cause: signal.reason });

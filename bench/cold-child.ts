@@ -1,0 +1,81 @@
+// Figure 5's fresh process, as Lambda's runtime would start one: install the `awslambda` global, import
+// one handler bundle, serve one Function URL invocation into an in-memory response stream, report.
+// Compiled by the runner with esbuild into plain .mjs (no tsx loader in the measured process).
+//
+// env: BENCH_BUNDLE (file), BENCH_EVENT (JSON of the event); prints one JSON line and exits.
+import { Writable } from "node:stream";
+import { pathToFileURL } from "node:url";
+
+const started = performance.now(); // ms since the process's time origin: Node's own bootstrap
+
+const STREAMING = Symbol.for("aws.lambda.runtime.handler.streaming");
+(globalThis as Record<string, unknown>).awslambda = {
+  streamifyResponse(handler: Record<symbol, unknown>) {
+    handler[STREAMING] = "response";
+    return handler;
+  },
+  HttpResponseStream: {
+    // The runtime writes the prelude just before the first body byte; writing it now is equivalent here.
+    from(stream: Writable, prelude: unknown) {
+      stream.write(JSON.stringify(prelude));
+      stream.write(new Uint8Array(8));
+      return stream;
+    },
+  },
+};
+
+const chunks: Buffer[] = [];
+const responseStream = new Writable({
+  write(chunk: Buffer | string, _enc, cb) {
+    chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+    cb();
+  },
+});
+(responseStream as Writable & { setContentType?: unknown }).setContentType = () => {};
+
+const event = JSON.parse(process.env.BENCH_EVENT ?? "{}");
+const context = {
+  callbackWaitsForEmptyEventLoop: true,
+  functionName: process.env.AWS_LAMBDA_FUNCTION_NAME ?? "bench",
+  functionVersion: "$LATEST",
+  invokedFunctionArn: "arn:aws:lambda:us-east-1:123456789012:function:bench",
+  memoryLimitInMB: "1024",
+  awsRequestId: crypto.randomUUID(),
+  logGroupName: "/aws/lambda/bench",
+  logStreamName: "bench",
+  getRemainingTimeInMillis: () => 60_000,
+  done: () => {},
+  fail: () => {},
+  succeed: () => {},
+};
+
+const t0 = performance.now();
+const mod = (await import(pathToFileURL(process.env.BENCH_BUNDLE!).href)) as { handler: (e: unknown, s: Writable, c: unknown) => Promise<unknown> };
+const imported = performance.now();
+const finished = new Promise<void>((resolve, reject) => {
+  responseStream.once("finish", resolve);
+  responseStream.once("error", reject);
+});
+await mod.handler(event, responseStream, context);
+if (!responseStream.writableEnded) responseStream.end();
+await finished;
+const done = performance.now();
+
+const body = Buffer.concat(chunks);
+const nul = body.indexOf(Buffer.alloc(8));
+const prelude = nul >= 0 ? JSON.parse(body.subarray(0, nul).toString("utf8")) : null;
+const text = nul >= 0 ? body.subarray(nul + 8).toString("utf8") : body.toString("utf8");
+process.stdout.write(
+  JSON.stringify({
+    bootstrapMs: started,
+    importMs: imported - t0,
+    invokeMs: done - imported,
+    totalMs: done,
+    statusCode: prelude?.statusCode ?? null,
+    bytes: body.length,
+    completed: text.includes("event: message_stop") || text.includes("data: ok"),
+    tail: text.slice(-200),
+  }) + "\n",
+  // Lambda would freeze here; the pg pool and keep-alive sockets would otherwise hold the process open.
+  () => process.exit(0),
+);

@@ -1,0 +1,49 @@
+import { mkdirSync } from "node:fs";
+import type { FigureId, FigureResult, Metric } from "../lib/report";
+
+export interface BenchOptions {
+  quick: boolean;
+  /** Streams opened at once in figure 3. */
+  concurrency: number;
+  /** Write a CPU profile of the app process for figures 1–2 into .bench/profiles. */
+  profile: boolean;
+  log: (line: string) => void;
+}
+
+export const JWT_SECRET = "bench-secret-that-is-at-least-32-characters-long";
+
+/** Environment of every app process the bench starts: in-memory PGlite, no offline delay. */
+export function appEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    DATA_DIR: "memory://",
+    JWT_SECRET,
+    OFFLINE_TOKEN_DELAY_MS: "0",
+    DAILY_TOKEN_BUDGET: "0",
+    ...extra,
+  };
+}
+
+export async function timed(
+  id: FigureId,
+  title: string,
+  fn: () => Promise<{ conditions: Record<string, unknown>; metrics: Metric[] }>,
+): Promise<FigureResult> {
+  const t0 = performance.now();
+  try {
+    const { conditions, metrics } = await fn();
+    return { id, title, conditions, metrics, durationMs: Math.round(performance.now() - t0) };
+  } catch (e) {
+    return { id, title, conditions: {}, metrics: [], error: e instanceof Error ? (e.stack ?? e.message) : String(e), durationMs: Math.round(performance.now() - t0) };
+  }
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Node flags for an app process: a CPU profile in .bench/profiles when --profile is given. */
+export function profileArgs(opts: BenchOptions, name: string): string[] {
+  if (!opts.profile) return [];
+  // One directory per process: tsx's loader thread writes a profile of its own beside the main thread's.
+  const dir = `.bench/profiles/${name}-${Date.now()}`;
+  mkdirSync(dir, { recursive: true });
+  return ["--cpu-prof", `--cpu-prof-dir=${dir}`];
+}

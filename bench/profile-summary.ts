@@ -1,0 +1,51 @@
+// `npx tsx bench/profile-summary.ts .bench/profiles/<file>.cpuprofile [top]`: self and inclusive time
+// per function (file:line) from a V8 CPU profile, e.g. one written by `npm run bench -- --profile`.
+import { readFileSync } from "node:fs";
+
+interface Node {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
+  children?: number[];
+}
+interface Profile {
+  nodes: Node[];
+  samples: number[];
+  timeDeltas: number[];
+  startTime: number;
+  endTime: number;
+}
+
+const [file, topArg] = process.argv.slice(2);
+if (!file) throw new Error("usage: profile-summary <file.cpuprofile> [top]");
+const top = Number(topArg ?? 40);
+const p = JSON.parse(readFileSync(file, "utf8")) as Profile;
+const byId = new Map(p.nodes.map((n) => [n.id, n]));
+const parent = new Map<number, number>();
+for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+
+const selfUs = new Map<number, number>();
+p.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (p.timeDeltas[i] ?? 0)));
+const key = (n: Node) => {
+  const url = n.callFrame.url.replace(/^file:\/\//, "").replace(process.cwd() + "/", "");
+  return `${n.callFrame.functionName || "(anonymous)"} ${url}:${n.callFrame.lineNumber + 1}`;
+};
+const self = new Map<string, number>();
+const incl = new Map<string, number>();
+for (const [id, us] of selfUs) {
+  const n = byId.get(id)!;
+  self.set(key(n), (self.get(key(n)) ?? 0) + us);
+  const seen = new Set<string>();
+  for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+    const k = key(byId.get(cur)!);
+    if (seen.has(k)) continue;
+    seen.add(k);
+    incl.set(k, (incl.get(k) ?? 0) + us);
+  }
+}
+const total = p.endTime - p.startTime;
+const show = (title: string, m: Map<string, number>) => {
+  console.log(`\n${title} (of ${(total / 1000).toFixed(0)} ms profiled)`);
+  for (const [k, us] of [...m].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${(us / 1000).toFixed(1).padStart(9)} ms ${((100 * us) / total).toFixed(1).padStart(5)}%  ${k}`);
+};
+show("self time", self);
+show("inclusive time", incl);

@@ -1,0 +1,34 @@
+import { AppError } from "../errors";
+import type { TurnContext } from "../ports";
+import type { Message } from "../schemas";
+
+export interface SendPlan {
+  /** The user message already stored under this Idempotency-Key, to answer again instead of storing a copy. */
+  retried: Message | null;
+  /** The history the prompt is built from: for a retry, what came before the retried message. */
+  history: Message[];
+}
+
+const finished = (m: Message) => m.finish_reason === "end_turn" || m.finish_reason === "max_tokens";
+
+/**
+ * What an Idempotency-Key that was seen before means. A send whose reply finished is done: 409 with that
+ * reply's id. A send whose reply failed or was cancelled (the reason a client retries) is answered again
+ * from its stored user message, so the conversation never holds the same user message twice. A send the
+ * conversation has moved on from (a later user message exists) cannot be answered again in place: 409.
+ */
+export function planSend(turn: TurnContext): SendPlan {
+  const prior = turn.idempotent;
+  if (!prior) return { retried: null, history: turn.history };
+  const at = turn.history.findIndex((m) => m.id === prior.user_message.id);
+  const after = at >= 0 ? turn.history.slice(at + 1) : [];
+  const nextUser = after.findIndex((m) => m.role === "user");
+  const replies = at >= 0 ? after.slice(0, nextUser < 0 ? after.length : nextUser) : prior.reply ? [prior.reply] : [];
+  const done = replies.find(finished);
+  // Outside the loaded history the send is too old to answer again; with a later user message, too late.
+  if (done || (at < 0 && prior.reply) || nextUser >= 0)
+    throw new AppError("conflict_error", "This Idempotency-Key was already used; the reply is stored", {
+      replyId: (done ?? replies.at(-1) ?? prior.reply)?.id,
+    });
+  return { retried: prior.user_message, history: at >= 0 ? turn.history.slice(0, at) : [] };
+}

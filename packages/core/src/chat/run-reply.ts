@@ -1,0 +1,212 @@
+import { randomUUID } from "node:crypto";
+import { AppError, toPublicError } from "../errors";
+import type { CompletionEvent } from "../ports";
+import type { FinishReason, Message } from "../schemas";
+import { SseEncoder } from "../sse";
+import { estimateTokens, type Prompt } from "./prompt";
+import type { ReplyDeps, ReplyRequest } from "./stream-reply";
+
+export interface ReplyPlan {
+  model: string;
+  prompt: Prompt;
+  /** The stored user message a retried send answers again (nothing new is stored for it). */
+  retried: Message | null;
+}
+
+export interface ReplyFailure {
+  conversationId: string;
+  replyId: string;
+  error: unknown;
+  /** Whether any text had reached the client. */
+  partial: boolean;
+}
+
+type Finish = Extract<CompletionEvent, { type: "finish" }>;
+
+/** Abort reason: the client closed the connection. */
+const CLIENT_GONE = Symbol("client-gone");
+
+/**
+ * Streams one reply: message_start, the model's deltas (pings while it is silent), then the closing
+ * events or an `error` event; stores the reply however it ended. Upstream is aborted on client
+ * disconnect, on the first-token and idle timeouts, and when storing the user message fails.
+ */
+export async function runReply(
+  deps: ReplyDeps,
+  req: ReplyRequest,
+  plan: ReplyPlan,
+  write: (chunk: string) => void,
+  clientSignal: AbortSignal,
+): Promise<Message | null> {
+  const { store, provider, settings } = deps;
+  const sse = new SseEncoder();
+  const replyId = randomUUID();
+  const label = provider.modelLabel(plan.model);
+  const upstream = new AbortController();
+  const abort = (reason: unknown) => upstream.signal.aborted || upstream.abort(reason);
+  const onClientGone = () => abort(CLIENT_GONE);
+  clientSignal.addEventListener("abort", onClientGone, { once: true });
+  if (clientSignal.aborted) abort(CLIENT_GONE);
+
+  write(
+    sse.event("message_start", {
+      type: "message_start",
+      message: {
+        id: replyId,
+        type: "message",
+        role: "assistant",
+        conversation_id: req.conversationId,
+        model: label,
+        content: [],
+        stop_reason: null,
+        stop_sequence: null,
+        usage: { input_tokens: plan.prompt.input_tokens, output_tokens: 0 },
+      },
+    }) + sse.event("content_block_start", { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }),
+  );
+
+  // The model call goes out first; the user's message is stored while it is in flight.
+  const iterator = provider
+    .complete({
+      model: plan.model,
+      messages: plan.prompt.messages,
+      max_tokens: req.body.max_tokens,
+      temperature: req.body.temperature,
+      signal: upstream.signal,
+    })
+    [Symbol.asyncIterator]();
+  let pending = iterator.next();
+  const userSaved: Promise<unknown> = plan.retried
+    ? Promise.resolve(plan.retried)
+    : store.saveUserMessage({
+        id: randomUUID(),
+        conversation_id: req.conversationId,
+        content: req.body.content,
+        idempotency_key: req.idempotencyKey,
+      });
+  userSaved.catch((e) => abort(e));
+
+  // One interval for pings: it only writes when nothing else was written since its last tick.
+  let wrote = true;
+  const pinger = setInterval(() => {
+    if (!wrote) write(sse.ping());
+    wrote = false;
+  }, settings.PING_INTERVAL_MS);
+  // One timer for both timeouts: first token, then refreshed (not re-created) on every token.
+  let watchdog = setTimeout(
+    () => abort(new AppError("timeout_error", "The model did not start answering in time", { expose: true })),
+    settings.FIRST_TOKEN_TIMEOUT_MS,
+  );
+
+  const parts: string[] = [];
+  let ttft: number | null = null;
+  let finish: Finish | null = null;
+  let failure: unknown = null;
+  try {
+    for (;;) {
+      const r = await pending;
+      if (r.done) break;
+      const ev = r.value;
+      if (ev.type === "text") {
+        // Providers may reuse the event object: take the text before pulling the next event.
+        const text = ev.text;
+        pending = iterator.next();
+        if (ttft === null) {
+          ttft = performance.now();
+          clearTimeout(watchdog);
+          watchdog = setTimeout(
+            () => abort(new AppError("timeout_error", "The model stopped sending tokens", { expose: true })),
+            settings.IDLE_TIMEOUT_MS,
+          );
+        } else watchdog.refresh();
+        if (text) {
+          parts.push(text);
+          wrote = true;
+          write(sse.textDelta(text));
+        }
+      } else {
+        finish = ev;
+        pending = iterator.next();
+      }
+    }
+    if (!finish) throw new AppError("api_error", "The model stream ended without a finish reason");
+  } catch (e) {
+    failure = upstream.signal.aborted ? upstream.signal.reason : e;
+    // Make sure the upstream request is closed whatever the provider did with the error.
+    abort(failure);
+    void iterator.return?.(undefined).catch(() => {});
+  } finally {
+    clearInterval(pinger);
+    clearTimeout(watchdog);
+    clientSignal.removeEventListener("abort", onClientGone);
+  }
+
+  const text = parts.join("");
+  const cancelled = failure === CLIENT_GONE;
+  const publicError = failure && !cancelled ? toPublicError(failure) : null;
+  const report = (error: unknown) => deps.onFailure?.({ conversationId: req.conversationId, replyId, error, partial: text !== "" });
+  if (failure && !cancelled) report(failure);
+
+  const record = replyRecord(deps, req, plan, { text, finish, failure, cancelled, publicError, ttft });
+  let stored: Message | null = null;
+  try {
+    // A reply can only follow a stored user message; if that failed there is nothing to attach it to.
+    await userSaved;
+    stored = await store.saveAssistantMessage({ id: replyId, conversation_id: req.conversationId, model: label, ...record });
+  } catch (e) {
+    report(e);
+    if (!failure) failure = e;
+  }
+
+  if (cancelled) return stored;
+  if (failure) {
+    const pe = publicError ?? toPublicError(failure);
+    write(sse.event("error", { type: "error", error: { type: pe.type, message: pe.message } }));
+    return stored;
+  }
+  write(
+    sse.event("content_block_stop", { type: "content_block_stop", index: 0 }) +
+      sse.event("message_delta", {
+        type: "message_delta",
+        delta: { stop_reason: record.finish_reason, stop_sequence: null },
+        usage: { output_tokens: record.token_count ?? 0 },
+      }) +
+      sse.event("message_stop", { type: "message_stop" }),
+  );
+  return stored;
+}
+
+interface Outcome {
+  text: string;
+  finish: Finish | null;
+  failure: unknown;
+  cancelled: boolean;
+  publicError: ReturnType<typeof toPublicError> | null;
+  ttft: number | null;
+}
+
+/**
+ * What is stored for a reply. Token figures come from the upstream when it reported them; otherwise
+ * they are counted here and marked `usage_estimated`. A reply that produced nothing and reported nothing
+ * stores no input tokens: the upstream most likely charged none (429, 5xx, refused), and an estimate
+ * would count against the user's budget for a failure that was not theirs.
+ */
+function replyRecord(deps: ReplyDeps, req: ReplyRequest, plan: ReplyPlan, o: Outcome) {
+  const count = deps.countTokens ?? estimateTokens;
+  const usage = o.finish?.usage ?? null;
+  const metadata: Record<string, unknown> = { ...o.finish?.metadata, history_omitted: plan.prompt.omitted };
+  if (!usage || usage.estimated) metadata.usage_estimated = true;
+  if (req.idempotencyKey) metadata.idempotency_key = req.idempotencyKey;
+  if (plan.retried) metadata.retry_of_user_message = plan.retried.id;
+  if (o.publicError) metadata.error = { type: o.publicError.type, message: o.publicError.message };
+  const finishReason: FinishReason = o.failure ? (o.cancelled ? "cancelled" : "error") : o.finish!.finish_reason;
+  return {
+    content: o.text,
+    token_count: usage ? usage.output_tokens : o.text ? count(o.text) : 0,
+    input_tokens: usage ? usage.input_tokens : o.ttft !== null ? plan.prompt.input_tokens : null,
+    finish_reason: finishReason,
+    latency_ms: Math.round(performance.now() - req.receivedAt),
+    ttft_ms: o.ttft === null ? null : Math.round(o.ttft - req.receivedAt),
+    metadata,
+  };
+}

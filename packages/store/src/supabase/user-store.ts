@@ -1,0 +1,207 @@
+// The UserStore port over PostgREST, on behalf of one user. Every request carries that user's own
+// short-lived token (see token.ts), so the database's RLS policies scope it: nothing here filters by
+// user for safety's sake. Multi-step writes and multi-part reads are the SQL functions in
+// database/schema.sql, called through /rpc, so both adapters share one implementation of them.
+import type { Conversation, Message, Page, TurnContext, UsageRow, UserStore } from "@conversation-api/core";
+import { AppError, notFound } from "@conversation-api/core";
+import type { SupabaseClient } from "@supabase/supabase-js";
+import {
+  decodeConversationCursor,
+  decodeMessageCursor,
+  encodeConversationCursor,
+  encodeMessageCursor,
+  isUuid,
+} from "../cursor";
+import { SupabaseRequestError, appendMessageError, createConversationError, type PostgrestFailure } from "./errors";
+import { CONVERSATION_SELECT, MESSAGE_SELECT, USER_SELECT, conversationFromJson, messageFromJson, microsUtc, userFromJson } from "./rows";
+
+type Row = Record<string, unknown>;
+type Result<T> = PromiseLike<{ data: T | null; error: PostgrestFailure | null }>;
+
+/** Awaits a supabase-js query: its data, or `onError`'s error (by default a SupabaseRequestError). */
+async function run<T>(
+  operation: string,
+  query: Result<T>,
+  onError: (e: PostgrestFailure) => Error = (e) => new SupabaseRequestError(operation, e),
+): Promise<T | null> {
+  const { data, error } = await query;
+  if (error) throw onError(error);
+  return data;
+}
+
+const rows = (data: unknown): Row[] => (Array.isArray(data) ? (data as Row[]) : []);
+
+export function createSupabaseUserStore(db: SupabaseClient, userId: string): UserStore {
+  const conversations = () => db.from("conversations");
+
+  const store: UserStore = {
+    async getUser() {
+      const [row] = rows(await run("getUser", db.from("users").select(USER_SELECT).eq("id", userId)));
+      return row ? userFromJson(row) : null;
+    },
+
+    async createConversation(input) {
+      // user_id defaults to auth.uid() in the table; the insert policy would reject any other value.
+      const data = await run(
+        "createConversation",
+        conversations().insert({ title: input.title, system_prompt: input.system_prompt, model: input.model }).select(CONVERSATION_SELECT),
+        createConversationError,
+      );
+      return conversationFromJson(rows(data)[0]!);
+    },
+
+    async listConversations(page): Promise<Page<Conversation>> {
+      const limit = pageLimit(page.limit);
+      const after = page.cursor ? decodeConversationCursor(page.cursor) : null;
+      let query = conversations().select(CONVERSATION_SELECT);
+      if (after) {
+        // Keyset: (updated_at, id) < (t, id). Quoted because the timestamp contains ':' and '.',
+        // which PostgREST's logic-tree syntax reserves.
+        const t = `"${after.updated_at}"`;
+        query = query.or(`updated_at.lt.${t},and(updated_at.eq.${t},id.lt.${after.id})`);
+      }
+      const found = rows(
+        await run("listConversations", query.order("updated_at", { ascending: false }).order("id", { ascending: false }).limit(limit + 1)),
+      );
+      const data = found.slice(0, limit);
+      const last = data[data.length - 1];
+      return {
+        data: data.map(conversationFromJson),
+        next_cursor:
+          found.length > limit && last
+            ? encodeConversationCursor({ updated_at: microsUtc(String(last.updated_at)), id: String(last.id) })
+            : null,
+      };
+    },
+
+    async getConversation(id) {
+      if (!isUuid(id)) return null;
+      const [row] = rows(await run("getConversation", conversations().select(CONVERSATION_SELECT).eq("id", id)));
+      return row ? conversationFromJson(row) : null;
+    },
+
+    async updateConversation(id, patch) {
+      if (!isUuid(id)) return null;
+      const changes: Row = {};
+      for (const field of ["title", "system_prompt"] as const) if (patch[field] !== undefined) changes[field] = patch[field];
+      if (Object.keys(changes).length === 0) return store.getConversation(id);
+      // 'now' is PostgreSQL's special timestamp input for the transaction's start time, i.e. now()
+      // on the database's clock, which orders it correctly against the append_* functions' bumps.
+      changes.updated_at = "now";
+      const [row] = rows(await run("updateConversation", conversations().update(changes).eq("id", id).select(CONVERSATION_SELECT)));
+      return row ? conversationFromJson(row) : null;
+    },
+
+    async deleteConversation(id) {
+      if (!isUuid(id)) return false;
+      // Messages go with it through the foreign key's on delete cascade.
+      return rows(await run("deleteConversation", conversations().delete().eq("id", id).select("id"))).length > 0;
+    },
+
+    async listMessages(conversationId, page) {
+      if (!isUuid(conversationId)) return null;
+      const limit = pageLimit(page.limit);
+      const after = page.cursor ? decodeMessageCursor(page.cursor).seq : "0";
+      // Both at once: "is the conversation visible?" and the page (empty when it is not).
+      const [visible, found] = await Promise.all([
+        run("listMessages", conversations().select("id").eq("id", conversationId)),
+        run(
+          "listMessages",
+          db
+            .from("messages")
+            // seq as text: a bigint must not pass through a JS number on its way into a cursor.
+            .select(`${MESSAGE_SELECT},cursor_seq:seq::text`)
+            .eq("conversation_id", conversationId)
+            .gt("seq", after)
+            .order("seq", { ascending: true })
+            .limit(limit + 1),
+        ),
+      ]);
+      if (rows(visible).length === 0) return null;
+      const all = rows(found);
+      const data = all.slice(0, limit);
+      const last = data[data.length - 1];
+      return {
+        data: data.map(messageFromJson),
+        next_cursor: all.length > limit && last ? encodeMessageCursor({ seq: String(last.cursor_seq) }) : null,
+      };
+    },
+
+    async prepareTurn(conversationId, opts): Promise<TurnContext | null> {
+      if (!isUuid(conversationId)) return null;
+      const turn = (await run(
+        "prepareTurn",
+        db.rpc("prepare_turn", {
+          p_conversation_id: conversationId,
+          p_history_limit: Math.max(0, Math.trunc(opts.historyLimit)),
+          p_idempotency_key: opts.idempotencyKey,
+        }),
+      )) as { conversation: Row; history: Row[]; user_message: Row | null; reply: Row | null } | null;
+      if (!turn) return null;
+      return {
+        conversation: conversationFromJson(turn.conversation),
+        history: turn.history.map(messageFromJson),
+        idempotent: turn.user_message
+          ? { user_message: messageFromJson(turn.user_message), reply: turn.reply ? messageFromJson(turn.reply) : null }
+          : null,
+      };
+    },
+
+    async saveUserMessage(input): Promise<Message> {
+      if (!isUuid(input.conversation_id)) throw notFound("Conversation");
+      const row = await run(
+        "saveUserMessage",
+        db.rpc("append_user_message", {
+          p_conversation_id: input.conversation_id,
+          p_id: input.id,
+          p_content: input.content,
+          p_idempotency_key: input.idempotency_key,
+        }),
+        (e) => appendMessageError("saveUserMessage", e),
+      );
+      return messageFromJson(row as Row);
+    },
+
+    async saveAssistantMessage(input): Promise<Message> {
+      if (!isUuid(input.conversation_id)) throw notFound("Conversation");
+      const row = await run(
+        "saveAssistantMessage",
+        db.rpc("append_assistant_message", {
+          p_conversation_id: input.conversation_id,
+          p_id: input.id,
+          p_content: input.content,
+          p_model: input.model,
+          p_token_count: input.token_count,
+          p_input_tokens: input.input_tokens,
+          p_finish_reason: input.finish_reason,
+          p_latency_ms: input.latency_ms,
+          p_ttft_ms: input.ttft_ms,
+          p_metadata: input.metadata ?? {},
+        }),
+        (e) => appendMessageError("saveAssistantMessage", e),
+      );
+      return messageFromJson(row as Row);
+    },
+
+    async tokensUsedSince(since) {
+      return Number(await run("tokensUsedSince", db.rpc("tokens_used_since", { p_since: since })));
+    },
+
+    async usage(query): Promise<UsageRow[]> {
+      const data = await run("usage", db.rpc("usage_report", { p_from: query.from, p_to: query.to, p_group_by: query.group_by }));
+      return rows(data).map((r) => ({
+        key: String(r.key),
+        input_tokens: Number(r.input_tokens),
+        output_tokens: Number(r.output_tokens),
+        messages: Number(r.messages),
+        mean_latency_ms: r.mean_latency_ms === null ? null : Number(r.mean_latency_ms),
+      }));
+    },
+  };
+  return store;
+}
+
+function pageLimit(limit: number): number {
+  if (!Number.isFinite(limit)) throw new AppError("invalid_request_error", "Invalid limit");
+  return Math.max(1, Math.trunc(limit));
+}

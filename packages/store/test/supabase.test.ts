@@ -1,0 +1,166 @@
+// The Supabase adapter against a loopback PostgREST stand-in over a real database: the same store
+// contract as the SQL store, then what went over the wire (paths, headers, bodies, tokens).
+import { randomUUID } from "node:crypto";
+import { decodeJwt, decodeProtectedHeader, jwtVerify } from "jose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Store } from "@conversation-api/core";
+import { createSupabaseStore } from "../src/supabase";
+import { describeStoreContract } from "./contract";
+import { sqlHooks } from "./hooks";
+import { startPostgrestBacking, type PostgrestBacking } from "./postgrest-backing";
+import type { RecordedRequest } from "./postgrest-server";
+
+let backing: PostgrestBacking;
+let store: Store;
+
+beforeAll(async () => {
+  // A database time zone other than UTC: PostgREST then renders timestamps with that offset.
+  backing = await startPostgrestBacking({ timeZone: "Asia/Kathmandu" });
+  const { rest } = backing;
+  store = createSupabaseStore({ url: rest.url, anonKey: rest.anonKey, serviceRoleKey: rest.serviceRoleKey, jwtSecret: rest.jwtSecret });
+}, 120_000);
+afterAll(() => backing?.stop(), 60_000);
+
+describeStoreContract("Supabase (PostgREST stand-in)", () => ({ store, hooks: sqlHooks(backing.admin.sql) }));
+
+const bearer = (r: RecordedRequest) => r.headers.authorization?.replace(/^Bearer /, "");
+const query = (r: RecordedRequest) => Object.fromEntries(r.query);
+
+describe("Supabase adapter on the wire", () => {
+  /** The requests `fn` makes. */
+  const during = async (fn: () => Promise<unknown>): Promise<RecordedRequest[]> => {
+    const from = backing.rest.requests.length;
+    await fn();
+    return backing.rest.requests.slice(from);
+  };
+
+  it("sent the service-role key only to register and log in, across the whole contract suite", () => {
+    const { requests, serviceRoleKey, anonKey } = backing.rest;
+    expect(requests.length).toBeGreaterThan(100);
+    const privileged = requests.filter((r) => r.headers.apikey === serviceRoleKey || bearer(r) === serviceRoleKey);
+    expect(privileged.length).toBeGreaterThan(0);
+    for (const r of privileged) {
+      expect(r.path).toBe("/rest/v1/users");
+      expect(["POST", "GET"]).toContain(r.method);
+      expect(r.headers.apikey).toBe(serviceRoleKey);
+    }
+    for (const r of requests.filter((r) => !privileged.includes(r))) {
+      expect(r.headers.apikey).toBe(anonKey);
+      expect(decodeJwt(bearer(r)!)).toMatchObject({ role: "authenticated" });
+    }
+  });
+
+  it("registers with one PostgREST insert", async () => {
+    const email = `wire-${randomUUID()}@example.com`;
+    const [r, ...more] = await during(() => store.createUser({ email, password_hash: "$2a$10$h", display_name: "Ada" }));
+    expect(more).toEqual([]);
+    expect(r).toMatchObject({ method: "POST", path: "/rest/v1/users", status: 201, body: { email, password_hash: "$2a$10$h", display_name: "Ada" } });
+    expect(query(r!)).toEqual({ select: "id,email,display_name,created_at" });
+    expect(r!.headers).toMatchObject({
+      apikey: backing.rest.serviceRoleKey,
+      authorization: `Bearer ${backing.rest.serviceRoleKey}`,
+      "content-type": "application/json",
+      "content-profile": "public",
+    });
+    expect(r!.headers.prefer).toContain("return=representation");
+  });
+
+  it("finds a login by its normalised email", async () => {
+    const email = `wire-${randomUUID()}@example.com`;
+    await store.createUser({ email, password_hash: "h", display_name: null });
+    const [r] = await during(() => store.findLogin(email.toUpperCase()));
+    expect(r).toMatchObject({ method: "GET", path: "/rest/v1/users", status: 200 });
+    expect(query(r!)).toEqual({ select: "id,email,display_name,created_at,password_hash", email: `eq.${email}`, limit: "1" });
+    expect(r!.headers["accept-profile"]).toBe("public");
+  });
+
+  it("signs each user's requests with a short-lived HS256 token for that user", async () => {
+    const user = await store.createUser({ email: `wire-${randomUUID()}@example.com`, password_hash: "h", display_name: null });
+    const [r] = await during(() => store.forUser(user.id).getUser());
+    expect(r!.headers.apikey).toBe(backing.rest.anonKey);
+    const token = bearer(r!)!;
+    expect(decodeProtectedHeader(token)).toEqual({ alg: "HS256", typ: "JWT" });
+    const { payload } = await jwtVerify(token, new TextEncoder().encode(backing.rest.jwtSecret));
+    expect(payload).toMatchObject({ sub: user.id, role: "authenticated", aud: "authenticated" });
+    expect(payload.exp! - payload.iat!).toBeLessThanOrEqual(300);
+    expect(query(r!)).toEqual({ select: "id,email,display_name,created_at", id: `eq.${user.id}` });
+  });
+
+  it("uses the SQL functions for writes and multi-part reads, with their documented argument names", async () => {
+    const user = await store.createUser({ email: `wire-${randomUUID()}@example.com`, password_hash: "h", display_name: null });
+    const as = store.forUser(user.id);
+    const c = await as.createConversation({ title: "t", system_prompt: null, model: "m" });
+    const id = randomUUID();
+    const [say] = await during(() => as.saveUserMessage({ id, conversation_id: c.id, content: "hi", idempotency_key: "k1" }));
+    expect(say).toMatchObject({
+      method: "POST",
+      path: "/rest/v1/rpc/append_user_message",
+      status: 200,
+      body: { p_conversation_id: c.id, p_id: id, p_content: "hi", p_idempotency_key: "k1" },
+    });
+    const [turn] = await during(() => as.prepareTurn(c.id, { historyLimit: 5, idempotencyKey: null }));
+    expect(turn).toMatchObject({ path: "/rest/v1/rpc/prepare_turn", body: { p_conversation_id: c.id, p_history_limit: 5, p_idempotency_key: null } });
+    const [reply] = await during(() =>
+      as.saveAssistantMessage({
+        id: randomUUID(), conversation_id: c.id, content: "yo", model: "m", token_count: 1, input_tokens: 2,
+        finish_reason: "end_turn", latency_ms: 3, ttft_ms: 4, metadata: { a: 1 },
+      }),
+    );
+    expect(reply!.path).toBe("/rest/v1/rpc/append_assistant_message");
+    expect(Object.keys(reply!.body as object).sort()).toEqual(
+      ["p_content", "p_conversation_id", "p_finish_reason", "p_id", "p_input_tokens", "p_latency_ms", "p_metadata", "p_model", "p_token_count", "p_ttft_ms"],
+    );
+    const [usage] = await during(() => as.usage({ from: "2024-01-01T00:00:00Z", to: "2024-02-01T00:00:00Z", group_by: "model" }));
+    expect(usage).toMatchObject({ path: "/rest/v1/rpc/usage_report", body: { p_from: "2024-01-01T00:00:00Z", p_to: "2024-02-01T00:00:00Z", p_group_by: "model" } });
+    const [tokens] = await during(() => as.tokensUsedSince("2024-01-01T00:00:00Z"));
+    expect(tokens).toMatchObject({ path: "/rest/v1/rpc/tokens_used_since", body: { p_since: "2024-01-01T00:00:00Z" } });
+  });
+
+  it("pages conversations with a keyset filter in PostgREST's logic-tree syntax", async () => {
+    const user = await store.createUser({ email: `wire-${randomUUID()}@example.com`, password_hash: "h", display_name: null });
+    const as = store.forUser(user.id);
+    const a = await as.createConversation({ title: "a", system_prompt: null, model: "m" });
+    const b = await as.createConversation({ title: "b", system_prompt: null, model: "m" });
+    await backing.admin.sql.query("update conversations set updated_at = $2 where id = $1", [a.id, "2030-01-01T00:00:00.000001Z"]);
+    await backing.admin.sql.query("update conversations set updated_at = $2 where id = $1", [b.id, "2030-01-01T00:00:00.000002Z"]);
+    const first = await as.listConversations({ limit: 1 });
+    const [r] = await during(() => as.listConversations({ limit: 1, cursor: first.next_cursor! }));
+    const t = '"2030-01-01T00:00:00.000002Z"';
+    expect(query(r!)).toEqual({
+      select: "id,title,system_prompt,model,created_at,updated_at",
+      or: `(updated_at.lt.${t},and(updated_at.eq.${t},id.lt.${b.id}))`,
+      order: "updated_at.desc,id.desc",
+      limit: "2",
+    });
+  });
+
+  it("renames with a PATCH that stamps the database's own now()", async () => {
+    const user = await store.createUser({ email: `wire-${randomUUID()}@example.com`, password_hash: "h", display_name: null });
+    const as = store.forUser(user.id);
+    const c = await as.createConversation({ title: "a", system_prompt: null, model: "m" });
+    const [r] = await during(() => as.updateConversation(c.id, { title: "b" }));
+    expect(r).toMatchObject({ method: "PATCH", path: "/rest/v1/conversations", status: 200, body: { title: "b", updated_at: "now" } });
+    expect(query(r!)).toEqual({ id: `eq.${c.id}`, select: "id,title,system_prompt,model,created_at,updated_at" });
+    const [d] = await during(() => as.deleteConversation(c.id));
+    expect(d).toMatchObject({ method: "DELETE", path: "/rest/v1/conversations" });
+    expect(query(d!)).toEqual({ id: `eq.${c.id}`, select: "id" });
+  });
+
+  it("refuses the pre-auth operations without a service key, sending nothing", async () => {
+    const { rest } = backing;
+    const limited = createSupabaseStore({ url: rest.url, anonKey: rest.anonKey, jwtSecret: rest.jwtSecret });
+    const sent = await during(async () => {
+      await expect(limited.createUser({ email: "x@example.com", password_hash: "h", display_name: null })).rejects.toThrow(/SUPABASE_SERVICE_ROLE_KEY/);
+      await expect(limited.findLogin("x@example.com")).rejects.toThrow(/SUPABASE_SERVICE_ROLE_KEY/);
+    });
+    expect(sent).toEqual([]);
+    expect(await limited.health()).toBe(true);
+  });
+
+  it("reports unhealthy when PostgREST rejects its tokens (wrong JWT secret)", async () => {
+    const { rest } = backing;
+    const wrong = createSupabaseStore({ url: rest.url, anonKey: rest.anonKey, jwtSecret: "not-the-project-secret-not-the-project-secret" });
+    const [r] = await during(async () => expect(await wrong.health()).toBe(false));
+    expect(r).toMatchObject({ path: "/rest/v1/conversations", status: 401 });
+  });
+});

@@ -1,0 +1,44 @@
+// The API: an HTTP API with one Lambda function per buffered route of the routes table, and each
+// streaming route as its own function behind a Function URL in RESPONSE_STREAM mode (API Gateway
+// cannot stream). The handler reads its path parameters from rawPath there.
+import { Api, Function, use, type ApiRouteProps, type StackContext } from "sst/constructs";
+import { routes } from "../packages/functions/src/routes";
+import { ConfigStack } from "./ConfigStack";
+import { routeFunction } from "./route-functions";
+
+const pascal = (name: string) => name.replace(/(^|-)([a-z])/g, (_, __, c: string) => c.toUpperCase());
+
+// Request headers browsers may send and response headers scripts may read.
+const ALLOW_HEADERS = ["authorization", "content-type", "idempotency-key", "last-event-id", "x-request-id"];
+const EXPOSE_HEADERS = ["x-request-id", "retry-after", "x-ratelimit-limit-tokens", "x-ratelimit-remaining-tokens"];
+
+export function ApiStack({ stack }: StackContext) {
+  const { secrets, parameters, corsOrigins } = use(ConfigStack);
+  const bindables = { secrets, parameters };
+
+  const apiRoutes: Record<string, ApiRouteProps<never>> = {};
+  for (const route of routes.filter((r) => !r.streaming)) {
+    apiRoutes[`${route.method} ${route.path}`] = { function: routeFunction(route, bindables) };
+  }
+  const api = new Api(stack, "Api", {
+    cors: { allowOrigins: corsOrigins, allowMethods: ["GET", "POST", "PATCH", "DELETE", "OPTIONS"], allowHeaders: ALLOW_HEADERS, exposeHeaders: EXPOSE_HEADERS, maxAge: "10 minutes" },
+    routes: apiRoutes,
+  });
+
+  const outputs: Record<string, string> = { ApiUrl: api.url };
+  for (const route of routes.filter((r) => r.streaming)) {
+    const fn = new Function(stack, pascal(route.name), {
+      ...routeFunction(route, bindables),
+      url: {
+        streaming: true,
+        // Public like the API; the handler checks the bearer token itself.
+        authorizer: "none",
+        cors: { allowOrigins: corsOrigins, allowMethods: [route.method], allowHeaders: ALLOW_HEADERS, exposeHeaders: EXPOSE_HEADERS, maxAge: "10 minutes" },
+      },
+    });
+    // Clients POST to <url><route path>, e.g. …lambda-url.<region>.on.aws/api/v1/conversations/{id}/messages/stream
+    outputs[`${pascal(route.name)}Url`] = fn.url!;
+  }
+  stack.addOutputs(outputs);
+  return { api };
+}

@@ -1,0 +1,48 @@
+// One Lambda function per entry of the routes table: its handler file, its size, its bindings.
+import type { Config, FunctionProps } from "sst/constructs";
+import type { RouteDef } from "../packages/functions/src/route-types";
+import { isDocsRoute } from "../packages/functions/src/openapi/docs-routes";
+import { ASSETS } from "../packages/functions/src/openapi/swagger-ui";
+import type { SecretName } from "../packages/functions/src/config";
+import { PRE_AUTH_ROUTES, secretsFor } from "./secret-policy";
+
+/** The file convention of route-types.ts: src/handlers/<name>.ts exporting `handler`. */
+export const handlerOf = (route: RouteDef) => `packages/functions/src/handlers/${route.name}.handler`;
+
+export interface Bindables {
+  secrets: Record<SecretName, Config.Secret>;
+  /** Runtime settings (model list, budgets, token lifetime…) every data handler reads. */
+  parameters: Config.Parameter[];
+}
+
+function sizing(route: RouteDef): Pick<FunctionProps, "memorySize" | "timeout"> {
+  // The stream holds the invocation for the whole reply: the first token may take FIRST_TOKEN_TIMEOUT_MS
+  // (30 s) plus Groq retries, and a long answer streams for a minute or more. 5 minutes leaves room and
+  // still bounds a stuck call. 1 GB buys a larger CPU share, which shortens cold starts and the per-token
+  // SSE work on the hot path.
+  if (route.streaming) return { memorySize: "1024 MB", timeout: "5 minutes" };
+  // bcrypt (register/login) is CPU-bound: ~0.6 vCPU at 1 GB keeps it well under 100 ms.
+  if (PRE_AUTH_ROUTES.has(route.name)) return { memorySize: "1024 MB", timeout: "10 seconds" };
+  // Static files and a prebuilt document.
+  if (isDocsRoute(route)) return { memorySize: "256 MB", timeout: "10 seconds" };
+  // A JSON route is one or two PostgREST round trips. API Gateway gives up after 30 s anyway; 10 s
+  // fails faster than that on a stalled database.
+  return { memorySize: "512 MB", timeout: "10 seconds" };
+}
+
+/**
+ * The Swagger UI files the docs-asset handler reads at run time from swagger-ui-dist (not bundled),
+ * copied to where Node resolves the package from the bundle: <function root>/node_modules.
+ */
+const swaggerUiFiles = () =>
+  ["package.json", ...Object.keys(ASSETS)].map((file) => ({ from: `node_modules/swagger-ui-dist/${file}` }));
+
+export function routeFunction(route: RouteDef, bindables: Bindables): FunctionProps {
+  return {
+    handler: handlerOf(route),
+    description: `${route.method} ${route.path}`,
+    ...sizing(route),
+    bind: [...secretsFor(route).map((name) => bindables.secrets[name]), ...(isDocsRoute(route) ? [] : bindables.parameters)],
+    ...(route.name === "docs-asset" ? { copyFiles: swaggerUiFiles() } : {}),
+  };
+}

@@ -1,0 +1,34 @@
+// Synthesizes the SST app to CloudFormation the way `sst deploy` does (SST's own loader bundles
+// sst.config.ts, then its `stacks` runs against an App in deploy mode, which bundles every
+// function), without AWS: NODE_ENV=test (vitest sets it) skips SST's bootstrap lookups, so no
+// credentials or network are needed.
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Template } from "aws-cdk-lib/assertions";
+import { App, Stack } from "sst/constructs";
+import { initProject, useProject } from "sst/project.js";
+import { load } from "sst/stacks/build.js";
+
+export interface Synthesized {
+  templates: Map<string, Template>;
+  root: string;
+}
+
+export async function synthesize(stage = "test"): Promise<Synthesized> {
+  if (process.env.NODE_ENV !== "test") throw new Error("offline synthesis needs NODE_ENV=test");
+  await initProject({ stage });
+  const project = useProject();
+  const [, config] = await load(project.paths.config);
+  const app = new App(
+    { mode: "deploy", stage, name: project.config.name, region: project.config.region ?? "us-east-1" },
+    { outdir: mkdtempSync(join(tmpdir(), "cdk-out-")) },
+  );
+  await config.stacks(app);
+  await app.finish();
+  const templates = new Map<string, Template>();
+  for (const child of app.node.children) {
+    if (child instanceof Stack) templates.set(child.node.id, Template.fromStack(child));
+  }
+  return { templates, root: project.paths.root };
+}
