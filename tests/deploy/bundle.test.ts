@@ -5,7 +5,8 @@
 import { randomUUID } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { spawnSync } from "node:child_process";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
@@ -19,6 +20,7 @@ import { bundleHandlers, type HandlerBundle } from "../../scripts/bundle";
 import { LAMBDA_TARGET } from "../../stacks/bundling";
 import { lambdaNode, type LambdaNode } from "./lambda-node";
 
+const execFileAsync = promisify(execFile);
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const JWT_SECRET = "bundle-test-jwt-secret-0123456789abcdef";
 const STREAM = routes.find((r) => r.streaming)!;
@@ -59,16 +61,22 @@ afterAll(async () => {
   await backing?.stop();
 }, 60_000);
 
-function run(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(node.path, [join(outdir, "runner.mjs"), ...args], {
-    encoding: "utf8",
-    timeout: 60_000,
-    // A clean environment, as a Lambda has: nothing leaks in from the test process.
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
-  });
-  if (process.env.DEBUG_RUNNER) console.log(r.stdout, r.stderr);
-  if (r.status !== 0) throw new Error(`runner failed (${r.status ?? r.signal}):\n${r.stdout}\n${r.stderr}`);
-  return r;
+/**
+ * Runs the runner in a fresh process with a clean environment, as a Lambda has: nothing leaks in from
+ * the test process. Asynchronous: the PostgREST stand-in it talks to lives in this process.
+ */
+async function run(args: string[], env: Record<string, string> = {}): Promise<string> {
+  try {
+    const { stdout } = await execFileAsync(node.path, [join(outdir, "runner.mjs"), ...args], {
+      encoding: "utf8",
+      timeout: 60_000,
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
+    });
+    return stdout;
+  } catch (e) {
+    const err = e as { code?: unknown; stdout?: string; stderr?: string };
+    throw new Error(`runner failed (${String(err.code)}):\n${err.stdout ?? ""}\n${err.stderr ?? ""}`);
+  }
 }
 
 describe("deployment bundles", () => {
@@ -77,10 +85,10 @@ describe("deployment bundles", () => {
     else expect(node.version).toMatch(/^v22\./);
   });
 
-  it("bundles every route's handler into one self-contained ESM file that loads", () => {
+  it("bundles every route's handler into one self-contained ESM file that loads", async () => {
     expect(bundles.map((b) => b.name).sort()).toEqual([...new Set(routes.map((r) => r.name))].sort());
     for (const b of bundles) expect(readFileSync(b.file, "utf8"), b.name).not.toMatch(/pglite\.wasm|sourceMappingURL/);
-    const kinds = JSON.parse(run(["load", ...bundles.map((b) => b.file)]).stdout) as Record<string, string>;
+    const kinds = JSON.parse(await run(["load", ...bundles.map((b) => b.file)])) as Record<string, string>;
     for (const b of bundles) expect(kinds[b.file], b.name).toBe(b.name === STREAM.name ? "streaming" : "function");
     console.info(bundles.map((b) => `${b.name} ${(b.bytes / 1024).toFixed(0)} KiB`).join(", "));
   });
@@ -93,7 +101,7 @@ describe("deployment bundles", () => {
     writeFileSync(join(outdir, "event.json"), JSON.stringify(functionUrlEvent(rawPath, token, body)));
     const out = join(outdir, "out.json");
     const sentBefore = rest.requests.length;
-    run(["stream", join(outdir, `${STREAM.name}.mjs`), join(outdir, "event.json"), out], {
+    await run(["stream", join(outdir, `${STREAM.name}.mjs`), join(outdir, "event.json"), out], {
       AWS_LAMBDA_FUNCTION_NAME: "test-conversation-api-MessagesStream",
       AWS_REGION: "us-east-1",
       SST_APP: "conversation-api",
