@@ -10,7 +10,7 @@ import { parseArgs } from "node:util";
 import { coldStartFigure } from "./figures/cold-start";
 import type { BenchOptions } from "./figures/common";
 import { concurrencyFigure } from "./figures/concurrency";
-import { streamFigures } from "./figures/stream";
+import { startStreamApp, streamFigures } from "./figures/stream";
 import { throughputFigure } from "./figures/throughput";
 import { FIGURE_IDS, machine, renderConditions, renderTable, type BenchResults, type FigureId } from "./lib/report";
 
@@ -47,19 +47,30 @@ const opts: BenchOptions = { quick, concurrency, profile: values.profile ?? fals
 const t0 = performance.now();
 const results: BenchResults = { schema: 1, mode: quick ? "quick" : "full", startedAt: new Date().toISOString(), durationMs: 0, machine: machine(), figures: {} };
 
-if (only.has("1") || only.has("2")) {
-  log("figures 1–2: stream overhead");
-  const [f1, f2] = await streamFigures(opts);
-  if (only.has("1")) results.figures["1"] = f1;
-  if (only.has("2")) results.figures["2"] = f2;
-}
-if (only.has("3")) {
-  log(`figure 3: ${concurrency} concurrent streams`);
-  results.figures["3"] = await concurrencyFigure(opts);
-}
-if (only.has("4")) {
-  log("figure 4: handler throughput");
-  results.figures["4"] = await throughputFigure(opts);
+// Figures 1–2 share one app process. Quick mode lets figures 3 and 4 reuse it too (an app process takes
+// ~3 s to start); the full run gives each of them a fresh one.
+const needApp = only.has("1") || only.has("2") || (quick && (only.has("3") || only.has("4")));
+const streamApp = needApp ? startStreamApp(opts) : undefined;
+streamApp?.catch(() => {});
+const shared = quick ? streamApp : undefined;
+try {
+  if (streamApp && (only.has("1") || only.has("2"))) {
+    log("figures 1–2: stream overhead");
+    const [f1, f2] = await streamFigures(opts, streamApp);
+    if (only.has("1")) results.figures["1"] = f1;
+    if (only.has("2")) results.figures["2"] = f2;
+  }
+  if (!quick) await streamApp?.then((s) => s.stop()).catch(() => {});
+  if (only.has("3")) {
+    log(`figure 3: ${concurrency} concurrent streams`);
+    results.figures["3"] = await concurrencyFigure(opts, shared);
+  }
+  if (only.has("4")) {
+    log("figure 4: handler throughput");
+    results.figures["4"] = await throughputFigure(opts, shared);
+  }
+} finally {
+  await streamApp?.then((s) => s.stop()).catch(() => {});
 }
 if (only.has("5")) {
   log("figure 5: bundles and cold start");

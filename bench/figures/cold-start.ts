@@ -86,7 +86,7 @@ export function coldStartFigure(opts: BenchOptions) {
     const childFile = join(OUT, "cold-child.mjs");
     await build({ entryPoints: [join(HERE, "../cold-child.ts")], outfile: childFile, format: "esm", platform: "node", target: "node20", bundle: true, logLevel: "silent" });
 
-    const samples = opts.quick ? 3 : 15;
+    const samples = opts.quick ? 2 : 15;
     let pg: PostgresServer | undefined;
     let groq: BenchChild | undefined;
     try {
@@ -150,7 +150,7 @@ export function coldStartFigure(opts: BenchOptions) {
       };
 
       // One untimed run warms the OS file cache, as a deployed function's image would be warm on disk.
-      await coldRun(childFile, stream.file, eventFor(conversations[samples]!), env);
+      if (!opts.quick) await coldRun(childFile, stream.file, eventFor(conversations[samples]!), env);
       const subj: ColdRun[] = [];
       const base: ColdRun[] = [];
       for (let i = 0; i < samples; i++) {

@@ -10,20 +10,26 @@ import { appEnv, profileArgs, timed, type BenchOptions } from "./common";
 
 const TOKENS = 200;
 
-export function concurrencyFigure(opts: BenchOptions) {
+/** `shared`: an app process (with its Groq stand-in) already running — quick mode's; else fresh ones. */
+export function concurrencyFigure(opts: BenchOptions, shared?: Promise<{ app: BenchChild; groq: BenchChild; api: string }>) {
   return timed("3", `Concurrency (${opts.concurrency} simultaneous streams × ${TOKENS} tokens)`, async () => {
     const n = opts.concurrency;
     // Every stream should be open before the first tokens flow (opening costs a few ms of the app's
     // CPU each, and the database is one PGlite instance), so the memory figure is for N at once.
-    const firstTokenDelayMs = Math.min(10_000, Math.max(500, n * 6));
-    const gapMs = 10;
-    let groq: BenchChild | undefined;
-    let app: BenchChild | undefined;
+    const firstTokenDelayMs = Math.min(10_000, Math.max(300, n * 6));
+    const gapMs = opts.quick ? 5 : 10;
+    let groq: BenchChild;
+    let app: BenchChild;
+    let api: string;
+    const own: BenchChild[] = [];
     try {
-      groq = forkTs("groq-child.ts");
-      const groqUrl = (await groq.ready) as string;
-      app = forkTs("app-child.ts", { env: appEnv({ GROQ_API_KEY: "gsk_bench", GROQ_BASE_URL: groqUrl }), execArgv: ["--expose-gc", ...profileArgs(opts, "fig3-app")] });
-      const api = `${(await app.ready) as string}/api/v1`;
+      if (shared) ({ app, groq, api } = await shared);
+      else {
+        own.push((groq = forkTs("groq-child.ts")));
+        const groqUrl = (await groq.ready) as string;
+        own.push((app = forkTs("app-child.ts", { env: appEnv({ GROQ_API_KEY: "gsk_bench", GROQ_BASE_URL: groqUrl }), execArgv: profileArgs(opts, "fig3-app") })));
+        api = `${(await app.ready) as string}/api/v1`;
+      }
       const token = await registerUser(api);
       const conversations = await inBatches(Array.from({ length: n }), 8, () => createConversation(api, token));
       // Warm the stream path once so the idle RSS already includes the code it loads.
@@ -32,7 +38,10 @@ export function concurrencyFigure(opts: BenchOptions) {
       if (!warm.ok) throw new Error(`warm-up stream failed: ${warm.error}`);
       await groq.request("enqueue", { count: n, firstTokenDelayMs, tokens: TOKENS, gapMs });
 
-      const idle = await app.request<{ rss: number }>("memory");
+      // Idle RSS: the highest sample over a quiet 300 ms (RSS wobbles by MiBs with GC and PGlite).
+      await app.request("sample-start");
+      await new Promise((r) => setTimeout(r, 300));
+      const idle = { rss: (await app.request<{ peakRss: number }>("sample-stop")).peakRss };
       await app.request("sample-start");
       type Cpu = NodeJS.CpuUsage;
       const cpuMs = (a: Cpu, b: Cpu) => (b.user - a.user + b.system - a.system) / 1000;
@@ -90,8 +99,9 @@ export function concurrencyFigure(opts: BenchOptions) {
           first_to_last_token_ms: { p50: round(median(results.map((r) => r.total - r.ttft)), 1), p99: round(percentile(results.map((r) => r.total - r.ttft), 99), 1) },
           error_samples: errorSamples,
           cpu_ms: { app: round(appCpuMs, 0), groq_stand_in: round(groqCpuMs, 0), bench_client: round(benchCpuMs, 0) },
-          memory: "app process RSS, sampled every 10 ms; baseline = idle RSS after GC just before the streams",
+          memory: "app process RSS, sampled every 10 ms; baseline = highest RSS over 300 ms idle just before the streams",
           idle_rss_mib: round(idle.rss / mib, 1),
+          app_process: shared ? "shared with figures 1–2 (quick mode)" : "fresh",
           store: "PGlite in memory; stored = assistant messages read back through GET /conversations/{id}/messages, complete and end_turn",
         },
         metrics: [
@@ -105,7 +115,7 @@ export function concurrencyFigure(opts: BenchOptions) {
         ],
       };
     } finally {
-      await Promise.all([app?.stop(), groq?.stop()]);
+      await Promise.all(own.map((c) => c.stop()));
     }
   });
 }

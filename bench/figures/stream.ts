@@ -12,15 +12,20 @@ import { appEnv, profileArgs, timed, type BenchOptions } from "./common";
 
 const PROMPT = "Say hello.";
 
-interface Setup {
+export interface StreamApp {
   groq: BenchChild;
   app: BenchChild;
   groqUrl: string;
+  /** The app's base URL. */
+  url: string;
   api: string;
   token: string;
+  stop(): Promise<void>;
 }
+type Setup = StreamApp;
 
-async function setUp(opts: BenchOptions): Promise<Setup> {
+/** The app under test wired to its own Groq stand-in (quick mode reuses it for figure 4). */
+export async function startStreamApp(opts: BenchOptions): Promise<StreamApp> {
   const groq = forkTs("groq-child.ts");
   const groqUrl = (await groq.ready) as string;
   const execArgv = profileArgs(opts, "fig1-2-app");
@@ -31,7 +36,7 @@ async function setUp(opts: BenchOptions): Promise<Setup> {
   const url = (await app.ready) as string;
   const api = `${url}/api/v1`;
   const token = await registerUser(api);
-  return { groq, app, groqUrl, api, token };
+  return { groq, app, groqUrl, url, api, token, stop: async () => void (await Promise.all([app.stop(), groq.stop()])) };
 }
 
 interface Pair {
@@ -73,10 +78,8 @@ async function pairs(s: Setup, script: Omit<StreamScript, "count">, n: number, w
   return out;
 }
 
-export async function streamFigures(opts: BenchOptions): Promise<[FigureResult, FigureResult]> {
-  let setup: Setup | undefined;
-  const started = (async () => (setup = await setUp(opts)))();
-  try {
+export async function streamFigures(opts: BenchOptions, started: Promise<StreamApp>): Promise<[FigureResult, FigureResult]> {
+  {
     const fig1 = await timed("1", "Added time-to-first-token (stream endpoint vs groq-sdk direct)", async () => {
       const s = await started;
       const firstTokenDelayMs = 20;
@@ -114,13 +117,13 @@ export async function streamFigures(opts: BenchOptions): Promise<[FigureResult, 
       const tokens = 500;
       const gapMs = opts.quick ? 1 : 2;
       const n = opts.quick ? 2 : 12;
-      const warmup = 1;
+      const warmup = opts.quick ? 0 : 1;
       const script = { firstTokenDelayMs: 20, tokens, gapMs };
       const ps = await pairs(s, script, n, warmup);
       const perToken = ps.map((p) => ((p.subj.total - p.base.total) / tokens) * 1000);
       // Back to back (no gap) the stream is CPU-bound, so this shows the true per-token processing cost.
       const burstN = opts.quick ? 2 : 10;
-      const burst = await pairs(s, { firstTokenDelayMs: 0, tokens, gapMs: 0 }, burstN, 2);
+      const burst = await pairs(s, { firstTokenDelayMs: 0, tokens, gapMs: 0 }, burstN, opts.quick ? 1 : 2);
       const burstPerToken = burst.map((p) => ((p.subj.total - p.base.total) / tokens) * 1000);
       return {
         conditions: {
@@ -142,8 +145,5 @@ export async function streamFigures(opts: BenchOptions): Promise<[FigureResult, 
       };
     });
     return [fig1, fig2];
-  } finally {
-    await started.catch(() => {});
-    await Promise.all([setup?.app.stop(), setup?.groq.stop()]);
   }
 }

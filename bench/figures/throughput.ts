@@ -17,7 +17,8 @@ interface Run {
 
 const CONNECTIONS = 10;
 
-function cannon(url: string, opts: { method: "GET" | "POST"; token: string; body?: string; seconds: number }): Promise<Run> {
+/** A run of `seconds` (whole seconds: autocannon's clock ticks once a second) or of `amount` requests. */
+function cannon(url: string, opts: { method: "GET" | "POST"; token: string; body?: string | undefined; seconds?: number; amount?: number }): Promise<Run> {
   return new Promise((resolve, reject) => {
     autocannon(
       {
@@ -25,7 +26,7 @@ function cannon(url: string, opts: { method: "GET" | "POST"; token: string; body
         method: opts.method,
         connections: CONNECTIONS,
         pipelining: 1,
-        duration: opts.seconds,
+        ...(opts.amount ? { amount: opts.amount } : { duration: opts.seconds ?? 1 }),
         timeout: 10,
         headers: { authorization: `Bearer ${opts.token}`, ...(opts.body ? { "content-type": "application/json" } : {}) },
         ...(opts.body ? { body: opts.body } : {}),
@@ -38,14 +39,15 @@ function cannon(url: string, opts: { method: "GET" | "POST"; token: string; body
   });
 }
 
-export function throughputFigure(opts: BenchOptions) {
+/** `shared`: an app process already running (quick mode reuses figures 1–2's); else a fresh one. */
+export function throughputFigure(opts: BenchOptions, shared?: Promise<{ url: string }>) {
   return timed("4", `Handler throughput (autocannon, ${CONNECTIONS} connections)`, async () => {
     let app: BenchChild | undefined;
     let bare: BenchChild | undefined;
     try {
-      app = forkTs("app-child.ts", { env: appEnv(), execArgv: profileArgs(opts, "fig4-app") });
+      if (!shared) app = forkTs("app-child.ts", { env: appEnv(), execArgv: profileArgs(opts, "fig4-app") });
       bare = forkTs("baseline-server.ts");
-      const [appUrl, bareUrl] = (await Promise.all([app.ready, bare.ready])) as [string, string];
+      const [appUrl, bareUrl] = (await Promise.all([shared ? shared.then((s) => s.url) : app!.ready, bare.ready])) as [string, string];
       const api = `${appUrl}/api/v1`;
       // One account whose list is a full page (20 conversations), another that the POSTs fill up.
       const lister = await registerUser(api);
@@ -59,7 +61,8 @@ export function throughputFigure(opts: BenchOptions) {
 
       const seconds = opts.quick ? 1 : 3;
       const rounds = opts.quick ? 1 : 3;
-      const warmup = opts.quick ? 0.5 : 1;
+      // Every autocannon run lasts at least a second, so quick mode skips the warm-up runs.
+      const warmupRequests = opts.quick ? 0 : 2000;
       const targets = {
         list: { app: `${api}/conversations`, bare: `${bareUrl}/api/v1/conversations`, method: "GET" as const, token: lister },
         create: { app: `${api}/conversations`, bare: `${bareUrl}/api/v1/conversations`, method: "POST" as const, token: creator, body: postBody },
@@ -67,8 +70,10 @@ export function throughputFigure(opts: BenchOptions) {
       const runs = { list: { app: [] as Run[], bare: [] as Run[] }, create: { app: [] as Run[], bare: [] as Run[] } };
       for (const [name, t] of Object.entries(targets) as [keyof typeof targets, (typeof targets)[keyof typeof targets]][]) {
         const body = "body" in t ? t.body : undefined;
-        await cannon(t.app, { method: t.method, token: t.token, body, seconds: warmup });
-        await cannon(t.bare, { method: t.method, token: t.token, body, seconds: warmup });
+        if (warmupRequests > 0) {
+          await cannon(t.app, { method: t.method, token: t.token, body, amount: warmupRequests });
+          await cannon(t.bare, { method: t.method, token: t.token, body, amount: warmupRequests });
+        }
         for (let r = 0; r < rounds; r++) {
           // Alternate which goes first, so a slow patch of the machine is shared.
           const order = r % 2 === 0 ? (["bare", "app"] as const) : (["app", "bare"] as const);
@@ -91,9 +96,10 @@ export function throughputFigure(opts: BenchOptions) {
           load_generator: `autocannon ${CONNECTIONS} connections, pipelining 1, in the bench process`,
           rounds,
           seconds_per_run: seconds,
-          warmup_seconds: warmup,
+          warmup_requests: warmupRequests,
           figure: "median over rounds; baseline/subject runs alternate",
           baseline: "bare node:http server (own process) answering with the same bytes: no routing, auth, validation or database",
+          app_process: shared ? "shared with figures 1–2 (quick mode)" : "fresh",
           subject: "local runtime (own process): API Gateway event → Middy (JWT auth, zod validation) → PGlite in memory; request logging off",
           body_bytes: sizes,
           list_page: "20 conversations (default limit)",

@@ -1,0 +1,74 @@
+// Keeps `npm run bench` from rotting: runs the quick bench end to end (real processes on 127.0.0.1)
+// and checks that its JSON has all five figures with finite numbers. No timing assertions: figures
+// are for people comparing runs, not for a shared CI machine to pass or fail on.
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import type { BenchResults } from "../../bench/run";
+// Type-only, so `npm test`'s tsc also checks the processes the bench starts (they are entry points).
+import type * as _appChild from "../../bench/app-child";
+import type * as _groqChild from "../../bench/groq-child";
+import type * as _baselineServer from "../../bench/baseline-server";
+import type * as _coldChild from "../../bench/cold-child";
+import type * as _profileSummary from "../../bench/profile-summary";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), "bench-quick-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function runQuickBench(out: string): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "bench/run.ts", "--quick", "--out", out], {
+      cwd: ROOT,
+      env: process.env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (d) => (output += d));
+    child.stderr.on("data", (d) => (output += d));
+    // The bench has its own deadline; this one only guards against a wedged child.
+    const timer = setTimeout(() => child.kill("SIGKILL"), 280_000);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}
+
+describe("npm run bench -- --quick", () => {
+  it("measures all five figures and writes them as JSON", { timeout: 300_000 }, async () => {
+    const out = join(dir, "results.json");
+    const { code, output } = await runQuickBench(out);
+    expect(code, output).toBe(0);
+    // The one table.
+    expect(output).toMatch(/figure\s+value\s+baseline\s+ratio\/added\s+target\s+result/);
+
+    const results = JSON.parse(readFileSync(out, "utf8")) as BenchResults;
+    expect(results.schema).toBe(1);
+    expect(results.mode).toBe("quick");
+    expect(results.machine.nproc).toBeGreaterThan(0);
+    expect(results.machine.node).toBe(process.version);
+    expect(Object.keys(results.figures).sort()).toEqual(["1", "2", "3", "4", "5"]);
+    for (const [id, figure] of Object.entries(results.figures)) {
+      expect(figure.error, `figure ${id}`).toBeUndefined();
+      expect(figure.metrics.length, `figure ${id}`).toBeGreaterThan(0);
+      for (const m of figure.metrics) {
+        const what = `figure ${id}: ${m.name}`;
+        expect(Number.isFinite(m.value), what).toBe(true);
+        for (const x of [m.baseline, m.added, m.ratio]) if (x !== null) expect(Number.isFinite(x), what).toBe(true);
+        expect(["pass", "fail", "info"], what).toContain(m.status);
+      }
+    }
+    // The figures the issue asks for are there, with their targets.
+    const names = (id: "1" | "2" | "3" | "4" | "5") => results.figures[id]!.metrics.map((m) => m.name);
+    expect(names("1")).toEqual(expect.arrayContaining(["TTFT p50", "TTFT p99"]));
+    expect(names("2")).toEqual(expect.arrayContaining(["per-token added p50", "per-token added p99"]));
+    expect(names("3")).toEqual(expect.arrayContaining(["errors", "completed replies stored", "peak RSS", "memory per stream"]));
+    expect(names("4")).toEqual(expect.arrayContaining(["GET /conversations throughput", "GET /conversations latency p99", "POST /conversations throughput"]));
+    expect(names("5")).toEqual(expect.arrayContaining(["bundle messages-stream", "cold start + 1 invocation p50"]));
+    expect(results.figures["1"]!.metrics[0]!.target).toEqual({ of: "added", op: "<=", value: 2 });
+  });
+});
