@@ -2,6 +2,7 @@
 // Function URL events → the Lambda handlers) on a loopback port. Configuration arrives as environment
 // variables, set by the runner before this process started, because the shared deps read them once.
 import type { AddressInfo } from "node:net";
+import { monitorEventLoopDelay, type IntervalHistogram } from "node:perf_hooks";
 import { createLocalServer, installAwsLambdaGlobal, silentLogger } from "@conversation-api/local";
 import { announceReady, serveIpc } from "./lib/ipc";
 
@@ -17,6 +18,7 @@ const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
 let peakRss = 0;
 let sampler: NodeJS.Timeout | undefined;
+let loopDelay: IntervalHistogram | undefined;
 const sample = () => {
   const rss = process.memoryUsage.rss();
   if (rss > peakRss) peakRss = rss;
@@ -33,12 +35,19 @@ serveIpc({
     peakRss = process.memoryUsage.rss();
     clearInterval(sampler);
     sampler = setInterval(sample, 10);
+    loopDelay?.disable();
+    loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    loopDelay.enable();
     return peakRss;
   },
   "sample-stop": () => {
     clearInterval(sampler);
     sample();
-    return { peakRss, rss: process.memoryUsage.rss() };
+    loopDelay?.disable();
+    // How long the event loop went without turning (ms): what every open stream waited at worst.
+    const ms = (ns: number) => Math.round(ns / 1e4) / 100;
+    const delay = loopDelay ? { p50: ms(loopDelay.percentile(50)), p99: ms(loopDelay.percentile(99)), max: ms(loopDelay.max) } : null;
+    return { peakRss, rss: process.memoryUsage.rss(), loopDelayMs: delay };
   },
   cpu: () => process.cpuUsage(),
   stop: async () => {

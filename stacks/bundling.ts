@@ -10,9 +10,18 @@ export const LAMBDA_TARGET = "node22";
  *  - @aws-sdk/*: the nodejs22.x runtime ships AWS SDK v3 (only sst/node/config's SSM client uses it);
  *  - @electric-sql/pglite: the embedded database for local runs; a WASM build esbuild cannot inline,
  *    and never loaded on AWS, where the store is Supabase (imported lazily, see deps.ts);
- *  - pg-native: node-postgres's optional native binding, which we do not use.
+ *  - pg-native: node-postgres's optional native binding, which we do not use;
+ *  - what INSTALLED_BESIDE lists: loaded only on some paths, so they are installed into the function's
+ *    node_modules instead, costing neither bundle size nor init time when unused.
  */
-export const LAMBDA_EXTERNAL = ["@aws-sdk/*", "@electric-sql/pglite", "pg-native"];
+export const INSTALLED_BESIDE = {
+  /** node-postgres: only with DATABASE_URL (the default store on AWS is Supabase over HTTP). */
+  all: ["pg"],
+  /** 3 MB of Llama 3 vocabulary, loaded only when a history is too long to fit by its byte count. */
+  stream: ["pg", "llama3-tokenizer-js"],
+};
+
+export const LAMBDA_EXTERNAL = ["@aws-sdk/*", "@electric-sql/pglite", "pg-native", ...INSTALLED_BESIDE.stream];
 
 /**
  * What SST prepends to its ESM bundles (sst/runtime/handlers/node.js): CommonJS dependencies bundled

@@ -5,6 +5,8 @@ import { isDocsRoute } from "../packages/functions/src/openapi/docs-routes";
 import { ASSETS } from "../packages/functions/src/openapi/swagger-ui";
 import type { SecretName } from "../packages/functions/src/config";
 import { PRE_AUTH_ROUTES, secretsFor } from "./secret-policy";
+import { INSTALLED_BESIDE } from "./bundling";
+import { functionDefaults } from "./defaults";
 
 /** The file convention of route-types.ts: src/handlers/<name>.ts exporting `handler`. */
 export const handlerOf = (route: RouteDef) => `packages/functions/src/handlers/${route.name}.handler`;
@@ -44,5 +46,6 @@ export function routeFunction(route: RouteDef, bindables: Bindables): FunctionPr
     ...sizing(route),
     bind: [...secretsFor(route).map((name) => bindables.secrets[name]), ...(isDocsRoute(route) ? [] : bindables.parameters)],
     ...(route.name === "docs-asset" ? { copyFiles: swaggerUiFiles() } : {}),
+    nodejs: { ...functionDefaults.nodejs, install: route.streaming ? INSTALLED_BESIDE.stream : INSTALLED_BESIDE.all },
   };
 }

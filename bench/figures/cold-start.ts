@@ -11,6 +11,7 @@ import { issueAccessToken } from "@conversation-api/core";
 import { openStore } from "@conversation-api/store";
 import { postgresAvailable, startPostgres, type PostgresServer } from "@conversation-api/store/test/pg-server";
 import { bundleHandlers } from "../../scripts/bundle";
+import { LAMBDA_EXTERNAL } from "../../stacks/bundling";
 import { forkTs, type BenchChild } from "../lib/ipc";
 import { metric, type Metric } from "../lib/report";
 import { median, percentile, round } from "../lib/stats";
@@ -178,6 +179,7 @@ export function coldStartFigure(opts: BenchOptions) {
       return {
         conditions: {
           bundler: "scripts/bundle.ts bundleHandlers (esbuild, minified, stacks/bundling.ts target/externals/banner); kB = 1000 bytes",
+          externals_not_in_bundle_size: LAMBDA_EXTERNAL,
           samples,
           measured: "in the fresh process: from its time origin (Node bootstrap) through importing the bundle to the end of one streamed invocation",
           subject: `${STREAM_HANDLER} bundle, one real reply (JWT check, ${pg ? "PostgreSQL on loopback via DATABASE_URL" : "PGlite in memory (no PostgreSQL found)"}, 5 tokens from the Groq stand-in), AWS_LAMBDA_FUNCTION_NAME set`,

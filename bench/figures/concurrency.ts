@@ -63,7 +63,7 @@ export function concurrencyFigure(opts: BenchOptions, shared?: Promise<{ app: Be
         ),
       );
       const wallMs = performance.now() - t0;
-      const { peakRss } = await app.request<{ peakRss: number }>("sample-stop");
+      const { peakRss, loopDelayMs } = await app.request<{ peakRss: number; loopDelayMs: { p50: number; p99: number; max: number } }>("sample-stop");
       const appCpuMs = cpuMs(appCpu0, await app.request<Cpu>("cpu"));
       const groqCpuMs = cpuMs(groqCpu0, await groq.request<Cpu>("cpu"));
       const benchCpuMs = cpuMs(benchCpu0, process.cpuUsage());
@@ -98,6 +98,7 @@ export function concurrencyFigure(opts: BenchOptions, shared?: Promise<{ app: Be
           response_head_ms: { p50: round(median(results.map((r) => r.open ?? NaN)), 1), p99: round(percentile(results.map((r) => r.open ?? NaN), 99), 1) },
           first_to_last_token_ms: { p50: round(median(results.map((r) => r.total - r.ttft)), 1), p99: round(percentile(results.map((r) => r.total - r.ttft), 99), 1) },
           error_samples: errorSamples,
+          app_event_loop_delay_ms: loopDelayMs,
           cpu_ms: { app: round(appCpuMs, 0), groq_stand_in: round(groqCpuMs, 0), bench_client: round(benchCpuMs, 0) },
           memory: "app process RSS, sampled every 10 ms; baseline = highest RSS over 300 ms idle just before the streams",
           idle_rss_mib: round(idle.rss / mib, 1),
@@ -107,6 +108,7 @@ export function concurrencyFigure(opts: BenchOptions, shared?: Promise<{ app: Be
         metrics: [
           metric({ name: "errors", unit: "", value: failed.length, target: { of: "value", op: "==", value: 0 } }),
           metric({ name: "completed replies stored", unit: "", value: storedCount, target: { of: "value", op: "==", value: n } }),
+          metric({ name: "streams open at once (max)", unit: "", value: maxOpen, baseline: n, show: "ratio" }),
           metric({ name: "peak RSS", unit: "MiB", value: peakRss / mib, baseline: idle.rss / mib, show: "added" }),
           metric({ name: "memory per stream", unit: "KiB", value: perStreamKiB }),
           metric({ name: "app CPU per token (incl. stream setup)", unit: "µs", value: (appCpuMs * 1000) / (n * TOKENS) }),

@@ -100,8 +100,11 @@ describe("a normal stream", () => {
     expect(output).toBe(tokens(text));
     expect(output).not.toBe(pieces.length);
     const [stored] = await replies(api, token, conv);
-    expect(stored).toMatchObject({ token_count: tokens(text), input_tokens: events[0]!.data.message.usage.input_tokens });
+    expect(stored.token_count).toBe(tokens(text));
+    // message_start carries a quick estimate (a short prompt is never tokenized before the first token);
+    // what is stored is counted with the real tokenizer once the stream is over.
     expect(stored.input_tokens).toBe(PROMPT_OVERHEAD_TOKENS + tokens("count me") + MESSAGE_OVERHEAD_TOKENS);
+    expect(events[0]!.data.message.usage.input_tokens).toBeGreaterThan(0);
     expect(stored.metadata).toMatchObject({ provider: "groq", usage_estimated: true });
   });
 

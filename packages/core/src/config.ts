@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
   z.coerce.number().int().min(min).max(max).default(def);

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError, parseConfig, type Config, type TokenSettings } from "@conversation-api/core";
-import { z } from "zod";
+import * as z from "zod";
 
 /** True inside a deployed Lambda function (and under `sst dev`). */
 export const onLambda = () => Boolean(process.env.AWS_LAMBDA_FUNCTION_NAME);

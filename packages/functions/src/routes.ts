@@ -1,30 +1,30 @@
 import type { RouteDef } from "./route-types";
+import { routeTable } from "./route-table";
 
-export const API_PREFIX = "/api/v1";
+export { API_PREFIX, pathOf, routeTable } from "./route-table";
 
-// The one list of endpoints: the local runtime serves it, the SST stack makes one Lambda function per
-// entry, and the OpenAPI document is checked against it.
-export const routes: RouteDef[] = [
-  { name: "health", method: "GET", path: "/health", auth: false, streaming: false, load: () => import("./handlers/health") },
-  { name: "auth-register", method: "POST", path: "/auth/register", auth: false, streaming: false, load: () => import("./handlers/auth-register") },
-  { name: "auth-login", method: "POST", path: "/auth/login", auth: false, streaming: false, load: () => import("./handlers/auth-login") },
-  { name: "auth-me", method: "GET", path: "/auth/me", auth: true, streaming: false, load: () => import("./handlers/auth-me") },
-  { name: "conversations-create", method: "POST", path: "/conversations", auth: true, streaming: false, load: () => import("./handlers/conversations-create") },
-  { name: "conversations-list", method: "GET", path: "/conversations", auth: true, streaming: false, load: () => import("./handlers/conversations-list") },
-  { name: "conversations-get", method: "GET", path: "/conversations/{id}", auth: true, streaming: false, load: () => import("./handlers/conversations-get") },
-  { name: "conversations-update", method: "PATCH", path: "/conversations/{id}", auth: true, streaming: false, load: () => import("./handlers/conversations-update") },
-  { name: "conversations-delete", method: "DELETE", path: "/conversations/{id}", auth: true, streaming: false, load: () => import("./handlers/conversations-delete") },
-  { name: "messages-list", method: "GET", path: "/conversations/{id}/messages", auth: true, streaming: false, load: () => import("./handlers/messages-list") },
-  { name: "messages-stream", method: "POST", path: "/conversations/{id}/messages/stream", auth: true, streaming: true, load: () => import("./handlers/messages-stream") },
-  { name: "usage", method: "GET", path: "/usage", auth: true, streaming: false, load: () => import("./handlers/usage") },
-  // The API's self-description, at the host root (`prefix: false`); left out of the document itself.
-  { name: "openapi-json", method: "GET", path: "/openapi.json", auth: false, streaming: false, prefix: false, load: () => import("./handlers/openapi-json") },
-  { name: "docs", method: "GET", path: "/docs", auth: false, streaming: false, prefix: false, load: () => import("./handlers/docs") },
-  { name: "docs-asset", method: "GET", path: "/docs/{file}", auth: false, streaming: false, prefix: false, load: () => import("./handlers/docs-asset") },
-].map((r) => ({ ...r, method: r.method as RouteDef["method"], path: r.prefix === false ? r.path : API_PREFIX + r.path }));
+// Handler modules load lazily: the local runtime imports each on first use, as a cold start would.
+const loaders: Record<string, RouteDef["load"]> = {
+  "health": () => import("./handlers/health"),
+  "auth-register": () => import("./handlers/auth-register"),
+  "auth-login": () => import("./handlers/auth-login"),
+  "auth-me": () => import("./handlers/auth-me"),
+  "conversations-create": () => import("./handlers/conversations-create"),
+  "conversations-list": () => import("./handlers/conversations-list"),
+  "conversations-get": () => import("./handlers/conversations-get"),
+  "conversations-update": () => import("./handlers/conversations-update"),
+  "conversations-delete": () => import("./handlers/conversations-delete"),
+  "messages-list": () => import("./handlers/messages-list"),
+  "messages-stream": () => import("./handlers/messages-stream"),
+  "usage": () => import("./handlers/usage"),
+  "openapi-json": () => import("./handlers/openapi-json"),
+  "docs": () => import("./handlers/docs"),
+  "docs-asset": () => import("./handlers/docs-asset"),
+};
 
-export function pathOf(name: string): string {
-  const route = routes.find((r) => r.name === name);
-  if (!route) throw new Error(`No route named ${name}`);
-  return route.path;
-}
+/** The routes table with each handler's module loader (local runtime, OpenAPI generation). */
+export const routes: RouteDef[] = routeTable.map((r) => {
+  const load = loaders[r.name];
+  if (!load) throw new Error(`No handler module for route ${r.name}`);
+  return { ...r, load };
+});

@@ -7,13 +7,15 @@ import type { TokenCounter } from "@conversation-api/core";
 let loading: Promise<TokenCounter> | undefined;
 
 /**
- * The package is 3 MB of vocabulary that takes ~0.3 s to parse, so only the stream function loads it,
- * and it starts doing so at import (the Lambda init phase) rather than on the first request.
+ * The package is 3 MB of vocabulary that takes ~0.3 s to parse, so it is loaded only when a count is
+ * needed (a history too long to fit by its byte count, or a reply without upstream usage) and kept
+ * out of the Lambda bundle (installed beside it instead, see stacks/bundling.ts).
  */
 export function loadTokenCounter(): Promise<TokenCounter> {
   loading ??= import("llama3-tokenizer-js").then(({ default: tokenizer }) => {
     const options = { bos: false, eos: false };
     return (text: string) => (text ? tokenizer.encode(text, options).length : 0);
   });
+  loading.catch(() => (loading = undefined));
   return loading;
 }

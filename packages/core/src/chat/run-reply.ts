@@ -3,7 +3,7 @@ import { AppError, toPublicError } from "../errors";
 import type { CompletionEvent } from "../ports";
 import type { FinishReason, Message } from "../schemas";
 import { SseEncoder } from "../sse";
-import { estimateTokens, type Prompt } from "./prompt";
+import { countPrompt, estimateTokens, type Prompt, type TokenCounter } from "./prompt";
 import type { ReplyDeps, ReplyRequest } from "./stream-reply";
 
 export interface ReplyPlan {
@@ -147,7 +147,9 @@ export async function runReply(
   const report = (error: unknown) => deps.onFailure?.({ conversationId: req.conversationId, replyId, error, partial: text !== "" });
   if (failure && !cancelled) report(failure);
 
-  const record = replyRecord(deps, req, plan, { text, finish, failure, cancelled, publicError, ttft });
+  // Without the upstream's usage the figures are counted with the real tokenizer, after the stream.
+  const count = !finish?.usage && text ? await loadCounter(deps) : estimateTokens;
+  const record = replyRecord(req, plan, count, { text, finish, failure, cancelled, publicError, ttft });
   let stored: Message | null = null;
   try {
     // A reply can only follow a stored user message; if that failed there is nothing to attach it to.
@@ -191,8 +193,7 @@ interface Outcome {
  * stores no input tokens: the upstream most likely charged none (429, 5xx, refused), and an estimate
  * would count against the user's budget for a failure that was not theirs.
  */
-function replyRecord(deps: ReplyDeps, req: ReplyRequest, plan: ReplyPlan, o: Outcome) {
-  const count = deps.countTokens ?? estimateTokens;
+function replyRecord(req: ReplyRequest, plan: ReplyPlan, count: TokenCounter, o: Outcome) {
   const usage = o.finish?.usage ?? null;
   const metadata: Record<string, unknown> = { ...o.finish?.metadata, history_omitted: plan.prompt.omitted };
   if (!usage || usage.estimated) metadata.usage_estimated = true;
@@ -203,10 +204,18 @@ function replyRecord(deps: ReplyDeps, req: ReplyRequest, plan: ReplyPlan, o: Out
   return {
     content: o.text,
     token_count: usage ? usage.output_tokens : o.text ? count(o.text) : 0,
-    input_tokens: usage ? usage.input_tokens : o.ttft !== null ? plan.prompt.input_tokens : null,
+    input_tokens: usage ? usage.input_tokens : o.ttft !== null ? countPrompt(plan.prompt.messages, count) : null,
     finish_reason: finishReason,
     latency_ms: Math.round(performance.now() - req.receivedAt),
     ttft_ms: o.ttft === null ? null : Math.round(o.ttft - req.receivedAt),
     metadata,
   };
+}
+
+async function loadCounter(deps: ReplyDeps): Promise<TokenCounter> {
+  try {
+    return (await deps.tokenizer?.()) ?? estimateTokens;
+  } catch {
+    return estimateTokens; // an estimate, still marked as such, beats losing the reply
+  }
 }

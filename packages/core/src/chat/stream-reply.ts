@@ -3,7 +3,7 @@ import { AppError, notFound } from "../errors";
 import type { ModelProvider, UserStore } from "../ports";
 import type { Message, StreamRequest } from "../schemas";
 import { planSend } from "./idempotency";
-import { buildPrompt, type TokenCounter } from "./prompt";
+import { buildPrompt, estimateTokens, fitsWithoutCounting, type TokenCounter } from "./prompt";
 import { runReply, type ReplyFailure } from "./run-reply";
 
 export type { ReplyFailure } from "./run-reply";
@@ -24,7 +24,8 @@ export interface ReplyDeps {
   provider: ModelProvider;
   settings: ReplySettings;
   /** The prompt's token counter; the conservative `estimateTokens` when absent. */
-  countTokens?: TokenCounter;
+  /** Loads the model's tokenizer; only called when a count matters (long histories, missing usage). */
+  tokenizer?: () => Promise<TokenCounter>;
   /** Told, for logs, when a reply fails after the stream began (not when the client left) or cannot be stored. */
   onFailure?: (failure: ReplyFailure) => void;
 }
@@ -76,12 +77,12 @@ export async function startReply(deps: ReplyDeps, req: ReplyRequest): Promise<Re
   const model = req.body.model ?? turn.conversation.model;
   assertModelAllowed(model, settings.ALLOWED_MODELS);
 
-  const prompt = buildPrompt(
-    turn.conversation.system_prompt,
-    send.history,
-    send.retried?.content ?? req.body.content,
-    settings.CONTEXT_TOKEN_BUDGET,
-    deps.countTokens,
-  );
+  const system = turn.conversation.system_prompt;
+  const content = send.retried?.content ?? req.body.content;
+  const budgetTokens = settings.CONTEXT_TOKEN_BUDGET;
+  const count = fitsWithoutCounting(system, send.history, content, budgetTokens)
+    ? estimateTokens
+    : ((await deps.tokenizer?.()) ?? estimateTokens);
+  const prompt = buildPrompt(system, send.history, content, budgetTokens, count);
   return { run: (write, signal) => runReply(deps, req, { model, prompt, retried: send.retried }, write, signal) };
 }

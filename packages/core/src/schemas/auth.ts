@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { Timestamp, Uuid } from "./common";
 
 const utf8Bytes = (s: string) => Buffer.byteLength(s, "utf8");

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 export const Uuid = z.uuid();
 export const Timestamp = z.string().describe("ISO 8601 timestamp (UTC)");

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { Timestamp, Uuid, pageOf } from "./common";
 
 export const MessageRole = z.enum(["user", "assistant"]);

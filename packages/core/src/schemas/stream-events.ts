@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { ErrorType, Uuid } from "./common";
 
 // The SSE payloads of the stream endpoint: Anthropic's Messages streaming sequence, plus

@@ -1,12 +1,9 @@
 import { Readable } from "node:stream";
 import { AppError, IdParams, StreamRequest, startReply, type ReplyFailure } from "@conversation-api/core";
 import { streamHandler } from "../http";
-import { pathOf } from "../routes";
+import { pathOf } from "../route-table";
 import { loadTokenCounter } from "../tokenizer";
 
-// Started at import, so the Lambda init phase (not the first request) pays for loading the vocabulary.
-const tokenCounter = loadTokenCounter();
-tokenCounter.catch(() => {}); // awaited (and so reported) by the first request
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
@@ -30,7 +27,7 @@ export const handler = streamHandler(
         store: deps.store.forUser(userId),
         provider: deps.provider,
         settings: deps.config,
-        countTokens: await tokenCounter,
+        tokenizer: loadTokenCounter,
         onFailure: (f) => logFailure(context.requestId, f),
       },
       { conversationId: params.id, body, idempotencyKey: key, receivedAt: context.receivedAt },

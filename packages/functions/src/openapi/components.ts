@@ -19,7 +19,7 @@ import {
   UsageRow,
   User,
 } from "@conversation-api/core";
-import { z } from "zod";
+import * as z from "zod";
 
 // The shapes a client codes against get names under components/schemas: the generator then writes a
 // `$ref` wherever the same zod instance appears (inside other schemas, in requests and responses).

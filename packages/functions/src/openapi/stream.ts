@@ -1,5 +1,5 @@
 import type { ResponseConfig } from "@asteasolutions/zod-to-openapi";
-import { z } from "zod";
+import * as z from "zod";
 
 // Prose for readers; the machine-checkable part is the StreamEvent union and its discriminator mapping.
 export const STREAM_DESCRIPTION = [
