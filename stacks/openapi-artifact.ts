@@ -6,25 +6,8 @@ import { dirname } from "node:path";
 import { buildOpenApiDocument, serializeDocument } from "../packages/functions/src/openapi";
 
 export async function writeOpenApiArtifact(file: string): Promise<string> {
-  const text = await withoutStubAwsLambdaGlobal(async () => serializeDocument(await buildOpenApiDocument()));
+  const text = serializeDocument(await buildOpenApiDocument());
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, text);
   return file;
-}
-
-/**
- * The AWS SDK that SST loads (@aws/lambda-invoke-store) defines an empty `awslambda` global. The
- * document is built by loading the handler modules, and the stream handler would take that stub for
- * the Lambda streaming runtime and call its missing streamifyResponse. Hide the stub while they load.
- */
-async function withoutStubAwsLambdaGlobal<T>(fn: () => Promise<T>): Promise<T> {
-  const g = globalThis as { awslambda?: { streamifyResponse?: unknown } };
-  const stub = g.awslambda;
-  if (!stub || typeof stub.streamifyResponse === "function") return fn();
-  delete g.awslambda;
-  try {
-    return await fn();
-  } finally {
-    g.awslambda ??= stub;
-  }
 }

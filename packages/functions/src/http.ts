@@ -76,7 +76,9 @@ export function jsonHandler<B = undefined, Q = undefined, P = undefined>(
 }
 
 /** True where the Lambda runtime (or our local runtime) offers response streaming; false under `sst dev`. */
-export const canStream = () => typeof (globalThis as { awslambda?: unknown }).awslambda !== "undefined";
+// The AWS SDK defines an empty `awslambda` outside Lambda, so look for the function itself.
+export const canStream = () =>
+  typeof (globalThis as { awslambda?: { streamifyResponse?: unknown } }).awslambda?.streamifyResponse === "function";
 
 /**
  * A streaming endpoint on a Function URL. Errors before the stream starts are ordinary JSON responses

@@ -74,8 +74,14 @@ export interface AwsLambdaGlobal {
  * Returns true when this call installed the shim.
  */
 export function installAwsLambdaGlobal(): boolean {
-  const g = globalThis as { awslambda?: unknown };
-  if (g.awslambda !== undefined) return false;
+  const g = globalThis as { awslambda?: Partial<AwsLambdaGlobal> & Record<string, unknown> };
+  if (typeof g.awslambda?.streamifyResponse === "function") return false;
+  // The AWS SDK (@aws/lambda-invoke-store) leaves an empty `awslambda` object behind when loaded
+  // outside Lambda; complete that object rather than replace what the SDK keeps on it.
+  if (g.awslambda) {
+    Object.assign(g.awslambda, { streamifyResponse, HttpResponseStream });
+    return true;
+  }
   const awslambda: AwsLambdaGlobal = { streamifyResponse, HttpResponseStream };
   Object.defineProperty(globalThis, "awslambda", { value: awslambda, writable: true, configurable: true, enumerable: false });
   return true;

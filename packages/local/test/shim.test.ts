@@ -54,6 +54,14 @@ describe("awslambda global", () => {
     expect(g.awslambda).toBe(real);
   });
 
+  it("completes the empty awslambda object the AWS SDK leaves outside Lambda", () => {
+    const sdkStub: Record<string, unknown> = { kept: 1 };
+    g.awslambda = sdkStub;
+    expect(installAwsLambdaGlobal()).toBe(true);
+    expect(g.awslambda).toBe(sdkStub);
+    expect(sdkStub).toMatchObject({ kept: 1, streamifyResponse, HttpResponseStream });
+  });
+
   it("streamifyResponse tags the handler the way the runtime does", () => {
     const fn = async () => {};
     const tagged = streamifyResponse(fn, { highWaterMark: 1024 });
