@@ -27,7 +27,9 @@ const text = (v: unknown) => (Array.isArray(v) ? v.join(",") : String(v));
 
 export function ConfigStack({ stack }: StackContext) {
   // Validated here, so a bad value fails the deploy instead of every cold start.
-  const settings = parseConfig(process.env);
+  // Secrets never come from the deploy environment (they live in SSM), so they are not read here either.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !(SECRET_NAMES as readonly string[]).includes(k)));
+  const settings = parseConfig(env);
 
   const secrets = Object.fromEntries(SECRET_NAMES.map((name) => [name, new Config.Secret(stack, name)])) as Record<SecretName, Config.Secret>;
   const parameters = RUNTIME_PARAMETERS.map((name) => new Config.Parameter(stack, name, { value: text(settings[name]) }));

@@ -38,8 +38,16 @@ export const ConfigSchema = z
     MAX_BODY_BYTES: int(64 * 1024, 1024),
     OFFLINE_TOKEN_DELAY_MS: int(25, 0, 10_000),
     CORS_ORIGINS: list("*"),
+    // Supabase: when SUPABASE_URL is set, the store talks to its PostgREST with a per-user token.
+    SUPABASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+    SUPABASE_ANON_KEY: optionalText,
+    SUPABASE_SERVICE_ROLE_KEY: optionalText,
+    SUPABASE_JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   })
   .superRefine((c, ctx) => {
+    if (c.SUPABASE_URL)
+      for (const key of ["SUPABASE_ANON_KEY", "SUPABASE_JWT_SECRET"] as const)
+        if (!c[key]) ctx.addIssue({ code: "custom", path: [key], message: "required with SUPABASE_URL" });
     if (!c.ALLOWED_MODELS.includes(c.DEFAULT_MODEL))
       ctx.addIssue({ code: "custom", path: ["DEFAULT_MODEL"], message: "must be one of ALLOWED_MODELS" });
   });

@@ -2,7 +2,6 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError, parseConfig, type Config, type TokenSettings } from "@conversation-api/core";
-import * as z from "zod";
 
 /** True inside a deployed Lambda function (and under `sst dev`). */
 export const onLambda = () => Boolean(process.env.AWS_LAMBDA_FUNCTION_NAME);
@@ -41,14 +40,6 @@ export type AppConfig = Config & {
   supabase: SupabaseSettings | null;
 };
 
-const optional = z.string().trim().min(1).optional();
-const SupabaseEnv = z.object({
-  SUPABASE_URL: z.url({ protocol: /^https?$/ }).optional(),
-  SUPABASE_ANON_KEY: optional,
-  SUPABASE_SERVICE_ROLE_KEY: optional,
-  SUPABASE_JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
-});
-
 /**
  * The handlers' one way to read configuration. On AWS (SST_APP set) the values are SST's bound
  * Config parameters and secrets; locally they are the environment. Same names either way.
@@ -59,7 +50,14 @@ export async function loadConfig(env: Record<string, string | undefined> = proce
   return {
     ...config,
     JWT_SECRET: config.JWT_SECRET ?? (onLambda() ? undefined : localJwtSecret(config.DATA_DIR)),
-    supabase: parseSupabase(source),
+    supabase: config.SUPABASE_URL
+      ? {
+          url: config.SUPABASE_URL,
+          anonKey: config.SUPABASE_ANON_KEY!,
+          jwtSecret: config.SUPABASE_JWT_SECRET!,
+          serviceRoleKey: config.SUPABASE_SERVICE_ROLE_KEY,
+        }
+      : null,
   };
 }
 
@@ -74,17 +72,6 @@ async function sstBoundValues(): Promise<Record<string, string>> {
     if (typeof value === "string") values[name] = value;
   }
   return values;
-}
-
-function parseSupabase(env: Record<string, string | undefined>): SupabaseSettings | null {
-  const input = Object.fromEntries(Object.keys(SupabaseEnv.shape).map((k) => [k, env[k] === "" ? undefined : env[k]]));
-  const r = SupabaseEnv.safeParse(input);
-  if (!r.success) throw new ConfigError(r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`));
-  const s = r.data;
-  if (!s.SUPABASE_URL) return null;
-  const missing = (["SUPABASE_ANON_KEY", "SUPABASE_JWT_SECRET"] as const).filter((k) => !s[k]);
-  if (missing.length) throw new ConfigError(missing.map((k) => `${k}: required with SUPABASE_URL`));
-  return { url: s.SUPABASE_URL, anonKey: s.SUPABASE_ANON_KEY!, jwtSecret: s.SUPABASE_JWT_SECRET!, serviceRoleKey: s.SUPABASE_SERVICE_ROLE_KEY };
 }
 
 /**
