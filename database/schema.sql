@@ -369,11 +369,13 @@ $$;
 -- usage_report(p_from timestamptz, p_to timestamptz, p_group_by text) returns table(...)
 --   The caller's replies in [p_from, p_to) grouped by UTC day ('day', key YYYY-MM-DD) or by model
 --   ('model', key '' for none), ordered by key bytewise.
-create or replace function public.usage_report(
+-- The mean is unrounded so that totals over groups stay exact; the API rounds what it shows.
+drop function if exists public.usage_report(timestamptz, timestamptz, text);
+create function public.usage_report(
   p_from     timestamptz,
   p_to       timestamptz,
   p_group_by text
-) returns table (key text, input_tokens bigint, output_tokens bigint, messages bigint, mean_latency_ms bigint)
+) returns table (key text, input_tokens bigint, output_tokens bigint, messages bigint, mean_latency_ms double precision)
 language sql
 stable
 security invoker
@@ -383,7 +385,7 @@ as $$
          coalesce(sum(m.input_tokens), 0)::bigint,
          coalesce(sum(m.token_count), 0)::bigint,
          count(*)::bigint,
-         round(avg(m.latency_ms))::bigint
+         avg(m.latency_ms)::double precision
     from public.messages m
    cross join lateral (
      select case p_group_by

@@ -227,8 +227,7 @@ describe("usage report", () => {
       output_tokens: sum(stored, (m) => m.token_count ?? 0),
       messages: 4,
     });
-    // Known off-by-one: services/usage.ts averages the groups' already-rounded means (reported).
-    expect(Math.abs(meanLatency - sum(stored, (m) => m.latency_ms) / 4)).toBeLessThanOrEqual(1);
+    expect(meanLatency).toBe(Math.round(sum(stored, (m) => m.latency_ms) / 4));
     expect(byModel.body.totals.input_tokens).toBeGreaterThanOrEqual(51);
     for (const model of ["llama-3.1-8b-instant", "llama-3.3-70b-versatile"]) {
       const mine = stored.filter((m) => m.model === model);

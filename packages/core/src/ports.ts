@@ -72,6 +72,7 @@ export interface UserStore {
   saveAssistantMessage(input: NewAssistantMessage): Promise<Message>;
   /** Input + output tokens of this user's replies created at or after `since`. */
   tokensUsedSince(since: string): Promise<number>;
+  /** Per group; `mean_latency_ms` unrounded, so totals over groups can be exact. */
   usage(query: UsageQuery): Promise<UsageRow[]>;
 }
 

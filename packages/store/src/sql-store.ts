@@ -289,21 +289,9 @@ function createUserStore(sql: SqlClient, userId: string): UserStore {
     },
 
     async usage(query: UsageQuery): Promise<UsageRow[]> {
-      const key =
-        query.group_by === "day" ? "to_char(created_at at time zone 'UTC', 'YYYY-MM-DD')" : "coalesce(model, '')";
+      // The same SQL function the Supabase adapter calls through PostgREST: one implementation.
       const rows = await asUser((tx) =>
-        tx.query(
-          `select ${key} as key,
-                  coalesce(sum(input_tokens), 0)::bigint as input_tokens,
-                  coalesce(sum(token_count), 0)::bigint as output_tokens,
-                  count(*)::bigint as messages,
-                  round(avg(latency_ms))::bigint as mean_latency_ms
-             from public.messages
-            where role = 'assistant' and created_at >= $1::timestamptz and created_at < $2::timestamptz
-            group by 1
-            order by ${key} collate "C"`,
-          [query.from, query.to],
-        ),
+        tx.query("select * from public.usage_report($1::timestamptz, $2::timestamptz, $3)", [query.from, query.to, query.group_by]),
       );
       return rows.map((r) => ({
         key: String(r.key),

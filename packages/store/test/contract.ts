@@ -444,12 +444,12 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
 
         const range = { from: "2024-03-01T00:00:00Z", to: "2024-03-04T00:00:00Z" };
         expect(await a.as.usage({ ...range, group_by: "day" })).toEqual([
-          { key: "2024-03-01", input_tokens: 30, output_tokens: 3, messages: 2, mean_latency_ms: 151 },
+          { key: "2024-03-01", input_tokens: 30, output_tokens: 3, messages: 2, mean_latency_ms: 150.5 },
           { key: "2024-03-02", input_tokens: 0, output_tokens: 4, messages: 1, mean_latency_ms: 300 },
           { key: "2024-03-03", input_tokens: 1, output_tokens: 0, messages: 1, mean_latency_ms: 0 },
         ]);
         expect(await a.as.usage({ ...range, group_by: "model" })).toEqual([
-          { key: "m-a", input_tokens: 20, output_tokens: 6, messages: 2, mean_latency_ms: 251 },
+          { key: "m-a", input_tokens: 20, output_tokens: 6, messages: 2, mean_latency_ms: 250.5 },
           { key: "m-b", input_tokens: 11, output_tokens: 1, messages: 2, mean_latency_ms: 50 },
         ]);
         expect(await a.as.usage({ from: "2025-01-01T00:00:00Z", to: "2025-02-01T00:00:00Z", group_by: "day" })).toEqual([]);
