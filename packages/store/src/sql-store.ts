@@ -84,6 +84,18 @@ export function createSqlStore(sql: SqlClient): Store {
   };
 }
 
+/** prepareTurn's lookup of an earlier send with the same Idempotency-Key ($3) and the reply after it. */
+const IDEMPOTENT_PARTS = `
+               union all
+               (select 'user_message', ${MESSAGE_COLUMNS}, seq from public.messages
+                 where conversation_id = c.id and role = 'user' and idempotency_key = $3)
+               union all
+               (select 'reply', ${MESSAGE_COLUMNS}, seq from public.messages
+                 where conversation_id = c.id and role = 'assistant'
+                   and seq > (select u.seq from public.messages u
+                               where u.conversation_id = c.id and u.role = 'user' and u.idempotency_key = $3)
+                 order by seq limit 1)`;
+
 function createUserStore(sql: SqlClient, userId: string): UserStore {
   const claims = JSON.stringify({ sub: userId, role: "authenticated" });
 
@@ -217,18 +229,14 @@ function createUserStore(sql: SqlClient, userId: string): UserStore {
                   select ${MESSAGE_COLUMNS}, seq from public.messages
                    where conversation_id = c.id order by seq desc limit $2
                ) h)
-               union all
-               (select 'user_message', ${MESSAGE_COLUMNS}, seq from public.messages
-                 where conversation_id = c.id and role = 'user' and idempotency_key = $3)
-               union all
-               (select 'reply', ${MESSAGE_COLUMNS}, seq from public.messages
-                 where conversation_id = c.id and role = 'assistant'
-                   and seq > (select u.seq from public.messages u
-                               where u.conversation_id = c.id and u.role = 'user' and u.idempotency_key = $3)
-                 order by seq limit 1)
+               ${opts.idempotencyKey === null ? "" : IDEMPOTENT_PARTS}
              ) m on true
             where c.id = $1`,
-          [conversationId, Math.max(0, Math.trunc(opts.historyLimit)), opts.idempotencyKey],
+          // Planning dominates this query's cost and sits in front of the first token, so the
+          // idempotency branches are only sent when there is a key to look up.
+          opts.idempotencyKey === null
+            ? [conversationId, Math.max(0, Math.trunc(opts.historyLimit))]
+            : [conversationId, Math.max(0, Math.trunc(opts.historyLimit)), opts.idempotencyKey],
         ),
       );
       const first = rows[0];

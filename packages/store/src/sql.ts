@@ -25,6 +25,12 @@ const TIMESTAMPTZ = 1184;
  * pass through unchanged.
  */
 export function timestamptzToIso(text: string): string {
+  // Fast path for the common case, a UTC session: "YYYY-MM-DD HH:MM:SS[.ffffff]+00". Every row carries
+  // timestamps, so this runs several times per row returned.
+  if (text.length >= 22 && text.charCodeAt(10) === 32 && text.endsWith("+00")) {
+    const frac = text.charCodeAt(19) === 46 ? text.slice(20, -3) : "";
+    return `${text.slice(0, 10)}T${text.slice(11, 19)}.${(frac + "000").slice(0, 3)}Z`;
+  }
   const m = /^(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d(?::?\d\d)?(?::?\d\d)?)$/.exec(text);
   if (!m) return text;
   const ms = (m[3] ?? "").padEnd(3, "0").slice(0, 3);
