@@ -99,6 +99,11 @@ export interface CompletionRequest {
   max_tokens?: number | undefined;
   temperature?: number | undefined;
   signal: AbortSignal;
+  /**
+   * Called once the upstream has accepted the request (its response has started). The caller holds
+   * back its own work until then, so nothing delays the request on its way out.
+   */
+  onAccepted?: () => void;
 }
 
 export interface CompletionUsage {

@@ -48,6 +48,24 @@ export async function runReply(
   clientSignal.addEventListener("abort", onClientGone, { once: true });
   if (clientSignal.aborted) abort(CLIENT_GONE);
 
+  // The model call goes out first; the user's message is stored while it is in flight, starting once
+  // the upstream has accepted the request (or answered at all), so the write never delays it.
+  let accepted!: () => void;
+  const acceptance = new Promise<void>((resolve) => (accepted = resolve));
+  const iterator = provider
+    .complete({
+      model: plan.model,
+      messages: plan.prompt.messages,
+      max_tokens: req.body.max_tokens,
+      temperature: req.body.temperature,
+      signal: upstream.signal,
+      onAccepted: accepted,
+    })
+    [Symbol.asyncIterator]();
+  let pending = iterator.next();
+  pending.then(accepted, accepted);
+
+  // Only now the response begins: the request to the model is already on its way.
   write(
     sse.event("message_start", {
       type: "message_start",
@@ -64,26 +82,16 @@ export async function runReply(
       },
     }) + sse.event("content_block_start", { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }),
   );
-
-  // The model call goes out first; the user's message is stored while it is in flight.
-  const iterator = provider
-    .complete({
-      model: plan.model,
-      messages: plan.prompt.messages,
-      max_tokens: req.body.max_tokens,
-      temperature: req.body.temperature,
-      signal: upstream.signal,
-    })
-    [Symbol.asyncIterator]();
-  let pending = iterator.next();
   const userSaved: Promise<unknown> = plan.retried
     ? Promise.resolve(plan.retried)
-    : store.saveUserMessage({
-        id: randomUUID(),
-        conversation_id: req.conversationId,
-        content: req.body.content,
-        idempotency_key: req.idempotencyKey,
-      });
+    : acceptance.then(() =>
+        store.saveUserMessage({
+          id: randomUUID(),
+          conversation_id: req.conversationId,
+          content: req.body.content,
+          idempotency_key: req.idempotencyKey,
+        }),
+      );
   userSaved.catch((e) => abort(e));
 
   // One interval for pings: it only writes when nothing else was written since its last tick.

@@ -24,6 +24,7 @@ async function* offlineStream(req: CompletionRequest, delayMs: number): AsyncGen
   const words = reply.split(/(?<= )/);
   const limit = req.max_tokens ?? Number.MAX_SAFE_INTEGER;
   let sent = 0;
+  req.onAccepted?.();
   for (const word of words) {
     if (sent >= limit) break;
     if (delayMs > 0) await sleep(delayMs, req.signal);

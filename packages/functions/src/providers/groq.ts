@@ -61,6 +61,7 @@ async function* groqStream(client: Groq, policy: RetryPolicy, req: CompletionReq
         },
         { signal: req.signal },
       );
+      req.onAccepted?.();
       for await (const chunk of stream) {
         const choice = chunk.choices[0];
         if (choice !== undefined) {
