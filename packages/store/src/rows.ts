@@ -1,6 +1,7 @@
 // Column lists and row → API shape mappers. Queries select exactly the API fields (plus the
 // pagination key where needed), so the mappers only pin down types.
-import type { Conversation, FinishReason, Message, User } from "@conversation-api/core";
+import type { Conversation, FinishReason, Message, TurnContext, User } from "@conversation-api/core";
+import { timestamptzToIso } from "./sql";
 
 export const USER_COLUMNS = "id, email, display_name, created_at";
 
@@ -55,4 +56,29 @@ export function toMessage(r: Row): Message {
 export function sqlState(e: unknown): string | undefined {
   const code = (e as { code?: unknown } | null)?.code;
   return typeof code === "string" ? code : undefined;
+}
+
+// ---- rows rendered as JSON by PostgreSQL (to_jsonb / PostgREST): timestamps in ISO text with offset ----
+
+const iso = (v: unknown): string => timestamptzToIso(String(v));
+
+export const userFromJson = (r: Row): User => toUser({ ...r, created_at: iso(r.created_at) });
+
+export const conversationFromJson = (r: Row): Conversation =>
+  toConversation({ ...r, created_at: iso(r.created_at), updated_at: iso(r.updated_at) });
+
+export const messageFromJson = (r: Row): Message => toMessage({ ...r, created_at: iso(r.created_at) });
+
+/** The jsonb that the SQL function prepare_turn returns (both adapters call it), as the port's shape. */
+export function turnFromJson(
+  turn: { conversation: Row; history: Row[]; user_message: Row | null; reply: Row | null } | null,
+): TurnContext | null {
+  if (!turn) return null;
+  return {
+    conversation: conversationFromJson(turn.conversation),
+    history: turn.history.map(messageFromJson),
+    idempotent: turn.user_message
+      ? { user_message: messageFromJson(turn.user_message), reply: turn.reply ? messageFromJson(turn.reply) : null }
+      : null,
+  };
 }

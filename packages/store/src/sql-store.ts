@@ -36,6 +36,7 @@ import {
   toConversation,
   toMessage,
   toUser,
+  turnFromJson,
 } from "./rows";
 import type { SqlClient, SqlTx } from "./sql";
 
@@ -83,18 +84,6 @@ export function createSqlStore(sql: SqlClient): Store {
     close: () => sql.close(),
   };
 }
-
-/** prepareTurn's lookup of an earlier send with the same Idempotency-Key ($3) and the reply after it. */
-const IDEMPOTENT_PARTS = `
-               union all
-               (select 'user_message', ${MESSAGE_COLUMNS}, seq from public.messages
-                 where conversation_id = c.id and role = 'user' and idempotency_key = $3)
-               union all
-               (select 'reply', ${MESSAGE_COLUMNS}, seq from public.messages
-                 where conversation_id = c.id and role = 'assistant'
-                   and seq > (select u.seq from public.messages u
-                               where u.conversation_id = c.id and u.role = 'user' and u.idempotency_key = $3)
-                 order by seq limit 1)`;
 
 function createUserStore(sql: SqlClient, userId: string): UserStore {
   const claims = JSON.stringify({ sub: userId, role: "authenticated" });
@@ -217,46 +206,15 @@ function createUserStore(sql: SqlClient, userId: string): UserStore {
 
     async prepareTurn(conversationId, opts): Promise<TurnContext | null> {
       if (!isUuid(conversationId)) return null;
-      // Conversation, recent history and the idempotent repeat (if any) in one statement; `part`
-      // says which a message row belongs to. Rows without a message mean an empty conversation.
-      const rows = await asUser((tx) =>
-        tx.query(
-          `select c.id as c_id, c.title as c_title, c.system_prompt as c_system_prompt, c.model as c_model,
-                  c.created_at as c_created_at, c.updated_at as c_updated_at, m.*
-             from public.conversations c
-             left join lateral (
-               (select 'history'::text as part, h.* from (
-                  select ${MESSAGE_COLUMNS}, seq from public.messages
-                   where conversation_id = c.id order by seq desc limit $2
-               ) h)
-               ${opts.idempotencyKey === null ? "" : IDEMPOTENT_PARTS}
-             ) m on true
-            where c.id = $1`,
-          // Planning dominates this query's cost and sits in front of the first token, so the
-          // idempotency branches are only sent when there is a key to look up.
-          opts.idempotencyKey === null
-            ? [conversationId, Math.max(0, Math.trunc(opts.historyLimit))]
-            : [conversationId, Math.max(0, Math.trunc(opts.historyLimit)), opts.idempotencyKey],
-        ),
+      // The SQL function the Supabase adapter calls too: one implementation, and a cached plan.
+      const [row] = await asUser((tx) =>
+        tx.query<{ turn: Parameters<typeof turnFromJson>[0] }>("select public.prepare_turn($1, $2, $3) as turn", [
+          conversationId,
+          Math.max(0, Math.trunc(opts.historyLimit)),
+          opts.idempotencyKey,
+        ]),
       );
-      const first = rows[0];
-      if (!first) return null;
-      const conversation = toConversation({
-        id: first.c_id,
-        title: first.c_title,
-        system_prompt: first.c_system_prompt,
-        model: first.c_model,
-        created_at: first.c_created_at,
-        updated_at: first.c_updated_at,
-      });
-      const part = (name: string) => rows.filter((r) => r.part === name).sort((a, b) => Number(a.seq) - Number(b.seq));
-      const userMessage = part("user_message")[0];
-      const reply = part("reply")[0];
-      return {
-        conversation,
-        history: part("history").map(toMessage),
-        idempotent: userMessage ? { user_message: toMessage(userMessage), reply: reply ? toMessage(reply) : null } : null,
-      };
+      return turnFromJson(row?.turn ?? null);
     },
 
     async saveUserMessage(input: NewUserMessage): Promise<Message> {
@@ -288,11 +246,7 @@ function createUserStore(sql: SqlClient, userId: string): UserStore {
     },
 
     async tokensUsedSince(since: string): Promise<number> {
-      const row = await one(
-        `select coalesce(sum(coalesce(input_tokens, 0) + coalesce(token_count, 0)), 0)::bigint as total
-           from public.messages where role = 'assistant' and created_at >= $1::timestamptz`,
-        [since],
-      );
+      const row = await one("select public.tokens_used_since($1::timestamptz) as total", [since]);
       return Number(row?.total ?? 0);
     },
 

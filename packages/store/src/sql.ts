@@ -27,8 +27,11 @@ const TIMESTAMPTZ = 1184;
 export function timestamptzToIso(text: string): string {
   // Fast path for the common case, a UTC session: "YYYY-MM-DD HH:MM:SS[.ffffff]+00". Every row carries
   // timestamps, so this runs several times per row returned.
-  if (text.length >= 22 && text.charCodeAt(10) === 32 && text.endsWith("+00")) {
-    const frac = text.charCodeAt(19) === 46 ? text.slice(20, -3) : "";
+  // jsonb renders the same instant as "YYYY-MM-DDTHH:MM:SS[.ffffff]+00:00".
+  const sep = text.charCodeAt(10);
+  const utc = text.endsWith("+00") ? 3 : text.endsWith("+00:00") ? 6 : 0;
+  if (utc && text.length >= 19 + utc && (sep === 32 || sep === 84)) {
+    const frac = text.charCodeAt(19) === 46 ? text.slice(20, -utc) : "";
     return `${text.slice(0, 10)}T${text.slice(11, 19)}.${(frac + "000").slice(0, 3)}Z`;
   }
   const m = /^(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d(?::?\d\d)?(?::?\d\d)?)$/.exec(text);

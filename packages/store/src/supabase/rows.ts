@@ -1,11 +1,7 @@
 // PostgREST renders rows with PostgreSQL's own JSON output: timestamptz as
 // "2024-05-01T12:00:00.123456+02:00" (in the database's time zone, fraction trimmed), integers as
 // numbers, jsonb as JSON. These turn that into the API shapes the SQL store produces.
-import type { Conversation, Message, User } from "@conversation-api/core";
-import { toConversation, toMessage, toUser } from "../rows";
-import { timestamptzToIso } from "../sql";
 
-type Row = Record<string, unknown>;
 
 // Column lists in PostgREST's `select=` syntax (no spaces).
 export const USER_SELECT = "id,email,display_name,created_at";
@@ -13,14 +9,8 @@ export const CONVERSATION_SELECT = "id,title,system_prompt,model,created_at,upda
 export const MESSAGE_SELECT =
   "id,conversation_id,role,content,model,token_count,input_tokens,finish_reason,latency_ms,ttft_ms,metadata,created_at";
 
-const iso = (v: unknown): string => timestamptzToIso(String(v));
-
-export const userFromJson = (r: Row): User => toUser({ ...r, created_at: iso(r.created_at) });
-
-export const conversationFromJson = (r: Row): Conversation =>
-  toConversation({ ...r, created_at: iso(r.created_at), updated_at: iso(r.updated_at) });
-
-export const messageFromJson = (r: Row): Message => toMessage({ ...r, created_at: iso(r.created_at) });
+// PostgreSQL's JSON rendering is shared with the SQL store (its jsonb-returning SQL functions).
+export { conversationFromJson, messageFromJson, userFromJson } from "../rows";
 
 const JSON_TIMESTAMP = /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?(Z|[+-]\d\d(?::\d\d)?(?::\d\d)?)$/;
 

@@ -14,6 +14,7 @@ import {
 } from "../cursor";
 import { SupabaseRequestError, appendMessageError, createConversationError, type PostgrestFailure } from "./errors";
 import { CONVERSATION_SELECT, MESSAGE_SELECT, USER_SELECT, conversationFromJson, messageFromJson, microsUtc, userFromJson } from "./rows";
+import { turnFromJson } from "../rows";
 
 type Row = Record<string, unknown>;
 type Result<T> = PromiseLike<{ data: T | null; error: PostgrestFailure | null }>;
@@ -136,15 +137,8 @@ export function createSupabaseUserStore(db: SupabaseClient, userId: string): Use
           p_history_limit: Math.max(0, Math.trunc(opts.historyLimit)),
           p_idempotency_key: opts.idempotencyKey,
         }),
-      )) as { conversation: Row; history: Row[]; user_message: Row | null; reply: Row | null } | null;
-      if (!turn) return null;
-      return {
-        conversation: conversationFromJson(turn.conversation),
-        history: turn.history.map(messageFromJson),
-        idempotent: turn.user_message
-          ? { user_message: messageFromJson(turn.user_message), reply: turn.reply ? messageFromJson(turn.reply) : null }
-          : null,
-      };
+      )) as Parameters<typeof turnFromJson>[0];
+      return turnFromJson(turn);
     },
 
     async saveUserMessage(input): Promise<Message> {
