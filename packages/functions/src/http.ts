@@ -12,13 +12,15 @@ import { validate } from "./middleware/validate";
 
 type Infer<S> = S extends z.ZodType ? z.output<S> : undefined;
 
-export interface HandlerSpec<B, Q, P> {
+export interface HandlerSpec<B, Q, P, H = undefined> {
   /** One line for the API document. */
   summary: string;
   auth: boolean;
   body?: B;
   query?: Q;
   params?: P;
+  /** Headers the endpoint reads (a z.object with lower-case names). */
+  headers?: H;
   /** Status of a successful response (a handler that returns undefined answers 204). */
   status?: number;
   /** Schema of the successful response body (absent for 204 and for the event stream). */
@@ -29,10 +31,11 @@ export interface HandlerSpec<B, Q, P> {
   errors?: number[];
 }
 
-export interface HandlerInput<B, Q, P> {
+export interface HandlerInput<B, Q, P, H = undefined> {
   body: Infer<B>;
   query: Infer<Q>;
   params: Infer<P>;
+  headers: Infer<H>;
   /** Set whenever the spec has `auth: true`. */
   userId: string;
   deps: Deps;
@@ -42,7 +45,7 @@ export interface HandlerInput<B, Q, P> {
 
 const JSON_HEADERS = { "content-type": "application/json", "cache-control": "no-store" };
 
-function middlewares(spec: HandlerSpec<unknown, unknown, unknown>): ApiMiddleware[] {
+function middlewares(spec: HandlerSpec<unknown, unknown, unknown, unknown>): ApiMiddleware[] {
   const chain: ApiMiddleware[] = [requestContext(), errorResponses()];
   if (spec.body) chain.push(jsonBody());
   if (spec.auth) chain.push(bearerAuth());
@@ -50,10 +53,11 @@ function middlewares(spec: HandlerSpec<unknown, unknown, unknown>): ApiMiddlewar
   return chain;
 }
 
-const inputOf = <B, Q, P>(event: APIGatewayProxyEventV2, context: ApiContext): HandlerInput<B, Q, P> => ({
+const inputOf = <B, Q, P, H>(event: APIGatewayProxyEventV2, context: ApiContext): HandlerInput<B, Q, P, H> => ({
   body: context.input?.body as Infer<B>,
   query: context.input?.query as Infer<Q>,
   params: context.input?.params as Infer<P>,
+  headers: context.input?.headers as Infer<H>,
   userId: context.userId!,
   deps: context.deps,
   event,
@@ -66,13 +70,13 @@ export function jsonHandler<B = undefined, Q = undefined, P = undefined>(
   fn: (input: HandlerInput<B, Q, P>) => Promise<unknown>,
 ) {
   const handler = middy<APIGatewayProxyEventV2, ApiResult, Error, ApiContext>()
-    .use(middlewares(spec as HandlerSpec<unknown, unknown, unknown>))
+    .use(middlewares(spec as HandlerSpec<unknown, unknown, unknown, unknown>))
     .handler(async (event, context): Promise<ApiResult> => {
-      const result = await fn(inputOf<B, Q, P>(event, context));
+      const result = await fn(inputOf<B, Q, P, undefined>(event, context));
       if (result === undefined) return { statusCode: 204, headers: { "cache-control": "no-store" } };
       return { statusCode: spec.status ?? 200, headers: JSON_HEADERS, body: JSON.stringify(result) };
     });
-  return Object.assign(handler, { spec: spec as HandlerSpec<unknown, unknown, unknown> });
+  return Object.assign(handler, { spec: spec as HandlerSpec<unknown, unknown, unknown, unknown> });
 }
 
 /** True where the Lambda runtime (or our local runtime) offers response streaming; false under `sst dev`. */
@@ -85,18 +89,18 @@ export const canStream = () =>
  * (Middy writes them through the same response stream). Where streaming is unavailable (`sst dev`'s
  * local worker) the same handler buffers the whole SSE body instead.
  */
-export function streamHandler<B = undefined, Q = undefined, P = undefined>(
-  spec: HandlerSpec<B, Q, P>,
-  fn: (input: HandlerInput<B, Q, P>) => Promise<{ headers: Record<string, string>; body: Readable }>,
+export function streamHandler<B = undefined, Q = undefined, P = undefined, H = undefined>(
+  spec: HandlerSpec<B, Q, P, H>,
+  fn: (input: HandlerInput<B, Q, P, H>) => Promise<{ headers: Record<string, string>; body: Readable }>,
 ) {
   const streaming = canStream();
   const handler = middy<APIGatewayProxyEventV2, ApiResult, Error, ApiContext>({ streamifyResponse: streaming })
-    .use(middlewares(spec as HandlerSpec<unknown, unknown, unknown>))
+    .use(middlewares(spec as HandlerSpec<unknown, unknown, unknown, unknown>))
     .handler(async (event, context): Promise<ApiResult> => {
-      const { headers, body } = await fn(inputOf<B, Q, P>(event, context));
+      const { headers, body } = await fn(inputOf<B, Q, P, H>(event, context));
       return { statusCode: 200, headers, body: streaming ? body : await collect(body) };
     });
-  return Object.assign(handler, { spec: spec as HandlerSpec<unknown, unknown, unknown> });
+  return Object.assign(handler, { spec: spec as HandlerSpec<unknown, unknown, unknown, unknown> });
 }
 
 async function collect(body: Readable): Promise<string> {

@@ -65,6 +65,16 @@ export const StreamRequest = z.object({
 });
 export type StreamRequest = z.infer<typeof StreamRequest>;
 
+export const StreamHeaders = z.object({
+  "idempotency-key": z
+    .string()
+    .regex(/^[\x21-\x7e]{1,255}$/, "1 to 255 visible ASCII characters")
+    .optional()
+    .describe(
+      "Makes a retry safe: a repeat with the same key reuses the stored user message, and once the reply is stored answers 409 with `error.reply_id` naming it",
+    ),
+});
+
 export const Health = z.object({
   status: z.enum(["ok", "degraded"]),
   database: z.enum(["ok", "unavailable"]),

@@ -1,11 +1,10 @@
 import { Readable } from "node:stream";
-import { AppError, IdParams, StreamRequest, startReply, type ReplyFailure } from "@conversation-api/core";
+import { AppError, IdParams, StreamHeaders, StreamRequest, startReply, type ReplyFailure } from "@conversation-api/core";
 import { streamHandler } from "../http";
 import { pathOf } from "../route-table";
 import { loadTokenCounter } from "../tokenizer";
 
 
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 export const handler = streamHandler(
   {
@@ -14,14 +13,11 @@ export const handler = streamHandler(
     params: IdParams,
     path: pathOf("messages-stream"),
     body: StreamRequest,
+    headers: StreamHeaders,
     errors: [409, 429],
   },
-  async ({ deps, userId, params, body, event, context }) => {
-    const key = event.headers?.["idempotency-key"] ?? null;
-    if (key !== null && !IDEMPOTENCY_KEY.test(key))
-      throw new AppError("validation_error", "Invalid Idempotency-Key header", {
-        fields: [{ path: "header.idempotency-key", message: "1 to 255 visible ASCII characters" }],
-      });
+  async ({ deps, userId, params, body, headers, context }) => {
+    const key = headers["idempotency-key"] ?? null;
     const reply = await startReply(
       {
         store: deps.store.forUser(userId),

@@ -8,7 +8,7 @@ export interface ApiContext extends Context {
   receivedAt: number;
   deps: Deps;
   userId?: string;
-  input?: { body: unknown; query: unknown; params: unknown };
+  input?: { body: unknown; query: unknown; params: unknown; headers: unknown };
 }
 
 export interface ApiResult {

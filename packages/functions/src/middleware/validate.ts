@@ -6,6 +6,8 @@ export interface InputSchemas {
   body?: z.ZodType;
   query?: z.ZodType;
   params?: z.ZodType;
+  /** Request headers the endpoint reads (names in lower case, as API Gateway delivers them). */
+  headers?: z.ZodType;
   /** Route path with `{name}` segments, for events that carry no pathParameters (Function URLs). */
   path?: string;
 }
@@ -42,6 +44,7 @@ export const validate = (schemas: InputSchemas): ApiMiddleware => ({
       body: parse(schemas.body, e.body, "body"),
       query: parse(schemas.query, e.queryStringParameters, "query"),
       params,
+      headers: parse(schemas.headers, e.headers, "header"),
     };
     if (fields.length) throw new AppError("validation_error", "Request validation failed", { fields });
     request.context.input = input;

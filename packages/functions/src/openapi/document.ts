@@ -35,9 +35,9 @@ export async function buildOpenApiDocument(routes: RouteDef[] = allRoutes): Prom
   });
 }
 
-async function specOf(route: RouteDef): Promise<HandlerSpec<unknown, unknown, unknown>> {
+async function specOf(route: RouteDef): Promise<HandlerSpec<unknown, unknown, unknown, unknown>> {
   const { handler } = await route.load();
-  const spec = (handler as { spec?: HandlerSpec<unknown, unknown, unknown> }).spec;
+  const spec = (handler as { spec?: HandlerSpec<unknown, unknown, unknown, unknown> }).spec;
   if (!spec) throw new Error(`Route ${route.name}: its handler has no spec (use jsonHandler/streamHandler, or list it in DOCS_ROUTE_NAMES)`);
   return spec;
 }

@@ -1,6 +1,6 @@
 import type { HandlerSpec } from "../http";
 
-type Spec = HandlerSpec<unknown, unknown, unknown>;
+type Spec = HandlerSpec<unknown, unknown, unknown, unknown>;
 
 // What the shared middleware chain (src/middleware) answers, and when: the statuses follow from the
 // parts of the spec that switch a middleware on, so the document cannot drift from the chain.

@@ -4,10 +4,10 @@ import type { HandlerSpec } from "../http";
 import type { RouteDef } from "../route-types";
 import { BEARER } from "./components";
 import { errorDescription, errorStatuses } from "./error-statuses";
-import { IdempotencyHeaders, streamResponse } from "./stream";
+import { streamResponse } from "./stream";
 import { successStatus } from "./success";
 
-type Spec = HandlerSpec<unknown, unknown, unknown> & { headers?: z.ZodObject };
+type Spec = HandlerSpec<unknown, unknown, unknown, unknown>;
 type Params = NonNullable<RouteConfig["request"]>["params"];
 
 export interface Shared {
@@ -21,11 +21,11 @@ export function operation(route: RouteDef, spec: Spec, shared: Shared): RouteCon
   // handler checks one. A mismatch is a bug, and the document would be wrong either way.
   if (spec.auth !== route.auth) throw new Error(`Route ${route.name}: auth is ${route.auth} in routes.ts but ${spec.auth} in its spec`);
 
-  const headers = spec.headers ?? (route.streaming ? IdempotencyHeaders : undefined);
+  const headers = spec.headers;
   const request: NonNullable<RouteConfig["request"]> = {};
   if (spec.params) request.params = spec.params as Params;
   if (spec.query) request.query = spec.query as Params;
-  if (headers) request.headers = headers;
+  if (headers) request.headers = headers as z.ZodObject;
   if (spec.body) request.body = { content: { "application/json": { schema: spec.body as z.ZodType } } };
 
   const responses: Record<string, ResponseConfig> = { [successStatus(spec, route.streaming)]: success(spec, route, shared) };

@@ -23,15 +23,3 @@ export const streamResponse = (eventSchema: z.ZodType): ResponseConfig => ({
   description: STREAM_DESCRIPTION,
   content: { "text/event-stream": { schema: eventSchema } },
 });
-
-// Stopgap until HandlerSpec carries `headers` (see the report to the lead): the same rule that
-// handlers/messages-stream.ts enforces on the header, so the document shows the retry contract.
-export const IdempotencyHeaders = z.object({
-  "Idempotency-Key": z
-    .string()
-    .regex(/^[\x21-\x7e]{1,255}$/)
-    .optional()
-    .describe(
-      "Makes a retry safe: a repeat with the same key reuses the stored user message, and once the reply is stored answers 409 with `error.reply_id` naming it",
-    ),
-});
