@@ -62,6 +62,16 @@ describe("400 / 413 / 415 / 422", () => {
     expect(model.body.error.fields[0].path).toBe("model");
   });
 
+  it("422 for an Idempotency-Key that is not 1–255 visible ASCII characters, and nothing is stored", async () => {
+    const { token } = await registerUser(app.api);
+    const conv = (await call(app.api, "POST", "/conversations", { token })).body;
+    const s = await stream(app.api, conv.id, token, { content: "hi" }, { headers: { "idempotency-key": "x".repeat(256) } });
+    expect(s.status).toBe(422);
+    const body = (await s.json()) as any;
+    expect(body.error.fields.map((f: { path: string }) => f.path)).toEqual(["header.idempotency-key"]);
+    expect((await call(app.api, "GET", `/conversations/${conv.id}/messages`, { token })).body.data).toEqual([]);
+  });
+
   it("400 for a cursor that was not made by the API", async () => {
     const { token } = await registerUser(app.api);
     expectError(await call(app.api, "GET", "/conversations?cursor=garbage", { token }), 400, "invalid_request_error");
