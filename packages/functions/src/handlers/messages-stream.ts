@@ -4,8 +4,6 @@ import { streamHandler } from "../http";
 import { pathOf } from "../route-table";
 import { loadTokenCounter } from "../tokenizer";
 
-
-
 export const handler = streamHandler(
   {
     summary: "Send a message and stream the reply as Server-Sent Events",
