@@ -1,7 +1,7 @@
 // Opaque keyset cursors. They carry the last row's sort key exactly as the database holds it:
 // timestamps at microsecond precision (a JS Date would round to milliseconds and make rows that
 // differ only in microseconds repeat or vanish between pages).
-import { AppError } from "@conversation-api/core";
+import { AppError, type Page } from "@conversation-api/core";
 
 export interface ConversationKey {
   updated_at: string; // YYYY-MM-DDTHH:MM:SS.ffffffZ
@@ -61,4 +61,11 @@ export function decodeMessageCursor(cursor: string): MessageKey {
   const { k, s } = decode(cursor);
   if (k !== "m" || typeof s !== "string" || !SEQ.test(s)) throw invalid();
   return { seq: s };
+}
+
+/** One page from `limit + 1` fetched rows: the extra row only tells whether a next page exists. */
+export function toPage<R, T>(rows: R[], limit: number, map: (row: R) => T, cursorOf: (last: R) => string): Page<T> {
+  const data = rows.slice(0, limit);
+  const last = data[data.length - 1];
+  return { data: data.map(map), next_cursor: rows.length > limit && last !== undefined ? cursorOf(last) : null };
 }

@@ -26,6 +26,7 @@ import {
   encodeConversationCursor,
   encodeMessageCursor,
   isUuid,
+  toPage,
 } from "./cursor";
 import {
   CONVERSATION_COLUMNS,
@@ -134,15 +135,9 @@ function createUserStore(sql: SqlClient, userId: string): UserStore {
             )
           : tx.query(`${select} ${order} limit $1`, [limit + 1]),
       );
-      const data = rows.slice(0, limit);
-      const last = data[data.length - 1];
-      return {
-        data: data.map(toConversation),
-        next_cursor:
-          rows.length > limit && last
-            ? encodeConversationCursor({ updated_at: String(last.cursor_ts), id: String(last.id) })
-            : null,
-      };
+      return toPage(rows, limit, toConversation, (last) =>
+        encodeConversationCursor({ updated_at: String(last.cursor_ts), id: String(last.id) }),
+      );
     },
 
     async getConversation(id) {
@@ -196,12 +191,7 @@ function createUserStore(sql: SqlClient, userId: string): UserStore {
       );
       if (rows.length === 0) return null;
       const found = rows.filter((r) => r.id !== null);
-      const data = found.slice(0, limit);
-      const last = data[data.length - 1];
-      return {
-        data: data.map(toMessage),
-        next_cursor: found.length > limit && last ? encodeMessageCursor({ seq: String(last.cursor_seq) }) : null,
-      };
+      return toPage(found, limit, toMessage, (last) => encodeMessageCursor({ seq: String(last.cursor_seq) }));
     },
 
     async prepareTurn(conversationId, opts): Promise<TurnContext | null> {

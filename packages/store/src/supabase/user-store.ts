@@ -11,6 +11,7 @@ import {
   encodeConversationCursor,
   encodeMessageCursor,
   isUuid,
+  toPage,
 } from "../cursor";
 import { SupabaseRequestError, appendMessageError, createConversationError, type PostgrestFailure } from "./errors";
 import { CONVERSATION_SELECT, MESSAGE_SELECT, USER_SELECT, conversationFromJson, messageFromJson, microsUtc, userFromJson } from "./rows";
@@ -64,15 +65,9 @@ export function createSupabaseUserStore(db: SupabaseClient, userId: string): Use
       const found = rows(
         await run("listConversations", query.order("updated_at", { ascending: false }).order("id", { ascending: false }).limit(limit + 1)),
       );
-      const data = found.slice(0, limit);
-      const last = data[data.length - 1];
-      return {
-        data: data.map(conversationFromJson),
-        next_cursor:
-          found.length > limit && last
-            ? encodeConversationCursor({ updated_at: microsUtc(String(last.updated_at)), id: String(last.id) })
-            : null,
-      };
+      return toPage(found, limit, conversationFromJson, (last) =>
+        encodeConversationCursor({ updated_at: microsUtc(String(last.updated_at)), id: String(last.id) }),
+      );
     },
 
     async getConversation(id) {
@@ -119,13 +114,7 @@ export function createSupabaseUserStore(db: SupabaseClient, userId: string): Use
         ),
       ]);
       if (rows(visible).length === 0) return null;
-      const all = rows(found);
-      const data = all.slice(0, limit);
-      const last = data[data.length - 1];
-      return {
-        data: data.map(messageFromJson),
-        next_cursor: all.length > limit && last ? encodeMessageCursor({ seq: String(last.cursor_seq) }) : null,
-      };
+      return toPage(rows(found), limit, messageFromJson, (last) => encodeMessageCursor({ seq: String(last.cursor_seq) }));
     },
 
     async prepareTurn(conversationId, opts): Promise<TurnContext | null> {
