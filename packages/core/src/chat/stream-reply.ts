@@ -23,7 +23,6 @@ export interface ReplyDeps {
   store: UserStore;
   provider: ModelProvider;
   settings: ReplySettings;
-  /** The prompt's token counter; the conservative `estimateTokens` when absent. */
   /** Loads the model's tokenizer; only called when a count matters (long histories, missing usage). */
   tokenizer?: () => Promise<TokenCounter>;
   /** Told, for logs, when a reply fails after the stream began (not when the client left) or cannot be stored. */
