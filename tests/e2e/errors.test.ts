@@ -59,7 +59,7 @@ describe("400 / 413 / 415 / 422", () => {
     expectError(await call(app.api, "PATCH", `/conversations/${conv.id}`, { token, body: {} }), 422, "validation_error");
     const model = await call(app.api, "POST", "/conversations", { token, body: { model: "gpt-9000" } });
     expectError(model, 422, "validation_error");
-    expect(model.body.error.fields[0].path).toBe("model");
+    expect(model.body.error.fields[0].path).toBe("body.model");
   });
 
   it("422 for an Idempotency-Key that is not 1–255 visible ASCII characters, and nothing is stored", async () => {

@@ -134,7 +134,7 @@ describe("model choice", () => {
     const seen = h.groq.requests.length;
     const refused = await stream(api, conv, token, { content: "z", model: "gpt-9000" });
     expect(refused.status).toBe(422);
-    expect(((await refused.json()) as any).error).toMatchObject({ type: "validation_error", fields: [{ path: "model" }] });
+    expect(((await refused.json()) as any).error).toMatchObject({ type: "validation_error", fields: [{ path: "body.model" }] });
     expect(h.groq.requests.length).toBe(seen);
   });
 });

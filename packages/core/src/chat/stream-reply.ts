@@ -50,7 +50,7 @@ const DAY_MS = 86_400_000;
 export function assertModelAllowed(model: string, allowed: string[]): void {
   if (!allowed.includes(model))
     throw new AppError("validation_error", `Model "${model}" is not allowed`, {
-      fields: [{ path: "model", message: `must be one of: ${allowed.join(", ")}` }],
+      fields: [{ path: "body.model", message: `must be one of: ${allowed.join(", ")}` }],
     });
 }
 
