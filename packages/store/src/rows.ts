@@ -1,6 +1,6 @@
 // Column lists and row → API shape mappers. Queries select exactly the API fields (plus the
 // pagination key where needed), so the mappers only pin down types.
-import type { Conversation, FinishReason, Message, TurnContext, User } from "@conversation-api/core";
+import type { Conversation, FinishReason, Message, TurnContext, UsageRow, User } from "@conversation-api/core";
 import { timestamptzToIso } from "./sql";
 
 export const USER_COLUMNS = "id, email, display_name, created_at";
@@ -82,3 +82,12 @@ export function turnFromJson(
       : null,
   };
 }
+
+/** A row of the SQL function usage_report (both adapters call it). */
+export const usageRowFrom = (r: Row): UsageRow => ({
+  key: String(r.key),
+  input_tokens: Number(r.input_tokens),
+  output_tokens: Number(r.output_tokens),
+  messages: Number(r.messages),
+  mean_latency_ms: r.mean_latency_ms === null ? null : Number(r.mean_latency_ms),
+});

@@ -38,6 +38,7 @@ import {
   toMessage,
   toUser,
   turnFromJson,
+  usageRowFrom,
 } from "./rows";
 import type { SqlClient, SqlTx } from "./sql";
 
@@ -245,13 +246,7 @@ function createUserStore(sql: SqlClient, userId: string): UserStore {
       const rows = await asUser((tx) =>
         tx.query("select * from public.usage_report($1::timestamptz, $2::timestamptz, $3)", [query.from, query.to, query.group_by]),
       );
-      return rows.map((r) => ({
-        key: String(r.key),
-        input_tokens: Number(r.input_tokens),
-        output_tokens: Number(r.output_tokens),
-        messages: Number(r.messages),
-        mean_latency_ms: r.mean_latency_ms === null ? null : Number(r.mean_latency_ms),
-      }));
+      return rows.map(usageRowFrom);
     },
   };
   return store;

@@ -15,7 +15,7 @@ import {
 } from "../cursor";
 import { SupabaseRequestError, appendMessageError, createConversationError, type PostgrestFailure } from "./errors";
 import { CONVERSATION_SELECT, MESSAGE_SELECT, USER_SELECT, conversationFromJson, messageFromJson, microsUtc, userFromJson } from "./rows";
-import { turnFromJson } from "../rows";
+import { turnFromJson, usageRowFrom } from "../rows";
 
 type Row = Record<string, unknown>;
 type Result<T> = PromiseLike<{ data: T | null; error: PostgrestFailure | null }>;
@@ -172,13 +172,7 @@ export function createSupabaseUserStore(db: SupabaseClient, userId: string): Use
 
     async usage(query): Promise<UsageRow[]> {
       const data = await run("usage", db.rpc("usage_report", { p_from: query.from, p_to: query.to, p_group_by: query.group_by }));
-      return rows(data).map((r) => ({
-        key: String(r.key),
-        input_tokens: Number(r.input_tokens),
-        output_tokens: Number(r.output_tokens),
-        messages: Number(r.messages),
-        mean_latency_ms: r.mean_latency_ms === null ? null : Number(r.mean_latency_ms),
-      }));
+      return rows(data).map(usageRowFrom);
     },
   };
   return store;
