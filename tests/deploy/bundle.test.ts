@@ -53,7 +53,7 @@ beforeAll(async () => {
   const { rest } = backing;
   const store = createSupabaseStore({ url: rest.url, anonKey: rest.anonKey, serviceRoleKey: rest.serviceRoleKey, jwtSecret: rest.jwtSecret });
   user = await store.createUser({ email: `bundle-${randomUUID()}@example.com`, password_hash: "h", display_name: null });
-  conversation = await store.forUser(user.id).createConversation({ title: "bundle", system_prompt: null, model: "llama-3.1-8b-instant" });
+  conversation = await store.forUser(user.id).createConversation({ title: "bundle", system_prompt: null, model: "openai/gpt-oss-20b" });
 }, 180_000);
 
 afterAll(async () => {
@@ -110,7 +110,7 @@ describe("deployment bundles", () => {
       SST_Secret_value_SUPABASE_URL: rest.url,
       SST_Secret_value_SUPABASE_ANON_KEY: rest.anonKey,
       SST_Secret_value_SUPABASE_JWT_SECRET: rest.jwtSecret,
-      SST_Parameter_value_DEFAULT_MODEL: "llama-3.1-8b-instant",
+      SST_Parameter_value_DEFAULT_MODEL: "openai/gpt-oss-20b",
       OFFLINE_TOKEN_DELAY_MS: "0",
     });
     const result = JSON.parse(readFileSync(out, "utf8")) as { node: string; contentType: string; body: string };

@@ -37,7 +37,7 @@ it("accumulates the same message the API stores", async () => {
 
   const deltas: string[] = [];
   const stream = sdk.messages
-    .stream({ model: "llama-3.1-8b-instant", max_tokens: 1024, messages: [{ role: "user", content: "Hi SDK" }] })
+    .stream({ model: "openai/gpt-oss-20b", max_tokens: 1024, messages: [{ role: "user", content: "Hi SDK" }] })
     .on("text", (t) => deltas.push(t));
   const final = await stream.finalMessage();
 
@@ -56,7 +56,7 @@ it("stops at max_tokens the way the SDK expects", async () => {
   const { token } = await registerUser(app.api);
   const conv = (await call(app.api, "POST", "/conversations", { token })).body;
   const final = await sdkFor(conv.id, token)
-    .messages.stream({ model: "llama-3.1-8b-instant", max_tokens: 2, messages: [{ role: "user", content: "Hi" }] })
+    .messages.stream({ model: "openai/gpt-oss-20b", max_tokens: 2, messages: [{ role: "user", content: "Hi" }] })
     .finalMessage();
   expect(final.stop_reason).toBe("max_tokens");
   expect(final.usage.output_tokens).toBe(2);

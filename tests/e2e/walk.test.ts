@@ -33,7 +33,7 @@ describe("register → converse → stream → stored", () => {
     });
     expect(created.status).toBe(201);
     const conv = created.body;
-    expect(conv).toMatchObject({ title: "First chat", system_prompt: "Be brief.", model: "llama-3.1-8b-instant" });
+    expect(conv).toMatchObject({ title: "First chat", system_prompt: "Be brief.", model: "openai/gpt-oss-20b" });
 
     const res = await stream(app.api, conv.id, token, { content: "Hello there, model!" });
     expect(res.status).toBe(200);
