@@ -146,8 +146,6 @@ async function* groqStream(client: Groq, policy: RetryPolicy, req: CompletionReq
 function pick(u: GroqUsage): GroqUsage {
   const out: GroqUsage = {};
   for (const k of USAGE_FIELDS) if (typeof u[k] === "number") out[k] = u[k];
-  const r = u.completion_tokens_details?.reasoning_tokens;
-  if (typeof r === "number") out.completion_tokens_details = { reasoning_tokens: r };
   return out;
 }
 
