@@ -115,14 +115,14 @@ describe("reasoning_effort", () => {
     const seen = h.groq.requests.length;
     const refused = await stream(api, conv, token, { content: "x", reasoning_effort: "none" });
     expect(refused.status).toBe(422);
-    const body = await refused.json();
+    const body = (await refused.json()) as any;
     expect(body.error.type).toBe("validation_error");
     expect(body.error.fields).toEqual([{ path: "body.reasoning_effort", message: "must be one of: low, medium, high" }]);
 
     const qwen = await newConversation(api, token, { model: "qwen/qwen3.6-27b" });
     const low = await stream(api, qwen, token, { content: "x", reasoning_effort: "low" });
     expect(low.status).toBe(422);
-    expect((await low.json()).error.fields[0].path).toBe("body.reasoning_effort");
+    expect(((await low.json()) as any).error.fields[0].path).toBe("body.reasoning_effort");
     const bogus = await stream(api, conv, token, { content: "x", reasoning_effort: "extreme" });
     expect(bogus.status).toBe(422);
     expect(h.groq.requests.length).toBe(seen);

@@ -181,7 +181,7 @@ export async function runReply(
   if (cancelled) return stored;
   if (failure) {
     const pe = publicError ?? toPublicError(failure);
-    write(sse.event("error", { type: "error", error: { type: pe.type, message: pe.message } }));
+    write(blocks.beforeError() + sse.event("error", { type: "error", error: { type: pe.type, message: pe.message } }));
     return stored;
   }
   write(
@@ -275,6 +275,11 @@ class ReplyBlocks {
 
   text(text: string): string {
     return this.toText() + this.sse.textDelta(text, this.textIndex);
+  }
+
+  /** A reply that fails before any block opened still shows its (empty) text block, as before reasoning. */
+  beforeError(): string {
+    return this.open === "none" ? this.toText() : "";
   }
 
   closing(): string {
