@@ -136,6 +136,9 @@ create table if not exists public.messages (
   constraint messages_conversation_fkey foreign key (conversation_id, user_id)
     references public.conversations (id, user_id) on delete cascade
 );
+-- A reasoning model's thinking, apart from its answer (content). Shown to the client, stored, and never
+-- put back into a prompt (prepare_turn leaves it out of the history it returns).
+alter table public.messages add column if not exists reasoning text not null default '';
 create unique index if not exists messages_idempotency_key
   on public.messages (user_id, conversation_id, idempotency_key) where idempotency_key is not null;
 create index if not exists messages_conversation_seq_idx on public.messages (conversation_id, seq);
@@ -246,8 +249,10 @@ $$;
 
 -- append_assistant_message(p_conversation_id uuid, p_id uuid, p_content text, p_model text,
 --   p_token_count int, p_input_tokens int, p_finish_reason text, p_latency_ms int, p_ttft_ms int,
---   p_metadata jsonb) returns messages
+--   p_metadata jsonb, p_reasoning text default '') returns messages
 -- Stores the model's reply (complete or partial) and bumps conversations.updated_at.
+-- The 10-argument version predates p_reasoning; dropped so a call by name matches exactly one function.
+drop function if exists public.append_assistant_message(uuid, uuid, text, text, integer, integer, text, integer, integer, jsonb);
 create or replace function public.append_assistant_message(
   p_conversation_id uuid,
   p_id              uuid,
@@ -258,7 +263,8 @@ create or replace function public.append_assistant_message(
   p_finish_reason   text,
   p_latency_ms      integer,
   p_ttft_ms         integer,
-  p_metadata        jsonb
+  p_metadata        jsonb,
+  p_reasoning       text default ''
 ) returns public.messages
 language plpgsql
 security invoker
@@ -275,10 +281,11 @@ begin
 
   insert into public.messages (
     id, conversation_id, user_id, role, content, model, token_count, input_tokens,
-    finish_reason, latency_ms, ttft_ms, metadata
+    finish_reason, latency_ms, ttft_ms, metadata, reasoning
   ) values (
     p_id, p_conversation_id, auth.uid(), 'assistant', p_content, p_model, p_token_count,
-    p_input_tokens, p_finish_reason, p_latency_ms, p_ttft_ms, coalesce(p_metadata, '{}'::jsonb)
+    p_input_tokens, p_finish_reason, p_latency_ms, p_ttft_ms, coalesce(p_metadata, '{}'::jsonb),
+    coalesce(p_reasoning, '')
   )
   returning * into v_message;
   return v_message;
@@ -286,9 +293,9 @@ end
 $$;
 
 revoke all on function public.append_user_message(uuid, uuid, text, text) from public, anon;
-revoke all on function public.append_assistant_message(uuid, uuid, text, text, integer, integer, text, integer, integer, jsonb) from public, anon;
+revoke all on function public.append_assistant_message(uuid, uuid, text, text, integer, integer, text, integer, integer, jsonb, text) from public, anon;
 grant execute on function public.append_user_message(uuid, uuid, text, text) to authenticated, service_role;
-grant execute on function public.append_assistant_message(uuid, uuid, text, text, integer, integer, text, integer, integer, jsonb) to authenticated, service_role;
+grant execute on function public.append_assistant_message(uuid, uuid, text, text, integer, integer, text, integer, integer, jsonb, text) to authenticated, service_role;
 
 -- ---------------------------------------------------------------------------------------------
 -- Bookkeeping for the app's own migrator: it records the SHA-256 of this file once applied, so
@@ -332,7 +339,7 @@ as $$
       'id', c.id, 'title', c.title, 'system_prompt', c.system_prompt, 'model', c.model,
       'created_at', c.created_at, 'updated_at', c.updated_at),
     'history', coalesce((
-      select jsonb_agg(to_jsonb(h) - array['seq', 'user_id', 'idempotency_key'] order by h.seq)
+      select jsonb_agg(to_jsonb(h) - array['seq', 'user_id', 'idempotency_key', 'reasoning'] order by h.seq)
         from (select * from public.messages m
                where m.conversation_id = c.id
                order by m.seq desc

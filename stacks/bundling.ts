@@ -17,8 +17,8 @@ export const LAMBDA_TARGET = "node22";
 export const INSTALLED_BESIDE = {
   /** node-postgres: only with DATABASE_URL (the default store on AWS is Supabase over HTTP). */
   all: ["pg"],
-  /** 3 MB of Llama 3 vocabulary, loaded only when a history is too long to fit by its byte count. */
-  stream: ["pg", "llama3-tokenizer-js"],
+  /** The o200k vocabulary (gpt-oss), loaded only when a history is too long to fit by its byte count. */
+  stream: ["pg", "gpt-tokenizer"],
 };
 
 export const LAMBDA_EXTERNAL = ["@aws-sdk/*", "@electric-sql/pglite", "pg-native", ...INSTALLED_BESIDE.stream];

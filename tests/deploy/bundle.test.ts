@@ -53,7 +53,7 @@ beforeAll(async () => {
   const { rest } = backing;
   const store = createSupabaseStore({ url: rest.url, anonKey: rest.anonKey, serviceRoleKey: rest.serviceRoleKey, jwtSecret: rest.jwtSecret });
   user = await store.createUser({ email: `bundle-${randomUUID()}@example.com`, password_hash: "h", display_name: null });
-  conversation = await store.forUser(user.id).createConversation({ title: "bundle", system_prompt: null, model: "llama-3.1-8b-instant" });
+  conversation = await store.forUser(user.id).createConversation({ title: "bundle", system_prompt: null, model: "openai/gpt-oss-20b" });
 }, 180_000);
 
 afterAll(async () => {
@@ -110,7 +110,7 @@ describe("deployment bundles", () => {
       SST_Secret_value_SUPABASE_URL: rest.url,
       SST_Secret_value_SUPABASE_ANON_KEY: rest.anonKey,
       SST_Secret_value_SUPABASE_JWT_SECRET: rest.jwtSecret,
-      SST_Parameter_value_DEFAULT_MODEL: "llama-3.1-8b-instant",
+      SST_Parameter_value_DEFAULT_MODEL: "openai/gpt-oss-20b",
       OFFLINE_TOKEN_DELAY_MS: "0",
     });
     const result = JSON.parse(readFileSync(out, "utf8")) as { node: string; contentType: string; body: string };
@@ -131,10 +131,13 @@ describe("deployment bundles", () => {
     expect(names[0]).toBe("message_start");
     expect(names.slice(1, 2)).toEqual(["content_block_start"]);
     expect(names.slice(-3)).toEqual(["content_block_stop", "message_delta", "message_stop"]);
-    expect(names.slice(2, -3).every((n) => n === "content_block_delta")).toBe(true);
+    // The default model reasons, so the offline model's thinking block comes before its text block.
+    expect(names.slice(2, -3).every((n) => n.startsWith("content_block_"))).toBe(true);
     const ids = events.filter((e) => e.event !== "ping").map((e) => Number(e.id));
     expect(ids).toEqual(ids.map((_, i) => i + 1));
-    const text = events.filter((e) => e.event === "content_block_delta").map((e) => JSON.parse(e.data).delta.text).join("");
+    const deltas = events.filter((e) => e.event === "content_block_delta").map((e) => JSON.parse(e.data).delta);
+    const text = deltas.filter((d) => d.type === "text_delta").map((d) => d.text).join("");
+    expect(deltas.some((d) => d.type === "thinking_delta")).toBe(true);
     expect(text.length).toBeGreaterThan(0);
 
     // Both messages were stored through PostgREST with the user's own token, never the service key.

@@ -14,7 +14,7 @@ const SUPABASE = { SUPABASE_URL: "https://abc.supabase.co", SUPABASE_ANON_KEY: "
 
 describe("loadConfig", () => {
   it("reads the environment locally, generating a JWT secret for in-memory data", async () => {
-    const c = await loadConfig({ DATA_DIR: "memory://", DEFAULT_MODEL: "llama-3.1-8b-instant" });
+    const c = await loadConfig({ DATA_DIR: "memory://", DEFAULT_MODEL: "openai/gpt-oss-20b" });
     expect(c.JWT_SECRET).toEqual(expect.any(String));
     expect(c.supabase).toBeNull();
   });

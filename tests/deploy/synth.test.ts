@@ -31,7 +31,7 @@ const functionByHandler = (handler: string) => {
 const envOf = (r: Resource): Record<string, string> => r.Properties.Environment?.Variables ?? {};
 
 beforeAll(async () => {
-  Object.assign(process.env, SENTINELS, { CORS_ORIGINS: CORS_ORIGIN, DEFAULT_MODEL: "llama-3.1-8b-instant" });
+  Object.assign(process.env, SENTINELS, { CORS_ORIGINS: CORS_ORIGIN, DEFAULT_MODEL: "openai/gpt-oss-20b" });
   const synthesized = await synthesize();
   root = synthesized.root;
   const json = [...synthesized.templates.values()].map((t: Template) => t.toJSON());
@@ -93,7 +93,7 @@ describe("synthesized stacks", () => {
 
   it("bind the runtime settings as parameters and configure CORS from one", () => {
     const [, stream] = functionByHandler(handlerOf(routes.find((r) => r.streaming)!));
-    expect(envOf(stream)).toMatchObject({ SST_Parameter_value_DEFAULT_MODEL: "llama-3.1-8b-instant", SST_APP: "conversation-api", SST_STAGE: "test" });
+    expect(envOf(stream)).toMatchObject({ SST_Parameter_value_DEFAULT_MODEL: "openai/gpt-oss-20b", SST_APP: "conversation-api", SST_STAGE: "test" });
     const api = Object.values(resources).find((r) => r.Type === "AWS::ApiGatewayV2::Api")!;
     expect(api.Properties.CorsConfiguration.AllowOrigins).toEqual([CORS_ORIGIN]);
     const corsParameter = Object.values(resources).find((r) => r.Type === "AWS::SSM::Parameter" && String(r.Properties.Name).endsWith("/Parameter/CORS_ORIGINS/value"));

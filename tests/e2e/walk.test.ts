@@ -33,7 +33,7 @@ describe("register → converse → stream → stored", () => {
     });
     expect(created.status).toBe(201);
     const conv = created.body;
-    expect(conv).toMatchObject({ title: "First chat", system_prompt: "Be brief.", model: "llama-3.1-8b-instant" });
+    expect(conv).toMatchObject({ title: "First chat", system_prompt: "Be brief.", model: "openai/gpt-oss-20b" });
 
     const res = await stream(app.api, conv.id, token, { content: "Hello there, model!" });
     expect(res.status).toBe(200);
@@ -42,11 +42,17 @@ describe("register → converse → stream → stored", () => {
     const events = await readSse(res);
     const names = events.map((e) => e.event).filter((n) => n !== "ping");
 
-    // The exact Anthropic Messages sequence.
+    // The exact Anthropic Messages sequence: the default model reasons, so the offline model plays a
+    // thinking block (index 0) before the text block (index 1).
+    const starts = names.flatMap((n, i) => (n === "content_block_start" ? [i] : []));
+    const stops = names.flatMap((n, i) => (n === "content_block_stop" ? [i] : []));
     expect(names[0]).toBe("message_start");
-    expect(names[1]).toBe("content_block_start");
-    expect(names.slice(2, -3).every((n) => n === "content_block_delta")).toBe(true);
-    expect(names.slice(2, -3).length).toBeGreaterThan(3);
+    expect(starts).toEqual([1, stops[0]! + 1]);
+    expect(events[starts[0]!]!.data).toMatchObject({ index: 0, content_block: { type: "thinking" } });
+    expect(events[starts[1]!]!.data).toMatchObject({ index: 1, content_block: { type: "text" } });
+    expect(names.slice(2, stops[0]).every((n) => n === "content_block_delta")).toBe(true);
+    expect(names.slice(starts[1]! + 1, -3).every((n) => n === "content_block_delta")).toBe(true);
+    expect(names.slice(starts[1]! + 1, -3).length).toBeGreaterThan(3);
     expect(names.slice(-3)).toEqual(["content_block_stop", "message_delta", "message_stop"]);
     const ids = events.filter((e) => e.event !== "ping").map((e) => Number(e.id));
     expect(ids).toEqual(ids.map((_, i) => i + 1));
@@ -54,7 +60,10 @@ describe("register → converse → stream → stored", () => {
     const start = events[0]!.data;
     expect(start.message).toMatchObject({ role: "assistant", conversation_id: conv.id, model: "offline-echo", content: [] });
     expect(start.message.usage.input_tokens).toBeGreaterThan(0);
-    const text = events.filter((e) => e.event === "content_block_delta").map((e) => e.data.delta.text).join("");
+    const deltas = events.filter((e) => e.event === "content_block_delta").map((e) => e.data.delta);
+    const text = deltas.filter((d) => d.type === "text_delta").map((d) => d.text).join("");
+    const thinking = deltas.filter((d) => d.type === "thinking_delta").map((d) => d.thinking).join("");
+    expect(thinking).toContain("openai/gpt-oss-20b");
     expect(text).toContain('You said: "Hello there, model!"');
     const delta = events.find((e) => e.event === "message_delta")!.data;
     expect(delta.delta.stop_reason).toBe("end_turn");
@@ -69,6 +78,7 @@ describe("register → converse → stream → stored", () => {
       id: start.message.id,
       role: "assistant",
       content: text,
+      reasoning: thinking,
       model: "offline-echo",
       finish_reason: "end_turn",
       token_count: delta.usage.output_tokens,

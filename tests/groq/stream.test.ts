@@ -1,7 +1,7 @@
 // Streams that end well, through the real app and the real groq-sdk against the loopback Groq server:
 // usage in either of Groq's shapes (or counted when absent), finish reasons, model choice, pings while
 // the upstream is silent, context-window trimming and the usage report.
-import llama3Tokenizer from "llama3-tokenizer-js";
+import { countTokens } from "gpt-tokenizer/encoding/o200k_harmony";
 import { MESSAGE_OVERHEAD_TOKENS, PROMPT_OVERHEAD_TOKENS } from "@conversation-api/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REQUEST_ID, TIMINGS, reply } from "../fixtures/groq-server";
@@ -17,7 +17,8 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-const tokens = (text: string) => llama3Tokenizer.encode(text, { bos: false, eos: false }).length;
+// gpt-oss (the default model) counts with o200k.
+const tokens = (text: string) => countTokens(text);
 
 describe("a normal stream", () => {
   it("relays Groq's deltas as the Anthropic sequence and stores usage, timings and request id from x_groq", async () => {
@@ -41,7 +42,7 @@ describe("a normal stream", () => {
     const withIds = events.filter((e) => e.event !== "ping");
     expect(withIds.map((e) => Number(e.id))).toEqual(withIds.map((_, i) => i + 1));
     expect(textOf(events)).toBe("Hello world");
-    expect(events[0]!.data.message.model).toBe("llama-3.1-8b-instant");
+    expect(events[0]!.data.message.model).toBe("openai/gpt-oss-20b");
     const delta = events.find((e) => e.event === "message_delta")!.data;
     expect(delta).toEqual({ type: "message_delta", delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: 14 } });
 
@@ -49,7 +50,7 @@ describe("a normal stream", () => {
     const sent = h.groq.requests.at(-1)!;
     expect(sent.headers.authorization).toBe(`Bearer ${GROQ_KEY}`);
     expect(sent.body).toMatchObject({
-      model: "llama-3.1-8b-instant",
+      model: "openai/gpt-oss-20b",
       stream: true,
       messages: [
         { role: "system", content: "Be brief." },
@@ -64,7 +65,7 @@ describe("a normal stream", () => {
       finish_reason: "end_turn",
       token_count: 14,
       input_tokens: 37,
-      model: "llama-3.1-8b-instant",
+      model: "openai/gpt-oss-20b",
     });
     expect(stored.metadata).toEqual({
       provider: "groq",
@@ -122,14 +123,14 @@ describe("a normal stream", () => {
 describe("model choice", () => {
   it("uses the conversation's model, lets the request name another allowed one, and refuses the rest with 422", async () => {
     const { token } = await registerUser(api);
-    const conv = await newConversation(api, token, { model: "llama-3.3-70b-versatile" });
+    const conv = await newConversation(api, token, { model: "openai/gpt-oss-120b" });
     h.groq.enqueue(reply(["a"], { prompt_tokens: 1, completion_tokens: 1 }), reply(["b"], { prompt_tokens: 1, completion_tokens: 1 }));
     await readSse(await stream(api, conv, token, { content: "x" }));
-    expect(h.groq.requests.at(-1)!.body.model).toBe("llama-3.3-70b-versatile");
+    expect(h.groq.requests.at(-1)!.body.model).toBe("openai/gpt-oss-120b");
     const events = await readSse(await stream(api, conv, token, { content: "y", model: "openai/gpt-oss-20b" }));
     expect(h.groq.requests.at(-1)!.body.model).toBe("openai/gpt-oss-20b");
     expect(events[0]!.data.message.model).toBe("openai/gpt-oss-20b");
-    expect((await replies(api, token, conv, 2)).map((m) => m.model)).toEqual(["llama-3.3-70b-versatile", "openai/gpt-oss-20b"]);
+    expect((await replies(api, token, conv, 2)).map((m) => m.model)).toEqual(["openai/gpt-oss-120b", "openai/gpt-oss-20b"]);
 
     const seen = h.groq.requests.length;
     const refused = await stream(api, conv, token, { content: "z", model: "gpt-9000" });
@@ -201,7 +202,7 @@ describe("usage report", () => {
     const { token } = await registerUser(api);
     const other = await registerUser(api);
     const conv = await newConversation(api, token);
-    const conv2 = await newConversation(api, token, { model: "llama-3.3-70b-versatile" });
+    const conv2 = await newConversation(api, token, { model: "openai/gpt-oss-120b" });
     h.groq.enqueue(
       reply(["a"], { prompt_tokens: 40, completion_tokens: 7, ...TIMINGS }),
       reply(["b", "c"]), // no usage: counted, estimated
@@ -229,7 +230,7 @@ describe("usage report", () => {
     });
     expect(meanLatency).toBe(Math.round(sum(stored, (m) => m.latency_ms) / 4));
     expect(byModel.body.totals.input_tokens).toBeGreaterThanOrEqual(51);
-    for (const model of ["llama-3.1-8b-instant", "llama-3.3-70b-versatile"]) {
+    for (const model of ["openai/gpt-oss-20b", "openai/gpt-oss-120b"]) {
       const mine = stored.filter((m) => m.model === model);
       expect(byModel.body.data.find((r: any) => r.key === model)).toMatchObject({
         input_tokens: sum(mine, (m) => m.input_tokens ?? 0),

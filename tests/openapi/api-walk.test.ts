@@ -27,6 +27,12 @@ describe("every endpoint answers as documented", () => {
     expect(r.status).toBe(200);
   });
 
+  test("models, without signing in", async () => {
+    const r = await api.call("models");
+    expect(r.status).toBe(200);
+    expect(r.body.data.filter((m: { default: boolean }) => m.default)).toHaveLength(1);
+  });
+
   test("register, then register again (409)", async () => {
     const r = await api.call("auth-register", { body: { email, password, display_name: "Walker" } });
     expect(r.status).toBe(201);

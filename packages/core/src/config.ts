@@ -8,6 +8,22 @@ const list = (def: string) =>
     .default(def)
     .transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean));
 const optionalText = z.string().trim().min(1).optional();
+// "model=tokens,model=tokens": overrides the catalog's context windows (packages/core/src/models.ts).
+const contextWindows = z
+  .string()
+  .default("")
+  .transform((s, ctx) => {
+    const out: Record<string, number> = {};
+    for (const pair of s.split(",").map((x) => x.trim()).filter(Boolean)) {
+      const m = /^(.+)=(\d+)$/.exec(pair);
+      if (!m || Number(m[2]) < 1) {
+        ctx.addIssue({ code: "custom", message: `"${pair}" is not model=tokens` });
+        return z.NEVER;
+      }
+      out[m[1]!.trim()] = Number(m[2]);
+    }
+    return out;
+  });
 
 /**
  * Every setting the API reads, with its default. The one place that knows the names of the variables;
@@ -25,8 +41,10 @@ export const ConfigSchema = z
     ACCESS_TOKEN_EXPIRE_MINUTES: int(30, 1, 60 * 24 * 30),
     GROQ_API_KEY: optionalText,
     GROQ_BASE_URL: z.url().optional(),
-    DEFAULT_MODEL: z.string().min(1).default("llama-3.1-8b-instant"),
-    ALLOWED_MODELS: list("llama-3.1-8b-instant,llama-3.3-70b-versatile,openai/gpt-oss-20b,openai/gpt-oss-120b"),
+    // Groq's current production models (notes/models.md); the fast one answers by default.
+    DEFAULT_MODEL: z.string().min(1).default("openai/gpt-oss-20b"),
+    ALLOWED_MODELS: list("openai/gpt-oss-20b,openai/gpt-oss-120b,qwen/qwen3.6-27b"),
+    MODEL_CONTEXT_WINDOWS: contextWindows,
     PING_INTERVAL_MS: int(15_000, 10),
     FIRST_TOKEN_TIMEOUT_MS: int(30_000, 10),
     IDLE_TIMEOUT_MS: int(30_000, 10),

@@ -2,6 +2,7 @@ export * from "./schemas";
 export * from "./errors";
 export type * from "./ports";
 export * from "./config";
+export * from "./models";
 export * from "./auth/tokens";
 export * from "./auth/passwords";
 export * from "./sse";

@@ -1,5 +1,6 @@
 // The ports the domain needs from the outside world. Adapters (SQL store, Supabase store, Groq, the
 // offline model) live outside core and implement these.
+import type { ReasoningEffort } from "./models";
 import type { Conversation, FinishReason, Message, Page, User, UsageRow } from "./schemas";
 
 export interface NewUser {
@@ -32,6 +33,8 @@ export interface NewAssistantMessage {
   id: string;
   conversation_id: string;
   content: string;
+  /** The model's reasoning, apart from its answer ('' when it did not reason); never sent back to a model. */
+  reasoning: string;
   model: string;
   token_count: number | null;
   input_tokens: number | null;
@@ -98,6 +101,8 @@ export interface CompletionRequest {
   messages: ChatTurn[];
   max_tokens?: number | undefined;
   temperature?: number | undefined;
+  /** Only for a model whose catalog entry lists the value (checked before the call). */
+  reasoning_effort?: ReasoningEffort | undefined;
   signal: AbortSignal;
   /**
    * Called once the upstream has accepted the request (its response has started). The caller holds
@@ -109,11 +114,17 @@ export interface CompletionRequest {
 export interface CompletionUsage {
   input_tokens: number;
   output_tokens: number;
+  /** Part of output_tokens, when the upstream reports it. */
+  reasoning_tokens?: number;
   estimated: boolean;
 }
 
-/** What a provider yields: text deltas, then exactly one `finish` (or it throws an AppError). */
+/**
+ * What a provider yields: reasoning deltas (from a reasoning model, before the answer), text deltas,
+ * then exactly one `finish` (or it throws an AppError).
+ */
 export type CompletionEvent =
+  | { type: "reasoning"; text: string }
   | { type: "text"; text: string }
   | {
       type: "finish";
@@ -124,7 +135,7 @@ export type CompletionEvent =
 
 export interface ModelProvider {
   readonly name: string;
-  /** Label stored with the reply, e.g. "llama-3.1-8b-instant" or "offline-echo". */
+  /** Label stored with the reply, e.g. "openai/gpt-oss-20b" or "offline-echo". */
   modelLabel(requested: string): string;
   complete(req: CompletionRequest): AsyncIterable<CompletionEvent>;
 }

@@ -13,8 +13,13 @@ export class SseEncoder {
   }
 
   /** The per-token hot path: a template instead of building and serialising an object. */
-  textDelta(text: string): string {
-    return `id: ${this.nextId++}\nevent: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":${JSON.stringify(text)}}}\n\n`;
+  textDelta(text: string, index: 0 | 1 = 0): string {
+    return `id: ${this.nextId++}\nevent: content_block_delta\ndata: {"type":"content_block_delta","index":${index},"delta":{"type":"text_delta","text":${JSON.stringify(text)}}}\n\n`;
+  }
+
+  /** A reasoning delta: always the thinking block, index 0. */
+  thinkingDelta(thinking: string): string {
+    return `id: ${this.nextId++}\nevent: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":${JSON.stringify(thinking)}}}\n\n`;
   }
 
   ping(): string {

@@ -10,6 +10,7 @@ let n = 0;
 const msg = (role: "user" | "assistant", content: string, finish: Message["finish_reason"] = role === "user" ? null : "end_turn"): Message => ({
   id: `00000000-0000-4000-8000-${String(++n).padStart(12, "0")}`,
   conversation_id: "c",
+  reasoning: "",
   role,
   content,
   model: null,

@@ -20,6 +20,7 @@ export const routeTable: RouteSpec[] = [
   { name: "messages-list", method: "GET", path: "/conversations/{id}/messages", auth: true, streaming: false },
   { name: "messages-stream", method: "POST", path: "/conversations/{id}/messages/stream", auth: true, streaming: true },
   { name: "usage", method: "GET", path: "/usage", auth: true, streaming: false },
+  { name: "models", method: "GET", path: "/models", auth: false, streaming: false },
   // The API's self-description, at the host root (`prefix: false`); left out of the document itself.
   { name: "openapi-json", method: "GET", path: "/openapi.json", auth: false, streaming: false, prefix: false },
   { name: "docs", method: "GET", path: "/docs", auth: false, streaming: false, prefix: false },

@@ -17,6 +17,7 @@ const loaders: Record<string, RouteDef["load"]> = {
   "messages-list": () => import("./handlers/messages-list"),
   "messages-stream": () => import("./handlers/messages-stream"),
   "usage": () => import("./handlers/usage"),
+  "models": () => import("./handlers/models"),
   "openapi-json": () => import("./handlers/openapi-json"),
   "docs": () => import("./handlers/docs"),
   "docs-asset": () => import("./handlers/docs-asset"),

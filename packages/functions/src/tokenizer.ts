@@ -1,21 +1,24 @@
-// Counts prompt tokens with Llama 3's own tokenizer (llama3-tokenizer-js: the 128k-token BPE vocabulary
-// and merges baked into the package, so nothing is downloaded at run time). Llama 3.1 and 3.3 share that
-// vocabulary; for the other allowed models (gpt-oss) it is a close stand-in, and the context budget keeps
-// a wide margin below their windows anyway.
-import type { TokenCounter } from "@conversation-api/core";
+// Counts tokens with the tokenizer of the model that will read them. gpt-oss uses OpenAI's o200k
+// encoding in its harmony variant (gpt-tokenizer's `o200k_harmony`: the vocabulary is baked into the
+// package, nothing is downloaded at run time). Models without a tokenizer here (qwen3: no well-kept
+// npm package for its 248k-token vocabulary) use core's byte-based estimate, which never undercounts
+// a byte-level BPE; the catalog (packages/core/src/models.ts) says which is which.
+import { estimateTokens, modelInfo, type TokenCounter } from "@conversation-api/core";
 
-let loading: Promise<TokenCounter> | undefined;
+let o200k: Promise<TokenCounter> | undefined;
 
 /**
- * The package is 3 MB of vocabulary that takes ~0.3 s to parse, so it is loaded only when a count is
- * needed (a history too long to fit by its byte count, or a reply without upstream usage) and kept
- * out of the Lambda bundle (installed beside it instead, see stacks/bundling.ts).
+ * The vocabulary is a few MB to parse, so it is loaded only when a count is needed (a history too long
+ * to fit by its byte count, or a reply without upstream usage) and kept out of the Lambda bundle
+ * (installed beside it instead, see stacks/bundling.ts).
  */
-export function loadTokenCounter(): Promise<TokenCounter> {
-  loading ??= import("llama3-tokenizer-js").then(({ default: tokenizer }) => {
-    const options = { bos: false, eos: false };
-    return (text: string) => (text ? tokenizer.encode(text, options).length : 0);
+export function loadTokenCounter(model: string): Promise<TokenCounter> {
+  if (modelInfo(model).tokenizer !== "o200k") return Promise.resolve(estimateTokens);
+  o200k ??= import("gpt-tokenizer/encoding/o200k_harmony").then(({ countTokens }) => {
+    // User text that spells a special token ("<|end|>") is counted as text, not refused.
+    const options = { disallowedSpecial: new Set<string>() };
+    return (text: string) => (text ? countTokens(text, options) : 0);
   });
-  loading.catch(() => (loading = undefined));
-  return loading;
+  o200k.catch(() => (o200k = undefined));
+  return o200k;
 }

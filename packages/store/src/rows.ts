@@ -8,7 +8,7 @@ export const USER_COLUMNS = "id, email, display_name, created_at";
 export const CONVERSATION_COLUMNS = "id, title, system_prompt, model, created_at, updated_at";
 
 export const MESSAGE_COLUMNS =
-  "id, conversation_id, role, content, model, token_count, input_tokens, finish_reason, latency_ms, ttft_ms, metadata, created_at";
+  "id, conversation_id, role, content, reasoning, model, token_count, input_tokens, finish_reason, latency_ms, ttft_ms, metadata, created_at";
 
 /** Microsecond UTC text of a timestamptz column, for cursors. */
 export const micros = (column: string) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
@@ -41,6 +41,8 @@ export function toMessage(r: Row): Message {
     conversation_id: str(r.conversation_id),
     role: r.role === "assistant" ? "assistant" : "user",
     content: str(r.content),
+    // Absent from prepare_turn's history, which leaves reasoning out of every prompt.
+    reasoning: r.reasoning === undefined || r.reasoning === null ? "" : str(r.reasoning),
     model: strOrNull(r.model),
     token_count: intOrNull(r.token_count),
     input_tokens: intOrNull(r.input_tokens),

@@ -219,7 +219,7 @@ function createUserStore(sql: SqlClient, userId: string): UserStore {
     async saveAssistantMessage(input: NewAssistantMessage): Promise<Message> {
       return saveMessage(
         `select * from public.append_assistant_message($1::uuid, $2::uuid, $3::text, $4::text, $5::integer,
-                $6::integer, $7::text, $8::integer, $9::integer, $10::jsonb)`,
+                $6::integer, $7::text, $8::integer, $9::integer, $10::jsonb, $11::text)`,
         [
           input.conversation_id,
           input.id,
@@ -231,6 +231,7 @@ function createUserStore(sql: SqlClient, userId: string): UserStore {
           input.latency_ms,
           input.ttft_ms,
           JSON.stringify(input.metadata ?? {}),
+          input.reasoning ?? "",
         ],
         input.conversation_id,
       );

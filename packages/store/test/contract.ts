@@ -45,12 +45,13 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
       return { user, as: store.forUser(user.id) };
     };
     const newConversation = (as: UserStore, title: string | null = "Chat") =>
-      as.createConversation({ title, system_prompt: "Be brief.", model: "llama-3.1-8b-instant" });
+      as.createConversation({ title, system_prompt: "Be brief.", model: "openai/gpt-oss-20b" });
     const reply = (conversationId: string, extra: Partial<NewAssistantMessage> = {}): NewAssistantMessage => ({
       id: randomUUID(),
       conversation_id: conversationId,
       content: "Hello!",
-      model: "llama-3.1-8b-instant",
+      reasoning: "",
+      model: "openai/gpt-oss-20b",
       token_count: 5,
       input_tokens: 20,
       finish_reason: "end_turn",
@@ -106,7 +107,7 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
           id: expect.stringMatching(UUID),
           title: "Chat",
           system_prompt: "Be brief.",
-          model: "llama-3.1-8b-instant",
+          model: "openai/gpt-oss-20b",
           created_at: expect.stringMatching(ISO_Z),
           updated_at: c.created_at,
         });
@@ -268,6 +269,7 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
           conversation_id: c.id,
           role: "user",
           content: "What is 2+2?",
+          reasoning: "",
           model: null,
           token_count: null,
           input_tokens: null,
@@ -295,6 +297,7 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
           conversation_id: c.id,
           role: "assistant",
           content: "4",
+          reasoning: "",
           model: "offline-echo",
           token_count: 1,
           input_tokens: 12,
@@ -374,6 +377,17 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
         expect(turn!.history).toEqual(all.slice(2));
         expect(turn!.idempotent).toBeNull();
         expect((await as.prepareTurn(c.id, { historyLimit: 0, idempotencyKey: null }))!.history).toEqual([]);
+      });
+
+      it("stores a reply's reasoning apart from its text, and leaves it out of the history for prompts", async () => {
+        const { as } = await newUser();
+        const c = await newConversation(as);
+        await say(as, c.id, "q");
+        const saved = await as.saveAssistantMessage(reply(c.id, { content: "42", reasoning: "Six times seven." }));
+        expect(saved).toMatchObject({ content: "42", reasoning: "Six times seven." });
+        expect((await as.listMessages(c.id, { limit: 10 }))!.data.map((m) => m.reasoning)).toEqual(["", "Six times seven."]);
+        const turn = await as.prepareTurn(c.id, { historyLimit: 10, idempotencyKey: null });
+        expect(turn!.history.map((m) => [m.content, m.reasoning])).toEqual([["q", ""], ["42", ""]]);
       });
 
       it("finds the earlier message and reply for a repeated idempotency key", async () => {

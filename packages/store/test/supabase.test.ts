@@ -102,13 +102,13 @@ describe("Supabase adapter on the wire", () => {
     expect(turn).toMatchObject({ path: "/rest/v1/rpc/prepare_turn", body: { p_conversation_id: c.id, p_history_limit: 5, p_idempotency_key: null } });
     const [reply] = await during(() =>
       as.saveAssistantMessage({
-        id: randomUUID(), conversation_id: c.id, content: "yo", model: "m", token_count: 1, input_tokens: 2,
+        id: randomUUID(), conversation_id: c.id, content: "yo", reasoning: "hmm", model: "m", token_count: 1, input_tokens: 2,
         finish_reason: "end_turn", latency_ms: 3, ttft_ms: 4, metadata: { a: 1 },
       }),
     );
     expect(reply!.path).toBe("/rest/v1/rpc/append_assistant_message");
     expect(Object.keys(reply!.body as object).sort()).toEqual(
-      ["p_content", "p_conversation_id", "p_finish_reason", "p_id", "p_input_tokens", "p_latency_ms", "p_metadata", "p_model", "p_token_count", "p_ttft_ms"],
+      ["p_content", "p_conversation_id", "p_finish_reason", "p_id", "p_input_tokens", "p_latency_ms", "p_metadata", "p_model", "p_reasoning", "p_token_count", "p_ttft_ms"],
     );
     const [usage] = await during(() => as.usage({ from: "2024-01-01T00:00:00Z", to: "2024-02-01T00:00:00Z", group_by: "model" }));
     expect(usage).toMatchObject({ path: "/rest/v1/rpc/usage_report", body: { p_from: "2024-01-01T00:00:00Z", p_to: "2024-02-01T00:00:00Z", p_group_by: "model" } });

@@ -5,16 +5,17 @@ import { countById } from "./token-cache";
 export type TokenCounter = (text: string) => number;
 
 /**
- * A deliberately pessimistic count for when no tokenizer is plugged in: Llama 3's tokenizer averages
- * about 4 characters per token on English text, so counting one per 3 bytes overestimates and the
- * prompt stays inside the budget.
+ * A deliberately pessimistic count for when no tokenizer is plugged in (or none exists for the model):
+ * byte-level BPEs such as o200k and Qwen's average about 4 characters per token on English text, so
+ * counting one per 3 bytes overestimates and the prompt stays inside the budget.
  */
 export const estimateTokens: TokenCounter = (text) => Math.ceil(Buffer.byteLength(text, "utf8") / 3);
 
 /**
- * Llama 3's chat template wraps every message in `<|start_header_id|>role<|end_header_id|>\n\n … <|eot_id|>`
- * (5 tokens), and the prompt as a whole in `<|begin_of_text|>`, the assistant header the model answers
- * under, and Llama 3.1's date preamble in the system turn (about 30 tokens together).
+ * gpt-oss's harmony format wraps every message in `<|start|>role<|message|> … <|end|>` (4 tokens; qwen's
+ * `<|im_start|>role\n … <|im_end|>\n` is 5), and the prompt as a whole in the harmony system preamble
+ * (model identity, dates, reasoning level) and the assistant header the model answers under (about 30
+ * tokens together). The larger figure of each is kept.
  */
 export const MESSAGE_OVERHEAD_TOKENS = 5;
 export const PROMPT_OVERHEAD_TOKENS = 32;
@@ -63,9 +64,9 @@ export function buildPrompt(
 }
 
 /**
- * Whether the whole history fits the budget whatever the tokenizer says. Llama 3's byte-level BPE never
- * makes more tokens than bytes, so when the byte count fits, counting is unnecessary: the common case
- * skips loading the 3 MB tokenizer and counting altogether, in front of the first token.
+ * Whether the whole history fits the budget whatever the tokenizer says. A byte-level BPE (o200k,
+ * Qwen's) never makes more tokens than bytes, so when the byte count fits, counting is unnecessary: the
+ * common case skips loading the tokenizer and counting altogether, in front of the first token.
  */
 export function fitsWithoutCounting(
   systemPrompt: string | null,

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { AppError, toPublicError } from "../errors";
 import type { CompletionEvent } from "../ports";
 import type { FinishReason, Message } from "../schemas";
+import { reasons } from "../models";
 import { SseEncoder } from "../sse";
 import { countPrompt, estimateTokens, type Prompt, type TokenCounter } from "./prompt";
 import type { ReplyDeps, ReplyRequest } from "./stream-reply";
@@ -58,6 +59,7 @@ export async function runReply(
       messages: plan.prompt.messages,
       max_tokens: req.body.max_tokens,
       temperature: req.body.temperature,
+      reasoning_effort: req.body.reasoning_effort,
       signal: upstream.signal,
       onAccepted: accepted,
     })
@@ -65,6 +67,9 @@ export async function runReply(
   let pending = iterator.next();
   pending.then(accepted, accepted);
 
+  // A reasoning model's reply opens with a thinking block (index 0) and its text follows at index 1;
+  // any other reply is one text block at index 0, opened at once as it always was.
+  const blocks = new ReplyBlocks(sse, reasons(plan.model, req.body.reasoning_effort));
   // Only now the response begins: the request to the model is already on its way.
   write(
     sse.event("message_start", {
@@ -80,7 +85,7 @@ export async function runReply(
         stop_sequence: null,
         usage: { input_tokens: plan.prompt.input_tokens, output_tokens: 0 },
       },
-    }) + sse.event("content_block_start", { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }),
+    }) + blocks.opening(),
   );
   const userSaved: Promise<unknown> = plan.retried
     ? Promise.resolve(plan.retried)
@@ -107,6 +112,7 @@ export async function runReply(
   );
 
   const parts: string[] = [];
+  const thoughts: string[] = [];
   let ttft: number | null = null;
   let finish: Finish | null = null;
   let failure: unknown = null;
@@ -115,9 +121,9 @@ export async function runReply(
       const r = await pending;
       if (r.done) break;
       const ev = r.value;
-      if (ev.type === "text") {
+      if (ev.type === "text" || ev.type === "reasoning") {
         // Providers may reuse the event object: take the text before pulling the next event.
-        const text = ev.text;
+        const { type, text } = ev;
         pending = iterator.next();
         if (ttft === null) {
           ttft = performance.now();
@@ -128,9 +134,12 @@ export async function runReply(
           );
         } else watchdog.refresh();
         if (text) {
-          parts.push(text);
-          wrote = true;
-          write(sse.textDelta(text));
+          (type === "text" ? parts : thoughts).push(text);
+          const chunk = type === "text" ? blocks.text(text) : blocks.thinking(text);
+          if (chunk) {
+            wrote = true;
+            write(chunk);
+          }
         }
       } else {
         finish = ev;
@@ -150,14 +159,15 @@ export async function runReply(
   }
 
   const text = parts.join("");
+  const reasoning = thoughts.join("");
   const cancelled = failure === CLIENT_GONE;
   const publicError = failure && !cancelled ? toPublicError(failure) : null;
-  const report = (error: unknown) => deps.onFailure?.({ conversationId: req.conversationId, replyId, error, partial: text !== "" });
+  const report = (error: unknown) => deps.onFailure?.({ conversationId: req.conversationId, replyId, error, partial: text !== "" || reasoning !== "" });
   if (failure && !cancelled) report(failure);
 
   // Without the upstream's usage the figures are counted with the real tokenizer, after the stream.
-  const count = !finish?.usage && text ? await loadCounter(deps) : estimateTokens;
-  const record = replyRecord(req, plan, count, { text, finish, failure, cancelled, publicError, ttft });
+  const count = !finish?.usage && (text || reasoning) ? await loadCounter(deps, plan.model) : estimateTokens;
+  const record = replyRecord(req, plan, count, { text, reasoning, finish, failure, cancelled, publicError, ttft });
   let stored: Message | null = null;
   try {
     // A reply can only follow a stored user message; if that failed there is nothing to attach it to.
@@ -171,11 +181,11 @@ export async function runReply(
   if (cancelled) return stored;
   if (failure) {
     const pe = publicError ?? toPublicError(failure);
-    write(sse.event("error", { type: "error", error: { type: pe.type, message: pe.message } }));
+    write(blocks.beforeError() + sse.event("error", { type: "error", error: { type: pe.type, message: pe.message } }));
     return stored;
   }
   write(
-    sse.event("content_block_stop", { type: "content_block_stop", index: 0 }) +
+    blocks.closing() +
       sse.event("message_delta", {
         type: "message_delta",
         delta: { stop_reason: record.finish_reason, stop_sequence: null },
@@ -188,6 +198,7 @@ export async function runReply(
 
 interface Outcome {
   text: string;
+  reasoning: string;
   finish: Finish | null;
   failure: unknown;
   cancelled: boolean;
@@ -207,11 +218,16 @@ function replyRecord(req: ReplyRequest, plan: ReplyPlan, count: TokenCounter, o:
   if (!usage || usage.estimated) metadata.usage_estimated = true;
   if (req.idempotencyKey) metadata.idempotency_key = req.idempotencyKey;
   if (plan.retried) metadata.retry_of_user_message = plan.retried.id;
+  if (usage?.reasoning_tokens !== undefined)
+    metadata.usage = { ...(metadata.usage as object | undefined), reasoning_tokens: usage.reasoning_tokens };
   if (o.publicError) metadata.error = { type: o.publicError.type, message: o.publicError.message };
   const finishReason: FinishReason = o.failure ? (o.cancelled ? "cancelled" : "error") : o.finish!.finish_reason;
+  // Reasoning is output: the upstream's completion tokens include it, and so does the estimate.
+  const produced = (o.text ? count(o.text) : 0) + (o.reasoning ? count(o.reasoning) : 0);
   return {
     content: o.text,
-    token_count: usage ? usage.output_tokens : o.text ? count(o.text) : 0,
+    reasoning: o.reasoning,
+    token_count: usage ? usage.output_tokens : produced,
     input_tokens: usage ? usage.input_tokens : o.ttft !== null ? countPrompt(plan.prompt.messages, count) : null,
     finish_reason: finishReason,
     latency_ms: Math.round(performance.now() - req.receivedAt),
@@ -220,10 +236,70 @@ function replyRecord(req: ReplyRequest, plan: ReplyPlan, count: TokenCounter, o:
   };
 }
 
-async function loadCounter(deps: ReplyDeps): Promise<TokenCounter> {
+async function loadCounter(deps: ReplyDeps, model: string): Promise<TokenCounter> {
   try {
-    return (await deps.tokenizer?.()) ?? estimateTokens;
+    return (await deps.tokenizer?.(model)) ?? estimateTokens;
   } catch {
     return estimateTokens; // an estimate, still marked as such, beats losing the reply
+  }
+}
+
+/**
+ * Which content block is open, and the events that move between them: a thinking block (index 0) while
+ * the model reasons, then the text block (index 1 after thinking, 0 otherwise). A reply with no thinking
+ * block still has a text block, even an empty one, as Anthropic's clients expect.
+ */
+class ReplyBlocks {
+  private open: "none" | "thinking" | "text";
+  private textIndex: 0 | 1 = 0;
+
+  constructor(
+    private readonly sse: SseEncoder,
+    thinks: boolean,
+  ) {
+    this.open = thinks ? "none" : "text";
+  }
+
+  /** Written with message_start: the text block, unless the reply may start by thinking. */
+  opening(): string {
+    return this.open === "text" ? this.start("text") : "";
+  }
+
+  /** Reasoning that arrives once the text block is open has no place in the stream (it is still stored). */
+  thinking(text: string): string {
+    if (this.open === "text") return "";
+    const head = this.open === "none" ? this.start("thinking") : "";
+    this.open = "thinking";
+    return head + this.sse.thinkingDelta(text);
+  }
+
+  text(text: string): string {
+    return this.toText() + this.sse.textDelta(text, this.textIndex);
+  }
+
+  /** A reply that fails before any block opened still shows its (empty) text block, as before reasoning. */
+  beforeError(): string {
+    return this.open === "none" ? this.toText() : "";
+  }
+
+  closing(): string {
+    return this.toText() + this.sse.event("content_block_stop", { type: "content_block_stop", index: this.textIndex });
+  }
+
+  private toText(): string {
+    if (this.open === "text") return "";
+    let out = "";
+    if (this.open === "thinking") {
+      out += this.sse.event("content_block_stop", { type: "content_block_stop", index: 0 });
+      this.textIndex = 1;
+    }
+    this.open = "text";
+    return out + this.start("text");
+  }
+
+  private start(kind: "text" | "thinking"): string {
+    const index = kind === "thinking" ? 0 : this.textIndex;
+    const content_block = kind === "text" ? { type: "text" as const, text: "" as const } : { type: "thinking" as const, thinking: "" as const };
+    return this.sse.event("content_block_start", { type: "content_block_start", index, content_block });
   }
 }

@@ -2,6 +2,7 @@ import type { Config } from "../config";
 import { AppError, notFound } from "../errors";
 import type { ModelProvider, UserStore } from "../ports";
 import type { Message, StreamRequest } from "../schemas";
+import { modelInfo } from "../models";
 import { planSend } from "./idempotency";
 import { buildPrompt, estimateTokens, fitsWithoutCounting, type TokenCounter } from "./prompt";
 import { runReply, type ReplyFailure } from "./run-reply";
@@ -11,6 +12,8 @@ export type { ReplyFailure } from "./run-reply";
 export type ReplySettings = Pick<
   Config,
   | "ALLOWED_MODELS"
+  | "DEFAULT_MODEL"
+  | "MODEL_CONTEXT_WINDOWS"
   | "PING_INTERVAL_MS"
   | "FIRST_TOKEN_TIMEOUT_MS"
   | "IDLE_TIMEOUT_MS"
@@ -24,7 +27,7 @@ export interface ReplyDeps {
   provider: ModelProvider;
   settings: ReplySettings;
   /** Loads the model's tokenizer; only called when a count matters (long histories, missing usage). */
-  tokenizer?: () => Promise<TokenCounter>;
+  tokenizer?: (model: string) => Promise<TokenCounter>;
   /** Told, for logs, when a reply fails after the stream began (not when the client left) or cannot be stored. */
   onFailure?: (failure: ReplyFailure) => void;
 }
@@ -73,15 +76,40 @@ export async function startReply(deps: ReplyDeps, req: ReplyRequest): Promise<Re
     throw new AppError("rate_limit_error", `Daily token budget of ${budget} tokens is used up`, {
       retryAfter: Math.ceil((dayStart + DAY_MS - Date.now()) / 1000),
     });
-  const model = req.body.model ?? turn.conversation.model;
-  assertModelAllowed(model, settings.ALLOWED_MODELS);
+  const model = chooseModel(req.body.model, turn.conversation.model, settings);
+  const effort = req.body.reasoning_effort;
+  const info = modelInfo(model, settings.MODEL_CONTEXT_WINDOWS);
+  if (effort !== undefined && !info.reasoning_efforts.includes(effort))
+    throw new AppError("validation_error", `Model "${model}" does not take reasoning_effort "${effort}"`, {
+      fields: [
+        {
+          path: "body.reasoning_effort",
+          message: info.reasoning_efforts.length ? `must be one of: ${info.reasoning_efforts.join(", ")}` : `not supported by ${model}`,
+        },
+      ],
+    });
 
   const system = turn.conversation.system_prompt;
   const content = send.retried?.content ?? req.body.content;
-  const budgetTokens = settings.CONTEXT_TOKEN_BUDGET;
+  // The budget never exceeds what the model can read, less the room its reply asked for.
+  const room = info.context_window === null ? Infinity : info.context_window - (req.body.max_tokens ?? 0);
+  const budgetTokens = Math.max(1, Math.min(settings.CONTEXT_TOKEN_BUDGET, room));
   const count = fitsWithoutCounting(system, send.history, content, budgetTokens)
     ? estimateTokens
-    : ((await deps.tokenizer?.()) ?? estimateTokens);
+    : ((await deps.tokenizer?.(model)) ?? estimateTokens);
   const prompt = buildPrompt(system, send.history, content, budgetTokens, count);
   return { run: (write, signal) => runReply(deps, req, { model, prompt, retried: send.retried }, write, signal) };
+}
+
+/**
+ * A model named in the request must be allowed (422). A conversation keeps the model it was created
+ * with, but once that model is off the allow-list (Groq retired it, the operator moved on) the default
+ * answers instead, and the stored reply's `model` says so: old conversations keep working.
+ */
+function chooseModel(requested: string | undefined, stored: string, settings: ReplySettings): string {
+  if (requested !== undefined) {
+    assertModelAllowed(requested, settings.ALLOWED_MODELS);
+    return requested;
+  }
+  return settings.ALLOWED_MODELS.includes(stored) ? stored : settings.DEFAULT_MODEL;
 }

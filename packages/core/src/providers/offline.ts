@@ -1,13 +1,16 @@
 import { AppError } from "../errors";
 import type { CompletionEvent, CompletionRequest, ModelProvider } from "../ports";
 import { estimateTokens } from "../chat/prompt";
+import { reasons } from "../models";
 
 export const OFFLINE_MODEL = "offline-echo";
 
 /**
  * The model used when no GROQ_API_KEY is configured: a deterministic reply streamed word by word, so a
  * newcomer sees the whole system (streaming, storage, usage) work without an account. Its `model` label
- * says it is offline, so nobody mistakes its text for a real model's.
+ * says it is offline, so nobody mistakes its text for a real model's. When the requested model reasons
+ * (the default, gpt-oss, does; `reasoning_effort: "none"` turns it off where the model allows), a short
+ * reasoning phase comes first, so the thinking block shows too.
  */
 export function createOfflineProvider(opts: { tokenDelayMs: number }): ModelProvider {
   return {
@@ -20,8 +23,14 @@ export function createOfflineProvider(opts: { tokenDelayMs: number }): ModelProv
 async function* offlineStream(req: CompletionRequest, delayMs: number): AsyncGenerator<CompletionEvent> {
   const last = req.messages.at(-1)?.content ?? "";
   const quoted = last.length > 200 ? `${last.slice(0, 200)}…` : last;
+  const thinking = reasons(req.model, req.reasoning_effort)
+    ? `(Offline: no model is thinking here.) ${req.model} would reason about the message first, and its thoughts would stream here, apart from the answer.`
+    : "";
   const reply = `This is the offline model: set GROQ_API_KEY to talk to ${req.model}. You said: "${quoted}"`;
-  const words = reply.split(/(?<= )/);
+  const words = [
+    ...split(thinking).map((text) => ({ type: "reasoning" as const, text })),
+    ...split(reply).map((text) => ({ type: "text" as const, text })),
+  ];
   const limit = req.max_tokens ?? Number.MAX_SAFE_INTEGER;
   let sent = 0;
   req.onAccepted?.();
@@ -29,7 +38,7 @@ async function* offlineStream(req: CompletionRequest, delayMs: number): AsyncGen
     if (sent >= limit) break;
     if (delayMs > 0) await sleep(delayMs, req.signal);
     if (req.signal.aborted) throw abortError(req.signal);
-    yield { type: "text", text: word };
+    yield word;
     sent++;
   }
   const input = req.messages.reduce((n, m) => n + estimateTokens(m.content), 0);
@@ -40,6 +49,8 @@ async function* offlineStream(req: CompletionRequest, delayMs: number): AsyncGen
     metadata: { provider: "offline" },
   };
 }
+
+const split = (text: string) => (text ? text.split(/(?<= )/) : []);
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { REASONING_EFFORTS } from "../models";
 import { Timestamp, Uuid, pageOf } from "./common";
 
 export const MessageRole = z.enum(["user", "assistant"]);
@@ -10,6 +11,9 @@ export const Message = z.object({
   conversation_id: Uuid,
   role: MessageRole,
   content: z.string(),
+  reasoning: z
+    .string()
+    .describe("The model's reasoning before its answer ('' when it did not reason); never put back into a prompt"),
   model: z.string().nullable(),
   token_count: z.number().int().nullable().describe("Tokens in this message (output tokens for a reply)"),
   input_tokens: z.number().int().nullable().describe("Prompt tokens the model read to produce this reply"),
@@ -62,6 +66,10 @@ export const StreamRequest = z.object({
   max_tokens: z.number().int().min(1).max(32_768).optional(),
   temperature: z.number().min(0).max(2).optional(),
   model: z.string().min(1).max(100).optional(),
+  reasoning_effort: z
+    .enum(REASONING_EFFORTS)
+    .optional()
+    .describe("How hard a reasoning model thinks; only values the model lists in GET /api/v1/models (422 otherwise)"),
 });
 export type StreamRequest = z.infer<typeof StreamRequest>;
 
@@ -79,3 +87,13 @@ export const Health = z.object({
   status: z.enum(["ok", "degraded"]),
   database: z.enum(["ok", "unavailable"]),
 });
+
+export const ModelEntry = z.object({
+  id: z.string(),
+  context_window: z.number().int().nullable().describe("Tokens of prompt plus reply; null when unknown"),
+  reasoning: z.boolean().describe("Whether replies stream a thinking block before the text"),
+  reasoning_efforts: z.array(z.enum(REASONING_EFFORTS)).describe("Values `reasoning_effort` may take for this model"),
+  default: z.boolean().describe("Used when a conversation names no model, or names one no longer allowed"),
+});
+export const ModelList = z.object({ data: z.array(ModelEntry) });
+export type ModelList = z.infer<typeof ModelList>;

@@ -8,7 +8,7 @@ export function isRateLimited(e: unknown): e is InstanceType<typeof Groq.APIErro
   return e instanceof Groq.APIError && (e.status === 429 || (e.status === undefined && inStreamKind(e) === "rate_limit"));
 }
 
-export function toAppError(e: unknown): AppError {
+export function toAppError(e: unknown, model?: string): AppError {
   if (e instanceof AppError) return e;
   if (!(e instanceof Groq.APIError) || e instanceof Groq.APIConnectionError)
     return new AppError("api_error", "Lost the connection to the model provider", { status: 502, expose: true, cause: e });
@@ -26,6 +26,14 @@ export function toAppError(e: unknown): AppError {
   // Our key was refused: the operator's problem, never the caller's, and the key stays out of it.
   if (status === 401 || status === 403)
     return new AppError("api_error", "The server's model provider credentials are misconfigured", { expose: true, cause: e });
+  // A model Groq retired (400 model_decommissioned) or never had (404 model_not_found): the server's
+  // configuration is out of date, and the operator needs to know which model and which setting.
+  if (model !== undefined && isGoneModel(e))
+    return new AppError(
+      "invalid_request_error",
+      `The model provider no longer serves the model "${model}"; change DEFAULT_MODEL and ALLOWED_MODELS to models it serves`,
+      { status: 400, expose: true, cause: e },
+    );
   if (status === 404)
     return new AppError("api_error", "The model is not available from the model provider", { status: 502, expose: true, cause: e });
   if (status === 400 || status === 413 || status === 422)
@@ -34,6 +42,14 @@ export function toAppError(e: unknown): AppError {
   if (status === 503 || status === 498)
     return new AppError("overloaded_error", "Upstream model is overloaded", { expose: true, cause: e });
   return new AppError("api_error", "The model provider failed", { status: 502, expose: true, cause: e });
+}
+
+/** Groq's codes for a retired or unknown model (https://console.groq.com/docs/errors). */
+function isGoneModel(e: InstanceType<typeof Groq.APIError>): boolean {
+  // An HTTP error's `error` is the whole body ({"error":{…,"code"}}); an in-stream one's is the inner object.
+  const body = e.error as { code?: unknown; error?: { code?: unknown } } | undefined;
+  const code = body?.error?.code ?? body?.code;
+  return code === "model_decommissioned" || code === "model_not_found";
 }
 
 /** An error sent inside a 200 stream (`data: {"error": …}`): only its type/code says what it was. */

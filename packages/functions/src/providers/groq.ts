@@ -1,6 +1,6 @@
 import Groq from "groq-sdk";
 import type { ChatCompletionChunk } from "groq-sdk/resources/chat/completions";
-import { AppError, type CompletionEvent, type CompletionRequest, type Config, type ModelProvider } from "@conversation-api/core";
+import { AppError, modelInfo, type CompletionEvent, type CompletionRequest, type Config, type ModelProvider } from "@conversation-api/core";
 import { isRateLimited, toAppError } from "./groq-errors";
 import { nextWait, retryAfterMs, sleep, type RetryPolicy } from "./retry";
 
@@ -24,8 +24,10 @@ export function createGroqProvider(config: GroqSettings): ModelProvider {
 
 const FINISH: Record<string, "end_turn" | "max_tokens"> = { stop: "end_turn", length: "max_tokens", tool_calls: "end_turn" };
 
-/** Usage as Groq reports it: token counts plus its timings, in seconds. */
-type GroqUsage = Partial<Record<(typeof USAGE_FIELDS)[number], number>>;
+/** Usage as Groq reports it: token counts plus its timings, in seconds, and the reasoning share of the output. */
+type GroqUsage = Partial<Record<(typeof USAGE_FIELDS)[number], number>> & {
+  completion_tokens_details?: { reasoning_tokens?: unknown } | null;
+};
 const USAGE_FIELDS = [
   "prompt_tokens",
   "completion_tokens",
@@ -43,6 +45,12 @@ const USAGE_FIELDS = [
  */
 async function* groqStream(client: Groq, policy: RetryPolicy, req: CompletionRequest): AsyncGenerator<CompletionEvent> {
   const textEvent = { type: "text" as const, text: "" };
+  const reasoningEvent = { type: "reasoning" as const, text: "" };
+  // A reasoning model's thinking arrives in `delta.reasoning`: `include_reasoning: true` asks for that
+  // field (Groq's default for gpt-oss; qwen3 would otherwise inline it in <think> tags in the content).
+  const reasoningParams = modelInfo(req.model).reasoning
+    ? { include_reasoning: true, ...(req.reasoning_effort !== undefined ? { reasoning_effort: req.reasoning_effort } : {}) }
+    : {};
   let sentText = false;
   let waited = 0;
   for (let attempt = 0; ; attempt++) {
@@ -58,6 +66,7 @@ async function* groqStream(client: Groq, policy: RetryPolicy, req: CompletionReq
           stream: true,
           ...(req.max_tokens !== undefined ? { max_tokens: req.max_tokens } : {}),
           ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
+          ...reasoningParams,
         },
         { signal: req.signal },
       );
@@ -65,6 +74,12 @@ async function* groqStream(client: Groq, policy: RetryPolicy, req: CompletionReq
       for await (const chunk of stream) {
         const choice = chunk.choices[0];
         if (choice !== undefined) {
+          const thought = choice.delta.reasoning;
+          if (thought) {
+            sentText = true;
+            reasoningEvent.text = thought;
+            yield reasoningEvent;
+          }
           const text = choice.delta.content;
           if (text) {
             sentText = true;
@@ -94,7 +109,7 @@ async function* groqStream(client: Groq, policy: RetryPolicy, req: CompletionReq
           continue;
         }
       }
-      throw toAppError(e);
+      throw toAppError(e, req.model);
     }
     if (req.signal.aborted) throw aborted(req.signal);
     // A connection closed cleanly without a finish reason is a cut stream, not an answer.
@@ -108,12 +123,18 @@ async function* groqStream(client: Groq, policy: RetryPolicy, req: CompletionReq
     }
     const input = usage?.prompt_tokens;
     const output = usage?.completion_tokens;
+    const reasoningTokens = usage?.completion_tokens_details?.reasoning_tokens;
     yield {
       type: "finish",
       finish_reason: FINISH[finish] ?? "end_turn",
       usage:
         typeof input === "number" && typeof output === "number"
-          ? { input_tokens: input, output_tokens: output, estimated: false }
+          ? {
+              input_tokens: input,
+              output_tokens: output,
+              ...(typeof reasoningTokens === "number" ? { reasoning_tokens: reasoningTokens } : {}),
+              estimated: false,
+            }
           : null,
       metadata,
     };

@@ -160,6 +160,7 @@ export function createSupabaseUserStore(db: SupabaseClient, userId: string): Use
           p_latency_ms: input.latency_ms,
           p_ttft_ms: input.ttft_ms,
           p_metadata: input.metadata ?? {},
+          p_reasoning: input.reasoning ?? "",
         }),
         (e) => appendMessageError("saveAssistantMessage", e),
       );

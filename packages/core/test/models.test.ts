@@ -1,0 +1,132 @@
+// The model catalog and the model choice in front of the reply loop, with a scripted provider and an
+// in-memory store behind our own ports.
+import { describe, expect, it } from "vitest";
+import { parseConfig } from "../src/config";
+import { listModels, modelInfo } from "../src/models";
+import type { CompletionEvent, CompletionRequest, ModelProvider, NewAssistantMessage, UserStore } from "../src/ports";
+import type { Conversation, Message } from "../src/schemas";
+import { startReply, type ReplySettings } from "../src/chat/stream-reply";
+
+const config = parseConfig({});
+const settings: ReplySettings = { ...config, PING_INTERVAL_MS: 60_000 };
+
+const conversation = (model: string): Conversation => ({
+  id: "00000000-0000-4000-8000-000000000001",
+  title: null,
+  system_prompt: null,
+  model,
+  created_at: "2026-01-01T00:00:00.000Z",
+  updated_at: "2026-01-01T00:00:00.000Z",
+});
+
+const earlier: Message = {
+  id: "00000000-0000-4000-8000-000000000009",
+  conversation_id: "00000000-0000-4000-8000-000000000001",
+  role: "assistant",
+  content: "An earlier answer.",
+  reasoning: "Secret chain of thought.",
+  model: "llama-3.1-8b-instant",
+  token_count: 3,
+  input_tokens: 3,
+  finish_reason: "end_turn",
+  latency_ms: 1,
+  ttft_ms: 1,
+  metadata: {},
+  created_at: "2026-01-01T00:00:00.000Z",
+};
+
+/** Just what startReply and runReply use; the rest is never called. */
+function memoryStore(conv: Conversation, history: Message[] = []) {
+  const saved: NewAssistantMessage[] = [];
+  const store = {
+    prepareTurn: async () => ({ conversation: conv, history, idempotent: null }),
+    tokensUsedSince: async () => 0,
+    saveUserMessage: async (m: { id: string; content: string }) => ({ ...earlier, id: m.id, role: "user", content: m.content, reasoning: "" }),
+    saveAssistantMessage: async (m: NewAssistantMessage) => {
+      saved.push(m);
+      return { ...earlier, ...m, role: "assistant", created_at: earlier.created_at } as Message;
+    },
+  } as unknown as UserStore;
+  return { store, saved };
+}
+
+function scripted(events: CompletionEvent[]) {
+  const seen: CompletionRequest[] = [];
+  const provider: ModelProvider = {
+    name: "scripted",
+    modelLabel: (m) => m,
+    async *complete(req) {
+      seen.push(req);
+      req.onAccepted?.();
+      yield* events;
+    },
+  };
+  return { provider, seen };
+}
+
+const finish: CompletionEvent = { type: "finish", finish_reason: "end_turn", usage: null, metadata: {} };
+
+async function send(conv: Conversation, body: Record<string, unknown>, events: CompletionEvent[] = [{ type: "text", text: "ok" }, finish], history: Message[] = []) {
+  const { store, saved } = memoryStore(conv, history);
+  const { provider, seen } = scripted(events);
+  const reply = await startReply(
+    { store, provider, settings },
+    { conversationId: conv.id, body: { content: "hi", ...body }, idempotencyKey: null, receivedAt: performance.now() },
+  );
+  let sse = "";
+  await reply.run((c) => void (sse += c), new AbortController().signal);
+  return { saved, seen, sse };
+}
+
+describe("model choice", () => {
+  it("answers a conversation stored with a retired model with the default, and the reply says which model answered", async () => {
+    const { saved, seen } = await send(conversation("llama-3.1-8b-instant"), {});
+    expect(seen[0]!.model).toBe(config.DEFAULT_MODEL);
+    expect(saved[0]!.model).toBe("openai/gpt-oss-20b");
+  });
+
+  it("refuses a request that names a model off the allow-list", async () => {
+    await expect(send(conversation("openai/gpt-oss-20b"), { model: "llama-3.1-8b-instant" })).rejects.toMatchObject({
+      status: 422,
+      fields: [{ path: "body.model" }],
+    });
+  });
+
+  it("refuses a reasoning_effort the model does not take", async () => {
+    await expect(send(conversation("qwen/qwen3.6-27b"), { reasoning_effort: "high" })).rejects.toMatchObject({
+      status: 422,
+      fields: [{ path: "body.reasoning_effort", message: "must be one of: none" }],
+    });
+  });
+});
+
+describe("reasoning in the reply loop", () => {
+  it("streams thinking at index 0 and text at index 1, stores both, counts both, and never prompts with reasoning", async () => {
+    const events: CompletionEvent[] = [{ type: "reasoning", text: "Thinking it over." }, { type: "text", text: "Done." }, finish];
+    const { saved, seen, sse } = await send(conversation("openai/gpt-oss-20b"), {}, events, [earlier]);
+    const data = sse
+      .split("\n")
+      .filter((l) => l.startsWith("data: "))
+      .map((l) => JSON.parse(l.slice(6)));
+    const blocks = data.filter((d) => d.type.startsWith("content_block")).map((d) => `${d.type}:${d.index}`);
+    expect(blocks).toEqual(["content_block_start:0", "content_block_delta:0", "content_block_stop:0", "content_block_start:1", "content_block_delta:1", "content_block_stop:1"]);
+    expect(data[1].content_block).toEqual({ type: "thinking", thinking: "" });
+    expect(saved[0]).toMatchObject({ content: "Done.", reasoning: "Thinking it over." });
+    // No upstream usage: both parts are estimated as output.
+    expect(saved[0]!.token_count).toBe(Math.ceil(17 / 3) + Math.ceil(5 / 3));
+    expect(JSON.stringify(seen[0]!.messages)).not.toContain("Secret chain of thought");
+    expect(seen[0]!.messages).toContainEqual({ role: "assistant", content: "An earlier answer." });
+  });
+});
+
+describe("catalog", () => {
+  it("takes context windows from MODEL_CONTEXT_WINDOWS over the catalog, and knows nothing of unknown models", () => {
+    const c = parseConfig({ MODEL_CONTEXT_WINDOWS: "openai/gpt-oss-20b=1000, my/model=2000", ALLOWED_MODELS: "openai/gpt-oss-20b,my/model" });
+    expect(listModels(c).data).toEqual([
+      { id: "openai/gpt-oss-20b", context_window: 1000, reasoning: true, reasoning_efforts: ["low", "medium", "high"], default: true },
+      { id: "my/model", context_window: 2000, reasoning: false, reasoning_efforts: [], default: false },
+    ]);
+    expect(modelInfo("unknown/model")).toMatchObject({ context_window: null, reasoning: false, tokenizer: "estimate" });
+    expect(() => parseConfig({ MODEL_CONTEXT_WINDOWS: "nonsense" })).toThrow(/MODEL_CONTEXT_WINDOWS/);
+  });
+});
