@@ -5,6 +5,7 @@ import { existsSync } from "node:fs";
 import { chromium, type Browser, type BrowserContext, type ConsoleMessage, type Page } from "playwright-core";
 import { servePlayground } from "@conversation-api/web";
 import { startApp, type TestApp } from "./app";
+import { call, readSse, registerUser, stream } from "./http";
 
 /** Debian's `chromium` package; CHROMIUM_PATH points elsewhere. */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -39,8 +40,25 @@ export function launchBrowser(): Promise<Browser> {
 }
 
 /** The runtime with the playground, as `npm start` serves it; offline replies are paced so streaming is visible. */
-export function startPlayground(env: Record<string, string> = {}): Promise<TestApp> {
-  return startApp({ OFFLINE_TOKEN_DELAY_MS: "15", ...env }, { extraRoutes: servePlayground });
+export async function startPlayground(env: Record<string, string> = {}): Promise<TestApp> {
+  const app = await startApp({ OFFLINE_TOKEN_DELAY_MS: "15", ...env }, { extraRoutes: servePlayground });
+  await warmUp(app.api);
+  return app;
+}
+
+/**
+ * Each handler module loads on its first request, as a cold start would, which on a busy machine takes
+ * seconds: one pass through the routes the page uses keeps that out of the tests' waits.
+ */
+async function warmUp(api: string): Promise<void> {
+  const { token } = await registerUser(api, "warm-up");
+  const conv = await call(api, "POST", "/conversations", { token, body: {} });
+  await call(api, "PATCH", `/conversations/${conv.body.id}`, { token, body: { title: "warm-up" } });
+  await readSse(await stream(api, conv.body.id, token, { content: "warm up" }));
+  await call(api, "GET", `/conversations/${conv.body.id}`, { token });
+  await call(api, "GET", "/conversations", { token });
+  await call(api, "GET", "/auth/me", { token });
+  await call(api, "POST", "/auth/login", { body: {} });
 }
 
 export interface Session {
@@ -55,6 +73,8 @@ export interface Session {
 export async function openPlayground(browser: Browser, url: string, viewport = { width: 1200, height: 800 }): Promise<Session> {
   const context = await browser.newContext({ viewport });
   const page = await context.newPage();
+  // Shorter than the test timeout, so a failing wait names what it waited for.
+  page.setDefaultTimeout(15_000);
   const errors: string[] = [];
   page.on("console", (m: ConsoleMessage) => {
     if (m.type() === "error") errors.push(m.text());

@@ -135,10 +135,11 @@ function showError(e, fallback) {
   const loose = [];
   for (const f of e.fields || []) {
     const slot = document.querySelector(`.field-error[data-field="${CSS.escape(f.path)}"]`);
-    if (slot && slot.offsetParent !== null) {
+    const input = $(f.path.split(".").pop());
+    // Only under an input that is on screen (the sign-in form is hidden once signed in).
+    if (slot && input && input.getClientRects().length) {
       slot.textContent = capitalise(f.message);
-      const input = $(f.path.split(".").pop());
-      if (input) input.setAttribute("aria-invalid", "true");
+      input.setAttribute("aria-invalid", "true");
     } else loose.push(`${f.path.replace(/^body\./, "")}: ${f.message}`);
   }
   if (loose.length || !(e.fields || []).length) fallback(loose.length ? loose.join("; ") : e.message);

@@ -20,7 +20,7 @@ import { call } from "../../../tests/support/http";
 const missing = browserMissing();
 if (missing) console.warn(`playground browser tests skipped: ${missing}`);
 
-describe.skipIf(missing)("playground in Chromium", () => {
+describe.skipIf(missing)("playground in Chromium", { timeout: 60_000 }, () => {
   let app: TestApp;
   let browser: Browser;
   beforeAll(async () => {
