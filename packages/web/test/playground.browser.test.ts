@@ -15,7 +15,7 @@ import {
   startPlayground,
   waitForReply,
 } from "../../../tests/support/browser";
-import { call } from "../../../tests/support/http";
+import { call, registerUser as registerUserFor } from "../../../tests/support/http";
 
 const missing = browserMissing();
 if (missing) console.warn(`playground browser tests skipped: ${missing}`);
@@ -223,6 +223,76 @@ describe.skipIf(missing)("playground in Chromium", { timeout: 60_000 }, () => {
     expect(stored).not.toContain("word149");
     expect(shown.startsWith(stored) || stored.startsWith(shown)).toBe(true);
     expect(s.errors).toEqual([]);
+    await s.close();
+  });
+
+  it("shows a reply's reasoning (a thinking block before the text) collapsed, as Thought for …, and expands it", async () => {
+    const s = await openPlayground(browser, app.url);
+    const { page } = s;
+    await registerInPage(page);
+    // The reasoning stream of CONTRACTS.md (a reasoning model on Groq), answered by the browser itself
+    // since the offline model does not reason.
+    const id = "7f1c1b1e-9c6a-4d3e-8a51-3f7a2b0c9d10";
+    const events: [string, unknown][] = [
+      ["message_start", { type: "message_start", message: { id, type: "message", role: "assistant", model: "reasoner", content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 12, output_tokens: 0 } } }],
+      ["content_block_start", { type: "content_block_start", index: 0, content_block: { type: "thinking", thinking: "" } }],
+      ["content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "thinking_delta", thinking: "Let me think. " } }],
+      ["content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "thinking_delta", thinking: "Yes." } }],
+      ["content_block_stop", { type: "content_block_stop", index: 0 }],
+      ["content_block_start", { type: "content_block_start", index: 1, content_block: { type: "text", text: "" } }],
+      ["content_block_delta", { type: "content_block_delta", index: 1, delta: { type: "text_delta", text: "The answer." } }],
+      ["content_block_stop", { type: "content_block_stop", index: 1 }],
+      ["message_delta", { type: "message_delta", delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: 30 } }],
+      ["message_stop", { type: "message_stop" }],
+    ];
+    const body = events.map(([event, data], i) => `id: ${i + 1}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`).join("");
+    await page.route(/\/messages\/stream$/, (route) =>
+      route.fulfill({ status: 200, headers: { "content-type": "text/event-stream; charset=utf-8" }, body }),
+    );
+    await sendInPage(page, "Think first");
+    await waitForReply(page);
+
+    const reply = page.locator(".msg.assistant");
+    expect(await reply.locator(".body").textContent()).toBe("The answer.");
+    expect(await reply.locator("summary").textContent()).toMatch(/^Thought for \d+(\.\d)? (ms|s)$/);
+    expect(await reply.locator(".thoughts").isVisible()).toBe(false);
+    await reply.locator("summary").click();
+    expect(await reply.locator(".thoughts").isVisible()).toBe(true);
+    expect(await reply.locator(".thoughts").textContent()).toBe("Let me think. Yes.");
+    expect(await reply.locator(".usage").textContent()).toMatch(/^reasoner · 12 in · 30 out · /);
+    expect(s.errors).toEqual([]);
+    await s.close();
+  });
+
+  it("refreshes an expired access token with the refresh token, and hands the refresh token back on logout", async () => {
+    // The refresh and logout routes of CONTRACTS.md (branch access) are answered by the browser here;
+    // /auth/me and the rest are the real API.
+    const { token, email } = await registerUserFor(app.api);
+    const s = await openPlayground(browser, app.url);
+    const { page } = s;
+    const refreshed: unknown[] = [];
+    const loggedOut: unknown[] = [];
+    await page.route("**/api/v1/auth/refresh", (route) => {
+      refreshed.push(route.request().postDataJSON());
+      return route.fulfill({ status: 200, contentType: "application/json", body: JSON.stringify({ access_token: token, token_type: "bearer", expires_in: 900, refresh_token: "refresh-2" }) });
+    });
+    await page.route("**/api/v1/auth/logout", (route) => {
+      loggedOut.push(route.request().postDataJSON());
+      return route.fulfill({ status: 204 });
+    });
+    await page.evaluate(
+      (session) => (globalThis as any).localStorage.setItem("playground.session", JSON.stringify(session)),
+      { access_token: "expired-token", refresh_token: "refresh-1", email },
+    );
+    await page.reload();
+    await page.locator("#who").filter({ hasText: email }).waitFor();
+    expect(refreshed).toEqual([{ refresh_token: "refresh-1" }]);
+
+    await page.click("#logout");
+    await page.locator("#auth").waitFor();
+    expect(loggedOut).toEqual([{ refresh_token: "refresh-2" }]);
+    // The one console error is the browser noting the expired token's 401.
+    expect(s.errors.filter((e) => !/status of 401/.test(e))).toEqual([]);
     await s.close();
   });
 
