@@ -2,9 +2,10 @@
 // rate limits (retried within bounds, never after text), upstream 5xx and 401, a dropped connection,
 // both timeouts and a client that leaves. Each ends in the stream's `error` event (or, for the client,
 // in silence) with whatever text was produced stored.
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { reply, type Scenario } from "../fixtures/groq-server";
 import { readSse, registerUser, sseEvents, stream, type SseEvent } from "../support/http";
+import { captureConsoleErrors } from "../support/console";
 import { GROQ_KEY, errorOf, names, newConversation, replies, startGroqApp, textOf, type GroqApp } from "./harness";
 
 let h: GroqApp;
@@ -20,6 +21,13 @@ beforeAll(async () => {
   api = h.app.api;
 });
 afterAll(() => h.close());
+
+// Every failure here is logged as `reply_failed`: captured, so the run stays quiet and a test can read it.
+let logged: ReturnType<typeof captureConsoleErrors>;
+beforeEach(() => {
+  logged = captureConsoleErrors();
+});
+afterEach(() => logged.restore());
 
 const rateLimited = (retryAfter: string): Scenario => ({
   status: 429,
@@ -98,12 +106,10 @@ describe("upstream failures", () => {
   });
 
   it("401 → a server configuration error that never shows the key, not even when the upstream echoes it", async () => {
-    const logged = vi.spyOn(console, "error");
     const { events, stored } = await send({ status: 401, error: { message: `Invalid API Key ${GROQ_KEY}`, type: "invalid_request_error", code: "invalid_api_key" } });
     expectFailedStream(events, "api_error");
     expect(errorOf(events).message).toMatch(/server/i);
-    const everything = JSON.stringify([events, stored, logged.mock.calls]);
-    logged.mockRestore();
+    const everything = JSON.stringify([events, stored, logged.calls]);
     expect(everything).toContain("reply_failed");
     expect(everything).not.toContain(GROQ_KEY);
     expect(everything).not.toContain("Invalid API Key");

@@ -5,6 +5,7 @@ import { countTokens } from "gpt-tokenizer/encoding/o200k_harmony";
 import { MESSAGE_OVERHEAD_TOKENS, PROMPT_OVERHEAD_TOKENS } from "@conversation-api/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REQUEST_ID, TIMINGS, reply } from "../fixtures/groq-server";
+import { captureConsoleErrors } from "../support/console";
 import { call, readSse, registerUser, stream } from "../support/http";
 import { GROQ_KEY, messages, names, newConversation, replies, startGroqApp, textOf, type GroqApp } from "./harness";
 
@@ -210,7 +211,11 @@ describe("usage report", () => {
       { steps: [{ text: "x" }, { finish: "stop" }, { usageChunk: { prompt_tokens: 11, completion_tokens: 5 } }, { done: true }] },
       reply(["not mine"], { prompt_tokens: 1000, completion_tokens: 1000 }),
     );
+    // The third reply fails mid-stream on purpose; its `reply_failed` log is captured, not printed.
+    const logged = captureConsoleErrors();
     for (const c of [conv, conv, conv2, conv2]) await readSse(await stream(api, c, token, { content: "q" }));
+    logged.restore();
+    expect(logged.calls.filter((c) => String(c[0]).includes('"reply_failed"'))).toHaveLength(1);
     const otherConv = await newConversation(api, other.token);
     await readSse(await stream(api, otherConv, other.token, { content: "q" }));
 

@@ -21,3 +21,4 @@ export { PreludeParser, METADATA_PRELUDE_CONTENT_TYPE, DELIMITER_LEN, type HttpP
 export { createRouter, type MatchResult, type RoutePattern } from "./router";
 export { readBody, MAX_BODY_BYTES, PayloadTooLargeError } from "./body";
 export { consoleLogger, silentLogger, type Logger } from "./logger";
+export { listen, ListenError } from "./listen";

@@ -7,6 +7,8 @@ import { installAwsLambdaGlobal } from "./awslambda-shim";
 import { consoleLogger } from "./logger";
 import { createLocalServer } from "./server";
 import { loadDotEnv } from "./env-file";
+import { listen } from "./listen";
+import { parseConfig } from "@conversation-api/core";
 import { servePlayground } from "@conversation-api/web";
 
 installAwsLambdaGlobal();
@@ -14,29 +16,26 @@ installAwsLambdaGlobal();
 const functions = await import("@conversation-api/functions");
 const { shutdown } = functions;
 
-// Fail at start, with the variable's name, rather than on the first request.
-let port: number;
-let host: string;
+// /docs and /openapi.json are ordinary routes in the table; only the playground page is local-only.
+const server = createLocalServer({ routes: functions.routes, logger: consoleLogger, extraRoutes: servePlayground });
+
+// Fail at start, with the variable's name, rather than on the first request. The address is bound
+// before the database opens, so a port in use stops the start before PGlite touches DATA_DIR.
 try {
   loadDotEnv();
+  const { PORT: port, HOST: host } = parseConfig(process.env);
+  await listen(server, port, host);
   const { config } = await functions.getDeps();
-  ({ PORT: port, HOST: host } = config);
   console.log(
     `database: ${config.DATABASE_URL ? "PostgreSQL (DATABASE_URL)" : `PGlite in ${config.DATA_DIR}`}; ` +
       `model: ${config.GROQ_API_KEY ? `Groq (${config.DEFAULT_MODEL})` : "offline (set GROQ_API_KEY for Groq)"}`,
   );
+  console.log(`conversation-api listening on http://${host}:${port}`);
+  console.log(`Swagger UI: http://${host}:${port}/docs · playground: http://${host}:${port}/`);
 } catch (e) {
   console.error(e instanceof Error ? e.message : e);
   process.exit(1);
 }
-
-// /docs and /openapi.json are ordinary routes in the table; only the playground page is local-only.
-const server = createLocalServer({ routes: functions.routes, logger: consoleLogger, extraRoutes: servePlayground });
-
-server.listen(port, host, () => {
-  console.log(`conversation-api listening on http://${host}:${port}`);
-  console.log(`Swagger UI: http://${host}:${port}/docs · playground: http://${host}:${port}/`);
-});
 
 let stopping = false;
 async function stop(signal: string): Promise<void> {

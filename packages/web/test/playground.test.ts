@@ -13,13 +13,26 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
-it("serves the playground page, which talks to the stream endpoint", async () => {
+it("serves the playground page and its own assets, nothing from elsewhere", async () => {
   const res = await fetch(`${url}/`);
   expect(res.status).toBe(200);
   expect(res.headers.get("content-type")).toMatch(/^text\/html/);
   const html = await res.text();
-  expect(html).toContain("/messages/stream");
   expect(html).toContain('href="/docs"');
+  // Every script, stylesheet and image is served by this package: no CDN.
+  const refs = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
+  expect(refs.filter((r) => /^(https?:)?\/\//.test(r))).toEqual([]);
+  for (const ref of refs.filter((r) => /\.(js|css|svg)$/.test(r))) expect((await fetch(url + ref)).status, ref).toBe(200);
+
+  const js = await (await fetch(`${url}/playground.js`)).text();
+  expect(js).toContain("/messages/stream");
+});
+
+it("serves a favicon at /favicon.ico", async () => {
+  const res = await fetch(`${url}/favicon.ico`);
+  expect(res.status).toBe(200);
+  expect(res.headers.get("content-type")).toBe("image/svg+xml");
+  expect(await res.text()).toMatch(/^<svg /);
 });
 
 it("leaves every other path to the API", async () => {
