@@ -9,6 +9,7 @@ import { jsonBody } from "./middleware/json-body";
 import { requestContext } from "./middleware/request-context";
 import type { ApiContext, ApiMiddleware, ApiResult } from "./middleware/types";
 import { validate } from "./middleware/validate";
+import { credentialOf, withCredential } from "./postgrest-credential";
 
 type Infer<S> = S extends z.ZodType ? z.output<S> : undefined;
 
@@ -59,7 +60,8 @@ const inputOf = <B, Q, P, H>(event: APIGatewayProxyEventV2, context: ApiContext)
   params: context.input?.params as Infer<P>,
   headers: context.input?.headers as Infer<H>,
   userId: context.userId!,
-  deps: context.deps,
+  // Signed-in requests reach the store with their own credential (see postgrest-credential.ts).
+  deps: context.userId ? withCredential(context.deps, credentialOf(event, context)) : context.deps,
   event,
   context,
 });
