@@ -2,26 +2,27 @@
 // scripts/bundle.ts applies the same to bundle handlers offline (tests, benchmark), so what is tested
 // is what ships. Plain data, not esbuild's types: SST bundles with its own esbuild version.
 
-/** The Lambda runtime's Node major: esbuild may emit anything it supports. */
-export const LAMBDA_TARGET = "node22";
+/** The Lambda runtime's Node major (stacks/defaults.ts: nodejs24.x): esbuild may emit anything it supports. */
+export const LAMBDA_TARGET = "node24";
 
 /**
  * Left out of every bundle:
- *  - @aws-sdk/*: the nodejs22.x runtime ships AWS SDK v3 (only sst/node/config's SSM client uses it);
+ *  - @aws-sdk/*: the Node.js Lambda runtimes ship AWS SDK v3 (only the SSM read of secrets uses it);
  *  - @electric-sql/pglite: the embedded database for local runs; a WASM build esbuild cannot inline,
  *    and never loaded on AWS, where the store is Supabase (imported lazily, see deps.ts);
  *  - pg-native: node-postgres's optional native binding, which we do not use;
- *  - what INSTALLED_BESIDE lists: loaded only on some paths, so they are installed into the function's
- *    node_modules instead, costing neither bundle size nor init time when unused.
+ *  - llama3-tokenizer-js: 3 MB of vocabulary that takes ~0.3 s to parse, loaded only when a history is
+ *    too long to fit by its byte count. Copied beside the streaming functions (COPIED_BESIDE), not
+ *    installed: SST's `nodejs.install` would run `npm install` at deploy time with the version range of
+ *    the handler's package.json ("*" for anything not listed there), and ship the whole 13 MB package.
+ * node-postgres (`pg`, only with DATABASE_URL) is bundled: ~150 kB, initialised only when imported.
  */
-export const INSTALLED_BESIDE = {
-  /** node-postgres: only with DATABASE_URL (the default store on AWS is Supabase over HTTP). */
-  all: ["pg"],
-  /** 3 MB of Llama 3 vocabulary, loaded only when a history is too long to fit by its byte count. */
-  stream: ["pg", "llama3-tokenizer-js"],
-};
+export const LAMBDA_EXTERNAL = ["@aws-sdk/*", "@electric-sql/pglite", "pg-native", "llama3-tokenizer-js"];
 
-export const LAMBDA_EXTERNAL = ["@aws-sdk/*", "@electric-sql/pglite", "pg-native", ...INSTALLED_BESIDE.stream];
+/** Files copied into a streaming function's node_modules: exactly the tokenizer's entry point, from the lockfile's install. */
+export const COPIED_BESIDE = {
+  stream: ["node_modules/llama3-tokenizer-js/package.json", "node_modules/llama3-tokenizer-js/bundle/llama3-tokenizer-with-baked-data.js"],
+};
 
 /**
  * What SST prepends to its ESM bundles (sst/runtime/handlers/node.js): CommonJS dependencies bundled

@@ -3,7 +3,9 @@ import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import type { Readable } from "node:stream";
 import type { z } from "zod";
 import type { Deps } from "./deps";
+import { accessLog } from "./middleware/access-log";
 import { bearerAuth } from "./middleware/auth";
+import { methodGuard } from "./middleware/method-guard";
 import { errorResponses } from "./middleware/errors";
 import { jsonBody } from "./middleware/json-body";
 import { requestContext } from "./middleware/request-context";
@@ -46,8 +48,9 @@ export interface HandlerInput<B, Q, P, H = undefined> {
 
 const JSON_HEADERS = { "content-type": "application/json", "cache-control": "no-store" };
 
-function middlewares(spec: HandlerSpec<unknown, unknown, unknown, unknown>): ApiMiddleware[] {
-  const chain: ApiMiddleware[] = [requestContext(), errorResponses()];
+function middlewares(spec: HandlerSpec<unknown, unknown, unknown, unknown>, streaming = false): ApiMiddleware[] {
+  const chain: ApiMiddleware[] = [accessLog(), requestContext(), errorResponses()];
+  if (streaming && spec.path) chain.push(methodGuard(spec.path));
   if (spec.body) chain.push(jsonBody());
   if (spec.auth) chain.push(bearerAuth());
   chain.push(validate(spec as never));
@@ -97,7 +100,7 @@ export function streamHandler<B = undefined, Q = undefined, P = undefined, H = u
 ) {
   const streaming = canStream();
   const handler = middy<APIGatewayProxyEventV2, ApiResult, Error, ApiContext>({ streamifyResponse: streaming })
-    .use(middlewares(spec as HandlerSpec<unknown, unknown, unknown, unknown>))
+    .use(middlewares(spec as HandlerSpec<unknown, unknown, unknown, unknown>, true))
     .handler(async (event, context): Promise<ApiResult> => {
       const { headers, body } = await fn(inputOf<B, Q, P, H>(event, context));
       return { statusCode: 200, headers, body: streaming ? body : await collect(body) };

@@ -31,6 +31,8 @@ try {
 }
 
 // /docs and /openapi.json are ordinary routes in the table; only the playground page is local-only.
+// The same JSON access records the functions write on Lambda (middleware/access-log.ts).
+process.env.ACCESS_LOG ??= "1";
 const server = createLocalServer({ routes: functions.routes, logger: consoleLogger, extraRoutes: servePlayground });
 
 server.listen(port, host, () => {
