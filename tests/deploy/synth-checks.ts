@@ -14,7 +14,7 @@ export interface Synthesis {
   ofType(type: string): Resource[];
   /** Our functions (SST adds custom-resource handlers of its own), by logical id. */
   appFunctions(): [string, Resource][];
-  /** The one function of a route, found by its description ("METHOD path", set in route-functions.ts). */
+  /** The one function of a route, found by its description ("METHOD path", set in route-functions.ts; `sst dev` appends " (live)"). */
   functionOf(route: Pick<RouteDef, "method" | "path">): [string, Resource];
   envOf(fn: Resource): Record<string, string>;
   boundSecrets(fn: Resource): string[];
@@ -38,7 +38,7 @@ export async function loadSynthesis(mode: "deploy" | "dev"): Promise<Synthesis> 
     ofType: (type) => Object.values(resources).filter((r) => r.Type === type),
     appFunctions,
     functionOf(route) {
-      const found = appFunctions().filter(([, r]) => r.Properties.Description === `${route.method} ${route.path}`);
+      const found = appFunctions().filter(([, r]) => String(r.Properties.Description).replace(/ \(live\)$/, "") === `${route.method} ${route.path}`);
       if (found.length !== 1) throw new Error(`${found.length} functions for ${route.method} ${route.path}`);
       return found[0]!;
     },
