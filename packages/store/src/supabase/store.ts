@@ -33,9 +33,10 @@ export interface SupabaseStoreOptions {
 export function createSupabaseStore(opts: SupabaseStoreOptions): Store {
   const settings: ClientSettings = { url: opts.url, timeoutMs: opts.timeoutMs ?? 10_000 };
   const tokenFor = (userId: string, credential: UserCredential | undefined): (() => Promise<string>) => {
+    // A legacy project trusts only its HS256 secret, not our tokens: sign one for this user.
+    if (opts.legacyJwtSecret) return userTokenSource(opts.legacyJwtSecret, userId);
     const forwarded = credential?.accessToken;
     if (forwarded) return async () => forwarded;
-    if (opts.legacyJwtSecret) return userTokenSource(opts.legacyJwtSecret, userId);
     // An API key (cak_…) is not a JWT and this function may not mint one: see README, "API keys on Supabase".
     throw new ConfigError(["no PostgREST credential for this request: forward the user's access token (forUser(userId, { accessToken }))"]);
   };
