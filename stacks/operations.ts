@@ -21,8 +21,8 @@ const OperationsSchema = z.object({
   // X-Ray, billed per trace; the JSON access logs already carry request ids, status and duration.
   TRACING: z.enum(["disabled", "active", "pass_through"]).default("disabled"),
   // Caps concurrent replies (each holds a Groq stream for up to the function timeout). Unset by default:
-  // reserving concurrency takes it from the account's pool, and an account still on the low default
-  // quota cannot reserve any (Lambda keeps at least 10 unreserved), which would fail the deploy.
+  // reserving takes concurrency from the account's pool, Lambda keeps 100 of it unreserved, and new
+  // accounts start with a reduced concurrency quota, so a default reservation could fail the deploy.
   STREAM_RESERVED_CONCURRENCY: z.coerce.number().int().min(1).optional(),
   // HTTP API stage default route throttling (requests per second, steady and burst).
   API_THROTTLE_RATE: z.coerce.number().min(1).default(50),
