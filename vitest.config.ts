@@ -9,5 +9,7 @@ export default defineConfig({
     // Each file gets its own process, so module-level singletons (shared deps, the awslambda global) and
     // environment variables never leak between suites.
     isolate: true,
+    // The Lambda runtime's Node binary for tests/deploy, fetched once into a cache outside the repository.
+    globalSetup: ["tests/deploy/global-setup.ts"],
   },
 });

@@ -12,15 +12,20 @@ const pascal = (name: string) => name.replace(/(^|-)([a-z])/g, (_, __, c: string
 const ALLOW_HEADERS = ["authorization", "content-type", "idempotency-key", "last-event-id", "x-request-id"];
 const EXPOSE_HEADERS = ["x-request-id", "retry-after", "x-ratelimit-limit-tokens", "x-ratelimit-remaining-tokens"];
 
-export function ApiStack({ stack }: StackContext) {
-  const { secrets, parameters, corsOrigins } = use(ConfigStack);
-  const bindables = { secrets, parameters };
+export function ApiStack({ stack, app }: StackContext) {
+  const { secrets, parameters, corsOrigins, tokenMode, operations } = use(ConfigStack);
+  const bindables = { secrets, parameters, tokenMode, operations };
+  // `sst dev` replaces each function with SST's Live Lambda bridge, which returns a buffered result; in
+  // front of it a RESPONSE_STREAM URL would hand clients the raw {statusCode, headers, body} JSON. In dev
+  // the URL is BUFFERED, so the whole SSE body arrives at once when the reply ends (README, "sst dev").
+  const streamingUrls = app.mode !== "dev";
 
   const apiRoutes: Record<string, ApiRouteProps<never>> = {};
   for (const route of routes.filter((r) => !r.streaming)) {
     apiRoutes[`${route.method} ${route.path}`] = { function: routeFunction(route, bindables) };
   }
   const api = new Api(stack, "Api", {
+    defaults: { throttle: { rate: operations.API_THROTTLE_RATE, burst: operations.API_THROTTLE_BURST } },
     cors: { allowOrigins: corsOrigins, allowMethods: ["GET", "POST", "PATCH", "DELETE", "OPTIONS"], allowHeaders: ALLOW_HEADERS, exposeHeaders: EXPOSE_HEADERS, maxAge: "10 minutes" },
     routes: apiRoutes,
   });
@@ -29,8 +34,9 @@ export function ApiStack({ stack }: StackContext) {
   for (const route of routes.filter((r) => r.streaming)) {
     const fn = new Function(stack, pascal(route.name), {
       ...routeFunction(route, bindables),
+      ...(operations.STREAM_RESERVED_CONCURRENCY ? { reservedConcurrentExecutions: operations.STREAM_RESERVED_CONCURRENCY } : {}),
       url: {
-        streaming: true,
+        streaming: streamingUrls,
         // Public like the API; the handler checks the bearer token itself.
         authorizer: "none",
         cors: { allowOrigins: corsOrigins, allowMethods: [route.method], allowHeaders: ALLOW_HEADERS, exposeHeaders: EXPOSE_HEADERS, maxAge: "10 minutes" },

@@ -4,6 +4,8 @@
 import { parseConfig, type Config as AppSettings } from "@conversation-api/core";
 import { Config, type StackContext } from "sst/constructs";
 import { SECRET_NAMES, type SecretName } from "../packages/functions/src/config";
+import { operationsFrom } from "./operations";
+import type { TokenMode } from "./secret-policy";
 
 /** Settings the deployed handlers read, bound to every data function as Config.Parameter. */
 export const RUNTIME_PARAMETERS = [
@@ -23,18 +25,36 @@ export const RUNTIME_PARAMETERS = [
   "GROQ_MAX_RETRY_WAIT_MS",
 ] as const satisfies readonly (keyof AppSettings)[];
 
-const text = (v: unknown) => (Array.isArray(v) ? v.join(",") : String(v));
+/** Not secret, but only bound when set: the Supabase project and the public half of the token keys. */
+export const OPTIONAL_PARAMETERS = ["SUPABASE_URL", "SUPABASE_PUBLISHABLE_KEY", "JWT_PUBLIC_KEYS"] as const satisfies readonly (keyof AppSettings)[];
+
+/** Secret values under their legacy names, which must not reach a template either. */
+const LEGACY_SECRET_NAMES = ["SUPABASE_SERVICE_ROLE_KEY"];
+
+const text = (v: unknown) => (Array.isArray(v) ? v.join(",") : typeof v === "object" ? JSON.stringify(v) : String(v));
 
 export function ConfigStack({ stack }: StackContext) {
   // Validated here, so a bad value fails the deploy instead of every cold start.
   // Secrets never come from the deploy environment (they live in SSM), so they are not read here either.
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !(SECRET_NAMES as readonly string[]).includes(k)));
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !(SECRET_NAMES as readonly string[]).includes(k) && !LEGACY_SECRET_NAMES.includes(k)));
   const settings = parseConfig(env);
+  const operations = operationsFrom(env);
+  // With the public keys given, tokens are asymmetric and data functions hold no secret (README, "Deploy").
+  const tokenMode: TokenMode = settings.JWT_PUBLIC_KEYS ? "asymmetric" : "legacy";
+  const optional = {
+    SUPABASE_URL: settings.SUPABASE_URL,
+    // A legacy project's anon key is as public as a publishable key.
+    SUPABASE_PUBLISHABLE_KEY: settings.SUPABASE_PUBLISHABLE_KEY ?? settings.SUPABASE_ANON_KEY,
+    JWT_PUBLIC_KEYS: settings.JWT_PUBLIC_KEYS,
+  } satisfies Record<(typeof OPTIONAL_PARAMETERS)[number], unknown>;
 
   const secrets = Object.fromEntries(SECRET_NAMES.map((name) => [name, new Config.Secret(stack, name)])) as Record<SecretName, Config.Secret>;
-  const parameters = RUNTIME_PARAMETERS.map((name) => new Config.Parameter(stack, name, { value: text(settings[name]) }));
+  const parameters = [
+    ...RUNTIME_PARAMETERS.map((name) => new Config.Parameter(stack, name, { value: text(settings[name]) })),
+    ...OPTIONAL_PARAMETERS.filter((name) => optional[name] !== undefined).map((name) => new Config.Parameter(stack, name, { value: text(optional[name]) })),
+  ];
   // Read at deploy time by the API and the Function URL CORS settings (not by the handlers).
   const cors = new Config.Parameter(stack, "CORS_ORIGINS", { value: text(settings.CORS_ORIGINS) });
 
-  return { secrets, parameters, corsOrigins: settings.CORS_ORIGINS, cors };
+  return { secrets, parameters, corsOrigins: settings.CORS_ORIGINS, cors, tokenMode, operations };
 }

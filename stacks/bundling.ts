@@ -1,27 +1,48 @@
+import { readFileSync } from "node:fs";
+import { posix } from "node:path";
+
 // How a Lambda bundle is built. SST applies these at deploy (stacks/defaults.ts) and
 // scripts/bundle.ts applies the same to bundle handlers offline (tests, benchmark), so what is tested
 // is what ships. Plain data, not esbuild's types: SST bundles with its own esbuild version.
 
-/** The Lambda runtime's Node major: esbuild may emit anything it supports. */
-export const LAMBDA_TARGET = "node22";
+/** The Lambda runtime's Node major (stacks/defaults.ts: nodejs24.x): esbuild may emit anything it supports. */
+export const LAMBDA_TARGET = "node24";
 
 /**
  * Left out of every bundle:
- *  - @aws-sdk/*: the nodejs22.x runtime ships AWS SDK v3 (only sst/node/config's SSM client uses it);
+ *  - @aws-sdk/*: the Node.js Lambda runtimes ship AWS SDK v3 (only the SSM read of secrets uses it);
  *  - @electric-sql/pglite: the embedded database for local runs; a WASM build esbuild cannot inline,
  *    and never loaded on AWS, where the store is Supabase (imported lazily, see deps.ts);
  *  - pg-native: node-postgres's optional native binding, which we do not use;
- *  - what INSTALLED_BESIDE lists: loaded only on some paths, so they are installed into the function's
- *    node_modules instead, costing neither bundle size nor init time when unused.
+ *  - gpt-tokenizer: the o200k vocabulary (gpt-oss), ~2.5 MB to parse, loaded only when a count matters
+ *    (a history too long to fit by its byte count, a reply without upstream usage). Copied beside the
+ *    streaming functions (COPIED_BESIDE), not installed: SST's `nodejs.install` would run `npm install`
+ *    at deploy time with the version range of the handler's package.json ("*" for anything not listed
+ *    there), and ship the whole 30 MB package with every other encoding.
+ * node-postgres (`pg`, only with DATABASE_URL) is bundled: ~150 kB, initialised only when imported.
  */
-export const INSTALLED_BESIDE = {
-  /** node-postgres: only with DATABASE_URL (the default store on AWS is Supabase over HTTP). */
-  all: ["pg"],
-  /** The o200k vocabulary (gpt-oss), loaded only when a history is too long to fit by its byte count. */
-  stream: ["pg", "gpt-tokenizer"],
-};
+export const LAMBDA_EXTERNAL = ["@aws-sdk/*", "@electric-sql/pglite", "pg-native", "gpt-tokenizer"];
 
-export const LAMBDA_EXTERNAL = ["@aws-sdk/*", "@electric-sql/pglite", "pg-native", ...INSTALLED_BESIDE.stream];
+/**
+ * Files copied into a streaming function's node_modules: the package.json and exactly the modules the
+ * o200k entry point imports, from the lockfile's install. Followed from the entry rather than listed,
+ * so an upgrade that moves a file cannot ship a tokenizer that fails to load.
+ */
+export const COPIED_BESIDE = { stream: moduleClosure("gpt-tokenizer", "esm/encoding/o200k_harmony.js") };
+
+function moduleClosure(pkg: string, entry: string): string[] {
+  const root = `node_modules/${pkg}/`;
+  const seen = new Set<string>();
+  const queue = [entry];
+  while (queue.length) {
+    const file = queue.pop()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    for (const m of readFileSync(root + file, "utf8").matchAll(/(?:from\s*|import\s*\(\s*)["'](\.{1,2}\/[^"']+)["']/g))
+      queue.push(posix.normalize(posix.join(posix.dirname(file), m[1]!)));
+  }
+  return [`${root}package.json`, ...[...seen].sort().map((f) => root + f)];
+}
 
 /**
  * What SST prepends to its ESM bundles (sst/runtime/handlers/node.js): CommonJS dependencies bundled

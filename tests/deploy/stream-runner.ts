@@ -1,6 +1,6 @@
-// Bundled by the test and run in a fresh Node process (ideally the Lambda runtime's Node 22): plays
-// the Lambda Node.js runtime, with the local runtime's faithful `awslambda` global, for bundled
-// handlers.
+// Bundled by the test and run in a fresh Node process (the Lambda runtime's Node 24): plays the Lambda
+// Node.js runtime for built handlers, with the local runtime's `awslambda` global, whose
+// HttpResponseStream is replaced by AWS's own (aws-lambda-ric) when RIC_DIST names its dist file.
 //   node runner.mjs load <bundle.mjs>...                 → stdout: {"<bundle>": "<handler kind>", …}
 //   node runner.mjs stream <bundle.mjs> <event.json> <out.json>
 //        one RESPONSE_STREAM invocation; out.json: { node, contentType, body (base64 of every byte) }
@@ -10,9 +10,12 @@ import { pathToFileURL } from "node:url";
 import { installAwsLambdaGlobal, isStreamingHandler } from "../../packages/local/src/awslambda-shim";
 import { createLambdaContext } from "../../packages/local/src/context";
 import { LambdaResponseStream, type ResponseSink } from "../../packages/local/src/response-stream";
+import { loadRicHttpResponseStream } from "./ric";
 
 // Before any bundle loads: Middy's streamifyResponse reads the global at import time.
 installAwsLambdaGlobal();
+if (process.env.RIC_DIST)
+  Object.assign((globalThis as unknown as { awslambda: object }).awslambda, { HttpResponseStream: loadRicHttpResponseStream(process.env.RIC_DIST) });
 
 const importHandler = async (bundle: string) => ((await import(pathToFileURL(bundle).href)) as { handler: unknown }).handler;
 

@@ -1,120 +1,123 @@
-// The SST app, synthesized offline to CloudFormation (see synth.ts), checked against the routes table:
-// every route deployed with its own handler, the stream on a RESPONSE_STREAM Function URL, secrets
-// bound only where needed and never in plain text, the runtime and sizes.
+// The SST app, synthesized offline to CloudFormation (see synth.ts) as `sst deploy` does, checked
+// against the routes table: every route deployed with its own handler, the stream on a RESPONSE_STREAM
+// Function URL that refuses other methods, which function holds which secret (and that health and the
+// data functions hold none), the runtime, log format and retention, tracing, throttling.
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import type { Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
+import { generateSigningKey, publicJwkOf } from "@conversation-api/core";
 import { routes } from "../../packages/functions/src/routes";
 import { SECRET_NAMES } from "../../packages/functions/src/config";
 import { secretsFor } from "../../stacks/secret-policy";
 import { handlerOf } from "../../stacks/route-functions";
-import { synthesize } from "./synth";
+import { loadSynthesis, type Synthesis } from "./synth-checks";
 
 // Sentinel secret values in the deploy's environment: none may end up in a template.
-const SENTINELS = Object.fromEntries(SECRET_NAMES.map((n) => [n, `sentinel-${n.toLowerCase()}-value-0123456789abcdef`]));
+const SENTINELS = Object.fromEntries([...SECRET_NAMES, "SUPABASE_SERVICE_ROLE_KEY"].map((n) => [n, `sentinel-${n.toLowerCase()}-value-0123456789abcdef`]));
 const CORS_ORIGIN = "https://app.example.com";
-
-type Resource = { Type: string; Properties: Record<string, any> };
-let resources: Record<string, Resource>;
-let outputs: Record<string, unknown>;
-let templatesJson: string;
-let root: string;
-
-/** Our functions (SST adds a custom-resource handler of its own to each stack). */
-const appFunctions = () => Object.entries(resources).filter(([, r]) => r.Type === "AWS::Lambda::Function" && String(r.Properties.Handler).startsWith("packages/functions/"));
-const functionByHandler = (handler: string) => {
-  const found = appFunctions().filter(([, r]) => r.Properties.Handler === handler);
-  expect(found, handler).toHaveLength(1);
-  return found[0]!;
-};
-const envOf = (r: Resource): Record<string, string> => r.Properties.Environment?.Variables ?? {};
+let s: Synthesis;
+let publicKeys: string;
 
 beforeAll(async () => {
-  Object.assign(process.env, SENTINELS, { CORS_ORIGINS: CORS_ORIGIN, DEFAULT_MODEL: "openai/gpt-oss-20b" });
-  const synthesized = await synthesize();
-  root = synthesized.root;
-  const json = [...synthesized.templates.values()].map((t: Template) => t.toJSON());
-  resources = Object.assign({}, ...json.map((t) => t.Resources));
-  outputs = Object.assign({}, ...json.map((t) => t.Outputs ?? {}));
-  templatesJson = JSON.stringify(json);
-}, 120_000);
+  publicKeys = JSON.stringify({ keys: [publicJwkOf(await generateSigningKey())] });
+  Object.assign(process.env, SENTINELS, {
+    CORS_ORIGINS: CORS_ORIGIN,
+    DEFAULT_MODEL: "openai/gpt-oss-20b",
+    SUPABASE_URL: "https://abc.supabase.co",
+    SUPABASE_PUBLISHABLE_KEY: "sb_publishable_abc",
+    JWT_PUBLIC_KEYS: publicKeys,
+  });
+  s = await loadSynthesis("deploy");
+}, 300_000);
 
-describe("synthesized stacks", () => {
+describe("synthesized stacks (sst deploy)", () => {
   it("give every buffered route of the table an HTTP API route backed by its own handler", () => {
-    const apiRoutes = Object.values(resources).filter((r) => r.Type === "AWS::ApiGatewayV2::Route");
+    const apiRoutes = s.ofType("AWS::ApiGatewayV2::Route");
     const buffered = routes.filter((r) => !r.streaming);
     expect(apiRoutes.map((r) => r.Properties.RouteKey).sort()).toEqual(buffered.map((r) => `${r.method} ${r.path}`).sort());
     for (const route of buffered) {
       const apiRoute = apiRoutes.find((r) => r.Properties.RouteKey === `${route.method} ${route.path}`)!;
       const integrationId = apiRoute.Properties.Target["Fn::Join"][1][1].Ref as string;
-      const fnId = resources[integrationId]!.Properties.IntegrationUri["Fn::GetAtt"][0] as string;
-      expect(resources[fnId]!.Properties.Handler).toBe(handlerOf(route));
-      expect(existsSync(join(root, handlerOf(route).replace(/\.handler$/, ".ts")))).toBe(true);
+      const fnId = s.resources[integrationId]!.Properties.IntegrationUri["Fn::GetAtt"][0] as string;
+      expect(s.resources[fnId]!.Properties.Handler).toBe(handlerOf(route));
+      expect(existsSync(join(s.root, handlerOf(route).replace(/\.handler$/, ".ts")))).toBe(true);
     }
-    // One function per route, no more.
-    expect(appFunctions().map(([, r]) => r.Properties.Handler).sort()).toEqual(routes.map(handlerOf).sort());
+    expect(s.appFunctions().map(([, r]) => r.Properties.Handler).sort()).toEqual(routes.map(handlerOf).sort());
   });
 
   it("serve each streaming route from its own function's Function URL in RESPONSE_STREAM mode", () => {
     const streaming = routes.filter((r) => r.streaming);
-    expect(streaming.length).toBeGreaterThan(0);
-    const urls = Object.values(resources).filter((r) => r.Type === "AWS::Lambda::Url");
+    const urls = s.ofType("AWS::Lambda::Url");
     expect(urls).toHaveLength(streaming.length);
     for (const route of streaming) {
-      const [id, fn] = functionByHandler(handlerOf(route));
+      const [id, fn] = s.functionOf(route);
       const url = urls.find((u) => u.Properties.TargetFunctionArn["Fn::GetAtt"][0] === id)!;
       expect(url.Properties).toMatchObject({ InvokeMode: "RESPONSE_STREAM", AuthType: "NONE" });
       expect(url.Properties.Cors).toMatchObject({ AllowOrigins: [CORS_ORIGIN], AllowMethods: [route.method] });
-      // Its own timeout and memory: a reply outlives any JSON request.
       expect(fn.Properties).toMatchObject({ Timeout: 300, MemorySize: 1024 });
+      // Reserved concurrency is opt-in (STREAM_RESERVED_CONCURRENCY): an account on the low default quota cannot reserve any.
+      expect(fn.Properties).not.toHaveProperty("ReservedConcurrentExecutions");
     }
-    expect(outputs).toHaveProperty("ApiUrl");
-    expect(outputs).toHaveProperty("MessagesStreamUrl");
-    expect(JSON.stringify(outputs.MessagesStreamUrl)).toContain("FunctionUrl");
+    expect(s.outputs).toHaveProperty("ApiUrl");
+    expect(JSON.stringify(s.outputs.MessagesStreamUrl)).toContain("FunctionUrl");
   });
 
-  it("bind each secret only to the functions that need it, fetched from SSM, never in plain text", () => {
+  it("bind each secret only to the functions whose route asks for it, fetched from SSM, never in plain text", () => {
     for (const route of routes) {
-      const [, fn] = functionByHandler(handlerOf(route));
-      const env = envOf(fn);
-      const bound = Object.keys(env).filter((k) => k.startsWith("SST_Secret_value_")).map((k) => k.slice("SST_Secret_value_".length));
-      expect(bound.sort(), route.name).toEqual([...secretsFor(route)].sort());
-      for (const name of bound) expect(env[`SST_Secret_value_${name}`]).toBe("__FETCH_FROM_SSM__");
+      const [, fn] = s.functionOf(route);
+      const env = s.envOf(fn);
+      expect(s.boundSecrets(fn).sort(), route.name).toEqual([...secretsFor(route, "asymmetric")].sort());
+      for (const name of s.boundSecrets(fn)) expect(env[`SST_Secret_value_${name}`]).toBe("__FETCH_FROM_SSM__");
       for (const name of SECRET_NAMES) expect(env, route.name).not.toHaveProperty(name);
     }
-    // The policy in words: only register/login hold the service key, only the stream the Groq key,
-    // and the docs nothing.
-    const holders = (secret: string) => routes.filter((r) => secretsFor(r).includes(secret as never)).map((r) => r.name).sort();
-    expect(holders("SUPABASE_SERVICE_ROLE_KEY")).toEqual(["auth-login", "auth-register"]);
+    // The policy in words: only register and login may mint tokens or bypass RLS, only the stream holds
+    // the Groq key; health, the data functions and the docs hold no secret at all.
+    const holders = (secret: string) => routes.filter((r) => s.boundSecrets(s.functionOf(r)[1]).includes(secret)).map((r) => r.name).sort();
+    expect(holders("JWT_PRIVATE_KEY")).toEqual(["auth-login", "auth-register"]);
+    expect(holders("SUPABASE_SECRET_KEY")).toEqual(["auth-login", "auth-register"]);
     expect(holders("GROQ_API_KEY")).toEqual(["messages-stream"]);
-    for (const value of Object.values(SENTINELS)) expect(templatesJson).not.toContain(value);
+    for (const legacy of ["JWT_SECRET", "SUPABASE_JWT_SECRET"]) expect(holders(legacy)).toEqual([]);
+    for (const name of routes.filter((r) => !["auth-login", "auth-register", "messages-stream"].includes(r.name)).map((r) => r.name))
+      expect(s.boundSecrets(s.functionOf(routes.find((r) => r.name === name)!)[1]), name).toEqual([]);
+    // A route the table gains later without declaring `holds` gets nothing.
+    expect(secretsFor({ auth: true })).toEqual([]);
+    // Only those functions may read the secrets' SSM paths.
+    for (const value of Object.values(SENTINELS)) expect(s.json).not.toContain(value);
   });
 
-  it("bind the runtime settings as parameters and configure CORS from one", () => {
-    const [, stream] = functionByHandler(handlerOf(routes.find((r) => r.streaming)!));
-    expect(envOf(stream)).toMatchObject({ SST_Parameter_value_DEFAULT_MODEL: "openai/gpt-oss-20b", SST_APP: "conversation-api", SST_STAGE: "test" });
-    const api = Object.values(resources).find((r) => r.Type === "AWS::ApiGatewayV2::Api")!;
+  it("bind the non-secret settings as parameters: the Supabase URL, publishable key and public token keys", () => {
+    const [, health] = s.functionOf(routes.find((r) => r.name === "health")!);
+    expect(s.envOf(health)).toMatchObject({
+      SST_Parameter_value_SUPABASE_URL: "https://abc.supabase.co",
+      SST_Parameter_value_SUPABASE_PUBLISHABLE_KEY: "sb_publishable_abc",
+      SST_Parameter_value_JWT_PUBLIC_KEYS: publicKeys,
+      SST_Parameter_value_DEFAULT_MODEL: "openai/gpt-oss-20b",
+      SST_APP: "conversation-api",
+    });
+    const api = s.ofType("AWS::ApiGatewayV2::Api")[0]!;
     expect(api.Properties.CorsConfiguration.AllowOrigins).toEqual([CORS_ORIGIN]);
-    const corsParameter = Object.values(resources).find((r) => r.Type === "AWS::SSM::Parameter" && String(r.Properties.Name).endsWith("/Parameter/CORS_ORIGINS/value"));
-    expect(corsParameter?.Properties.Value).toBe(CORS_ORIGIN);
   });
 
-  it("run every function on nodejs22.x, arm64, with a chosen size", () => {
-    for (const [, fn] of appFunctions()) {
-      expect(fn.Properties).toMatchObject({ Runtime: "nodejs22.x", Architectures: ["arm64"] });
-      expect(fn.Properties.Timeout).toBeLessThanOrEqual(300);
+  it("run every function on nodejs24.x, arm64, JSON logs kept 30 days, X-Ray off, with a chosen size", () => {
+    for (const [id, fn] of s.appFunctions()) {
+      expect(fn.Properties).toMatchObject({ Runtime: "nodejs24.x", Architectures: ["arm64"], LoggingConfig: { LogFormat: "JSON" } });
+      expect(fn.Properties.TracingConfig?.Mode ?? "PassThrough", id).toBe("PassThrough");
       expect([256, 512, 1024]).toContain(fn.Properties.MemorySize);
+      expect(s.retentionOf(id)).toBe(30);
     }
   });
 
-  it("bundle the docs assets beside the docs-asset function and write the API document", () => {
-    const artifacts = join(root, ".sst", "artifacts");
-    const docs = readdirSync(artifacts).filter((d) => existsSync(join(artifacts, d, "packages/functions/src/handlers/docs-asset.mjs")));
+  it("throttle the HTTP API's routes", () => {
+    const stage = s.ofType("AWS::ApiGatewayV2::Stage")[0]!;
+    expect(stage.Properties.DefaultRouteSettings).toMatchObject({ ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 });
+  });
+
+  it("copy the docs assets beside the docs-asset function and write the API document", () => {
+    const docs = readdirSync(s.artifacts).filter((d) => existsSync(join(s.artifacts, d, "packages/functions/src/handlers/docs-asset.mjs")));
     expect(docs).toHaveLength(1);
     for (const file of ["package.json", "swagger-ui.css", "swagger-ui-bundle.js"]) {
-      expect(existsSync(join(artifacts, docs[0]!, "node_modules/swagger-ui-dist", file)), file).toBe(true);
+      expect(existsSync(join(s.artifacts, docs[0]!, "node_modules/swagger-ui-dist", file)), file).toBe(true);
     }
-    expect(readFileSync(join(root, ".sst", "openapi.json"), "utf8")).toBe(readFileSync(join(root, "openapi.json"), "utf8"));
+    expect(readFileSync(join(s.root, ".sst", "openapi.json"), "utf8")).toBe(readFileSync(join(s.root, "openapi.json"), "utf8"));
   });
 });

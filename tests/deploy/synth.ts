@@ -1,7 +1,8 @@
-// Synthesizes the SST app to CloudFormation the way `sst deploy` does (SST's own loader bundles
-// sst.config.ts, then its `stacks` runs against an App in deploy mode, which bundles every
-// function), without AWS: NODE_ENV=test (vitest sets it) skips SST's bootstrap lookups, so no
-// credentials or network are needed.
+// Synthesizes the SST app to CloudFormation the way `sst deploy` (mode "deploy") or `sst dev` (mode
+// "dev") does: SST's own loader bundles sst.config.ts, then its `stacks` runs against an App, which in
+// deploy mode builds every function with SST's own esbuild (0.18) exactly as a deploy ships it. No AWS:
+// NODE_ENV=test (vitest sets it) skips SST's bootstrap lookups, so no credentials or network are needed.
+// SST's build output goes to a fresh temporary directory, never the repository's shared .sst/artifacts.
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,15 +14,19 @@ import { load } from "sst/stacks/build.js";
 export interface Synthesized {
   templates: Map<string, Template>;
   root: string;
+  /** Where SST built this synthesis's functions (one directory per function). */
+  artifacts: string;
 }
 
-export async function synthesize(stage = "test"): Promise<Synthesized> {
+export async function synthesize(stage = "test", mode: "deploy" | "dev" = "deploy"): Promise<Synthesized> {
   if (process.env.NODE_ENV !== "test") throw new Error("offline synthesis needs NODE_ENV=test");
   await initProject({ stage });
   const project = useProject();
+  const artifacts = mkdtempSync(join(tmpdir(), "sst-artifacts-"));
+  project.paths.artifacts = artifacts;
   const [, config] = await load(project.paths.config);
   const app = new App(
-    { mode: "deploy", stage, name: project.config.name, region: project.config.region ?? "us-east-1" },
+    { mode, stage, name: project.config.name, region: project.config.region ?? "us-east-1" },
     { outdir: mkdtempSync(join(tmpdir(), "cdk-out-")) },
   );
   await config.stacks(app);
@@ -30,5 +35,5 @@ export async function synthesize(stage = "test"): Promise<Synthesized> {
   for (const child of app.node.children) {
     if (child instanceof Stack) templates.set(child.node.id, Template.fromStack(child));
   }
-  return { templates, root: project.paths.root };
+  return { templates, root: project.paths.root, artifacts };
 }

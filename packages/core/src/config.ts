@@ -24,6 +24,21 @@ const contextWindows = z
     }
     return out;
   });
+/** A JSON object in a variable (a JWK or a JWK set). */
+const jsonObject = (what: string, check: (v: Record<string, unknown>) => boolean) =>
+  z
+    .string()
+    .transform((s, ctx) => {
+      try {
+        const v = JSON.parse(s) as unknown;
+        if (v && typeof v === "object" && !Array.isArray(v) && check(v as Record<string, unknown>)) return v as Record<string, unknown>;
+      } catch {
+        /* reported below */
+      }
+      ctx.addIssue({ code: "custom", message: `must be ${what} (JSON)` });
+      return z.NEVER;
+    })
+    .optional();
 
 /**
  * Every setting the API reads, with its default. The one place that knows the names of the variables;
@@ -35,6 +50,10 @@ export const ConfigSchema = z
     HOST: z.string().default("127.0.0.1"),
     DATA_DIR: z.string().default("./.data"),
     DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+    // Access-token keys (packages/core/src/auth/tokens.ts). Asymmetric: JWT_PRIVATE_KEY (issuing functions
+    // only) and JWT_PUBLIC_KEYS (everyone else; not secret). Legacy/simple: JWT_SECRET (HS256).
+    JWT_PRIVATE_KEY: jsonObject("a private JWK with kty, d and kid", (v) => typeof v.kty === "string"),
+    JWT_PUBLIC_KEYS: jsonObject('a JWK set {"keys":[...]}', (v) => Array.isArray(v.keys) && v.keys.length > 0),
     JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
     JWT_ISSUER: z.string().default("conversation-api"),
     JWT_AUDIENCE: z.string().default("conversation-api"),
@@ -58,14 +77,19 @@ export const ConfigSchema = z
     CORS_ORIGINS: list("*"),
     // Supabase: when SUPABASE_URL is set, the store talks to its PostgREST with a per-user token.
     SUPABASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+    // New projects: sb_publishable_… / sb_secret_…; legacy projects: the anon / service_role JWTs.
+    SUPABASE_PUBLISHABLE_KEY: optionalText,
+    SUPABASE_SECRET_KEY: optionalText,
     SUPABASE_ANON_KEY: optionalText,
     SUPABASE_SERVICE_ROLE_KEY: optionalText,
+    // Legacy projects that keep the HS256 JWT secret only (see README, "Legacy Supabase projects").
     SUPABASE_JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   })
   .superRefine((c, ctx) => {
-    if (c.SUPABASE_URL)
-      for (const key of ["SUPABASE_ANON_KEY", "SUPABASE_JWT_SECRET"] as const)
-        if (!c[key]) ctx.addIssue({ code: "custom", path: [key], message: "required with SUPABASE_URL" });
+    if (c.SUPABASE_URL && !c.SUPABASE_PUBLISHABLE_KEY && !c.SUPABASE_ANON_KEY)
+      ctx.addIssue({ code: "custom", path: ["SUPABASE_PUBLISHABLE_KEY"], message: "required with SUPABASE_URL (or the legacy SUPABASE_ANON_KEY)" });
+    if (c.SUPABASE_SECRET_KEY?.startsWith("sb_publishable_") || c.SUPABASE_SERVICE_ROLE_KEY?.startsWith("sb_publishable_"))
+      ctx.addIssue({ code: "custom", path: ["SUPABASE_SECRET_KEY"], message: "is a publishable key; the secret key starts with sb_secret_" });
     if (!c.ALLOWED_MODELS.includes(c.DEFAULT_MODEL))
       ctx.addIssue({ code: "custom", path: ["DEFAULT_MODEL"], message: "must be one of ALLOWED_MODELS" });
   });

@@ -79,12 +79,22 @@ export interface UserStore {
   usage(query: UsageQuery): Promise<UsageRow[]>;
 }
 
+/** The credential a request presented, as a store may need it (prod branch). */
+export interface UserCredential {
+  /** A JWT PostgREST trusts: the user's own access token (signed with the key registered with Supabase). */
+  accessToken?: string | undefined;
+}
+
 export interface Store {
   /** Pre-authentication: create an account. Throws AppError conflict_error (409) when the email is taken. */
   createUser(input: NewUser): Promise<User>;
   /** Pre-authentication: the account and its bcrypt hash, by normalised email. */
   findLogin(email: string): Promise<{ user: User; password_hash: string } | null>;
-  forUser(userId: string): UserStore;
+  /**
+   * The user's data. `credential` is what a store that enforces access itself needs (the Supabase store
+   * forwards `accessToken` to PostgREST); the SQL store, which runs as the API's own role, ignores it.
+   */
+  forUser(userId: string, credential?: UserCredential): UserStore;
   health(): Promise<boolean>;
   close(): Promise<void>;
 }

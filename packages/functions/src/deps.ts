@@ -31,6 +31,11 @@ export function getDeps(): Promise<Deps> {
   return current;
 }
 
+// On Lambda, start building during the init phase (module load): the SSM read of the secrets and the
+// store's setup then run before the first request instead of inside its latency. A failure here is
+// not fatal: the first request retries and answers it as a structured error.
+if (onLambda()) getDeps().catch(() => {});
+
 async function build(): Promise<Deps> {
   const config = await loadConfig();
   const store = await openConfiguredStore(config);

@@ -3,12 +3,15 @@ import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import type { Readable } from "node:stream";
 import type { z } from "zod";
 import type { Deps } from "./deps";
+import { accessLog } from "./middleware/access-log";
 import { bearerAuth } from "./middleware/auth";
+import { methodGuard } from "./middleware/method-guard";
 import { errorResponses } from "./middleware/errors";
 import { jsonBody } from "./middleware/json-body";
 import { requestContext } from "./middleware/request-context";
 import type { ApiContext, ApiMiddleware, ApiResult } from "./middleware/types";
 import { validate } from "./middleware/validate";
+import { credentialOf, withCredential } from "./postgrest-credential";
 
 type Infer<S> = S extends z.ZodType ? z.output<S> : undefined;
 
@@ -45,8 +48,9 @@ export interface HandlerInput<B, Q, P, H = undefined> {
 
 const JSON_HEADERS = { "content-type": "application/json", "cache-control": "no-store" };
 
-function middlewares(spec: HandlerSpec<unknown, unknown, unknown, unknown>): ApiMiddleware[] {
-  const chain: ApiMiddleware[] = [requestContext(), errorResponses()];
+function middlewares(spec: HandlerSpec<unknown, unknown, unknown, unknown>, streaming = false): ApiMiddleware[] {
+  const chain: ApiMiddleware[] = [accessLog(), requestContext(), errorResponses()];
+  if (streaming && spec.path) chain.push(methodGuard(spec.path));
   if (spec.body) chain.push(jsonBody());
   if (spec.auth) chain.push(bearerAuth());
   chain.push(validate(spec as never));
@@ -59,7 +63,8 @@ const inputOf = <B, Q, P, H>(event: APIGatewayProxyEventV2, context: ApiContext)
   params: context.input?.params as Infer<P>,
   headers: context.input?.headers as Infer<H>,
   userId: context.userId!,
-  deps: context.deps,
+  // Signed-in requests reach the store with their own credential (see postgrest-credential.ts).
+  deps: context.userId ? withCredential(context.deps, credentialOf(event, context)) : context.deps,
   event,
   context,
 });
@@ -95,7 +100,7 @@ export function streamHandler<B = undefined, Q = undefined, P = undefined, H = u
 ) {
   const streaming = canStream();
   const handler = middy<APIGatewayProxyEventV2, ApiResult, Error, ApiContext>({ streamifyResponse: streaming })
-    .use(middlewares(spec as HandlerSpec<unknown, unknown, unknown, unknown>))
+    .use(middlewares(spec as HandlerSpec<unknown, unknown, unknown, unknown>, true))
     .handler(async (event, context): Promise<ApiResult> => {
       const { headers, body } = await fn(inputOf<B, Q, P, H>(event, context));
       return { statusCode: 200, headers, body: streaming ? body : await collect(body) };

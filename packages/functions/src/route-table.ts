@@ -1,4 +1,4 @@
-import type { RouteDef } from "./route-types";
+import type { RouteDef, RouteSecret } from "./route-types";
 
 export const API_PREFIX = "/api/v1";
 
@@ -7,10 +7,12 @@ export type RouteSpec = Omit<RouteDef, "load">;
 // The one list of endpoints: the local runtime serves it, the SST stack makes one Lambda function per
 // entry, and the OpenAPI document is checked against it. Plain data, so a handler may import it without
 // pulling every other handler into its bundle (routes.ts adds the loaders).
-export const routeTable: RouteSpec[] = [
+type RawRoute = Omit<RouteSpec, "method" | "holds"> & { method: string; holds?: RouteSecret[] };
+
+export const routeTable: RouteSpec[] = ([
   { name: "health", method: "GET", path: "/health", auth: false, streaming: false },
-  { name: "auth-register", method: "POST", path: "/auth/register", auth: false, streaming: false },
-  { name: "auth-login", method: "POST", path: "/auth/login", auth: false, streaming: false },
+  { name: "auth-register", method: "POST", path: "/auth/register", auth: false, streaming: false, holds: ["signing-key", "secret-key"] },
+  { name: "auth-login", method: "POST", path: "/auth/login", auth: false, streaming: false, holds: ["signing-key", "secret-key"] },
   { name: "auth-me", method: "GET", path: "/auth/me", auth: true, streaming: false },
   { name: "conversations-create", method: "POST", path: "/conversations", auth: true, streaming: false },
   { name: "conversations-list", method: "GET", path: "/conversations", auth: true, streaming: false },
@@ -18,14 +20,14 @@ export const routeTable: RouteSpec[] = [
   { name: "conversations-update", method: "PATCH", path: "/conversations/{id}", auth: true, streaming: false },
   { name: "conversations-delete", method: "DELETE", path: "/conversations/{id}", auth: true, streaming: false },
   { name: "messages-list", method: "GET", path: "/conversations/{id}/messages", auth: true, streaming: false },
-  { name: "messages-stream", method: "POST", path: "/conversations/{id}/messages/stream", auth: true, streaming: true },
+  { name: "messages-stream", method: "POST", path: "/conversations/{id}/messages/stream", auth: true, streaming: true, holds: ["model-key"] },
   { name: "usage", method: "GET", path: "/usage", auth: true, streaming: false },
   { name: "models", method: "GET", path: "/models", auth: false, streaming: false },
   // The API's self-description, at the host root (`prefix: false`); left out of the document itself.
   { name: "openapi-json", method: "GET", path: "/openapi.json", auth: false, streaming: false, prefix: false },
   { name: "docs", method: "GET", path: "/docs", auth: false, streaming: false, prefix: false },
   { name: "docs-asset", method: "GET", path: "/docs/{file}", auth: false, streaming: false, prefix: false },
-].map((r) => ({ ...r, method: r.method as RouteDef["method"], path: r.prefix === false ? r.path : API_PREFIX + r.path }));
+] satisfies RawRoute[]).map((r: RawRoute) => ({ ...r, method: r.method as RouteDef["method"], path: r.prefix === false ? r.path : API_PREFIX + r.path }));
 
 export function pathOf(name: string): string {
   const route = routeTable.find((r) => r.name === name);

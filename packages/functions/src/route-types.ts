@@ -1,5 +1,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 
+export type RouteSecret = "signing-key" | "secret-key" | "model-key";
+
 export type HttpMethod = "GET" | "POST" | "PATCH" | "DELETE";
 
 /** A buffered handler: API Gateway HTTP API (payload 2.0) in, structured result out. */
@@ -24,5 +26,13 @@ export interface RouteDef {
   prefix?: boolean;
   /** Requires a bearer token. */
   auth: boolean;
+  /**
+   * The secrets this route's function may hold (stacks/secret-policy.ts); absent means none. Only ask
+   * for what the handler uses: each is bound only to the functions whose routes list it.
+   *  - "signing-key": issues access tokens (JWT_PRIVATE_KEY; JWT_SECRET on legacy deploys)
+   *  - "secret-key": bypasses RLS before a user exists (SUPABASE_SECRET_KEY)
+   *  - "model-key": calls the model (GROQ_API_KEY)
+   */
+  holds?: readonly RouteSecret[];
   load: () => Promise<{ handler: unknown }>;
 }

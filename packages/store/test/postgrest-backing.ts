@@ -3,7 +3,7 @@
 // anon, authenticated or service_role, as on Supabase); otherwise in-memory PGlite.
 import { createPgClient, openStore, type SqlClient, type SqlStore } from "../src/index";
 import { postgresAvailable, startPostgres, type PostgresServer } from "./pg-server";
-import { startPostgrestFixture, type PostgrestFixture } from "./postgrest-server";
+import { startPostgrestFixture, type PostgrestFixture, type PostgrestFixtureOptions } from "./postgrest-server";
 
 export interface PostgrestBacking {
   kind: "PostgreSQL" | "PGlite";
@@ -13,7 +13,7 @@ export interface PostgrestBacking {
   stop(): Promise<void>;
 }
 
-export async function startPostgrestBacking(opts: { timeZone?: string; jwtSecret?: string } = {}): Promise<PostgrestBacking> {
+export async function startPostgrestBacking(opts: Omit<PostgrestFixtureOptions, "sql"> = {}): Promise<PostgrestBacking> {
   let server: PostgresServer | undefined;
   let admin: SqlStore;
   let sql: SqlClient;

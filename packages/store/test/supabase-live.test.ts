@@ -1,24 +1,33 @@
-// The store contract against a real Supabase project, only when one is configured:
-//   SUPABASE_TEST_URL, SUPABASE_TEST_ANON_KEY, SUPABASE_TEST_SERVICE_ROLE_KEY, SUPABASE_TEST_JWT_SECRET
-// with database/schema.sql applied. It creates throwaway users (user-<uuid>@example.com) and leaves
-// them there. The contract's timestamp hooks use the service-role key: test setup, not the adapter.
+// The store contract against a real Supabase project, only when one is configured, with
+// database/schema.sql applied:
+//   SUPABASE_TEST_URL, SUPABASE_TEST_PUBLISHABLE_KEY, SUPABASE_TEST_SECRET_KEY (sb_secret_…), and either
+//   SUPABASE_TEST_JWT_PRIVATE_KEY (the private JWK imported into the project as a JWT signing key and
+//   rotated in, README "Deploy") or, for a legacy project, SUPABASE_TEST_JWT_SECRET (then the anon and
+//   service_role keys may stand in for the publishable and secret keys).
+// It creates throwaway users (user-<uuid>@example.com) and leaves them there. The contract's timestamp
+// hooks use the secret key: test setup, not the adapter.
 import { describe } from "vitest";
+import type { JWK } from "jose";
 import { createSupabaseStore } from "../src/supabase";
+import { isJwt } from "../src/supabase/clients";
+import { asTheApi } from "./api-tokens";
 import { describeStoreContract, type ContractHooks } from "./contract";
 
 const env = {
   url: process.env.SUPABASE_TEST_URL,
-  anonKey: process.env.SUPABASE_TEST_ANON_KEY,
-  serviceRoleKey: process.env.SUPABASE_TEST_SERVICE_ROLE_KEY,
-  jwtSecret: process.env.SUPABASE_TEST_JWT_SECRET,
+  publishableKey: process.env.SUPABASE_TEST_PUBLISHABLE_KEY,
+  secretKey: process.env.SUPABASE_TEST_SECRET_KEY,
+  privateKey: process.env.SUPABASE_TEST_JWT_PRIVATE_KEY,
+  legacyJwtSecret: process.env.SUPABASE_TEST_JWT_SECRET,
 };
-const configured = Object.values(env).every(Boolean);
+const configured = Boolean(env.url && env.publishableKey && env.secretKey && (env.privateKey || env.legacyJwtSecret));
 
-function serviceHooks(url: string, serviceRoleKey: string): ContractHooks {
+function serviceHooks(url: string, secretKey: string): ContractHooks {
   const patch = async (table: string, id: string, body: Record<string, string>) => {
     const res = await fetch(`${url}/rest/v1/${table}?id=eq.${id}`, {
       method: "PATCH",
-      headers: { apikey: serviceRoleKey, authorization: `Bearer ${serviceRoleKey}`, "content-type": "application/json" },
+      // An sb_secret_ key only as apikey; a legacy service_role JWT also as the bearer.
+      headers: { apikey: secretKey, ...(isJwt(secretKey) ? { authorization: `Bearer ${secretKey}` } : {}), "content-type": "application/json" },
       body: JSON.stringify(body),
     });
     if (!res.ok) throw new Error(`PATCH ${table}: ${res.status} ${await res.text()}`);
@@ -30,8 +39,17 @@ function serviceHooks(url: string, serviceRoleKey: string): ContractHooks {
 }
 
 describe.skipIf(!configured)("Supabase (live project)", () => {
-  describeStoreContract("Supabase (live)", () => ({
-    store: createSupabaseStore({ url: env.url!, anonKey: env.anonKey!, serviceRoleKey: env.serviceRoleKey!, jwtSecret: env.jwtSecret!, timeoutMs: 30_000 }),
-    hooks: serviceHooks(env.url!, env.serviceRoleKey!),
-  }));
+  describeStoreContract("Supabase (live)", () => {
+    const base = createSupabaseStore({
+      url: env.url!,
+      apiKey: env.publishableKey!,
+      secretKey: env.secretKey!,
+      legacyJwtSecret: env.privateKey ? undefined : env.legacyJwtSecret,
+      timeoutMs: 30_000,
+    });
+    const store = env.privateKey
+      ? asTheApi(base, { privateKey: JSON.parse(env.privateKey) as JWK, issuer: "conversation-api", audience: "conversation-api", expiresInSeconds: 900 })
+      : base;
+    return { store, hooks: serviceHooks(env.url!, env.secretKey!) };
+  });
 });

@@ -1,23 +1,29 @@
 // The Supabase adapter against a loopback PostgREST stand-in over a real database: the same store
-// contract as the SQL store, then what went over the wire (paths, headers, bodies, tokens).
+// contract as the SQL store (with the credentials production sends: the user's own ES256 access token,
+// the publishable key, the secret key only as `apikey`), then what went over the wire.
 import { randomUUID } from "node:crypto";
 import { decodeJwt, decodeProtectedHeader, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Store } from "@conversation-api/core";
 import { createSupabaseStore } from "../src/supabase";
+import { asTheApi, projectKeys, type ProjectKeys } from "./api-tokens";
 import { describeStoreContract } from "./contract";
 import { sqlHooks } from "./hooks";
 import { startPostgrestBacking, type PostgrestBacking } from "./postgrest-backing";
 import type { RecordedRequest } from "./postgrest-server";
 
 let backing: PostgrestBacking;
+let base: Store;
 let store: Store;
+let keys: ProjectKeys;
 
 beforeAll(async () => {
+  keys = await projectKeys();
   // A database time zone other than UTC: PostgREST then renders timestamps with that offset.
-  backing = await startPostgrestBacking({ timeZone: "Asia/Kathmandu" });
+  backing = await startPostgrestBacking({ timeZone: "Asia/Kathmandu", jwks: keys.jwks });
   const { rest } = backing;
-  store = createSupabaseStore({ url: rest.url, anonKey: rest.anonKey, serviceRoleKey: rest.serviceRoleKey, jwtSecret: rest.jwtSecret });
+  base = createSupabaseStore({ url: rest.url, apiKey: rest.publishableKey, secretKey: rest.secretKey });
+  store = asTheApi(base, keys.tokens);
 }, 120_000);
 afterAll(() => backing?.stop(), 60_000);
 
@@ -34,19 +40,28 @@ describe("Supabase adapter on the wire", () => {
     return backing.rest.requests.slice(from);
   };
 
-  it("sent the service-role key only to register and log in, across the whole contract suite", () => {
-    const { requests, serviceRoleKey, anonKey } = backing.rest;
+  it("sent the secret key only to register and log in, only as apikey, across the whole contract suite", () => {
+    const { requests, secretKey, publishableKey } = backing.rest;
     expect(requests.length).toBeGreaterThan(100);
-    const privileged = requests.filter((r) => r.headers.apikey === serviceRoleKey || bearer(r) === serviceRoleKey);
+    const privileged = requests.filter((r) => r.headers.apikey === secretKey || bearer(r) === secretKey);
     expect(privileged.length).toBeGreaterThan(0);
     for (const r of privileged) {
       expect(r.path).toBe("/rest/v1/users");
       expect(["POST", "GET"]).toContain(r.method);
-      expect(r.headers.apikey).toBe(serviceRoleKey);
+      expect(r.headers.apikey).toBe(secretKey);
+      // An sb_secret_ key is not a JWT: never an Authorization header (supabase-js would add one).
+      expect(r.headers.authorization).toBeUndefined();
     }
     for (const r of requests.filter((r) => !privileged.includes(r))) {
-      expect(r.headers.apikey).toBe(anonKey);
-      expect(decodeJwt(bearer(r)!)).toMatchObject({ role: "authenticated" });
+      expect(r.headers.apikey).toBe(publishableKey);
+      // The health probe: the publishable key alone, PostgREST's anonymous role.
+      if (!r.headers.authorization) {
+        expect(r).toMatchObject({ method: "GET", path: "/rest/v1/conversations" });
+        continue;
+      }
+      // The user's own access token, signed with our key and naming it.
+      expect(decodeProtectedHeader(bearer(r)!)).toEqual({ alg: "ES256", kid: keys.ours.kid, typ: "JWT" });
+      expect(decodeJwt(bearer(r)!)).toMatchObject({ role: "authenticated", aud: ["conversation-api", "authenticated"] });
     }
   });
 
@@ -56,12 +71,8 @@ describe("Supabase adapter on the wire", () => {
     expect(more).toEqual([]);
     expect(r).toMatchObject({ method: "POST", path: "/rest/v1/users", status: 201, body: { email, password_hash: "$2a$10$h", display_name: "Ada" } });
     expect(query(r!)).toEqual({ select: "id,email,display_name,created_at" });
-    expect(r!.headers).toMatchObject({
-      apikey: backing.rest.serviceRoleKey,
-      authorization: `Bearer ${backing.rest.serviceRoleKey}`,
-      "content-type": "application/json",
-      "content-profile": "public",
-    });
+    expect(r!.headers).toMatchObject({ apikey: backing.rest.secretKey, "content-type": "application/json", "content-profile": "public" });
+    expect(r!.headers).not.toHaveProperty("authorization");
     expect(r!.headers.prefer).toContain("return=representation");
   });
 
@@ -74,16 +85,35 @@ describe("Supabase adapter on the wire", () => {
     expect(r!.headers["accept-profile"]).toBe("public");
   });
 
-  it("signs each user's requests with a short-lived HS256 token for that user", async () => {
+  it("forwards the user's own access token, exactly as presented", async () => {
     const user = await store.createUser({ email: `wire-${randomUUID()}@example.com`, password_hash: "h", display_name: null });
-    const [r] = await during(() => store.forUser(user.id).getUser());
-    expect(r!.headers.apikey).toBe(backing.rest.anonKey);
+    const token = "eyJ.forwarded.token";
+    const [r] = await during(() => base.forUser(user.id, { accessToken: token }).getUser().catch(() => null));
+    expect(r!.headers).toMatchObject({ apikey: backing.rest.publishableKey, authorization: `Bearer ${token}` });
+    // Not ours to accept: PostgREST (the stand-in) refuses it.
+    expect(r!.status).toBe(401);
+  });
+
+  it("refuses a signed-in operation with no credential to forward, sending nothing", async () => {
+    const sent = await during(async () => expect(() => base.forUser(randomUUID())).toThrow(/no PostgREST credential/));
+    expect(sent).toEqual([]);
+  });
+
+  it("legacy projects: signs each user's requests with a short-lived HS256 token for that user", async () => {
+    const { rest } = backing;
+    const legacy = createSupabaseStore({ url: rest.url, apiKey: rest.anonKey, secretKey: rest.serviceRoleKey, legacyJwtSecret: rest.jwtSecret });
+    const user = await legacy.createUser({ email: `wire-${randomUUID()}@example.com`, password_hash: "h", display_name: null });
+    const [r] = await during(() => legacy.forUser(user.id).getUser());
+    expect(r!.headers.apikey).toBe(rest.anonKey);
     const token = bearer(r!)!;
     expect(decodeProtectedHeader(token)).toEqual({ alg: "HS256", typ: "JWT" });
-    const { payload } = await jwtVerify(token, new TextEncoder().encode(backing.rest.jwtSecret));
+    const { payload } = await jwtVerify(token, new TextEncoder().encode(rest.jwtSecret));
     expect(payload).toMatchObject({ sub: user.id, role: "authenticated", aud: "authenticated" });
     expect(payload.exp! - payload.iat!).toBeLessThanOrEqual(300);
     expect(query(r!)).toEqual({ select: "id,email,display_name,created_at", id: `eq.${user.id}` });
+    // A legacy service_role key is a JWT and still travels as the bearer too.
+    const [login] = await during(() => legacy.findLogin(user.email));
+    expect(login!.headers).toMatchObject({ apikey: rest.serviceRoleKey, authorization: `Bearer ${rest.serviceRoleKey}` });
   });
 
   it("uses the SQL functions for writes and multi-part reads, with their documented argument names", async () => {
@@ -146,20 +176,28 @@ describe("Supabase adapter on the wire", () => {
     expect(query(d!)).toEqual({ id: `eq.${c.id}`, select: "id" });
   });
 
-  it("refuses the pre-auth operations without a service key, sending nothing", async () => {
+  it("refuses the pre-auth operations without a secret key, sending nothing", async () => {
     const { rest } = backing;
-    const limited = createSupabaseStore({ url: rest.url, anonKey: rest.anonKey, jwtSecret: rest.jwtSecret });
+    const limited = createSupabaseStore({ url: rest.url, apiKey: rest.publishableKey });
     const sent = await during(async () => {
-      await expect(limited.createUser({ email: "x@example.com", password_hash: "h", display_name: null })).rejects.toThrow(/SUPABASE_SERVICE_ROLE_KEY/);
-      await expect(limited.findLogin("x@example.com")).rejects.toThrow(/SUPABASE_SERVICE_ROLE_KEY/);
+      await expect(limited.createUser({ email: "x@example.com", password_hash: "h", display_name: null })).rejects.toThrow(/SUPABASE_SECRET_KEY/);
+      await expect(limited.findLogin("x@example.com")).rejects.toThrow(/SUPABASE_SECRET_KEY/);
     });
     expect(sent).toEqual([]);
-    expect(await limited.health()).toBe(true);
   });
 
-  it("reports unhealthy when PostgREST rejects its tokens (wrong JWT secret)", async () => {
+  it("probes health with the publishable key alone: no token, no secret", async () => {
     const { rest } = backing;
-    const wrong = createSupabaseStore({ url: rest.url, anonKey: rest.anonKey, jwtSecret: "not-the-project-secret-not-the-project-secret" });
+    const healthOnly = createSupabaseStore({ url: rest.url, apiKey: rest.publishableKey });
+    const [r] = await during(async () => expect(await healthOnly.health()).toBe(true));
+    expect(r).toMatchObject({ path: "/rest/v1/conversations", status: 401 });
+    expect(r!.headers.apikey).toBe(rest.publishableKey);
+    expect(r!.headers).not.toHaveProperty("authorization");
+  });
+
+  it("reports unhealthy when the gateway rejects its API key", async () => {
+    const { rest } = backing;
+    const wrong = createSupabaseStore({ url: rest.url, apiKey: "sb_publishable_not-this-project" });
     const [r] = await during(async () => expect(await wrong.health()).toBe(false));
     expect(r).toMatchObject({ path: "/rest/v1/conversations", status: 401 });
   });

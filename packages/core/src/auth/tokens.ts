@@ -1,12 +1,41 @@
+// Access tokens. Two ways to sign them:
+//  * asymmetric (ES256 or RS256, the default): a private JWK with a `kid`, held only by the functions
+//    that issue tokens. Everything else verifies with the public keys, which are not secret. The same
+//    key pair is imported into Supabase as a JWT signing key, so PostgREST trusts our tokens as they
+//    are and a data function forwards the user's own token instead of minting one;
+//  * HS256 with a shared secret: legacy projects and tests. Whoever verifies can also sign.
 import { webcrypto } from "node:crypto";
-import { SignJWT, errors as joseErrors, jwtVerify } from "jose";
+import {
+  SignJWT,
+  createLocalJWKSet,
+  errors as joseErrors,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  jwtVerify,
+  type JSONWebKeySet,
+  type JWK,
+  type JWTVerifyGetKey,
+} from "jose";
+import { ConfigError } from "../config";
 import { unauthorized } from "../errors";
 
-// The algorithm is pinned: a token claiming any other `alg` (including "none") is refused by jwtVerify.
-const ALG = "HS256";
+export const ASYMMETRIC_ALGS = ["ES256", "RS256"] as const;
+export type AsymmetricAlg = (typeof ASYMMETRIC_ALGS)[number];
+
+/**
+ * Supabase's own access tokens say `aud: "authenticated"`, and a PostgREST configured with `jwt-aud`
+ * checks it; our tokens carry it beside our own audience, so PostgREST accepts them either way.
+ */
+export const POSTGREST_AUDIENCE = "authenticated";
 
 export interface TokenSettings {
-  secret: string;
+  /** Legacy/test mode: HS256 with this shared secret (signs and verifies). */
+  secret?: string | undefined;
+  /** Asymmetric mode, issuing functions only: the private JWK (with `kid` and `alg`). */
+  privateKey?: JWK | undefined;
+  /** Asymmetric mode: the public keys a token may be signed with, chosen by `kid`. */
+  publicKeys?: JSONWebKeySet | undefined;
   issuer: string;
   audience: string;
   expiresInSeconds: number;
@@ -17,40 +46,82 @@ export interface AccessToken {
   expiresIn: number;
 }
 
-// Imported once: handed raw bytes, jose would import the key through WebCrypto on every verify, which
-// doubles the cost of the check every authenticated request pays.
-const keyCache = new Map<string, Promise<webcrypto.CryptoKey>>();
-const keyOf = (secret: string): Promise<webcrypto.CryptoKey> => {
-  let key = keyCache.get(secret);
+// Imported once per key: jose would otherwise import it through WebCrypto on every call, which doubles
+// the cost of the check every authenticated request pays.
+const hmacKeys = new Map<string, Promise<webcrypto.CryptoKey>>();
+const hmacKey = (secret: string) => {
+  let key = hmacKeys.get(secret);
   if (!key) {
-    const bytes = new TextEncoder().encode(secret);
-    key = webcrypto.subtle.importKey("raw", bytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
-    keyCache.set(secret, key);
+    key = webcrypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+    hmacKeys.set(secret, key);
   }
   return key;
 };
+const privateKeys = new WeakMap<JWK, Promise<unknown>>();
+const jwksGetters = new WeakMap<JSONWebKeySet, JWTVerifyGetKey>();
+
+/** Checks a private JWK is usable to sign our tokens; returns its algorithm. Throws ConfigError otherwise. */
+export function checkPrivateJwk(jwk: JWK, name = "JWT_PRIVATE_KEY"): AsymmetricAlg {
+  const alg = jwk.alg ?? (jwk.kty === "EC" ? "ES256" : jwk.kty === "RSA" ? "RS256" : undefined);
+  const problems: string[] = [];
+  if (!ASYMMETRIC_ALGS.includes(alg as AsymmetricAlg)) problems.push(`${name}: must be an EC P-256 (ES256) or RSA (RS256) private JWK`);
+  if (alg === "ES256" && jwk.crv !== "P-256") problems.push(`${name}: ES256 needs crv P-256`);
+  if (!jwk.d) problems.push(`${name}: a private key is needed (the JWK has no "d")`);
+  if (!jwk.kid) problems.push(`${name}: needs a "kid", the id PostgREST picks the key by (set the same when importing it into Supabase)`);
+  if (problems.length) throw new ConfigError(problems);
+  return alg as AsymmetricAlg;
+}
+
+/** The public half of a private JWK (what goes into JWT_PUBLIC_KEYS and is shown by Supabase's JWKS). */
+export function publicJwkOf(jwk: JWK): JWK {
+  const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, oth: _oth, key_ops: _ops, ...pub } = jwk;
+  return { ...pub, alg: jwk.alg ?? checkPrivateJwk(jwk), use: "sig" };
+}
+
+/** A new key pair, as `supabase gen signing-key --algorithm ES256` makes: a private JWK with a random kid. */
+export async function generateSigningKey(alg: AsymmetricAlg = "ES256"): Promise<JWK> {
+  const { privateKey } = await generateKeyPair(alg, { extractable: true });
+  return { ...(await exportJWK(privateKey)), kid: webcrypto.randomUUID(), alg };
+}
 
 export async function issueAccessToken(userId: string, s: TokenSettings): Promise<AccessToken> {
-  const token = await new SignJWT({ role: "authenticated" })
-    .setProtectedHeader({ alg: ALG, typ: "JWT" })
+  const claims = new SignJWT({ role: "authenticated" })
     .setSubject(userId)
     .setIssuer(s.issuer)
-    .setAudience(s.audience)
+    .setAudience([s.audience, POSTGREST_AUDIENCE])
     .setIssuedAt()
-    .setExpirationTime(`${s.expiresInSeconds}s`)
-    .sign(await keyOf(s.secret));
+    .setExpirationTime(`${s.expiresInSeconds}s`);
+  let token: string;
+  if (s.privateKey) {
+    const jwk = s.privateKey;
+    const alg = checkPrivateJwk(jwk);
+    let key = privateKeys.get(jwk);
+    if (!key) privateKeys.set(jwk, (key = importJWK(jwk, alg)));
+    token = await claims.setProtectedHeader({ alg, kid: jwk.kid!, typ: "JWT" }).sign((await key) as webcrypto.CryptoKey);
+  } else if (s.secret) {
+    token = await claims.setProtectedHeader({ alg: "HS256", typ: "JWT" }).sign(await hmacKey(s.secret));
+  } else {
+    throw new ConfigError(["JWT_PRIVATE_KEY: this function issues tokens but holds no signing key"]);
+  }
   return { token, expiresIn: s.expiresInSeconds };
 }
 
 /** Returns the user id (`sub`) of a valid token, or throws a 401 AppError. */
 export async function verifyAccessToken(token: string, s: TokenSettings): Promise<string> {
+  // The algorithm is pinned per mode: a token claiming any other `alg` (including "none", or HS256
+  // signed with a public key as the "secret") is refused by jwtVerify.
+  const options = { issuer: s.issuer, audience: s.audience, requiredClaims: ["sub", "exp"] };
+  const publicKeys = s.publicKeys ?? (s.privateKey ? { keys: [publicJwkOf(s.privateKey)] } : undefined);
+  if (!publicKeys && !s.secret) throw new ConfigError(["JWT_PUBLIC_KEYS: this function checks tokens but holds no key to check them with"]);
   try {
-    const { payload } = await jwtVerify(token, await keyOf(s.secret), {
-      algorithms: [ALG],
-      issuer: s.issuer,
-      audience: s.audience,
-      requiredClaims: ["sub", "exp"],
-    });
+    let payload;
+    if (publicKeys) {
+      let getKey = jwksGetters.get(publicKeys);
+      if (!getKey) jwksGetters.set(publicKeys, (getKey = createLocalJWKSet(publicKeys)));
+      ({ payload } = await jwtVerify(token, getKey, { ...options, algorithms: [...ASYMMETRIC_ALGS] }));
+    } else {
+      ({ payload } = await jwtVerify(token, await hmacKey(s.secret!), { ...options, algorithms: ["HS256"] }));
+    }
     const sub = payload.sub;
     if (typeof sub !== "string" || !UUID.test(sub)) throw unauthorized("Invalid access token");
     return sub;

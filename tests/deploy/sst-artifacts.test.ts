@@ -1,0 +1,228 @@
+// What SST itself ships: the app synthesized in deploy mode (synth.ts), which builds every function
+// with SST's own esbuild (0.18) and its own options into a temporary directory, and those artifacts
+// run on the Lambda runtime's Node 24 (lambda-node.ts). The stream function is invoked through the
+// awslambda streaming contract with AWS's own HttpResponseStream (aws-lambda-ric), configured as on AWS
+// in asymmetric mode: SST-bound parameters only (no secret at all: no GROQ_API_KEY, so the offline model
+// answers), the Supabase store pointed at the loopback PostgREST stand-in, the user's own access token
+// forwarded to it.
+import { randomUUID } from "node:crypto";
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { build } from "esbuild";
+import { createParser, type EventSourceMessage } from "eventsource-parser";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { issueAccessToken, publicJwkOf, type Conversation, type User } from "@conversation-api/core";
+import { createSupabaseStore } from "../../packages/store/src/supabase";
+import { asTheApi, projectKeys, type ProjectKeys } from "../../packages/store/test/api-tokens";
+import { startPostgrestBacking, type PostgrestBacking } from "../../packages/store/test/postgrest-backing";
+import { routes } from "../../packages/functions/src/routes";
+import { COPIED_BESIDE, LAMBDA_TARGET } from "../../stacks/bundling";
+import { LAMBDA_NODE_MAJOR, lambdaNode, type LambdaNode } from "./lambda-node";
+import { synthesize } from "./synth";
+
+const execFileAsync = promisify(execFile);
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const RIC_DIST = createRequire(import.meta.url).resolve("aws-lambda-ric/dist/index.mjs");
+const STREAM = routes.find((r) => r.streaming)!;
+const handlerFile = (name: string) => `packages/functions/src/handlers/${name}.mjs`;
+
+const work = mkdtempSync(join(tmpdir(), "sst-artifacts-test-"));
+let artifacts: string;
+/** Route name → the directory SST built its function into. */
+const functionDirs = new Map<string, string>();
+let node: LambdaNode;
+let backing: PostgrestBacking;
+let keys: ProjectKeys;
+let user: User;
+let conversation: Conversation;
+
+beforeAll(async () => {
+  node = lambdaNode();
+  keys = await projectKeys();
+  process.env.JWT_PUBLIC_KEYS = JSON.stringify({ keys: [publicJwkOf(keys.ours)] });
+  [{ artifacts }] = await Promise.all([
+    synthesize(),
+    build({
+      entryPoints: [join(ROOT, "tests/deploy/stream-runner.ts")],
+      outfile: join(work, "runner.mjs"),
+      bundle: true,
+      platform: "node",
+      format: "esm",
+      target: LAMBDA_TARGET,
+      logLevel: "silent",
+    }),
+  ]);
+  for (const dir of readdirSync(artifacts)) {
+    for (const route of routes) if (existsSync(join(artifacts, dir, handlerFile(route.name)))) functionDirs.set(route.name, join(artifacts, dir));
+  }
+  backing = await startPostgrestBacking({ jwks: keys.jwks });
+  const { rest } = backing;
+  const store = asTheApi(createSupabaseStore({ url: rest.url, apiKey: rest.publishableKey, secretKey: rest.secretKey }), keys.tokens);
+  user = await store.createUser({ email: `artifact-${randomUUID()}@example.com`, password_hash: "h", display_name: null });
+  conversation = await store.forUser(user.id).createConversation({ title: "artifact", system_prompt: null, model: "openai/gpt-oss-20b" });
+}, 300_000);
+
+afterAll(async () => {
+  rmSync(work, { recursive: true, force: true });
+  if (artifacts) rmSync(artifacts, { recursive: true, force: true });
+  await backing?.stop();
+}, 60_000);
+
+/** The runner in a fresh process with a clean environment, as a Lambda has. */
+async function run(args: string[], env: Record<string, string> = {}): Promise<string> {
+  try {
+    const { stdout } = await execFileAsync(node.path, [join(work, "runner.mjs"), ...args], {
+      encoding: "utf8",
+      timeout: 60_000,
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
+    });
+    return stdout;
+  } catch (e) {
+    const err = e as { code?: unknown; stdout?: string; stderr?: string };
+    throw new Error(`runner failed (${String(err.code)}):\n${err.stdout ?? ""}\n${err.stderr ?? ""}`);
+  }
+}
+
+/** Every file under dir, relative to it. */
+const filesUnder = (dir: string): string[] =>
+  readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => relative(dir, join(e.parentPath, e.name)));
+
+describe("the artifacts SST builds", () => {
+  it(`run on the Lambda runtime's Node ${LAMBDA_NODE_MAJOR}`, () => {
+    expect(node.version).toMatch(new RegExp(`^v${LAMBDA_NODE_MAJOR}\\.`));
+  });
+
+  it("are one self-contained ESM file per route that loads, the stream wrapped for streaming", async () => {
+    expect([...functionDirs.keys()].sort()).toEqual(routes.map((r) => r.name).sort());
+    const files = routes.map((r) => join(functionDirs.get(r.name)!, handlerFile(r.name)));
+    for (const f of files) expect(readFileSync(f, "utf8"), f).not.toMatch(/pglite\.wasm|sourceMappingURL/);
+    const kinds = JSON.parse(await run(["load", ...files])) as Record<string, string>;
+    for (const r of routes) expect(kinds[join(functionDirs.get(r.name)!, handlerFile(r.name))], r.name).toBe(r.streaming ? "streaming" : "function");
+  });
+
+  it("install nothing at deploy time: only the stream carries the tokenizer, copied from the lockfile's install", () => {
+    const tokenizer = "node_modules/gpt-tokenizer";
+    for (const route of routes) {
+      const dir = functionDirs.get(route.name)!;
+      // SST always writes a package.json for `npm install` (sst/runtime/handlers/node.js); with nothing
+      // to install it lists no dependency (a listed one would get its range, or "*", resolved at deploy).
+      const manifest = join(dir, "package.json");
+      if (existsSync(manifest)) expect(JSON.parse(readFileSync(manifest, "utf8")), route.name).toEqual({ dependencies: {} });
+      const modules = filesUnder(dir).filter((f) => f.startsWith("node_modules/"));
+      if (route.holds?.includes("model-key")) {
+        expect(modules.sort()).toEqual([...COPIED_BESIDE.stream].sort());
+        const shipped = JSON.parse(readFileSync(join(dir, tokenizer, "package.json"), "utf8")) as { version: string };
+        expect(shipped.version).toBe((JSON.parse(readFileSync(join(ROOT, tokenizer, "package.json"), "utf8")) as { version: string }).version);
+      } else if (route.name !== "docs-asset") {
+        expect(modules, route.name).toEqual([]);
+      }
+      expect(modules.some((f) => f.startsWith("node_modules/pg/")), route.name).toBe(false);
+    }
+    const size = (name: string) => filesUnder(functionDirs.get(name)!).reduce((n, f) => n + statSync(join(functionDirs.get(name)!, f)).size, 0);
+    // The stream ships the 2.5 MB o200k vocabulary and little else; a JSON route well under a megabyte.
+    expect(size(STREAM.name)).toBeLessThan(6 * 1024 * 1024);
+    expect(size("conversations-list")).toBeLessThan(1024 * 1024);
+  });
+
+  it("stream a reply through the awslambda contract, forwarding the user's own token to PostgREST", async () => {
+    const { rest } = backing;
+    const { token } = await issueAccessToken(user.id, keys.tokens);
+    const rawPath = STREAM.path.replace("{id}", conversation.id);
+    writeFileSync(join(work, "event.json"), JSON.stringify(functionUrlEvent("POST", rawPath, token, JSON.stringify({ content: "Hello from SST's artifact" }))));
+    const out = join(work, "out.json");
+    const sentBefore = rest.requests.length;
+    await run(["stream", join(functionDirs.get(STREAM.name)!, handlerFile(STREAM.name)), join(work, "event.json"), out], {
+      ...lambdaEnv(),
+      RIC_DIST,
+    });
+    const result = JSON.parse(readFileSync(out, "utf8")) as { node: string; contentType: string; body: string };
+    expect(result.node).toBe(node.version);
+    expect(result.contentType).toBe("application/vnd.awslambda.http-integration-response");
+
+    // The metadata prelude, as AWS's HttpResponseStream wrote it: JSON, eight NUL bytes, then the body.
+    const bytes = Buffer.from(result.body, "base64");
+    const nul = bytes.indexOf(0);
+    expect([...bytes.subarray(nul, nul + 8)]).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
+    const prelude = JSON.parse(bytes.subarray(0, nul).toString("utf8"));
+    expect(prelude.statusCode).toBe(200);
+    expect(prelude.headers["content-type"]).toMatch(/^text\/event-stream/);
+
+    const events = parseSse(bytes.subarray(nul + 8).toString("utf8"));
+    const names = events.map((e) => e.event).filter((n) => n !== "ping");
+    expect(names[0]).toBe("message_start");
+    expect(names.at(-1)).toBe("message_stop");
+    const text = events.filter((e) => e.event === "content_block_delta").map((e) => JSON.parse(e.data).delta.text ?? "").join("");
+    expect(text.length).toBeGreaterThan(0);
+
+    // Every PostgREST request carried the publishable key and exactly the user's token.
+    const traffic = rest.requests.slice(sentBefore);
+    expect(traffic.map((r) => r.path)).toEqual(expect.arrayContaining(["/rest/v1/rpc/append_user_message", "/rest/v1/rpc/append_assistant_message"]));
+    for (const r of traffic) expect(r.headers).toMatchObject({ apikey: rest.publishableKey, authorization: `Bearer ${token}` });
+    const stored = await asTheApi(createSupabaseStore({ url: rest.url, apiKey: rest.publishableKey }), keys.tokens).forUser(user.id).listMessages(conversation.id, { limit: 10 });
+    expect(stored!.data.map((m) => [m.role, m.content])).toEqual([["user", "Hello from SST's artifact"], ["assistant", text]]);
+  });
+
+  it("refuse other methods on the stream's Function URL with 405", async () => {
+    const { token } = await issueAccessToken(user.id, keys.tokens);
+    writeFileSync(join(work, "get.json"), JSON.stringify(functionUrlEvent("GET", STREAM.path.replace("{id}", conversation.id), token, "")));
+    const out = join(work, "get-out.json");
+    await run(["stream", join(functionDirs.get(STREAM.name)!, handlerFile(STREAM.name)), join(work, "get.json"), out], { ...lambdaEnv(), RIC_DIST });
+    const bytes = Buffer.from((JSON.parse(readFileSync(out, "utf8")) as { body: string }).body, "base64");
+    const nul = bytes.indexOf(0);
+    expect(JSON.parse(bytes.subarray(0, nul).toString("utf8"))).toMatchObject({ statusCode: 405, headers: { allow: "POST" } });
+    expect(JSON.parse(bytes.subarray(nul + 8).toString("utf8"))).toMatchObject({ error: { type: "invalid_request_error" } });
+  });
+});
+
+/** What SST binds to the stream function in asymmetric mode: parameters only (no secret values). */
+function lambdaEnv(): Record<string, string> {
+  return {
+    AWS_LAMBDA_FUNCTION_NAME: "test-conversation-api-MessagesStream",
+    AWS_REGION: "us-east-1",
+    SST_APP: "conversation-api",
+    SST_STAGE: "test",
+    SST_Parameter_value_SUPABASE_URL: backing.rest.url,
+    SST_Parameter_value_SUPABASE_PUBLISHABLE_KEY: backing.rest.publishableKey,
+    SST_Parameter_value_JWT_PUBLIC_KEYS: process.env.JWT_PUBLIC_KEYS!,
+    OFFLINE_TOKEN_DELAY_MS: "0",
+  };
+}
+
+function functionUrlEvent(method: string, rawPath: string, token: string, body: string) {
+  const now = Date.now();
+  return {
+    version: "2.0",
+    routeKey: "$default",
+    rawPath,
+    rawQueryString: "",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json", host: "abcdefghij.lambda-url.us-east-1.on.aws", "x-forwarded-proto": "https" },
+    requestContext: {
+      accountId: "anonymous",
+      apiId: "abcdefghij",
+      domainName: "abcdefghij.lambda-url.us-east-1.on.aws",
+      domainPrefix: "abcdefghij",
+      http: { method, path: rawPath, protocol: "HTTP/1.1", sourceIp: "127.0.0.1", userAgent: "artifact-test" },
+      requestId: randomUUID(),
+      routeKey: "$default",
+      stage: "$default",
+      time: new Date(now).toUTCString(),
+      timeEpoch: now,
+    },
+    body,
+    isBase64Encoded: false,
+  };
+}
+
+function parseSse(text: string): EventSourceMessage[] {
+  const events: EventSourceMessage[] = [];
+  const parser = createParser({ onEvent: (e) => events.push(e) });
+  parser.feed(text);
+  return events;
+}
