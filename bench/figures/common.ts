@@ -26,12 +26,12 @@ export function appEnv(extra: Record<string, string> = {}): Record<string, strin
 export async function timed(
   id: FigureId,
   title: string,
-  fn: () => Promise<{ conditions: Record<string, unknown>; metrics: Metric[] }>,
+  fn: () => Promise<{ conditions: Record<string, unknown>; metrics: Metric[]; skipped?: string }>,
 ): Promise<FigureResult> {
   const t0 = performance.now();
   try {
-    const { conditions, metrics } = await fn();
-    return { id, title, conditions, metrics, durationMs: Math.round(performance.now() - t0) };
+    const { conditions, metrics, skipped } = await fn();
+    return { id, title, conditions, metrics, ...(skipped ? { skipped } : {}), durationMs: Math.round(performance.now() - t0) };
   } catch (e) {
     return { id, title, conditions: {}, metrics: [], error: e instanceof Error ? (e.stack ?? e.message) : String(e), durationMs: Math.round(performance.now() - t0) };
   }
