@@ -1,4 +1,6 @@
 import { mkdirSync } from "node:fs";
+import { resolve } from "node:path";
+import type { BenchChild } from "../lib/ipc";
 import type { FigureId, FigureResult, Metric } from "../lib/report";
 
 export interface BenchOptions {
@@ -39,7 +41,22 @@ export async function timed(
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Node flags for an app process: a CPU profile in .bench/profiles when --profile is given. */
+/**
+ * Runs `fn` with the app process's CPU profiler on when --profile is given (inspector, in-process:
+ * only this window, not start-up); the profile lands in .bench/profiles/<name>-<time>.cpuprofile.
+ */
+export async function profiled<T>(opts: BenchOptions, app: BenchChild, name: string, fn: () => Promise<T>): Promise<T> {
+  if (!opts.profile) return fn();
+  await app.request("profile-start");
+  try {
+    return await fn();
+  } finally {
+    const file = await app.request<string>("profile-stop", resolve(`.bench/profiles/${name}-${Date.now()}.cpuprofile`));
+    opts.log(`profile: ${file}`);
+  }
+}
+
+/** Node flags for a process: a CPU profile in .bench/profiles when --profile is given. */
 export function profileArgs(opts: BenchOptions, name: string): string[] {
   if (!opts.profile) return [];
   // One directory per process: tsx's loader thread writes a profile of its own beside the main thread's.

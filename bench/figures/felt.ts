@@ -12,7 +12,7 @@ import { forkTs, type BenchChild } from "../lib/ipc";
 import { metric, type Metric } from "../lib/report";
 import { median, percentile, round } from "../lib/stats";
 import type { StreamScript } from "../lib/script";
-import { appEnv, profileArgs, timed, type BenchOptions } from "./common";
+import { appEnv, profileArgs, profiled, timed, type BenchOptions } from "./common";
 
 /** The upstream of issue 15's table. */
 export const ISSUE_UPSTREAM: Omit<StreamScript, "count"> = { firstTokenDelayMs: 50, tokens: 300, gapMs: 1 };
@@ -36,7 +36,7 @@ export interface World {
 export async function startWorld(opts: BenchOptions, name: string, withReference: boolean): Promise<World> {
   const groq = forkTs("groq-child.ts");
   const groqUrl = (await groq.ready) as string;
-  const app = forkTs("app-child.ts", { env: appEnv({ GROQ_API_KEY: "gsk_bench", GROQ_BASE_URL: groqUrl }), execArgv: profileArgs(opts, `${name}-app`) });
+  const app = forkTs("app-child.ts", { env: appEnv({ GROQ_API_KEY: "gsk_bench", GROQ_BASE_URL: groqUrl }) });
   const ref = withReference ? forkTs("reference-child.ts", { env: { GROQ_BASE_URL: groqUrl }, execArgv: profileArgs(opts, `${name}-reference`) }) : undefined;
   const [url, refUrl] = (await Promise.all([app.ready, ref?.ready])) as [string, string | undefined];
   const api = `${url}/api/v1`;
@@ -110,7 +110,9 @@ export function feltFigure(opts: BenchOptions, world: Promise<World>) {
     for (const level of STORED_LEVELS) {
       // Fresh conversation per round at 0; at 20 and 100 one seeded conversation that grows by 2 a round.
       const seeded = level === 0 ? undefined : await seededConversation(w, level);
-      byLevel[level] = await rounds(w, () => (seeded ? Promise.resolve(seeded) : createConversation(w.api, w.token)), n, warmup);
+      byLevel[level] = await profiled(opts, w.app, `fig6-stream-${level}-stored-app`, () =>
+        rounds(w, () => (seeded ? Promise.resolve(seeded) : createConversation(w.api, w.token)), n, warmup),
+      );
     }
     const fresh = byLevel[0]!;
     const all = STORED_LEVELS.flatMap((l) => byLevel[l]!);

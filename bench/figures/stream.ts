@@ -8,7 +8,7 @@ import { createConversation, groqClient, registerUser, streamViaApp, streamViaGr
 import { forkTs, type BenchChild } from "../lib/ipc";
 import { metric, type FigureResult } from "../lib/report";
 import { median, percentile, round } from "../lib/stats";
-import { appEnv, profileArgs, timed, type BenchOptions } from "./common";
+import { appEnv, profiled, timed, type BenchOptions } from "./common";
 
 const PROMPT = "Say hello.";
 
@@ -28,10 +28,8 @@ type Setup = StreamApp;
 export async function startStreamApp(opts: BenchOptions): Promise<StreamApp> {
   const groq = forkTs("groq-child.ts");
   const groqUrl = (await groq.ready) as string;
-  const execArgv = profileArgs(opts, "fig1-2-app");
   const app = forkTs("app-child.ts", {
     env: appEnv({ GROQ_API_KEY: "gsk_bench", GROQ_BASE_URL: groqUrl }),
-    execArgv,
   });
   const url = (await app.ready) as string;
   const api = `${url}/api/v1`;
@@ -86,7 +84,7 @@ export async function streamFigures(opts: BenchOptions, started: Promise<StreamA
       const n = opts.quick ? 15 : 200;
       const warmup = opts.quick ? 5 : 30;
       const script = { firstTokenDelayMs, tokens: 3, gapMs: 0 };
-      const ps = await pairs(s, script, n, warmup);
+      const ps = await profiled(opts, s.app, "fig1-stream-app", () => pairs(s, script, n, warmup));
       const base = ps.map((p) => p.base.ttft);
       const subj = ps.map((p) => p.subj.ttft);
       const diff = ps.map((p) => p.subj.ttft - p.base.ttft);
@@ -119,7 +117,7 @@ export async function streamFigures(opts: BenchOptions, started: Promise<StreamA
       const n = opts.quick ? 2 : 12;
       const warmup = opts.quick ? 0 : 1;
       const script = { firstTokenDelayMs: 20, tokens, gapMs };
-      const ps = await pairs(s, script, n, warmup);
+      const ps = await profiled(opts, s.app, "fig2-stream-app", () => pairs(s, script, n, warmup));
       const perToken = ps.map((p) => ((p.subj.total - p.base.total) / tokens) * 1000);
       // Back to back (no gap) the stream is CPU-bound, so this shows the true per-token processing cost.
       const burstN = opts.quick ? 2 : 10;

@@ -6,7 +6,7 @@ import { forkTs, type BenchChild } from "../lib/ipc";
 import { metric, type Metric } from "../lib/report";
 import { median, round } from "../lib/stats";
 import { call, createConversation, inBatches, registerUser } from "../lib/client";
-import { appEnv, profileArgs, timed, type BenchOptions } from "./common";
+import { appEnv, profiled, timed, type BenchOptions } from "./common";
 
 interface Run {
   rps: number;
@@ -40,14 +40,15 @@ function cannon(url: string, opts: { method: "GET" | "POST"; token: string; body
 }
 
 /** `shared`: an app process already running (quick mode reuses figures 1–2's); else a fresh one. */
-export function throughputFigure(opts: BenchOptions, shared?: Promise<{ url: string }>) {
+export function throughputFigure(opts: BenchOptions, shared?: Promise<{ url: string; app: BenchChild }>) {
   return timed("4", `Handler throughput (autocannon, ${CONNECTIONS} connections)`, async () => {
     let app: BenchChild | undefined;
     let bare: BenchChild | undefined;
     try {
-      if (!shared) app = forkTs("app-child.ts", { env: appEnv(), execArgv: profileArgs(opts, "fig4-app") });
+      if (!shared) app = forkTs("app-child.ts", { env: appEnv() });
       bare = forkTs("baseline-server.ts");
       const [appUrl, bareUrl] = (await Promise.all([shared ? shared.then((s) => s.url) : app!.ready, bare.ready])) as [string, string];
+      const subject = app ?? (await shared!).app;
       const api = `${appUrl}/api/v1`;
       // One account whose list is a full page (20 conversations), another that the POSTs fill up.
       const lister = await registerUser(api);
@@ -74,11 +75,13 @@ export function throughputFigure(opts: BenchOptions, shared?: Promise<{ url: str
           await cannon(t.app, { method: t.method, token: t.token, body, amount: warmupRequests });
           await cannon(t.bare, { method: t.method, token: t.token, body, amount: warmupRequests });
         }
-        for (let r = 0; r < rounds; r++) {
-          // Alternate which goes first, so a slow patch of the machine is shared.
-          const order = r % 2 === 0 ? (["bare", "app"] as const) : (["app", "bare"] as const);
-          for (const which of order) runs[name][which].push(await cannon(t[which], { method: t.method, token: t.token, body, seconds }));
-        }
+        await profiled(opts, subject, `fig4-${name}-app`, async () => {
+          for (let r = 0; r < rounds; r++) {
+            // Alternate which goes first, so a slow patch of the machine is shared.
+            const order = r % 2 === 0 ? (["bare", "app"] as const) : (["app", "bare"] as const);
+            for (const which of order) runs[name][which].push(await cannon(t[which], { method: t.method, token: t.token, body, seconds }));
+          }
+        });
       }
 
       const summary = (rs: Run[]) => ({ rps: median(rs.map((r) => r.rps)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)), bad: rs.reduce((a, r) => a + r.bad, 0) });
@@ -130,7 +133,7 @@ export function listOnPostgresFigure(opts: BenchOptions) {
     let app: BenchChild | undefined;
     let bare: BenchChild | undefined;
     try {
-      app = forkTs("app-child.ts", { env: appEnv({ DATABASE_URL: pg.url }), execArgv: profileArgs(opts, "fig8-app") });
+      app = forkTs("app-child.ts", { env: appEnv({ DATABASE_URL: pg.url }) });
       bare = forkTs("baseline-server.ts");
       const [appUrl, bareUrl] = (await Promise.all([app.ready, bare.ready])) as [string, string];
       const api = `${appUrl}/api/v1`;
@@ -147,10 +150,12 @@ export function listOnPostgresFigure(opts: BenchOptions) {
         await cannon(target.bare, { method: "GET", token: lister, amount: 2000 });
       }
       const runs = { app: [] as Run[], bare: [] as Run[] };
-      for (let r = 0; r < rounds; r++) {
-        const order = r % 2 === 0 ? (["bare", "app"] as const) : (["app", "bare"] as const);
-        for (const which of order) runs[which].push(await cannon(target[which], { method: "GET", token: lister, seconds }));
-      }
+      await profiled(opts, app, "fig8-list-postgres-app", async () => {
+        for (let r = 0; r < rounds; r++) {
+          const order = r % 2 === 0 ? (["bare", "app"] as const) : (["app", "bare"] as const);
+          for (const which of order) runs[which].push(await cannon(target[which], { method: "GET", token: lister, seconds }));
+        }
+      });
       const rps = (rs: Run[]) => median(rs.map((x) => x.rps));
       const p99 = (rs: Run[]) => median(rs.map((x) => x.p99));
       return {
