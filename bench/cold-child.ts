@@ -81,11 +81,17 @@ const done = performance.now();
 const warmEvent = process.env.BENCH_WARM_EVENT ? JSON.parse(process.env.BENCH_WARM_EVENT) : event;
 const warmMs: number[] = [];
 let warmOk = true;
+let warmError: string | undefined;
 for (let i = 0; i < Number(process.env.BENCH_WARM ?? 0); i++) {
   const w0 = performance.now();
-  const r = await invoke(warmEvent);
+  // A new request each time, as Lambda would send: ids derived from the request id must not repeat.
+  const now = Date.now();
+  const r = await invoke({ ...warmEvent, requestContext: { ...warmEvent.requestContext, requestId: crypto.randomUUID(), time: new Date(now).toISOString(), timeEpoch: now } });
   warmMs.push(performance.now() - w0);
-  if (r.statusCode !== 200 || !r.completed) warmOk = false;
+  if (r.statusCode !== 200 || !r.completed) {
+    warmOk = false;
+    warmError ??= `status ${r.statusCode}: ${r.tail}`;
+  }
 }
 
 process.stdout.write(
@@ -97,6 +103,7 @@ process.stdout.write(
     ...first,
     warmMs,
     warmOk,
+    warmError,
     // KiB on Linux: the high-water mark of the whole process, cold start included.
     maxRssMiB: process.resourceUsage().maxRSS / 1024,
   }) + "\n",

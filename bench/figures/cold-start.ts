@@ -37,6 +37,7 @@ interface ColdRun {
   /** Warm replies served by the same process after the cold one (ms each, handler start → stream end). */
   warmMs: number[];
   warmOk: boolean;
+  warmError?: string;
   /** The process's peak RSS (MiB). */
   maxRssMiB: number;
 }
@@ -100,7 +101,7 @@ export function coldStartFigure(opts: BenchOptions) {
     await build({ entryPoints: [join(HERE, "../cold-child.ts")], outfile: childFile, format: "esm", platform: "node", target: "node20", bundle: true, logLevel: "silent" });
 
     const samples = opts.quick ? 2 : 15;
-    const warmPerProcess = opts.quick ? 1 : 3;
+    const warmPerProcess = Number(process.env.BENCH_WARM_PER_PROCESS ?? (opts.quick ? 1 : 3));
     let pg: PostgresServer | undefined;
     let groq: BenchChild | undefined;
     let ssm: SsmStub | undefined;
@@ -204,7 +205,8 @@ export function coldStartFigure(opts: BenchOptions) {
       }
       const bad = subj.filter((r) => r.statusCode !== 200 || !r.completed);
       if (bad.length) throw new Error(`stream invocation failed: status ${bad[0]!.statusCode}: ${bad[0]!.tail}`);
-      if (subj.some((r) => !r.warmOk)) throw new Error("a warm stream invocation failed");
+      const warmFailed = subj.find((r) => !r.warmOk);
+      if (warmFailed) throw new Error(`a warm stream invocation failed: ${warmFailed.warmError}`);
       if (ssm.calls() < samples) throw new Error(`the secrets did not come through SSM (${ssm.calls()} GetParameters calls for ${samples} cold starts)`);
       const warm = subj.flatMap((r) => r.warmMs);
       const replyMs = median(warm);
