@@ -1,6 +1,8 @@
 // The app under test, alone in its process: the real local runtime (HTTP server → API Gateway /
 // Function URL events → the Lambda handlers) on a loopback port. Configuration arrives as environment
 // variables, set by the runner before this process started, because the shared deps read them once.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
 import type { AddressInfo } from "node:net";
 import { monitorEventLoopDelay, type IntervalHistogram } from "node:perf_hooks";
 import { createLocalServer, installAwsLambdaGlobal, silentLogger } from "@conversation-api/local";
@@ -24,8 +26,27 @@ const sample = () => {
   if (rss > peakRss) peakRss = rss;
 };
 
+// --profile: a CPU profile of just the measured window (the runner brackets it), not start-up.
+let profiler: Session | undefined;
+
 serveIpc({
   url: () => url,
+  "profile-start": async () => {
+    profiler = new Session();
+    profiler.connect();
+    await profiler.post("Profiler.enable");
+    await profiler.post("Profiler.setSamplingInterval", { interval: 100 });
+    await profiler.post("Profiler.start");
+  },
+  "profile-stop": async (file: string) => {
+    if (!profiler) throw new Error("profile-stop without profile-start");
+    const { profile } = await profiler.post("Profiler.stop");
+    profiler.disconnect();
+    profiler = undefined;
+    mkdirSync(file.slice(0, file.lastIndexOf("/")), { recursive: true });
+    writeFileSync(file, JSON.stringify(profile));
+    return file;
+  },
   memory: () => {
     globalThis.gc?.();
     return { rss: process.memoryUsage.rss(), heapUsed: process.memoryUsage().heapUsed };

@@ -24,14 +24,22 @@ const STREAMING = Symbol.for("aws.lambda.runtime.handler.streaming");
   },
 };
 
-const chunks: Buffer[] = [];
-const responseStream = new Writable({
-  write(chunk: Buffer | string, _enc, cb) {
-    chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
-    cb();
-  },
-});
-(responseStream as Writable & { setContentType?: unknown }).setContentType = () => {};
+/** An in-memory response stream, as the runtime hands one to a streamified handler. */
+function responseStream(): { stream: Writable; chunks: Buffer[]; finished: Promise<void> } {
+  const chunks: Buffer[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer | string, _enc, cb) {
+      chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+      cb();
+    },
+  });
+  (stream as Writable & { setContentType?: unknown }).setContentType = () => {};
+  const finished = new Promise<void>((resolve, reject) => {
+    stream.once("finish", resolve);
+    stream.once("error", reject);
+  });
+  return { stream, chunks, finished };
+}
 
 const event = JSON.parse(process.env.BENCH_EVENT ?? "{}");
 const context = {
@@ -52,29 +60,52 @@ const context = {
 const t0 = performance.now();
 const mod = (await import(pathToFileURL(process.env.BENCH_BUNDLE!).href)) as { handler: (e: unknown, s: Writable, c: unknown) => Promise<unknown> };
 const imported = performance.now();
-const finished = new Promise<void>((resolve, reject) => {
-  responseStream.once("finish", resolve);
-  responseStream.once("error", reject);
-});
-await mod.handler(event, responseStream, context);
-if (!responseStream.writableEnded) responseStream.end();
-await finished;
+
+async function invoke(ev: unknown) {
+  const { stream, chunks, finished } = responseStream();
+  await mod.handler(ev, stream, { ...context, awsRequestId: crypto.randomUUID() });
+  if (!stream.writableEnded) stream.end();
+  await finished;
+  const body = Buffer.concat(chunks);
+  const nul = body.indexOf(Buffer.alloc(8));
+  const prelude = nul >= 0 ? JSON.parse(body.subarray(0, nul).toString("utf8")) : null;
+  const text = nul >= 0 ? body.subarray(nul + 8).toString("utf8") : body.toString("utf8");
+  return { statusCode: (prelude?.statusCode as number | undefined) ?? null, bytes: body.length, completed: text.includes("event: message_stop") || text.includes("data: ok"), tail: text.slice(-200) };
+}
+
+const first = await invoke(event);
 const done = performance.now();
 
-const body = Buffer.concat(chunks);
-const nul = body.indexOf(Buffer.alloc(8));
-const prelude = nul >= 0 ? JSON.parse(body.subarray(0, nul).toString("utf8")) : null;
-const text = nul >= 0 ? body.subarray(nul + 8).toString("utf8") : body.toString("utf8");
+// Warm replies after the cold one (BENCH_WARM of them, with BENCH_WARM_EVENT): each one's duration, as
+// Lambda bills a streaming invocation (handler start → stream end), and the process's peak RSS.
+const warmEvent = process.env.BENCH_WARM_EVENT ? JSON.parse(process.env.BENCH_WARM_EVENT) : event;
+const warmMs: number[] = [];
+let warmOk = true;
+let warmError: string | undefined;
+for (let i = 0; i < Number(process.env.BENCH_WARM ?? 0); i++) {
+  const w0 = performance.now();
+  // A new request each time, as Lambda would send: ids derived from the request id must not repeat.
+  const now = Date.now();
+  const r = await invoke({ ...warmEvent, requestContext: { ...warmEvent.requestContext, requestId: crypto.randomUUID(), time: new Date(now).toISOString(), timeEpoch: now } });
+  warmMs.push(performance.now() - w0);
+  if (r.statusCode !== 200 || !r.completed) {
+    warmOk = false;
+    warmError ??= `status ${r.statusCode}: ${r.tail}`;
+  }
+}
+
 process.stdout.write(
   JSON.stringify({
     bootstrapMs: started,
     importMs: imported - t0,
     invokeMs: done - imported,
     totalMs: done,
-    statusCode: prelude?.statusCode ?? null,
-    bytes: body.length,
-    completed: text.includes("event: message_stop") || text.includes("data: ok"),
-    tail: text.slice(-200),
+    ...first,
+    warmMs,
+    warmOk,
+    warmError,
+    // KiB on Linux: the high-water mark of the whole process, cold start included.
+    maxRssMiB: process.resourceUsage().maxRSS / 1024,
   }) + "\n",
   // Lambda would freeze here; the pg pool and keep-alive sockets would otherwise hold the process open.
   () => process.exit(0),

@@ -49,3 +49,36 @@ const show = (title: string, m: Map<string, number>) => {
 };
 show("self time", self);
 show("inclusive time", incl);
+
+// Self time by area, so a profile answers "where does the time go" in one glance.
+const AREAS: [string, (url: string, fn: string) => boolean][] = [
+  ["idle", (_u, f) => f === "(idle)"],
+  ["profiler itself (start/stop)", (u, f) => f === "dispatch" || u.includes("node:inspector")],
+  ["garbage collector", (_u, f) => f === "(garbage collector)"],
+  ["PGlite (WASM PostgreSQL in this thread)", (u) => u.includes("pglite") || u.startsWith("wasm://wasm/022a") || u.startsWith("wasm://wasm/0012") || u.startsWith("wasm://wasm/1592")],
+  ["socket writes (writev/write syscalls)", (_u, f) => f === "writev" || f === "writeUtf8String" || f === "writeLatin1String" || f === "writeBuffer"],
+  ["groq-sdk (SSE parse, request build)", (u) => u.includes("groq-sdk")],
+  ["undici / fetch (HTTP client)", (u) => u.includes("undici") || u.includes("webstreams")],
+  ["bcrypt", (u) => u.includes("bcrypt")],
+  ["jose / JWT", (u) => u.includes("jose")],
+  ["zod", (u) => u.includes("zod")],
+  ["middy", (u) => u.includes("@middy")],
+  ["our code: packages/core", (u) => u.includes("packages/core")],
+  ["our code: packages/functions", (u) => u.includes("packages/functions")],
+  ["our code: packages/store", (u) => u.includes("packages/store")],
+  ["our code: packages/local (runtime)", (u) => u.includes("packages/local")],
+  ["node streams / http / net", (u) => u.startsWith("node:internal/streams") || u.startsWith("node:_http") || u.startsWith("node:net") || u.startsWith("node:internal/stream_base") || u.startsWith("node:events")],
+  ["other node internals", (u) => u.startsWith("node:")],
+];
+const areas = new Map<string, number>();
+for (const [id, us] of selfUs) {
+  const n = byId.get(id)!;
+  const area = AREAS.find(([, test]) => test(n.callFrame.url, n.callFrame.functionName))?.[0] ?? "other (program, wasm glue, natives)";
+  areas.set(area, (areas.get(area) ?? 0) + us);
+}
+const busy = total - (areas.get("idle") ?? 0) - (areas.get("profiler itself (start/stop)") ?? 0);
+console.log(`\nself time by area (busy = ${(busy / 1000).toFixed(0)} ms, excluding idle and the profiler's own start/stop)`);
+for (const [k, us] of [...areas].sort((a, b) => b[1] - a[1])) {
+  const share = k === "idle" || k.startsWith("profiler") ? "" : `${((100 * us) / busy).toFixed(1).padStart(5)}% of busy`;
+  console.log(`${(us / 1000).toFixed(1).padStart(9)} ms  ${share.padEnd(14)}  ${k}`);
+}

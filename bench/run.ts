@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --concurrency N] [-- --only 1,4] [-- --out FILE] [-- --profile]`
+// `npm run bench [-- --quick] [-- --concurrency N] [-- --only 1,4] [-- --out FILE] [-- --profile] [-- --no-reference]`
 //
 // Measures the stream path, concurrency, handler throughput and cold start, each against a baseline
 // measured in the same run (machines are shared and noisy, so ratios and differences are what compare
@@ -11,7 +11,8 @@ import { coldStartFigure } from "./figures/cold-start";
 import type { BenchOptions } from "./figures/common";
 import { concurrencyFigure } from "./figures/concurrency";
 import { startStreamApp, streamFigures } from "./figures/stream";
-import { throughputFigure } from "./figures/throughput";
+import { concurrentFigure, feltFigure, startWorld, worldFrom } from "./figures/felt";
+import { listOnPostgresFigure, throughputFigure } from "./figures/throughput";
 import { FIGURE_IDS, machine, renderConditions, renderTable, type BenchResults, type FigureId } from "./lib/report";
 
 export type { BenchResults, FigureResult, Metric } from "./lib/report";
@@ -23,6 +24,7 @@ const { values } = parseArgs({
     only: { type: "string" },
     out: { type: "string" },
     profile: { type: "boolean", default: false },
+    "no-reference": { type: "boolean", default: false },
     strict: { type: "boolean", default: false },
   },
 });
@@ -34,7 +36,7 @@ const only = new Set((values.only ?? FIGURE_IDS.join(",")).split(",").map((s) =>
 const out = resolve(values.out ?? (quick ? ".bench/results-quick.json" : ".bench/results.json"));
 
 // Bounded: whatever happens, the bench ends (children are killed on exit).
-const deadlineMs = quick ? 240_000 : 600_000;
+const deadlineMs = quick ? 240_000 : 1_200_000;
 const watchdog = setTimeout(() => {
   console.error(`bench: still running after ${deadlineMs / 1000} s; giving up`);
   process.exit(2);
@@ -49,7 +51,7 @@ const results: BenchResults = { schema: 1, mode: quick ? "quick" : "full", start
 
 // Figures 1–2 share one app process. Quick mode lets figures 3 and 4 reuse it too (an app process takes
 // ~3 s to start); the full run gives each of them a fresh one.
-const needApp = only.has("1") || only.has("2") || (quick && (only.has("3") || only.has("4")));
+const needApp = only.has("1") || only.has("2") || (quick && ["3", "4", "6", "7"].some((id) => only.has(id as FigureId)));
 const streamApp = needApp ? startStreamApp(opts) : undefined;
 streamApp?.catch(() => {});
 const shared = quick ? streamApp : undefined;
@@ -69,8 +71,30 @@ try {
     log("figure 4: handler throughput");
     results.figures["4"] = await throughputFigure(opts, shared);
   }
+  if (only.has("6") || only.has("7")) {
+    // Quick mode keeps the figures 1–4 app; the full run gives figures 6–7 fresh processes.
+    const withReference = !values["no-reference"];
+    const world = shared ? worldFrom(opts, shared, withReference) : startWorld(opts, "fig6-7", withReference);
+    world.catch(() => {});
+    try {
+      if (only.has("6")) {
+        log("figure 6: first token vs stored messages, end of reply, per token (with the AI SDK reference)");
+        results.figures["6"] = await feltFigure(opts, world);
+      }
+      if (only.has("7")) {
+        log("figure 7: concurrent streams vs direct (with the AI SDK reference)");
+        results.figures["7"] = await concurrentFigure(opts, world);
+      }
+    } finally {
+      await world.then((w) => w.stop()).catch(() => {});
+    }
+  }
 } finally {
   await streamApp?.then((s) => s.stop()).catch(() => {});
+}
+if (only.has("8")) {
+  log("figure 8: GET /conversations on PostgreSQL");
+  results.figures["8"] = await listOnPostgresFigure(opts);
 }
 if (only.has("5")) {
   log("figure 5: bundles and cold start");

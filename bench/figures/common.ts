@@ -1,4 +1,6 @@
 import { mkdirSync } from "node:fs";
+import { resolve } from "node:path";
+import type { BenchChild } from "../lib/ipc";
 import type { FigureId, FigureResult, Metric } from "../lib/report";
 
 export interface BenchOptions {
@@ -26,12 +28,12 @@ export function appEnv(extra: Record<string, string> = {}): Record<string, strin
 export async function timed(
   id: FigureId,
   title: string,
-  fn: () => Promise<{ conditions: Record<string, unknown>; metrics: Metric[] }>,
+  fn: () => Promise<{ conditions: Record<string, unknown>; metrics: Metric[]; skipped?: string }>,
 ): Promise<FigureResult> {
   const t0 = performance.now();
   try {
-    const { conditions, metrics } = await fn();
-    return { id, title, conditions, metrics, durationMs: Math.round(performance.now() - t0) };
+    const { conditions, metrics, skipped } = await fn();
+    return { id, title, conditions, metrics, ...(skipped ? { skipped } : {}), durationMs: Math.round(performance.now() - t0) };
   } catch (e) {
     return { id, title, conditions: {}, metrics: [], error: e instanceof Error ? (e.stack ?? e.message) : String(e), durationMs: Math.round(performance.now() - t0) };
   }
@@ -39,7 +41,22 @@ export async function timed(
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Node flags for an app process: a CPU profile in .bench/profiles when --profile is given. */
+/**
+ * Runs `fn` with the app process's CPU profiler on when --profile is given (inspector, in-process:
+ * only this window, not start-up); the profile lands in .bench/profiles/<name>-<time>.cpuprofile.
+ */
+export async function profiled<T>(opts: BenchOptions, app: BenchChild, name: string, fn: () => Promise<T>): Promise<T> {
+  if (!opts.profile) return fn();
+  await app.request("profile-start");
+  try {
+    return await fn();
+  } finally {
+    const file = await app.request<string>("profile-stop", resolve(`.bench/profiles/${name}-${Date.now()}.cpuprofile`));
+    opts.log(`profile: ${file}`);
+  }
+}
+
+/** Node flags for a process: a CPU profile in .bench/profiles when --profile is given. */
 export function profileArgs(opts: BenchOptions, name: string): string[] {
   if (!opts.profile) return [];
   // One directory per process: tsx's loader thread writes a profile of its own beside the main thread's.

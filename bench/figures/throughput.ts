@@ -6,7 +6,7 @@ import { forkTs, type BenchChild } from "../lib/ipc";
 import { metric, type Metric } from "../lib/report";
 import { median, round } from "../lib/stats";
 import { call, createConversation, inBatches, registerUser } from "../lib/client";
-import { appEnv, profileArgs, timed, type BenchOptions } from "./common";
+import { appEnv, profiled, timed, type BenchOptions } from "./common";
 
 interface Run {
   rps: number;
@@ -40,14 +40,15 @@ function cannon(url: string, opts: { method: "GET" | "POST"; token: string; body
 }
 
 /** `shared`: an app process already running (quick mode reuses figures 1–2's); else a fresh one. */
-export function throughputFigure(opts: BenchOptions, shared?: Promise<{ url: string }>) {
+export function throughputFigure(opts: BenchOptions, shared?: Promise<{ url: string; app: BenchChild }>) {
   return timed("4", `Handler throughput (autocannon, ${CONNECTIONS} connections)`, async () => {
     let app: BenchChild | undefined;
     let bare: BenchChild | undefined;
     try {
-      if (!shared) app = forkTs("app-child.ts", { env: appEnv(), execArgv: profileArgs(opts, "fig4-app") });
+      if (!shared) app = forkTs("app-child.ts", { env: appEnv() });
       bare = forkTs("baseline-server.ts");
       const [appUrl, bareUrl] = (await Promise.all([shared ? shared.then((s) => s.url) : app!.ready, bare.ready])) as [string, string];
+      const subject = app ?? (await shared!).app;
       const api = `${appUrl}/api/v1`;
       // One account whose list is a full page (20 conversations), another that the POSTs fill up.
       const lister = await registerUser(api);
@@ -74,11 +75,13 @@ export function throughputFigure(opts: BenchOptions, shared?: Promise<{ url: str
           await cannon(t.app, { method: t.method, token: t.token, body, amount: warmupRequests });
           await cannon(t.bare, { method: t.method, token: t.token, body, amount: warmupRequests });
         }
-        for (let r = 0; r < rounds; r++) {
-          // Alternate which goes first, so a slow patch of the machine is shared.
-          const order = r % 2 === 0 ? (["bare", "app"] as const) : (["app", "bare"] as const);
-          for (const which of order) runs[name][which].push(await cannon(t[which], { method: t.method, token: t.token, body, seconds }));
-        }
+        await profiled(opts, subject, `fig4-${name}-app`, async () => {
+          for (let r = 0; r < rounds; r++) {
+            // Alternate which goes first, so a slow patch of the machine is shared.
+            const order = r % 2 === 0 ? (["bare", "app"] as const) : (["app", "bare"] as const);
+            for (const which of order) runs[name][which].push(await cannon(t[which], { method: t.method, token: t.token, body, seconds }));
+          }
+        });
       }
 
       const summary = (rs: Run[]) => ({ rps: median(rs.map((r) => r.rps)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)), bad: rs.reduce((a, r) => a + r.bad, 0) });
@@ -87,7 +90,7 @@ export function throughputFigure(opts: BenchOptions, shared?: Promise<{ url: str
         create: { app: summary(runs.create.app), bare: summary(runs.create.bare) },
       };
       const rows = (label: string, x: { app: ReturnType<typeof summary>; bare: ReturnType<typeof summary> }, rpsTarget?: number): Metric[] => [
-        metric({ name: `${label} throughput`, unit: "req/s", value: x.app.rps, baseline: x.bare.rps, show: "ratio", target: rpsTarget ? { of: "value", op: ">=", value: rpsTarget } : null }),
+        metric({ name: `${label} throughput${label.startsWith("GET") ? " (PGlite)" : ""}`, unit: "req/s", value: x.app.rps, baseline: x.bare.rps, show: "ratio", target: rpsTarget ? { of: "value", op: ">=", value: rpsTarget } : null }),
         metric({ name: `${label} latency p99`, unit: "ms", value: x.app.p99, baseline: x.bare.p99, show: "added" }),
         metric({ name: `${label} non-2xx/errors`, unit: "", value: x.app.bad, target: { of: "value", op: "==", value: 0 } }),
       ];
@@ -114,6 +117,66 @@ export function throughputFigure(opts: BenchOptions, shared?: Promise<{ url: str
       };
     } finally {
       await Promise.all([app?.stop(), bare?.stop()]);
+    }
+  });
+}
+
+/**
+ * Figure 8: GET /conversations on PostgreSQL (the tests' throwaway PostgreSQL 15 server, loopback, via
+ * DATABASE_URL) against the same bare baseline. Skipped, saying why, when the binaries are missing.
+ */
+export function listOnPostgresFigure(opts: BenchOptions) {
+  return timed("8", `GET /conversations on PostgreSQL (autocannon, ${CONNECTIONS} connections)`, async () => {
+    const { postgresAvailable, startPostgres } = await import("@conversation-api/store/test/pg-server");
+    if (!postgresAvailable()) return { conditions: {}, metrics: [], skipped: "PostgreSQL binaries (initdb/pg_ctl) or the postgres OS user not found; install postgresql-15 to measure this figure" };
+    const pg = await startPostgres();
+    let app: BenchChild | undefined;
+    let bare: BenchChild | undefined;
+    try {
+      app = forkTs("app-child.ts", { env: appEnv({ DATABASE_URL: pg.url }) });
+      bare = forkTs("baseline-server.ts");
+      const [appUrl, bareUrl] = (await Promise.all([app.ready, bare.ready])) as [string, string];
+      const api = `${appUrl}/api/v1`;
+      const lister = await registerUser(api);
+      await inBatches(Array.from({ length: 20 }), 4, (_, i) => createConversation(api, lister, `conversation ${i}`));
+      const list = await call(api, "GET", "/conversations", { token: lister });
+      if (list.status !== 200) throw new Error(`setup: list ${list.status}`);
+      await bare.request("bodies", { get: JSON.stringify(list.body), post: "{}" });
+      const seconds = opts.quick ? 1 : 3;
+      const rounds = opts.quick ? 1 : 3;
+      const target = { app: `${api}/conversations`, bare: `${bareUrl}/api/v1/conversations` };
+      if (!opts.quick) {
+        await cannon(target.app, { method: "GET", token: lister, amount: 2000 });
+        await cannon(target.bare, { method: "GET", token: lister, amount: 2000 });
+      }
+      const runs = { app: [] as Run[], bare: [] as Run[] };
+      await profiled(opts, app, "fig8-list-postgres-app", async () => {
+        for (let r = 0; r < rounds; r++) {
+          const order = r % 2 === 0 ? (["bare", "app"] as const) : (["app", "bare"] as const);
+          for (const which of order) runs[which].push(await cannon(target[which], { method: "GET", token: lister, seconds }));
+        }
+      });
+      const rps = (rs: Run[]) => median(rs.map((x) => x.rps));
+      const p99 = (rs: Run[]) => median(rs.map((x) => x.p99));
+      return {
+        conditions: {
+          store: "PostgreSQL 15 on loopback (packages/store/test/pg-server.ts: initdb in a temp dir, --no-sync), node-postgres pool via DATABASE_URL",
+          load_generator: `autocannon ${CONNECTIONS} connections, pipelining 1, in the bench process`,
+          rounds,
+          seconds_per_run: seconds,
+          list_page: "20 conversations (default limit)",
+          req_per_s_each_round: { app: runs.app.map((x) => round(x.rps, 0)), bare: runs.bare.map((x) => round(x.rps, 0)) },
+          note: "the PostgreSQL server shares the 2 cores with the app, the load generator and the baseline",
+        },
+        metrics: [
+          metric({ name: "GET /conversations throughput (PostgreSQL)", unit: "req/s", value: rps(runs.app), baseline: rps(runs.bare), show: "ratio", target: { of: "value", op: ">=", value: 5000 } }),
+          metric({ name: "GET /conversations latency p99 (PostgreSQL)", unit: "ms", value: p99(runs.app), baseline: p99(runs.bare), show: "added" }),
+          metric({ name: "GET /conversations non-2xx/errors (PostgreSQL)", unit: "", value: runs.app.reduce((a, x) => a + x.bad, 0), target: { of: "value", op: "==", value: 0 } }),
+        ],
+      };
+    } finally {
+      await Promise.all([app?.stop(), bare?.stop()]);
+      await pg.stop();
     }
   });
 }

@@ -137,3 +137,39 @@ export async function streamViaGroqSdk(client: Groq, content: string): Promise<S
     return { startedAt, ttft, total: performance.now() - t0, tokens, ok: false, error: e instanceof Error ? e.message : String(e) };
   }
 }
+
+const UI_DELTA = '"type":"text-delta"';
+const UI_FINISH = '"type":"finish"';
+const UI_ERROR = '"type":"error"';
+
+/** One reply through the reference (AI SDK UI message stream on Hono), timed the same way. */
+export async function streamViaReference(url: string, content: string, opts: { timeoutMs?: number } = {}): Promise<StreamTiming> {
+  const startedAt = monotonicMs();
+  const t0 = performance.now();
+  let ttft = Number.NaN;
+  const deltas = new MarkerCounter(UI_DELTA);
+  const finishes = new MarkerCounter(UI_FINISH);
+  const errors = new MarkerCounter(UI_ERROR);
+  try {
+    const res = await fetch(`${url}/chat`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ content }),
+      signal: AbortSignal.timeout(opts.timeoutMs ?? 60_000),
+    });
+    if (res.status !== 200) return { startedAt, ttft, total: performance.now() - t0, tokens: 0, ok: false, error: `HTTP ${res.status}: ${(await res.text()).slice(0, 200)}` };
+    const open = performance.now() - t0;
+    const decoder = new TextDecoder();
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      const text = decoder.decode(chunk, { stream: true });
+      if (deltas.feed(text) > 0 && Number.isNaN(ttft)) ttft = performance.now() - t0;
+      finishes.feed(text);
+      errors.feed(text);
+    }
+    const total = performance.now() - t0;
+    const ok = finishes.count === 1 && errors.count === 0;
+    return { startedAt, ttft, total, open, tokens: deltas.count, ok, ...(ok ? {} : { error: errors.count ? "error chunk in stream" : "stream ended without finish" }) };
+  } catch (e) {
+    return { startedAt, ttft, total: performance.now() - t0, tokens: deltas.count, ok: false, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
+  }
+}

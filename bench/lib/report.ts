@@ -3,14 +3,14 @@
 import { cpus, totalmem } from "node:os";
 import { fmt, round } from "./stats";
 
-export type FigureId = "1" | "2" | "3" | "4" | "5";
-export const FIGURE_IDS: readonly FigureId[] = ["1", "2", "3", "4", "5"];
+export type FigureId = "1" | "2" | "3" | "4" | "5" | "6" | "7" | "8";
+export const FIGURE_IDS: readonly FigureId[] = ["1", "2", "3", "4", "5", "6", "7", "8"];
 
 export type Status = "pass" | "fail" | "info";
 
 export interface Target {
-  /** Which number the target applies to: the subject's own value, or what it adds to the baseline. */
-  of: "value" | "added";
+  /** Which number the target applies to: the subject's own value, what it adds to the baseline, or value / baseline. */
+  of: "value" | "added" | "ratio";
   op: "<=" | ">=" | "==";
   value: number;
 }
@@ -42,6 +42,8 @@ export interface FigureResult {
   metrics: Metric[];
   /** Set when the figure could not be measured (its metrics are then missing). */
   error?: string;
+  /** Set when the figure was deliberately not measured (e.g. no PostgreSQL binaries): why. */
+  skipped?: string;
   durationMs: number;
 }
 
@@ -91,7 +93,7 @@ export function metric(m: MetricInput): Metric {
   const target = m.target ?? null;
   let status: Status = "info";
   if (target) {
-    const x = target.of === "added" ? added : m.value;
+    const x = target.of === "added" ? added : target.of === "ratio" ? ratio : m.value;
     const ok =
       x !== null &&
       Number.isFinite(x) &&
@@ -112,8 +114,13 @@ export function metric(m: MetricInput): Metric {
   };
 }
 
-const targetText = (m: Metric) =>
-  m.target ? `${m.target.of === "added" ? "added " : ""}${m.target.op === "==" ? "=" : m.target.op === "<=" ? "≤" : "≥"} ${fmt(m.target.value, m.unit)}${m.aim ? ` (aim ${m.aim})` : ""}` : "—";
+const opText = (op: Target["op"]) => (op === "==" ? "=" : op === "<=" ? "≤" : "≥");
+const targetText = (m: Metric) => {
+  if (!m.target) return m.aim ? `(aim ${m.aim})` : "—";
+  const t = m.target;
+  const text = t.of === "ratio" ? `${opText(t.op)} ${fmt(t.value, "", 2)}× baseline` : `${t.of === "added" ? "added " : ""}${opText(t.op)} ${fmt(t.value, m.unit)}`;
+  return `${text}${m.aim ? ` (aim ${m.aim})` : ""}`;
+};
 
 const compareText = (m: Metric) => {
   if (m.show === "ratio" && m.ratio !== null) return `${fmt(m.ratio, "", 2)}×`;
@@ -121,15 +128,18 @@ const compareText = (m: Metric) => {
   return "—";
 };
 
+const verdict = (m: Metric) => (m.status === "pass" ? "met" : m.status === "fail" ? "MISSED" : "—");
+
 /** The one table: figure, value, baseline, ratio/added, target, pass/fail. */
 export function renderTable(results: BenchResults): string {
-  const rows: string[][] = [["figure", "value", "baseline", "ratio/added", "target", "result"]];
+  const rows: string[][] = [["figure", "value", "baseline", "ratio/added", "target", "verdict"]];
   for (const id of FIGURE_IDS) {
     const f = results.figures[id];
     if (!f) continue;
     if (f.error) rows.push([`${id}. ${f.title}`, "ERROR", "—", "—", "—", "error"]);
+    if (f.skipped) rows.push([`${id}. ${f.title}`, "skipped", "—", "—", "—", "skipped"]);
     for (const m of f.metrics) {
-      rows.push([`${id}. ${m.name}`, fmt(m.value, m.unit), m.baseline === null ? "—" : fmt(m.baseline, m.unit), compareText(m), targetText(m), m.status === "info" ? "info" : m.status.toUpperCase()]);
+      rows.push([`${id}. ${m.name}`, fmt(m.value, m.unit), m.baseline === null ? "—" : fmt(m.baseline, m.unit), compareText(m), targetText(m), verdict(m)]);
     }
   }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => [...r[c]!].length)));
@@ -146,6 +156,7 @@ export function renderConditions(results: BenchResults): string {
     if (!f) continue;
     out.push(`${id}. ${f.title} (${fmt(f.durationMs / 1000, "s", 1)}): ${JSON.stringify(f.conditions)}`);
     if (f.error) out.push(`   error: ${f.error}`);
+    if (f.skipped) out.push(`   skipped: ${f.skipped}`);
   }
   return out.join("\n");
 }
