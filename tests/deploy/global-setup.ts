@@ -1,9 +1,13 @@
-// Vitest global setup: before any test file runs, fetch the Lambda runtime's Node (lambda-node.ts) into
-// its cache, so no test installs anything while it runs. It never throws (the other suites do not need
-// it); a deploy test that needs the binary fails with the reason recorded here.
+// Vitest global setup: before any test file runs, fetch what the deploy tests compare against into a
+// cache outside the repository (once; later runs reuse it): the Lambda runtime's Node (lambda-node.ts)
+// and AWS's runtime interface client (ric-package.ts). It never throws (the other suites do not need
+// them); a deploy test that needs one fails with the reason recorded here.
 import { installLambdaNode } from "./lambda-node";
+import { installRic } from "./ric-package";
 
 export default function setup(): void {
-  const error = installLambdaNode();
-  if (error) process.env.LAMBDA_NODE_ERROR = error;
+  const nodeError = installLambdaNode();
+  if (nodeError) process.env.LAMBDA_NODE_ERROR = nodeError;
+  const ricError = installRic();
+  if (ricError) process.env.RIC_ERROR = ricError;
 }

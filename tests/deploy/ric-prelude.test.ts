@@ -1,14 +1,14 @@
 // Our local runtime's HttpResponseStream (packages/local) against AWS's own, from the Lambda Node.js
 // runtime interface client on npm (aws-lambda-ric): the same content type, the same bytes on the wire
 // for the same prelude and body, and both written only at the first body write.
-import { createRequire } from "node:module";
 import { finished } from "node:stream/promises";
 import { describe, expect, it } from "vitest";
+import { ricDist } from "./ric-package";
 import { HttpResponseStream } from "../../packages/local/src/awslambda-shim";
 import { LambdaResponseStream, type ResponseSink } from "../../packages/local/src/response-stream";
 import { loadRicHttpResponseStream } from "./ric";
 
-const ric = loadRicHttpResponseStream(createRequire(import.meta.url).resolve("aws-lambda-ric/dist/index.mjs"));
+const ric = loadRicHttpResponseStream(ricDist());
 
 function capture() {
   const chunks: Buffer[] = [];

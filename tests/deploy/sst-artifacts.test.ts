@@ -8,7 +8,6 @@
 import { randomUUID } from "node:crypto";
 import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,6 +15,7 @@ import { promisify } from "node:util";
 import { build } from "esbuild";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ricDist } from "./ric-package";
 import { issueAccessToken, publicJwkOf, type Conversation, type User } from "@conversation-api/core";
 import { createSupabaseStore } from "../../packages/store/src/supabase";
 import { asTheApi, projectKeys, type ProjectKeys } from "../../packages/store/test/api-tokens";
@@ -27,7 +27,7 @@ import { synthesize } from "./synth";
 
 const execFileAsync = promisify(execFile);
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const RIC_DIST = createRequire(import.meta.url).resolve("aws-lambda-ric/dist/index.mjs");
+const RIC_DIST = ricDist();
 const STREAM = routes.find((r) => r.streaming)!;
 const handlerFile = (name: string) => `packages/functions/src/handlers/${name}.mjs`;
 
