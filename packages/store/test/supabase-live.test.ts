@@ -26,6 +26,14 @@ function serviceHooks(url: string, serviceRoleKey: string): ContractHooks {
   return {
     setConversationUpdatedAt: (id, t) => patch("conversations", id, { updated_at: t }),
     setMessageCreatedAt: (id, t) => patch("messages", id, { created_at: t }),
+    setLedgerTime: async (reservationId, t) => {
+      const res = await fetch(`${url}/rest/v1/usage_ledger?reservation_id=eq.${reservationId}`, {
+        method: "PATCH",
+        headers: { apikey: serviceRoleKey, authorization: `Bearer ${serviceRoleKey}`, "content-type": "application/json" },
+        body: JSON.stringify({ created_at: t, reserved_at: t }),
+      });
+      if (!res.ok) throw new Error(`PATCH usage_ledger: ${res.status} ${await res.text()}`);
+    },
   };
 }
 

@@ -34,13 +34,15 @@ describe("Supabase adapter on the wire", () => {
     return backing.rest.requests.slice(from);
   };
 
-  it("sent the service-role key only to register and log in, across the whole contract suite", () => {
+  it("sent the service-role key only on the pre-auth paths, across the whole contract suite", () => {
     const { requests, serviceRoleKey, anonKey } = backing.rest;
     expect(requests.length).toBeGreaterThan(100);
     const privileged = requests.filter((r) => r.headers.apikey === serviceRoleKey || bearer(r) === serviceRoleKey);
     expect(privileged.length).toBeGreaterThan(0);
+    // Register, login (users) and the server-only functions: sessions, API-key checks, throttling.
+    const serverOnly = ["create_session", "rotate_refresh_token", "revoke_session", "change_password", "authenticate_api_key", "login_retry_after", "record_login", "register_attempt"];
     for (const r of privileged) {
-      expect(r.path).toBe("/rest/v1/users");
+      expect(["/rest/v1/users", ...serverOnly.map((f) => `/rest/v1/rpc/${f}`)]).toContain(r.path);
       expect(["POST", "GET"]).toContain(r.method);
       expect(r.headers.apikey).toBe(serviceRoleKey);
     }

@@ -10,6 +10,7 @@ import { isUuid } from "../cursor";
 import { postgrestClient, type ClientSettings } from "./clients";
 import { SupabaseRequestError, createUserError } from "./errors";
 import { USER_SELECT, userFromJson } from "./rows";
+import { rotationFrom } from "../rows";
 import { userTokenSource } from "./token";
 import { createSupabaseUserStore } from "./user-store";
 
@@ -36,10 +37,15 @@ export function createSupabaseStore(opts: SupabaseStoreOptions): Store {
   let service: SupabaseClient | undefined;
   const serviceClient = (): SupabaseClient => {
     const key = opts.serviceRoleKey;
-    if (!key) throw new Error("SUPABASE_SERVICE_ROLE_KEY is not available to this function (only register and login need it)");
+    if (!key) throw new Error("SUPABASE_SERVICE_ROLE_KEY is not available to this function (only the pre-auth routes need it)");
     return (service ??= postgrestClient(settings, key, async () => key));
   };
   let probe: SupabaseClient | undefined;
+  const serviceRpc = async (operation: string, fn: string, args: Record<string, unknown>): Promise<unknown> => {
+    const { data, error } = await serviceClient().rpc(fn, args);
+    if (error) throw new SupabaseRequestError(operation, error);
+    return data;
+  };
 
   return {
     async createUser(input: NewUser): Promise<User> {
@@ -61,6 +67,53 @@ export function createSupabaseStore(opts: SupabaseStoreOptions): Store {
       if (error) throw new SupabaseRequestError("findLogin", error);
       const row = (data as Record<string, unknown>[])[0];
       return row ? { user: userFromJson(row), password_hash: String(row.password_hash) } : null;
+    },
+
+    async findLoginById(userId: string) {
+      if (!isUuid(userId)) return null;
+      const { data, error } = await serviceClient().from("users").select(`${USER_SELECT},password_hash`).eq("id", userId).limit(1);
+      if (error) throw new SupabaseRequestError("findLoginById", error);
+      const row = (data as Record<string, unknown>[])[0];
+      return row ? { user: userFromJson(row), password_hash: String(row.password_hash) } : null;
+    },
+
+    // Sessions, API-key checks and throttling: the server-only SQL functions the SQL store calls, through
+    // /rpc with the service key (they are not executable by anon or authenticated).
+    async createSession(userId, tokenHash, expiresAt) {
+      await serviceRpc("createSession", "create_session", { p_user_id: userId, p_token_hash: tokenHash, p_expires_at: expiresAt });
+    },
+    async rotateSession(tokenHash, newHash, expiresAt) {
+      return rotationFrom(
+        await serviceRpc("rotateSession", "rotate_refresh_token", { p_token_hash: tokenHash, p_new_hash: newHash, p_expires_at: expiresAt }),
+      );
+    },
+    async revokeSession(tokenHash) {
+      return (await serviceRpc("revokeSession", "revoke_session", { p_token_hash: tokenHash })) === true;
+    },
+    async changePassword(userId, passwordHash) {
+      if (!isUuid(userId)) return false;
+      return (await serviceRpc("changePassword", "change_password", { p_user_id: userId, p_password_hash: passwordHash })) === true;
+    },
+    async authenticateApiKey(keyHash) {
+      const id = await serviceRpc("authenticateApiKey", "authenticate_api_key", { p_key_hash: keyHash });
+      return typeof id === "string" ? id : null;
+    },
+    async loginRetryAfter(t) {
+      return Number(
+        await serviceRpc("loginRetryAfter", "login_retry_after", {
+          p_account: t.account,
+          p_ip: t.ip,
+          p_window_seconds: t.windowSeconds,
+          p_max_account: t.maxAccount,
+          p_max_ip: t.maxIp,
+        }),
+      );
+    },
+    async recordLogin(account, ip, ok) {
+      await serviceRpc("recordLogin", "record_login", { p_account: account, p_ip: ip, p_ok: ok });
+    },
+    async registerAttempt(ip, windowSeconds, max) {
+      return Number(await serviceRpc("registerAttempt", "register_attempt", { p_ip: ip, p_window_seconds: windowSeconds, p_max: max }));
     },
 
     forUser(userId: string) {
