@@ -296,6 +296,16 @@ export function describeDatabaseChecks(name: string, getSql: () => SqlClient, fr
         expect((await failure(reserve(U, -100))).code).toBe("23514");
       });
 
+      it("lets 50 concurrent reservations overshoot the budget by at most one reservation", async () => {
+        const U = randomUUID();
+        await sql.query("insert into users (id, email, password_hash) values ($1, $2, 'h')", [U, `${U}@example.com`]);
+        const results = await Promise.all(Array.from({ length: 50 }, () => reserve(U, 70, 300)));
+        const granted = results.filter((r) => r.ok).length;
+        // 0, 70, 140, 210, 280 are under 300: five granted, 350 in all = 300 + less than one reservation.
+        expect(granted).toBe(5);
+        expect(await used(U)).toBe(350);
+      });
+
       it("refuses a reservation once the budget is used, and keeps usage when a conversation goes", async () => {
         const U = randomUUID();
         const conv = randomUUID();
