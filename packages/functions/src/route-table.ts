@@ -9,9 +9,17 @@ export type RouteSpec = Omit<RouteDef, "load">;
 // pulling every other handler into its bundle (routes.ts adds the loaders).
 export const routeTable: RouteSpec[] = [
   { name: "health", method: "GET", path: "/health", auth: false, streaming: false },
-  { name: "auth-register", method: "POST", path: "/auth/register", auth: false, streaming: false },
-  { name: "auth-login", method: "POST", path: "/auth/login", auth: false, streaming: false },
+  { name: "auth-register", method: "POST", path: "/auth/register", auth: false, streaming: false, serverPrivileges: true },
+  { name: "auth-login", method: "POST", path: "/auth/login", auth: false, streaming: false, serverPrivileges: true },
   { name: "auth-me", method: "GET", path: "/auth/me", auth: true, streaming: false },
+  // ---- access (issue 12): sessions and API keys ----
+  { name: "auth-refresh", method: "POST", path: "/auth/refresh", auth: false, streaming: false, serverPrivileges: true },
+  { name: "auth-logout", method: "POST", path: "/auth/logout", auth: false, streaming: false, serverPrivileges: true },
+  { name: "auth-password", method: "POST", path: "/auth/password", auth: true, sessionOnly: true, streaming: false, serverPrivileges: true },
+  { name: "api-keys-create", method: "POST", path: "/api-keys", auth: true, sessionOnly: true, streaming: false },
+  { name: "api-keys-list", method: "GET", path: "/api-keys", auth: true, streaming: false },
+  { name: "api-keys-delete", method: "DELETE", path: "/api-keys/{id}", auth: true, sessionOnly: true, streaming: false },
+  // ---- end access ----
   { name: "conversations-create", method: "POST", path: "/conversations", auth: true, streaming: false },
   { name: "conversations-list", method: "GET", path: "/conversations", auth: true, streaming: false },
   { name: "conversations-get", method: "GET", path: "/conversations/{id}", auth: true, streaming: false },
@@ -26,8 +34,10 @@ export const routeTable: RouteSpec[] = [
   { name: "docs-asset", method: "GET", path: "/docs/{file}", auth: false, streaming: false, prefix: false },
 ].map((r) => ({ ...r, method: r.method as RouteDef["method"], path: r.prefix === false ? r.path : API_PREFIX + r.path }));
 
-export function pathOf(name: string): string {
+export function routeOf(name: string): RouteSpec {
   const route = routeTable.find((r) => r.name === name);
   if (!route) throw new Error(`No route named ${name}`);
-  return route.path;
+  return route;
 }
+
+export const pathOf = (name: string): string => routeOf(name).path;

@@ -22,7 +22,14 @@ export interface RouteDef {
   streaming: boolean;
   /** Mounted at the host root instead of under API_PREFIX (the docs and the OpenAPI document). */
   prefix?: boolean;
-  /** Requires a bearer token. */
+  /** Requires a credential: an access token or (unless `sessionOnly`) an API key. */
   auth: boolean;
+  /** Only a signed-in session (access token) will do: API keys cannot manage keys or the password. */
+  sessionOnly?: boolean;
+  /**
+   * Uses the store's server-privileged operations (sessions, throttling, password hashes): on Supabase
+   * the function needs the service-role key. (API-key checks on `auth` routes use that path as well.)
+   */
+  serverPrivileges?: boolean;
   load: () => Promise<{ handler: unknown }>;
 }
