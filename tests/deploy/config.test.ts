@@ -1,4 +1,7 @@
 // packages/functions/src/config.ts: one way to read settings, SST-bound on AWS, the environment locally.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ConfigError } from "@conversation-api/core";
 import { loadConfig, tokenSettings } from "../../packages/functions/src/config";
@@ -13,6 +16,23 @@ const SECRET = "a-jwt-secret-of-at-least-32-characters!";
 const SUPABASE = { SUPABASE_URL: "https://abc.supabase.co", SUPABASE_ANON_KEY: "anon", SUPABASE_JWT_SECRET: "a-supabase-jwt-secret-of-32-chars-or-more" };
 
 describe("loadConfig", () => {
+  it("refuses a JWT_SECRET equal to SUPABASE_JWT_SECRET, from the variable or the generated file", async () => {
+    await expect(loadConfig({ DATA_DIR: "memory://", ...SUPABASE, JWT_SECRET: SUPABASE.SUPABASE_JWT_SECRET })).rejects.toThrow(
+      /JWT_SECRET: must differ from SUPABASE_JWT_SECRET/,
+    );
+    const dir = mkdtempSync(join(tmpdir(), "cfg-"));
+    try {
+      writeFileSync(join(dir, "jwt-secret"), SUPABASE.SUPABASE_JWT_SECRET);
+      await expect(loadConfig({ DATA_DIR: dir, ...SUPABASE })).rejects.toThrow(/must differ from SUPABASE_JWT_SECRET/);
+      writeFileSync(join(dir, "jwt-secret"), "short");
+      await expect(loadConfig({ DATA_DIR: dir })).rejects.toBeInstanceOf(ConfigError);
+      writeFileSync(join(dir, "jwt-secret"), SECRET);
+      expect((await loadConfig({ DATA_DIR: dir })).JWT_SECRET).toBe(SECRET);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("reads the environment locally, generating a JWT secret for in-memory data", async () => {
     const c = await loadConfig({ DATA_DIR: "memory://", DEFAULT_MODEL: "llama-3.1-8b-instant" });
     expect(c.JWT_SECRET).toEqual(expect.any(String));

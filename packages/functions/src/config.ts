@@ -47,9 +47,12 @@ export type AppConfig = Config & {
 export async function loadConfig(env: Record<string, string | undefined> = process.env): Promise<AppConfig> {
   const source = sstBound(env) ? { ...env, ...(await sstBoundValues()) } : env;
   const config = parseConfig(source);
+  // The generated local secret passes the same checks as the variable (length, differs from Supabase's).
+  const jwtSecret =
+    config.JWT_SECRET ?? (onLambda() ? undefined : parseConfig({ ...source, JWT_SECRET: localJwtSecret(config.DATA_DIR) }).JWT_SECRET);
   return {
     ...config,
-    JWT_SECRET: config.JWT_SECRET ?? (onLambda() ? undefined : localJwtSecret(config.DATA_DIR)),
+    JWT_SECRET: jwtSecret,
     supabase: config.SUPABASE_URL
       ? {
           url: config.SUPABASE_URL,
@@ -96,12 +99,18 @@ export function tokenSettings(config: AppConfig): TokenSettings {
 function localJwtSecret(dataDir: string): string {
   if (isMemoryDataDir(dataDir)) return randomBytes(32).toString("base64url");
   const file = join(dataDir, "jwt-secret");
+  let existing: string | undefined;
   try {
-    return readFileSync(file, "utf8").trim();
+    existing = readFileSync(file, "utf8").trim();
   } catch {
-    mkdirSync(dataDir, { recursive: true });
-    const secret = randomBytes(32).toString("base64url");
-    writeFileSync(file, secret, { mode: 0o600 });
-    return secret;
+    existing = undefined;
   }
+  if (existing !== undefined) {
+    if (existing.length < 32) throw new ConfigError([`${file}: must hold at least 32 characters (delete it to have a new one generated)`]);
+    return existing;
+  }
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(32).toString("base64url");
+  writeFileSync(file, secret, { mode: 0o600 });
+  return secret;
 }
