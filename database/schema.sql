@@ -158,6 +158,60 @@ create table if not exists public.api_keys (
   revoked_at   timestamptz
 );
 create index if not exists api_keys_user_idx on public.api_keys (user_id);
+alter table public.api_keys add column if not exists expires_at timestamptz;
+
+-- Refresh tokens (sessions). Server-only: no grant to anon or authenticated, and RLS with no policy.
+-- A family is one sign-in; each refresh rotates to a new row of the same family. Only SHA-256 hashes
+-- of the tokens are stored.
+create table if not exists public.refresh_tokens (
+  id          uuid primary key default gen_random_uuid(),
+  user_id     uuid not null references public.users (id) on delete cascade,
+  family_id   uuid not null,
+  token_hash  text not null unique,
+  created_at  timestamptz not null default now(),
+  expires_at  timestamptz not null,
+  rotated_at  timestamptz,
+  revoked_at  timestamptz
+);
+create index if not exists refresh_tokens_family_idx on public.refresh_tokens (family_id);
+create index if not exists refresh_tokens_user_idx on public.refresh_tokens (user_id);
+
+-- Throttling counters for the pre-auth routes (failed logins per account and per IP, registrations
+-- per IP). Server-only like refresh_tokens. `scope` names the counter, `key` its subject.
+create table if not exists public.auth_attempts (
+  id         bigint generated always as identity primary key,
+  scope      text not null check (scope in ('login_account', 'login_ip', 'register_ip')),
+  key        text not null check (char_length(key) <= 320),
+  created_at timestamptz not null default now()
+);
+create index if not exists auth_attempts_scope_key_idx on public.auth_attempts (scope, key, created_at);
+
+-- The token ledger: append-only, the only record of usage that budgets and /usage read. Rows are
+-- added by reserve_tokens (the worst case, before the model is called) and settle_tokens (the real
+-- figures, once, as a correction: tokens = real - reserved). No foreign key to conversations, so
+-- deleting one leaves the ledger alone. Nobody but the owner holds a write grant: the functions are
+-- the only way in.
+create table if not exists public.usage_ledger (
+  id             bigint generated always as identity primary key,
+  user_id        uuid not null references public.users (id) on delete cascade,
+  reservation_id uuid not null,
+  entry          text not null check (entry in ('reserve', 'settle')),
+  model          text check (char_length(model) <= 100),
+  -- Counted against the budget: the reservation, then the settle row's correction (may be negative,
+  -- never below minus its reservation, so a reservation's total is never negative).
+  tokens         bigint not null,
+  input_tokens   integer not null default 0 check (input_tokens >= 0),
+  output_tokens  integer not null default 0 check (output_tokens >= 0),
+  latency_ms     integer check (latency_ms >= 0),
+  -- sha256 of the settle secret that reserve_tokens handed out (reserve rows only).
+  secret_hash    text,
+  -- When the reservation was made: a settle row counts for the day its reservation did.
+  reserved_at    timestamptz not null default now(),
+  created_at     timestamptz not null default now(),
+  constraint usage_ledger_entry_once unique (reservation_id, entry),
+  constraint usage_ledger_reserve_nonneg check (entry <> 'reserve' or tokens >= 0)
+);
+create index if not exists usage_ledger_user_time_idx on public.usage_ledger (user_id, reserved_at);
 
 -- ---------------------------------------------------------------------------------------------
 -- Row level security
@@ -190,17 +244,51 @@ create policy messages_own on public.messages
   for all to authenticated
   using (user_id = (select auth.uid())) with check (user_id = (select auth.uid()));
 
+alter table public.refresh_tokens enable row level security;
+alter table public.refresh_tokens force row level security;
+alter table public.auth_attempts  enable row level security;
+alter table public.auth_attempts  force row level security;
+alter table public.usage_ledger   enable row level security;
+alter table public.usage_ledger   force row level security;
+
+drop policy if exists usage_ledger_select_own on public.usage_ledger;
+create policy usage_ledger_select_own on public.usage_ledger
+  for select to authenticated using (user_id = (select auth.uid()));
+
 drop policy if exists api_keys_own on public.api_keys;
 create policy api_keys_own on public.api_keys
   for all to authenticated
   using (user_id = (select auth.uid())) with check (user_id = (select auth.uid()));
 
 -- Supabase's default privileges hand every new table to anon and authenticated; start from
--- nothing and grant exactly what the policies are written for.
+-- nothing and grant exactly what the policies are written for. Revoking on the table also revokes
+-- every column grant, so re-applying starts from nothing too.
 revoke all on public.users, public.conversations, public.messages, public.api_keys from public, anon, authenticated;
-grant select, update (display_name) on public.users to authenticated;
-grant select, insert, update, delete on public.conversations, public.messages, public.api_keys to authenticated;
+-- users: never the password hash (column grants: `select *` as authenticated is refused).
+grant select (id, email, display_name, created_at), update (display_name) on public.users to authenticated;
+-- conversations: no back-dating or re-owning (user_id is listed only so RLS, not a grant, refuses it).
+grant select, delete on public.conversations to authenticated;
+grant insert (id, user_id, title, system_prompt, model) on public.conversations to authenticated;
+grant update (title, system_prompt, updated_at) on public.conversations to authenticated;
+-- api_keys: never the key hash; keys are created and revoked through the functions below.
+grant select (id, user_id, name, prefix, created_at, last_used_at, expires_at, revoked_at) on public.api_keys to authenticated;
 grant all on public.users, public.conversations, public.messages, public.api_keys to service_role;
+-- Server-only tables: nothing for anon or authenticated (RLS has no policy for them either).
+revoke all on public.refresh_tokens, public.auth_attempts, public.usage_ledger from public, anon, authenticated;
+grant all on public.refresh_tokens, public.auth_attempts, public.usage_ledger to service_role;
+-- The ledger is readable (the caller's rows, through RLS) but never writable: the functions write it.
+grant select (id, user_id, reservation_id, entry, model, tokens, input_tokens, output_tokens, latency_ms, reserved_at, created_at)
+  on public.usage_ledger to authenticated;
+
+-- ---- messages: grants (kept apart: the reply loop's columns and functions change them) ----------
+-- Written only by insert (the append_* functions run as the caller). No UPDATE: a stored reply's
+-- figures cannot be rewritten; no DELETE: messages go with their conversation (the foreign key's
+-- cascade runs as the table owner). created_at and seq are the database's own.
+grant select on public.messages to authenticated;
+grant insert (id, conversation_id, user_id, role, content, model, token_count, input_tokens,
+              finish_reason, latency_ms, ttft_ms, metadata, idempotency_key, reasoning)
+  on public.messages to authenticated;
+-- ---- end of messages grants ----------------------------------------------------------------------
 
 -- ---------------------------------------------------------------------------------------------
 -- Write functions
@@ -361,21 +449,22 @@ as $$
 $$;
 
 -- tokens_used_since(p_since timestamptz) returns bigint
---   Input + output tokens of the caller's replies created at or after p_since.
+--   Tokens the caller's ledger holds for reservations made at or after p_since: settled replies at
+--   their real figures, unsettled ones at their reservation.
 create or replace function public.tokens_used_since(p_since timestamptz) returns bigint
 language sql
 stable
 security invoker
 set search_path = public
 as $$
-  select coalesce(sum(coalesce(m.input_tokens, 0) + coalesce(m.token_count, 0)), 0)::bigint
-    from public.messages m
-   where m.user_id = (select auth.uid()) and m.role = 'assistant' and m.created_at >= p_since
+  select coalesce(sum(l.tokens), 0)::bigint
+    from public.usage_ledger l
+   where l.user_id = (select auth.uid()) and l.reserved_at >= p_since
 $$;
 
 -- usage_report(p_from timestamptz, p_to timestamptz, p_group_by text) returns table(...)
---   The caller's replies in [p_from, p_to) grouped by UTC day ('day', key YYYY-MM-DD) or by model
---   ('model', key '' for none), ordered by key bytewise.
+--   The caller's settled replies (ledger settle rows) in [p_from, p_to) grouped by UTC day ('day',
+--   key YYYY-MM-DD) or by model ('model', key '' for none), ordered by key bytewise.
 -- The mean is unrounded so that totals over groups stay exact; the API rounds what it shows.
 drop function if exists public.usage_report(timestamptz, timestamptz, text);
 create function public.usage_report(
@@ -389,19 +478,19 @@ security invoker
 set search_path = public
 as $$
   select g.k,
-         coalesce(sum(m.input_tokens), 0)::bigint,
-         coalesce(sum(m.token_count), 0)::bigint,
+         coalesce(sum(l.input_tokens), 0)::bigint,
+         coalesce(sum(l.output_tokens), 0)::bigint,
          count(*)::bigint,
-         avg(m.latency_ms)::double precision
-    from public.messages m
+         avg(l.latency_ms)::double precision
+    from public.usage_ledger l
    cross join lateral (
      select case p_group_by
-              when 'day' then to_char(m.created_at at time zone 'UTC', 'YYYY-MM-DD')
-              when 'model' then coalesce(m.model, '')
+              when 'day' then to_char(l.created_at at time zone 'UTC', 'YYYY-MM-DD')
+              when 'model' then coalesce(l.model, '')
             end as k
    ) g
-   where m.user_id = (select auth.uid()) and m.role = 'assistant'
-     and m.created_at >= p_from and m.created_at < p_to
+   where l.user_id = (select auth.uid()) and l.entry = 'settle'
+     and l.created_at >= p_from and l.created_at < p_to
    group by g.k
    order by g.k collate "C"
 $$;
@@ -412,3 +501,409 @@ revoke all on function public.usage_report(timestamptz, timestamptz, text) from 
 grant execute on function public.prepare_turn(uuid, integer, text) to authenticated, service_role;
 grant execute on function public.tokens_used_since(timestamptz) to authenticated, service_role;
 grant execute on function public.usage_report(timestamptz, timestamptz, text) to authenticated, service_role;
+
+-- =============================================================================================
+-- Access: constraints, budgets, sessions, API keys, throttling, and who may call what.
+--
+-- Everything below holds for a user who talks to PostgREST directly with their own token: they
+-- cannot lower their recorded usage, read a secret, touch another user's rows, or store figures
+-- the API would refuse. Functions marked "server-only" are executable by the app's own connection
+-- role (owner) and service_role only.
+-- =============================================================================================
+
+-- ---------------------------------------------------------------------------------------------
+-- CHECK constraints: the API's limits, again in the database. Added NOT VALID (so re-applying to a
+-- database holding older rows never fails), then validated where the existing rows allow.
+-- Text columns need no NUL check: PostgreSQL's text and jsonb cannot hold U+0000 at all.
+-- ---------------------------------------------------------------------------------------------
+do $$
+declare
+  c record;
+begin
+  for c in
+    select * from (values
+      ('users', 'users_email_len', 'char_length(email) between 3 and 254'),
+      ('users', 'users_display_name_len', 'display_name is null or char_length(display_name) between 1 and 100'),
+      ('users', 'users_password_hash_len', 'char_length(password_hash) between 1 and 255'),
+      ('conversations', 'conversations_title_len', 'title is null or char_length(title) between 1 and 200'),
+      ('conversations', 'conversations_system_prompt_len', 'system_prompt is null or char_length(system_prompt) <= 32000'),
+      ('conversations', 'conversations_model_len', 'char_length(model) between 1 and 100'),
+      ('api_keys', 'api_keys_name_len', 'name is null or char_length(name) between 1 and 100'),
+      ('api_keys', 'api_keys_prefix_len', 'char_length(prefix) between 1 and 32'),
+      -- ---- messages constraints (kept apart: the reply loop's columns change them) ----
+      -- A user's message is at most the API's 32,000 characters; a reply is bounded by max_tokens.
+      ('messages', 'messages_content_len', 'char_length(content) <= case when role = ''user'' then 32000 else 1000000 end'),
+      ('messages', 'messages_model_len', 'model is null or char_length(model) <= 100'),
+      ('messages', 'messages_counts_nonneg',
+        'coalesce(token_count, 0) >= 0 and coalesce(input_tokens, 0) >= 0 and coalesce(latency_ms, 0) >= 0 and coalesce(ttft_ms, 0) >= 0'),
+      ('messages', 'messages_idempotency_key_len', 'idempotency_key is null or char_length(idempotency_key) between 1 and 255'),
+      -- Reasoning belongs to replies only, bounded like a reply's content.
+      ('messages', 'messages_reasoning_len', 'char_length(reasoning) <= case when role = ''user'' then 0 else 1000000 end')
+      -- ---- end of messages constraints ----
+    ) as t(tbl, name, expr)
+  loop
+    if not exists (select 1 from pg_constraint where conname = c.name and conrelid = ('public.' || c.tbl)::regclass) then
+      execute format('alter table public.%I add constraint %I check (%s) not valid', c.tbl, c.name, c.expr);
+    end if;
+    begin
+      execute format('alter table public.%I validate constraint %I', c.tbl, c.name);
+    exception when check_violation then
+      raise warning 'constraint %.% holds for new rows only: existing rows violate it', c.tbl, c.name;
+    end;
+  end loop;
+end
+$$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Budgets: reserve before the model is called, settle when the reply ends.
+-- ---------------------------------------------------------------------------------------------
+
+-- reserve_tokens(p_reservation_id uuid, p_model text, p_tokens integer, p_budget bigint, p_since timestamptz)
+--   returns jsonb {"ok": bool, "used": bigint, "secret": text | null}
+-- In one statement, under a per-user lock: when the caller's ledger since p_since is under p_budget
+-- (0 = no budget), records a reservation of p_tokens and returns a fresh random settle secret, of
+-- which only the SHA-256 is kept. Concurrent sends queue on the lock, so together they overshoot the
+-- budget by at most one reservation. SECURITY DEFINER: the ledger has no write grant. Calling it
+-- directly only ever adds to the caller's own usage.
+create or replace function public.reserve_tokens(
+  p_reservation_id uuid,
+  p_model          text,
+  p_tokens         integer,
+  p_budget         bigint,
+  p_since          timestamptz
+) returns jsonb
+language plpgsql
+security definer
+set search_path = public, pg_temp
+as $$
+declare
+  v_uid    uuid := auth.uid();
+  v_used   bigint;
+  v_secret text;
+begin
+  if v_uid is null then
+    raise exception 'no user' using errcode = '42501';
+  end if;
+  perform pg_advisory_xact_lock(hashtextextended('usage_ledger:' || v_uid::text, 0));
+  select coalesce(sum(tokens), 0) into v_used
+    from public.usage_ledger where user_id = v_uid and reserved_at >= p_since;
+  if coalesce(p_budget, 0) > 0 and v_used >= p_budget then
+    return jsonb_build_object('ok', false, 'used', v_used, 'secret', null);
+  end if;
+  -- 244 random bits (two version-4 UUIDs).
+  v_secret := replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', '');
+  insert into public.usage_ledger (user_id, reservation_id, entry, model, tokens, secret_hash)
+  values (v_uid, p_reservation_id, 'reserve', p_model, p_tokens,
+          encode(sha256(convert_to(v_secret, 'UTF8')), 'hex'));
+  return jsonb_build_object('ok', true, 'used', v_used, 'secret', v_secret);
+end
+$$;
+
+-- settle_tokens(p_reservation_id uuid, p_secret text, p_input_tokens integer, p_output_tokens integer,
+--   p_latency_ms integer) returns boolean
+-- Records the real usage of a reservation, once: a settle row whose tokens are real - reserved.
+-- Needs the secret reserve_tokens returned (held only by the API process that reserved), so a user
+-- cannot settle a real reply at a lower figure. false when the secret is wrong or it was settled.
+create or replace function public.settle_tokens(
+  p_reservation_id uuid,
+  p_secret         text,
+  p_input_tokens   integer,
+  p_output_tokens  integer,
+  p_latency_ms     integer
+) returns boolean
+language plpgsql
+security definer
+set search_path = public, pg_temp
+as $$
+declare
+  v_res public.usage_ledger;
+begin
+  select * into v_res from public.usage_ledger
+   where reservation_id = p_reservation_id and entry = 'reserve' and user_id = auth.uid()
+     and secret_hash = encode(sha256(convert_to(coalesce(p_secret, ''), 'UTF8')), 'hex');
+  if not found then
+    return false;
+  end if;
+  insert into public.usage_ledger (user_id, reservation_id, entry, model, tokens, input_tokens, output_tokens,
+                                   latency_ms, reserved_at)
+  values (v_res.user_id, p_reservation_id, 'settle', v_res.model,
+          coalesce(p_input_tokens, 0)::bigint + coalesce(p_output_tokens, 0) - v_res.tokens,
+          coalesce(p_input_tokens, 0), coalesce(p_output_tokens, 0), p_latency_ms, v_res.reserved_at)
+  on conflict (reservation_id, entry) do nothing;
+  return found;
+end
+$$;
+
+-- Usage recorded before the ledger existed: each stored reply, once, as already settled. Runs only
+-- while the ledger is empty, so re-applying never counts a reply twice.
+insert into public.usage_ledger (user_id, reservation_id, entry, model, tokens, input_tokens, output_tokens,
+                                 latency_ms, reserved_at, created_at)
+select m.user_id, m.id, 'settle', m.model,
+       greatest(coalesce(m.input_tokens, 0), 0)::bigint + greatest(coalesce(m.token_count, 0), 0),
+       greatest(coalesce(m.input_tokens, 0), 0), greatest(coalesce(m.token_count, 0), 0),
+       greatest(m.latency_ms, 0), m.created_at, m.created_at
+  from public.messages m
+ where m.role = 'assistant' and not exists (select 1 from public.usage_ledger)
+on conflict (reservation_id, entry) do nothing;
+
+-- ---------------------------------------------------------------------------------------------
+-- API keys (user-callable; the key itself never reaches the database, only its SHA-256)
+-- ---------------------------------------------------------------------------------------------
+
+-- create_api_key(p_name text, p_prefix text, p_key_hash text, p_expires_at timestamptz) returns jsonb
+--   The new key's public fields. SECURITY DEFINER: api_keys has no insert grant, so a key's owner is
+--   always auth.uid() and its hash is never readable back.
+create or replace function public.create_api_key(
+  p_name       text,
+  p_prefix     text,
+  p_key_hash   text,
+  p_expires_at timestamptz
+) returns jsonb
+language plpgsql
+security definer
+set search_path = public, pg_temp
+as $$
+declare
+  v_key public.api_keys;
+begin
+  if auth.uid() is null then
+    raise exception 'no user' using errcode = '42501';
+  end if;
+  insert into public.api_keys (user_id, name, prefix, key_hash, expires_at)
+  values (auth.uid(), p_name, p_prefix, p_key_hash, p_expires_at)
+  returning * into v_key;
+  return jsonb_build_object('id', v_key.id, 'name', v_key.name, 'prefix', v_key.prefix,
+    'created_at', v_key.created_at, 'last_used_at', v_key.last_used_at, 'expires_at', v_key.expires_at);
+end
+$$;
+
+-- revoke_api_key(p_id uuid) returns boolean: false when it is not the caller's live key. A revoked
+-- key stays revoked: there is no update grant to undo it.
+create or replace function public.revoke_api_key(p_id uuid) returns boolean
+language plpgsql
+security definer
+set search_path = public, pg_temp
+as $$
+begin
+  update public.api_keys set revoked_at = now()
+   where id = p_id and user_id = auth.uid() and revoked_at is null;
+  return found;
+end
+$$;
+
+-- authenticate_api_key(p_key_hash text) returns uuid (server-only)
+--   The owner of a live key (not revoked, not expired), else null. Marks it used, at most once a minute.
+create or replace function public.authenticate_api_key(p_key_hash text) returns uuid
+language sql
+security invoker
+set search_path = public, pg_temp
+as $$
+  with k as (
+    select id, user_id, last_used_at from public.api_keys
+     where key_hash = p_key_hash and revoked_at is null and (expires_at is null or expires_at > now())
+  ), touched as (
+    update public.api_keys a set last_used_at = now()
+      from k where a.id = k.id and (k.last_used_at is null or k.last_used_at < now() - interval '1 minute')
+  )
+  select user_id from k
+$$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Sessions (server-only): refresh-token families
+-- ---------------------------------------------------------------------------------------------
+
+-- create_session(p_user_id uuid, p_token_hash text, p_expires_at timestamptz) returns uuid (the family)
+create or replace function public.create_session(p_user_id uuid, p_token_hash text, p_expires_at timestamptz)
+returns uuid
+language sql
+security invoker
+set search_path = public, pg_temp
+as $$
+  insert into public.refresh_tokens (user_id, family_id, token_hash, expires_at)
+  values (p_user_id, gen_random_uuid(), p_token_hash, p_expires_at)
+  returning family_id
+$$;
+
+-- rotate_refresh_token(p_token_hash text, p_new_hash text, p_expires_at timestamptz) returns jsonb
+--   {"status": "ok", "user_id": ...}: the token was live; it is now spent and p_new_hash replaces it.
+--   {"status": "reused"}: the token was already rotated (a copy is in someone else's hands): the
+--     whole family is revoked, the live successor included.
+--   {"status": "invalid"}: unknown, expired or revoked.
+create or replace function public.rotate_refresh_token(p_token_hash text, p_new_hash text, p_expires_at timestamptz)
+returns jsonb
+language plpgsql
+security invoker
+set search_path = public, pg_temp
+as $$
+declare
+  v_tok public.refresh_tokens;
+begin
+  select * into v_tok from public.refresh_tokens where token_hash = p_token_hash for update;
+  if not found or v_tok.revoked_at is not null then
+    return jsonb_build_object('status', 'invalid');
+  end if;
+  if v_tok.rotated_at is not null then
+    update public.refresh_tokens set revoked_at = now() where family_id = v_tok.family_id and revoked_at is null;
+    return jsonb_build_object('status', 'reused');
+  end if;
+  if v_tok.expires_at <= now() then
+    return jsonb_build_object('status', 'invalid');
+  end if;
+  update public.refresh_tokens set rotated_at = now() where id = v_tok.id;
+  insert into public.refresh_tokens (user_id, family_id, token_hash, expires_at)
+  values (v_tok.user_id, v_tok.family_id, p_new_hash, p_expires_at);
+  return jsonb_build_object('status', 'ok', 'user_id', v_tok.user_id);
+end
+$$;
+
+-- revoke_session(p_token_hash text) returns boolean: revokes the token's whole family (sign-out).
+create or replace function public.revoke_session(p_token_hash text) returns boolean
+language plpgsql
+security invoker
+set search_path = public, pg_temp
+as $$
+begin
+  update public.refresh_tokens set revoked_at = now()
+   where revoked_at is null
+     and family_id = (select family_id from public.refresh_tokens where token_hash = p_token_hash);
+  return found;
+end
+$$;
+
+-- change_password(p_user_id uuid, p_password_hash text) returns boolean: sets the hash and revokes
+-- every session of the user, in one transaction.
+create or replace function public.change_password(p_user_id uuid, p_password_hash text) returns boolean
+language plpgsql
+security invoker
+set search_path = public, pg_temp
+as $$
+begin
+  update public.users set password_hash = p_password_hash where id = p_user_id;
+  if not found then
+    return false;
+  end if;
+  update public.refresh_tokens set revoked_at = now() where user_id = p_user_id and revoked_at is null;
+  return true;
+end
+$$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Throttling (server-only), shared by every instance because it lives here
+-- ---------------------------------------------------------------------------------------------
+
+-- Seconds until fewer than p_max attempts of (scope, key) fall in the last p_window_seconds; 0 when
+-- already fewer.
+create or replace function public.attempts_retry_after(p_scope text, p_key text, p_window_seconds integer, p_max integer)
+returns integer
+language sql
+stable
+security invoker
+set search_path = public, pg_temp
+as $$
+  select coalesce((
+    select greatest(1, ceil(extract(epoch from (a.created_at + make_interval(secs => p_window_seconds) - now())))::integer)
+      from public.auth_attempts a
+     where a.scope = p_scope and a.key = p_key and a.created_at > now() - make_interval(secs => p_window_seconds)
+     order by a.created_at desc
+     offset greatest(p_max, 1) - 1 limit 1
+  ), 0)
+$$;
+
+-- login_retry_after(p_account text, p_ip text, p_window_seconds integer, p_max_account integer,
+--   p_max_ip integer) returns integer: 0 = the login may be tried; else seconds to wait.
+create or replace function public.login_retry_after(
+  p_account text, p_ip text, p_window_seconds integer, p_max_account integer, p_max_ip integer
+) returns integer
+language sql
+stable
+security invoker
+set search_path = public, pg_temp
+as $$
+  select greatest(public.attempts_retry_after('login_account', p_account, p_window_seconds, p_max_account),
+                  public.attempts_retry_after('login_ip', p_ip, p_window_seconds, p_max_ip))
+$$;
+
+-- record_login(p_account text, p_ip text, p_ok boolean): a failure counts against the account and
+-- the IP; a success clears the account's failures. Rows older than a day are dropped on the way.
+create or replace function public.record_login(p_account text, p_ip text, p_ok boolean) returns void
+language plpgsql
+security invoker
+set search_path = public, pg_temp
+as $$
+begin
+  delete from public.auth_attempts where created_at < now() - interval '1 day'
+     and ((scope = 'login_account' and key = p_account) or (scope = 'login_ip' and key = p_ip));
+  if p_ok then
+    delete from public.auth_attempts where scope = 'login_account' and key = p_account;
+  else
+    insert into public.auth_attempts (scope, key) values ('login_account', p_account), ('login_ip', p_ip);
+  end if;
+end
+$$;
+
+-- register_attempt(p_ip text, p_window_seconds integer, p_max integer) returns integer
+--   Counts a registration from p_ip and returns 0, or returns the seconds to wait (and counts nothing)
+--   when p_max were already made in the window. Serialised per IP.
+create or replace function public.register_attempt(p_ip text, p_window_seconds integer, p_max integer) returns integer
+language plpgsql
+security invoker
+set search_path = public, pg_temp
+as $$
+declare
+  v_wait integer;
+begin
+  perform pg_advisory_xact_lock(hashtextextended('register_ip:' || p_ip, 0));
+  v_wait := public.attempts_retry_after('register_ip', p_ip, p_window_seconds, p_max);
+  if v_wait > 0 then
+    return v_wait;
+  end if;
+  delete from public.auth_attempts where scope = 'register_ip' and key = p_ip and created_at < now() - interval '1 day';
+  insert into public.auth_attempts (scope, key) values ('register_ip', p_ip);
+  return 0;
+end
+$$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Who may call what. Supabase's default privileges grant every new table, sequence and function in
+-- public to anon and authenticated; the API never serves anon, so anon gets nothing at all, and
+-- authenticated gets the user-callable functions only.
+-- ---------------------------------------------------------------------------------------------
+revoke all on all tables in schema public from anon;
+revoke all on all sequences in schema public from public, anon, authenticated;
+grant usage, select on all sequences in schema public to service_role;
+revoke all on all functions in schema public from public, anon;
+do $$
+declare
+  f text;
+begin
+  -- User-callable: each runs as the caller (RLS) or checks auth.uid() itself.
+  foreach f in array array[
+    'public.append_user_message(uuid, uuid, text, text)',
+    'public.append_assistant_message(uuid, uuid, text, text, integer, integer, text, integer, integer, jsonb)',
+    'public.prepare_turn(uuid, integer, text)',
+    'public.tokens_used_since(timestamptz)',
+    'public.usage_report(timestamptz, timestamptz, text)',
+    'public.reserve_tokens(uuid, text, integer, bigint, timestamptz)',
+    'public.settle_tokens(uuid, text, integer, integer, integer)',
+    'public.create_api_key(text, text, text, timestamptz)',
+    'public.revoke_api_key(uuid)'
+  ] loop
+    execute format('grant execute on function %s to authenticated, service_role', f);
+  end loop;
+  -- Server-only: the pre-auth paths, run with the connection's own role or the service key.
+  foreach f in array array[
+    'public.authenticate_api_key(text)',
+    'public.create_session(uuid, text, timestamptz)',
+    'public.rotate_refresh_token(text, text, timestamptz)',
+    'public.revoke_session(text)',
+    'public.change_password(uuid, text)',
+    'public.attempts_retry_after(text, text, integer, integer)',
+    'public.login_retry_after(text, text, integer, integer, integer)',
+    'public.record_login(text, text, boolean)',
+    'public.register_attempt(text, integer, integer)'
+  ] loop
+    execute format('revoke all on function %s from authenticated', f);
+    execute format('grant execute on function %s to service_role', f);
+  end loop;
+end
+$$;

@@ -23,6 +23,14 @@ export const RUNTIME_PARAMETERS = [
   "IDLE_TIMEOUT_MS",
   "GROQ_MAX_RETRIES",
   "GROQ_MAX_RETRY_WAIT_MS",
+  // access (issue 12): sessions, budgets, login/registration throttling
+  "REFRESH_TOKEN_EXPIRE_DAYS",
+  "RESERVE_OUTPUT_TOKENS",
+  "LOGIN_MAX_FAILURES_PER_ACCOUNT",
+  "LOGIN_MAX_FAILURES_PER_IP",
+  "LOGIN_FAILURE_WINDOW_MINUTES",
+  "REGISTER_MAX_PER_IP",
+  "REGISTER_WINDOW_MINUTES",
 ] as const satisfies readonly (keyof AppSettings)[];
 
 /** Not secret, but only bound when set: the Supabase project and the public half of the token keys. */

@@ -26,6 +26,15 @@ function ssm(held: Record<string, string>): GetParameters & { asked: string[][] 
 }
 
 describe("loadConfig", () => {
+  it("refuses a JWT_SECRET equal to SUPABASE_JWT_SECRET (legacy mode: our tokens must not be PostgREST tokens)", async () => {
+    const legacy = { SUPABASE_URL: SUPABASE.SUPABASE_URL, SUPABASE_ANON_KEY: "anon", SUPABASE_JWT_SECRET: "a-supabase-jwt-secret-of-32-chars-or-more" };
+    await expect(loadConfig({ DATA_DIR: "memory://", ...legacy, JWT_SECRET: legacy.SUPABASE_JWT_SECRET })).rejects.toThrow(
+      /JWT_SECRET: must differ from SUPABASE_JWT_SECRET/,
+    );
+    const ok = await loadConfig({ DATA_DIR: "memory://", ...legacy, JWT_SECRET: "a-different-jwt-secret-of-32-characters!" });
+    expect(ok.supabase?.legacyJwtSecret).toBe(legacy.SUPABASE_JWT_SECRET);
+  });
+
   it("generates an ES256 key pair with a kid locally for in-memory data, signing and verifying with it", async () => {
     const c = await loadConfig({ DATA_DIR: "memory://" });
     expect(c.JWT_PRIVATE_KEY).toMatchObject({ kty: "EC", crv: "P-256", alg: "ES256", kid: expect.any(String), d: expect.any(String) });

@@ -70,14 +70,16 @@ describe("synthesized stacks (sst deploy)", () => {
       for (const name of s.boundSecrets(fn)) expect(env[`SST_Secret_value_${name}`]).toBe("__FETCH_FROM_SSM__");
       for (const name of SECRET_NAMES) expect(env, route.name).not.toHaveProperty(name);
     }
-    // The policy in words: only register and login may mint tokens or bypass RLS, only the stream holds
-    // the Groq key; health, the data functions and the docs hold no secret at all.
+    // The policy in words: only the session routes (register, login, refresh, password change) may mint
+    // tokens; only they and logout may bypass RLS; only the stream holds the Groq key; health, the data
+    // functions (API keys included) and the docs hold no secret at all.
     const holders = (secret: string) => routes.filter((r) => s.boundSecrets(s.functionOf(r)[1]).includes(secret)).map((r) => r.name).sort();
-    expect(holders("JWT_PRIVATE_KEY")).toEqual(["auth-login", "auth-register"]);
-    expect(holders("SUPABASE_SECRET_KEY")).toEqual(["auth-login", "auth-register"]);
+    expect(holders("JWT_PRIVATE_KEY")).toEqual(["auth-login", "auth-password", "auth-refresh", "auth-register"]);
+    expect(holders("SUPABASE_SECRET_KEY")).toEqual(["auth-login", "auth-logout", "auth-password", "auth-refresh", "auth-register"]);
     expect(holders("GROQ_API_KEY")).toEqual(["messages-stream"]);
     for (const legacy of ["JWT_SECRET", "SUPABASE_JWT_SECRET"]) expect(holders(legacy)).toEqual([]);
-    for (const name of routes.filter((r) => !["auth-login", "auth-register", "messages-stream"].includes(r.name)).map((r) => r.name))
+    const holding = ["auth-login", "auth-logout", "auth-password", "auth-refresh", "auth-register", "messages-stream"];
+    for (const name of routes.filter((r) => !holding.includes(r.name)).map((r) => r.name))
       expect(s.boundSecrets(s.functionOf(routes.find((r) => r.name === name)!)[1]), name).toEqual([]);
     // A route the table gains later without declaring `holds` gets nothing.
     expect(secretsFor({ auth: true })).toEqual([]);

@@ -16,7 +16,7 @@ describe("register → converse → stream → stored", () => {
       body: { email, password: "s3cret-password", display_name: "Walker" },
     });
     expect(reg.status).toBe(201);
-    expect(reg.body).toMatchObject({ token_type: "bearer", expires_in: 1800, user: { email: email.toLowerCase(), display_name: "Walker" } });
+    expect(reg.body).toMatchObject({ token_type: "bearer", expires_in: 900, user: { email: email.toLowerCase(), display_name: "Walker" } });
     expect(reg.headers.get("x-request-id")).toBeTruthy();
 
     const login = await call(app.api, "POST", "/auth/login", { body: { email, password: "s3cret-password" } });

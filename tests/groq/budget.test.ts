@@ -42,5 +42,7 @@ it("refuses a send over the daily budget with 429 before the model is called", a
   const other = await registerUser(api);
   const otherConv = await newConversation(api, other.token);
   h.groq.enqueue(reply(["Fine"], { prompt_tokens: 5, completion_tokens: 1 }));
-  expect((await stream(api, otherConv, other.token, { content: "hi" })).status).toBe(200);
+  const fine = await stream(api, otherConv, other.token, { content: "hi" });
+  expect(fine.status).toBe(200);
+  await readSse(fine); // to its end: the reply is stored and settled before the app closes
 });

@@ -106,6 +106,32 @@ describe("every endpoint answers as documented", () => {
     expect((await api.call("usage", { token, query: { from: "2025-02-01", to: "2025-01-01" } })).status).toBe(422);
   });
 
+  test("sessions: refresh, logout, change the password", async () => {
+    const login = await api.call("auth-login", { body: { email, password } });
+    const refreshed = await api.call("auth-refresh", { body: { refresh_token: login.body.refresh_token } });
+    expect(refreshed.status).toBe(200);
+    expect((await api.call("auth-refresh", { body: { refresh_token: login.body.refresh_token } })).status).toBe(401);
+    expect((await api.call("auth-logout", { body: { refresh_token: refreshed.body.refresh_token } })).status).toBe(204);
+    const changed = await api.call("auth-password", { token, body: { current_password: password, new_password: password + "!" } });
+    expect(changed.status).toBe(200);
+    token = changed.body.access_token;
+    expect((await api.call("auth-password", { token, body: { current_password: "wrong password", new_password: password } })).status).toBe(422);
+    expect((await api.call("auth-password", { body: { current_password: password, new_password: password } })).status).toBe(401);
+  });
+
+  test("API keys: create, list, use, a key cannot manage keys (403), revoke", async () => {
+    const created = await api.call("api-keys-create", { token, body: { name: "walk" } });
+    expect(created.status).toBe(201);
+    const key = created.body.key as string;
+    expect((await api.call("api-keys-list", { token })).status).toBe(200);
+    expect((await api.call("api-keys-list", { headers: { "x-api-key": key } })).status).toBe(200);
+    expect((await api.call("api-keys-create", { token: key, body: { name: "nope" } })).status).toBe(403);
+    expect((await api.call("api-keys-delete", { token: key, params: { id: created.body.id } })).status).toBe(403);
+    expect((await api.call("api-keys-delete", { token, params: { id: created.body.id } })).status).toBe(204);
+    expect((await api.call("api-keys-delete", { token, params: { id: created.body.id } })).status).toBe(404);
+    expect((await api.call("api-keys-list", { token: key })).status).toBe(401);
+  });
+
   test("delete, then the conversation is gone", async () => {
     expect((await api.call("conversations-delete", { token, params: { id: conversationId } })).status).toBe(204);
     expect((await api.call("conversations-get", { token, params: { id: conversationId } })).status).toBe(404);
@@ -115,7 +141,7 @@ describe("every endpoint answers as documented", () => {
   test("the walk covered every operation and every error status it set out to", () => {
     expect([...api.seen.keys()].sort()).toEqual(api.operationIds.sort());
     const statuses = new Set([...api.seen.values()].flatMap((s) => [...s]));
-    for (const s of [200, 201, 204, 400, 401, 404, 409, 413, 415, 422]) expect(statuses, `status ${s}`).toContain(s);
+    for (const s of [200, 201, 204, 400, 401, 403, 404, 409, 413, 415, 422]) expect(statuses, `status ${s}`).toContain(s);
   });
 });
 

@@ -5,6 +5,7 @@ import { StreamEvents } from "@conversation-api/core";
 import { describe, expect, test } from "vitest";
 import { buildOpenApiDocument, eventSchemaName, serializeDocument } from "../../packages/functions/src/openapi";
 import { schemaValidator } from "./contract";
+import { routeTable } from "../../packages/functions/src/route-table";
 
 const committedText = readFileSync(new URL("../../openapi.json", import.meta.url), "utf8");
 const committed = JSON.parse(committedText);
@@ -46,8 +47,10 @@ describe("openapi.json", () => {
     }
   });
 
-  test("every operation has an id, a summary, a tag, a 500 and ErrorBody errors; auth operations need the bearer scheme", () => {
-    expect(committed.components.securitySchemes.bearerAuth).toEqual({ type: "http", scheme: "bearer", bearerFormat: "JWT" });
+  test("every operation has an id, a summary, a tag, a 500 and ErrorBody errors; auth operations need a bearer token or an API key", () => {
+    expect(committed.components.securitySchemes.bearerAuth).toMatchObject({ type: "http", scheme: "bearer", bearerFormat: "JWT" });
+    expect(committed.components.securitySchemes.apiKey).toMatchObject({ type: "apiKey", in: "header", name: "x-api-key" });
+    const sessionOnly = new Set(routeTable.filter((r) => r.sessionOnly).map((r) => `${r.method.toLowerCase()} ${r.path}`));
     for (const [path, item] of Object.entries<any>(committed.paths))
       for (const [method, op] of Object.entries<any>(item)) {
         const where = `${method} ${path}`;
@@ -57,7 +60,8 @@ describe("openapi.json", () => {
         expect(op.responses["500"], where).toBeTruthy();
         for (const [status, r] of Object.entries<any>(op.responses))
           if (Number(status) >= 400) expect(r.content["application/json"].schema, `${where} ${status}`).toEqual({ $ref: "#/components/schemas/ErrorBody" });
-        if (op.security) expect(op.security).toEqual([{ bearerAuth: [] }]);
+        if (op.security)
+          expect(op.security, where).toEqual(sessionOnly.has(where) ? [{ bearerAuth: [] }] : [{ bearerAuth: [] }, { apiKey: [] }]);
         if (op.security) expect(op.responses["401"], where).toBeTruthy();
       }
   });

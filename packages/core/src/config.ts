@@ -57,7 +57,7 @@ export const ConfigSchema = z
     JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
     JWT_ISSUER: z.string().default("conversation-api"),
     JWT_AUDIENCE: z.string().default("conversation-api"),
-    ACCESS_TOKEN_EXPIRE_MINUTES: int(30, 1, 60 * 24 * 30),
+    ACCESS_TOKEN_EXPIRE_MINUTES: int(15, 1, 60 * 24 * 30),
     GROQ_API_KEY: optionalText,
     GROQ_BASE_URL: z.url().optional(),
     // Groq's current production models (notes/models.md); the fast one answers by default.
@@ -72,6 +72,15 @@ export const ConfigSchema = z
     CONTEXT_TOKEN_BUDGET: int(8_000, 256),
     HISTORY_LIMIT: int(100, 1, 1000),
     DAILY_TOKEN_BUDGET: int(0, 0).describe("Per-user input+output tokens per UTC day; 0 turns the budget off"),
+    // ---- access (issue 12) ----
+    RESERVE_OUTPUT_TOKENS: int(4096, 1, 1_000_000).describe("Output tokens a send without max_tokens reserves against the budget"),
+    REFRESH_TOKEN_EXPIRE_DAYS: int(30, 1, 365),
+    LOGIN_MAX_FAILURES_PER_ACCOUNT: int(5, 1),
+    LOGIN_MAX_FAILURES_PER_IP: int(50, 1),
+    LOGIN_FAILURE_WINDOW_MINUTES: int(15, 1, 24 * 60),
+    REGISTER_MAX_PER_IP: int(30, 1),
+    REGISTER_WINDOW_MINUTES: int(60, 1, 24 * 60),
+    // ---- end access ----
     MAX_BODY_BYTES: int(64 * 1024, 1024),
     OFFLINE_TOKEN_DELAY_MS: int(25, 0, 10_000),
     CORS_ORIGINS: list("*"),
@@ -90,6 +99,12 @@ export const ConfigSchema = z
       ctx.addIssue({ code: "custom", path: ["SUPABASE_PUBLISHABLE_KEY"], message: "required with SUPABASE_URL (or the legacy SUPABASE_ANON_KEY)" });
     if (c.SUPABASE_SECRET_KEY?.startsWith("sb_publishable_") || c.SUPABASE_SERVICE_ROLE_KEY?.startsWith("sb_publishable_"))
       ctx.addIssue({ code: "custom", path: ["SUPABASE_SECRET_KEY"], message: "is a publishable key; the secret key starts with sb_secret_" });
+    if (c.JWT_SECRET && c.SUPABASE_JWT_SECRET && c.JWT_SECRET === c.SUPABASE_JWT_SECRET)
+      ctx.addIssue({
+        code: "custom",
+        path: ["JWT_SECRET"],
+        message: "must differ from SUPABASE_JWT_SECRET (our tokens must not be valid PostgREST tokens)",
+      });
     if (!c.ALLOWED_MODELS.includes(c.DEFAULT_MODEL))
       ctx.addIssue({ code: "custom", path: ["DEFAULT_MODEL"], message: "must be one of ALLOWED_MODELS" });
   });

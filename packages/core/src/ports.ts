@@ -51,6 +51,51 @@ export interface UsageQuery {
 }
 
 
+// ---- access: budgets, API keys, sessions, throttling ----
+
+/** A reservation of the worst case a send may cost, made before the model is called. */
+export interface ReserveRequest {
+  /** Random id naming the reservation; settle_tokens takes it back. */
+  reservation_id: string;
+  model: string;
+  tokens: number;
+  /** 0 = no budget: always granted. */
+  budget: number;
+  /** Start of the budget's window (ISO). */
+  since: string;
+}
+
+export type Reservation =
+  | { ok: true; reservation_id: string; /** Needed to settle; only its hash is stored. */ secret: string }
+  | { ok: false; used: number };
+
+export interface Settlement {
+  reservation_id: string;
+  secret: string;
+  input_tokens: number;
+  output_tokens: number;
+  latency_ms: number | null;
+}
+
+export interface ApiKeyRecord {
+  id: string;
+  name: string | null;
+  prefix: string;
+  created_at: string;
+  last_used_at: string | null;
+  expires_at: string | null;
+}
+
+export type Rotation = { status: "ok"; user_id: string } | { status: "reused" | "invalid" };
+
+export interface LoginThrottle {
+  account: string;
+  ip: string;
+  windowSeconds: number;
+  maxAccount: number;
+  maxIp: number;
+}
+
 /** Operations on behalf of one signed-in user; the database's RLS policies scope every one of them. */
 export interface UserStore {
   getUser(): Promise<User | null>;
@@ -77,6 +122,15 @@ export interface UserStore {
   tokensUsedSince(since: string): Promise<number>;
   /** Per group; `mean_latency_ms` unrounded, so totals over groups can be exact. */
   usage(query: UsageQuery): Promise<UsageRow[]>;
+  /** Atomically: refused when the ledger since `since` is at the budget, else reserves `tokens`. */
+  reserveTokens(req: ReserveRequest): Promise<Reservation>;
+  /** Records a reservation's real usage, once. false when the secret is wrong or it was settled. */
+  settleTokens(s: Settlement): Promise<boolean>;
+  createApiKey(input: { name: string | null; prefix: string; key_hash: string; expires_at: string | null }): Promise<ApiKeyRecord>;
+  /** Live (not revoked) keys, newest first. */
+  listApiKeys(): Promise<ApiKeyRecord[]>;
+  /** false when it is not this user's live key. */
+  revokeApiKey(id: string): Promise<boolean>;
 }
 
 /** The credential a request presented, as a store may need it (prod branch). */
@@ -95,6 +149,24 @@ export interface Store {
    * forwards `accessToken` to PostgREST); the SQL store, which runs as the API's own role, ignores it.
    */
   forUser(userId: string, credential?: UserCredential): UserStore;
+  /** Server privileges (pre-auth paths): the account and its bcrypt hash, by id. */
+  findLoginById(userId: string): Promise<{ user: User; password_hash: string } | null>;
+  /** Starts a refresh-token family. */
+  createSession(userId: string, tokenHash: string, expiresAt: string): Promise<void>;
+  /** Spends a refresh token for a new one; a reused (already rotated) token revokes its family. */
+  rotateSession(tokenHash: string, newHash: string, expiresAt: string): Promise<Rotation>;
+  /** Revokes the token's family (sign-out). */
+  revokeSession(tokenHash: string): Promise<boolean>;
+  /** Sets the password hash and revokes every session of the user. */
+  changePassword(userId: string, passwordHash: string): Promise<boolean>;
+  /** The owner of a live API key with this SHA-256 hash, else null. Checked in the database every time. */
+  authenticateApiKey(keyHash: string): Promise<string | null>;
+  /** 0 when a login may be tried, else seconds until it may. */
+  loginRetryAfter(t: LoginThrottle): Promise<number>;
+  /** A failure counts against account and IP; a success clears the account's failures. */
+  recordLogin(account: string, ip: string, ok: boolean): Promise<void>;
+  /** Counts a registration and returns 0, or the seconds to wait (counting nothing). */
+  registerAttempt(ip: string, windowSeconds: number, max: number): Promise<number>;
   health(): Promise<boolean>;
   close(): Promise<void>;
 }

@@ -4,21 +4,22 @@ import type { Readable } from "node:stream";
 import type { z } from "zod";
 import type { Deps } from "./deps";
 import { accessLog } from "./middleware/access-log";
-import { bearerAuth } from "./middleware/auth";
+import { credentialAuth } from "./middleware/auth";
 import { methodGuard } from "./middleware/method-guard";
 import { errorResponses } from "./middleware/errors";
 import { jsonBody } from "./middleware/json-body";
 import { requestContext } from "./middleware/request-context";
-import type { ApiContext, ApiMiddleware, ApiResult } from "./middleware/types";
+import type { ApiContext, ApiMiddleware, ApiResult, Principal } from "./middleware/types";
 import { validate } from "./middleware/validate";
 import { credentialOf, withCredential } from "./postgrest-credential";
+import { routeOf } from "./route-table";
 
 type Infer<S> = S extends z.ZodType ? z.output<S> : undefined;
 
-export interface HandlerSpec<B, Q, P, H = undefined> {
+/** What a handler declares. Its route's auth and path come from the routes table (one source). */
+export interface HandlerOptions<B, Q, P, H = undefined> {
   /** One line for the API document. */
   summary: string;
-  auth: boolean;
   body?: B;
   query?: Q;
   params?: P;
@@ -28,10 +29,22 @@ export interface HandlerSpec<B, Q, P, H = undefined> {
   status?: number;
   /** Schema of the successful response body (absent for 204 and for the event stream). */
   response?: z.ZodType;
-  /** The route's path template; needed where events carry no pathParameters (the Function URL). */
-  path?: string;
   /** Error statuses this endpoint can answer besides those implied by auth, body and params. */
   errors?: number[];
+}
+
+/** The options plus what the routes table says about the route. */
+export interface HandlerSpec<B, Q, P, H = undefined> extends HandlerOptions<B, Q, P, H> {
+  route: string;
+  auth: boolean;
+  sessionOnly: boolean;
+  /** The route's path template; needed where events carry no pathParameters (the Function URL). */
+  path: string;
+}
+
+function specOf<B, Q, P, H>(route: string, options: HandlerOptions<B, Q, P, H>): HandlerSpec<B, Q, P, H> {
+  const r = routeOf(route);
+  return { ...options, route, auth: r.auth, sessionOnly: r.sessionOnly === true, path: r.path };
 }
 
 export interface HandlerInput<B, Q, P, H = undefined> {
@@ -39,8 +52,10 @@ export interface HandlerInput<B, Q, P, H = undefined> {
   query: Infer<Q>;
   params: Infer<P>;
   headers: Infer<H>;
-  /** Set whenever the spec has `auth: true`. */
+  /** Set whenever the route has `auth: true`. */
   userId: string;
+  /** Set whenever the route has `auth: true`. */
+  principal: Principal;
   deps: Deps;
   event: APIGatewayProxyEventV2;
   context: ApiContext;
@@ -50,9 +65,10 @@ const JSON_HEADERS = { "content-type": "application/json", "cache-control": "no-
 
 function middlewares(spec: HandlerSpec<unknown, unknown, unknown, unknown>, streaming = false): ApiMiddleware[] {
   const chain: ApiMiddleware[] = [accessLog(), requestContext(), errorResponses()];
-  if (streaming && spec.path) chain.push(methodGuard(spec.path));
+  if (streaming) chain.push(methodGuard(spec.path));
+  // Credentials before the body: without them the answer is 401 whatever the body is.
+  if (spec.auth) chain.push(credentialAuth({ sessionOnly: spec.sessionOnly }));
   if (spec.body) chain.push(jsonBody());
-  if (spec.auth) chain.push(bearerAuth());
   chain.push(validate(spec as never));
   return chain;
 }
@@ -63,6 +79,7 @@ const inputOf = <B, Q, P, H>(event: APIGatewayProxyEventV2, context: ApiContext)
   params: context.input?.params as Infer<P>,
   headers: context.input?.headers as Infer<H>,
   userId: context.userId!,
+  principal: context.principal!,
   // Signed-in requests reach the store with their own credential (see postgrest-credential.ts).
   deps: context.userId ? withCredential(context.deps, credentialOf(event, context)) : context.deps,
   event,
@@ -71,9 +88,11 @@ const inputOf = <B, Q, P, H>(event: APIGatewayProxyEventV2, context: ApiContext)
 
 /** A JSON endpoint behind API Gateway: middleware chain, then `fn`, then the JSON response. */
 export function jsonHandler<B = undefined, Q = undefined, P = undefined>(
-  spec: HandlerSpec<B, Q, P>,
+  route: string,
+  options: HandlerOptions<B, Q, P>,
   fn: (input: HandlerInput<B, Q, P>) => Promise<unknown>,
 ) {
+  const spec = specOf(route, options);
   const handler = middy<APIGatewayProxyEventV2, ApiResult, Error, ApiContext>()
     .use(middlewares(spec as HandlerSpec<unknown, unknown, unknown, unknown>))
     .handler(async (event, context): Promise<ApiResult> => {
@@ -95,9 +114,11 @@ export const canStream = () =>
  * local worker) the same handler buffers the whole SSE body instead.
  */
 export function streamHandler<B = undefined, Q = undefined, P = undefined, H = undefined>(
-  spec: HandlerSpec<B, Q, P, H>,
+  route: string,
+  options: HandlerOptions<B, Q, P, H>,
   fn: (input: HandlerInput<B, Q, P, H>) => Promise<{ headers: Record<string, string>; body: Readable }>,
 ) {
+  const spec = specOf(route, options);
   const streaming = canStream();
   const handler = middy<APIGatewayProxyEventV2, ApiResult, Error, ApiContext>({ streamifyResponse: streaming })
     .use(middlewares(spec as HandlerSpec<unknown, unknown, unknown, unknown>, true))

@@ -8,19 +8,9 @@ import type { Store, UserCredential } from "@conversation-api/core";
 import type { Deps } from "./deps";
 import type { ApiContext } from "./middleware/types";
 
-/** Set by the auth middleware (branch access): who is calling and with what. */
-interface Principal {
-  userId: string;
-  kind: "session" | "api_key";
-  bearer: string;
-}
-
-export function credentialOf(event: APIGatewayProxyEventV2, context: ApiContext): UserCredential | undefined {
-  const principal = (context as ApiContext & { principal?: Principal }).principal;
-  if (principal) return principal.kind === "session" ? { accessToken: principal.bearer } : undefined;
-  // Before the principal existed, every verified bearer was a session token.
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(event.headers?.authorization ?? "");
-  return m ? { accessToken: m[1]! } : undefined;
+export function credentialOf(_event: APIGatewayProxyEventV2, context: ApiContext): UserCredential | undefined {
+  const principal = context.principal;
+  return principal?.kind === "session" ? { accessToken: principal.bearer } : undefined;
 }
 
 /** The request's view of the shared deps: `store.forUser(id)` carries this request's credential. */

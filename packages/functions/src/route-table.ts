@@ -14,6 +14,16 @@ export const routeTable: RouteSpec[] = ([
   { name: "auth-register", method: "POST", path: "/auth/register", auth: false, streaming: false, holds: ["signing-key", "secret-key"] },
   { name: "auth-login", method: "POST", path: "/auth/login", auth: false, streaming: false, holds: ["signing-key", "secret-key"] },
   { name: "auth-me", method: "GET", path: "/auth/me", auth: true, streaming: false },
+  // ---- access (issue 12): sessions and API keys ----
+  // Refresh and password change issue tokens and use server-only SQL functions; logout only the latter.
+  { name: "auth-refresh", method: "POST", path: "/auth/refresh", auth: false, streaming: false, holds: ["signing-key", "secret-key"] },
+  { name: "auth-logout", method: "POST", path: "/auth/logout", auth: false, streaming: false, holds: ["secret-key"] },
+  { name: "auth-password", method: "POST", path: "/auth/password", auth: true, sessionOnly: true, streaming: false, holds: ["signing-key", "secret-key"] },
+  // API keys are the user's own rows (RLS): no secret.
+  { name: "api-keys-create", method: "POST", path: "/api-keys", auth: true, sessionOnly: true, streaming: false },
+  { name: "api-keys-list", method: "GET", path: "/api-keys", auth: true, streaming: false },
+  { name: "api-keys-delete", method: "DELETE", path: "/api-keys/{id}", auth: true, sessionOnly: true, streaming: false },
+  // ---- end access ----
   { name: "conversations-create", method: "POST", path: "/conversations", auth: true, streaming: false },
   { name: "conversations-list", method: "GET", path: "/conversations", auth: true, streaming: false },
   { name: "conversations-get", method: "GET", path: "/conversations/{id}", auth: true, streaming: false },
@@ -29,8 +39,10 @@ export const routeTable: RouteSpec[] = ([
   { name: "docs-asset", method: "GET", path: "/docs/{file}", auth: false, streaming: false, prefix: false },
 ] satisfies RawRoute[]).map((r: RawRoute) => ({ ...r, method: r.method as RouteDef["method"], path: r.prefix === false ? r.path : API_PREFIX + r.path }));
 
-export function pathOf(name: string): string {
+export function routeOf(name: string): RouteSpec {
   const route = routeTable.find((r) => r.name === name);
   if (!route) throw new Error(`No route named ${name}`);
-  return route.path;
+  return route;
 }
+
+export const pathOf = (name: string): string => routeOf(name).path;

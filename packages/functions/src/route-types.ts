@@ -24,13 +24,17 @@ export interface RouteDef {
   streaming: boolean;
   /** Mounted at the host root instead of under API_PREFIX (the docs and the OpenAPI document). */
   prefix?: boolean;
-  /** Requires a bearer token. */
+  /** Requires a credential: an access token or (unless `sessionOnly`) an API key. */
   auth: boolean;
+  /** Only a signed-in session (access token) will do: API keys cannot manage keys or the password. */
+  sessionOnly?: boolean;
   /**
    * The secrets this route's function may hold (stacks/secret-policy.ts); absent means none. Only ask
    * for what the handler uses: each is bound only to the functions whose routes list it.
    *  - "signing-key": issues access tokens (JWT_PRIVATE_KEY; JWT_SECRET on legacy deploys)
-   *  - "secret-key": bypasses RLS before a user exists (SUPABASE_SECRET_KEY)
+   *  - "secret-key": the Store's server-privileged operations, which bypass RLS (SUPABASE_SECRET_KEY):
+   *    accounts, sessions, login throttling, password hashes, API-key checks. This is the one record
+   *    of which routes use them; on Supabase a route without it cannot (see store/supabase/store.ts).
    *  - "model-key": calls the model (GROQ_API_KEY)
    */
   holds?: readonly RouteSecret[];

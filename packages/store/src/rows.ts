@@ -1,6 +1,16 @@
 // Column lists and row → API shape mappers. Queries select exactly the API fields (plus the
 // pagination key where needed), so the mappers only pin down types.
-import type { Conversation, FinishReason, Message, TurnContext, UsageRow, User } from "@conversation-api/core";
+import type {
+  ApiKeyRecord,
+  Conversation,
+  FinishReason,
+  Message,
+  Reservation,
+  Rotation,
+  TurnContext,
+  UsageRow,
+  User,
+} from "@conversation-api/core";
 import { timestamptzToIso } from "./sql";
 
 export const USER_COLUMNS = "id, email, display_name, created_at";
@@ -93,3 +103,37 @@ export const usageRowFrom = (r: Row): UsageRow => ({
   messages: Number(r.messages),
   mean_latency_ms: r.mean_latency_ms === null ? null : Number(r.mean_latency_ms),
 });
+
+// ---- access: shared by both stores (the SQL functions return the same JSON to each) ----
+
+export const API_KEY_COLUMNS = "id, name, prefix, created_at, last_used_at, expires_at";
+
+export function toApiKey(r: Row): ApiKeyRecord {
+  return {
+    id: str(r.id),
+    name: strOrNull(r.name),
+    prefix: str(r.prefix),
+    created_at: str(r.created_at),
+    last_used_at: strOrNull(r.last_used_at),
+    expires_at: strOrNull(r.expires_at),
+  };
+}
+
+const isoOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : iso(v));
+
+export const apiKeyFromJson = (r: Row): ApiKeyRecord =>
+  toApiKey({ ...r, created_at: iso(r.created_at), last_used_at: isoOrNull(r.last_used_at), expires_at: isoOrNull(r.expires_at) });
+
+/** reserve_tokens' jsonb. */
+export function reservationFrom(r: unknown, reservationId: string): Reservation {
+  const o = (r ?? {}) as { ok?: unknown; used?: unknown; secret?: unknown };
+  if (o.ok === true && typeof o.secret === "string") return { ok: true, reservation_id: reservationId, secret: o.secret };
+  return { ok: false, used: Number(o.used ?? 0) };
+}
+
+/** rotate_refresh_token's jsonb. */
+export function rotationFrom(r: unknown): Rotation {
+  const o = (r ?? {}) as { status?: unknown; user_id?: unknown };
+  if (o.status === "ok" && typeof o.user_id === "string") return { status: "ok", user_id: o.user_id };
+  return { status: o.status === "reused" ? "reused" : "invalid" };
+}

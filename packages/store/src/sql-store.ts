@@ -29,6 +29,11 @@ import {
   toPage,
 } from "./cursor";
 import {
+  API_KEY_COLUMNS,
+  apiKeyFromJson,
+  reservationFrom,
+  rotationFrom,
+  toApiKey,
   CONVERSATION_COLUMNS,
   MESSAGE_COLUMNS,
   USER_COLUMNS,
@@ -66,6 +71,63 @@ export function createSqlStore(sql: SqlClient): Store {
         [email],
       );
       return row ? { user: toUser(row), password_hash: String(row.password_hash) } : null;
+    },
+
+    async findLoginById(userId: string) {
+      if (!isUuid(userId)) return null;
+      const [row] = await sql.query(`select ${USER_COLUMNS}, password_hash from public.users where id = $1`, [userId]);
+      return row ? { user: toUser(row), password_hash: String(row.password_hash) } : null;
+    },
+
+    // Sessions, API-key checks and throttling: server-only SQL functions, run with the connection's
+    // own privileges like register and login. The Supabase store calls the same functions.
+    async createSession(userId, tokenHash, expiresAt) {
+      await sql.query("select public.create_session($1, $2, $3)", [userId, tokenHash, expiresAt]);
+    },
+
+    async rotateSession(tokenHash, newHash, expiresAt) {
+      const [row] = await sql.query<{ r: Record<string, unknown> }>("select public.rotate_refresh_token($1, $2, $3) as r", [
+        tokenHash,
+        newHash,
+        expiresAt,
+      ]);
+      return rotationFrom(row?.r);
+    },
+
+    async revokeSession(tokenHash) {
+      const [row] = await sql.query<{ ok: boolean }>("select public.revoke_session($1) as ok", [tokenHash]);
+      return row?.ok === true;
+    },
+
+    async changePassword(userId, passwordHash) {
+      if (!isUuid(userId)) return false;
+      const [row] = await sql.query<{ ok: boolean }>("select public.change_password($1, $2) as ok", [userId, passwordHash]);
+      return row?.ok === true;
+    },
+
+    async authenticateApiKey(keyHash) {
+      const [row] = await sql.query<{ user_id: string | null }>("select public.authenticate_api_key($1) as user_id", [keyHash]);
+      return row?.user_id ?? null;
+    },
+
+    async loginRetryAfter(t) {
+      const [row] = await sql.query<{ s: number }>("select public.login_retry_after($1, $2, $3, $4, $5) as s", [
+        t.account,
+        t.ip,
+        t.windowSeconds,
+        t.maxAccount,
+        t.maxIp,
+      ]);
+      return Number(row?.s ?? 0);
+    },
+
+    async recordLogin(account, ip, ok) {
+      await sql.query("select public.record_login($1, $2, $3)", [account, ip, ok]);
+    },
+
+    async registerAttempt(ip, windowSeconds, max) {
+      const [row] = await sql.query<{ s: number }>("select public.register_attempt($1, $2, $3) as s", [ip, windowSeconds, max]);
+      return Number(row?.s ?? 0);
     },
 
     forUser(userId: string): UserStore {
@@ -248,6 +310,56 @@ function createUserStore(sql: SqlClient, userId: string): UserStore {
         tx.query("select * from public.usage_report($1::timestamptz, $2::timestamptz, $3)", [query.from, query.to, query.group_by]),
       );
       return rows.map(usageRowFrom);
+    },
+
+    async reserveTokens(req) {
+      const row = await one("select public.reserve_tokens($1, $2, $3, $4, $5) as r", [
+        req.reservation_id,
+        req.model,
+        req.tokens,
+        req.budget,
+        req.since,
+      ]).catch((e: unknown) => {
+        // A valid token for an account that has since been deleted.
+        if (sqlState(e) === "23503") throw unauthorized();
+        throw e;
+      });
+      return reservationFrom(row?.r, req.reservation_id);
+    },
+
+    async settleTokens(st) {
+      if (!isUuid(st.reservation_id)) return false;
+      const row = await one("select public.settle_tokens($1, $2, $3, $4, $5) as ok", [
+        st.reservation_id,
+        st.secret,
+        st.input_tokens,
+        st.output_tokens,
+        st.latency_ms,
+      ]);
+      return row?.ok === true;
+    },
+
+    async createApiKey(input) {
+      const row = await one("select public.create_api_key($1, $2, $3, $4) as k", [input.name, input.prefix, input.key_hash, input.expires_at]).catch(
+        (e: unknown) => {
+          if (sqlState(e) === "23503") throw unauthorized();
+          throw e;
+        },
+      );
+      return apiKeyFromJson(row!.k as Row);
+    },
+
+    async listApiKeys() {
+      const rows = await asUser((tx) =>
+        tx.query(`select ${API_KEY_COLUMNS} from public.api_keys where revoked_at is null order by created_at desc, id desc`),
+      );
+      return rows.map(toApiKey);
+    },
+
+    async revokeApiKey(id) {
+      if (!isUuid(id)) return false;
+      const row = await one("select public.revoke_api_key($1) as ok", [id]);
+      return row?.ok === true;
     },
   };
   return store;

@@ -8,6 +8,8 @@ import type { AppError, NewAssistantMessage, Store, UserStore } from "@conversat
 export interface ContractHooks {
   setConversationUpdatedAt(id: string, timestamptz: string): Promise<void>;
   setMessageCreatedAt(id: string, timestamptz: string): Promise<void>;
+  /** Moves a reservation (both its ledger rows) to another time. */
+  setLedgerTime(reservationId: string, timestamptz: string): Promise<void>;
 }
 
 export interface ContractSetup {
@@ -60,6 +62,23 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
       metadata: {},
       ...extra,
     });
+    /** One send's ledger entries: a reservation, then its settlement. Returns the reservation id. */
+    const spend = async (
+      as: UserStore,
+      real: { input_tokens: number; output_tokens: number; latency_ms?: number | null; model?: string },
+      reserved = 1000,
+    ) => {
+      const r = await as.reserveTokens({
+        reservation_id: randomUUID(),
+        model: real.model ?? "llama-3.1-8b-instant",
+        tokens: reserved,
+        budget: 0,
+        since: new Date(Date.now() - 86_400_000).toISOString(),
+      });
+      if (!r.ok) throw new Error("reservation refused");
+      expect(await as.settleTokens({ reservation_id: r.reservation_id, secret: r.secret, latency_ms: 300, ...real })).toBe(true);
+      return r.reservation_id;
+    };
     const say = (as: UserStore, conversationId: string, content: string, key: string | null = null) =>
       as.saveUserMessage({ id: randomUUID(), conversation_id: conversationId, content, idempotency_key: key });
 
@@ -136,16 +155,20 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
         expect(await as.prepareTurn("nope", { historyLimit: 5, idempotencyKey: null })).toBeNull();
       });
 
-      it("deletes a conversation's messages with it", async () => {
+      it("deletes a conversation's messages with it, but not its usage", async () => {
         const { as } = await newUser();
         const c = await newConversation(as);
         await say(as, c.id, "hi");
         await as.saveAssistantMessage(reply(c.id));
+        await spend(as, { input_tokens: 20, output_tokens: 5 });
         const since = new Date(Date.now() - 60_000).toISOString();
+        const range = { from: since, to: new Date(Date.now() + 60_000).toISOString(), group_by: "model" as const };
+        const before = await as.usage(range);
         expect(await as.tokensUsedSince(since)).toBe(25);
         expect(await as.deleteConversation(c.id)).toBe(true);
         expect(await as.listMessages(c.id, { limit: 10 })).toBeNull();
-        expect(await as.tokensUsedSince(since)).toBe(0);
+        expect(await as.tokensUsedSince(since)).toBe(25);
+        expect(await as.usage(range)).toEqual(before);
       });
 
       it("pages by most recent activity without duplicates or gaps, stable under inserts", async () => {
@@ -415,46 +438,60 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
     });
 
     describe("accounting", () => {
-      it("sums this user's reply tokens since a point in time", async () => {
+      const since = () => new Date(Date.now() - 60_000).toISOString();
+
+      it("sums this user's ledger since a point in time: settled at real figures, open at the reservation", async () => {
         const a = await newUser();
         const b = await newUser();
-        const c = await newConversation(a.as);
-        const since = new Date(Date.now() - 60_000).toISOString();
-        expect(await a.as.tokensUsedSince(since)).toBe(0);
-
-        await say(a.as, c.id, "hi");
-        await a.as.saveAssistantMessage(reply(c.id, { input_tokens: 10, token_count: 5 }));
-        await a.as.saveAssistantMessage(reply(c.id, { input_tokens: null, token_count: 7 }));
-        const old = await a.as.saveAssistantMessage(reply(c.id, { input_tokens: 1000, token_count: 1000 }));
-        await hooks.setMessageCreatedAt(old.id, "2020-01-01T00:00:00Z");
-        const bc = await newConversation(b.as);
-        await b.as.saveAssistantMessage(reply(bc.id, { input_tokens: 99, token_count: 99 }));
-
-        expect(await a.as.tokensUsedSince(since)).toBe(22);
+        expect(await a.as.tokensUsedSince(since())).toBe(0);
+        await spend(a.as, { input_tokens: 10, output_tokens: 5 });
+        await spend(a.as, { input_tokens: 0, output_tokens: 7 });
+        const old = await spend(a.as, { input_tokens: 1000, output_tokens: 1000 });
+        await hooks.setLedgerTime(old, "2020-01-01T00:00:00Z");
+        await spend(b.as, { input_tokens: 99, output_tokens: 99 });
+        expect(await a.as.tokensUsedSince(since())).toBe(22);
         expect(await a.as.tokensUsedSince("2019-12-31T00:00:00Z")).toBe(2022);
         expect(await a.as.tokensUsedSince(new Date(Date.now() + 60_000).toISOString())).toBe(0);
+
+        const open = await a.as.reserveTokens({ reservation_id: randomUUID(), model: "m", tokens: 500, budget: 0, since: since() });
+        expect(open).toMatchObject({ ok: true, secret: expect.stringMatching(/^[0-9a-f]{64}$/) });
+        expect(await a.as.tokensUsedSince(since())).toBe(522);
       });
 
-      it("reports usage per UTC day and per model", async () => {
+      it("refuses a reservation once the budget is reached, and settles only with the secret, once", async () => {
+        const { as } = await newUser();
+        const reserve = (tokens: number) => as.reserveTokens({ reservation_id: randomUUID(), model: "m", tokens, budget: 100, since: since() });
+        const first = await reserve(80);
+        const second = await reserve(80);
+        expect(first.ok && second.ok).toBe(true);
+        expect(await reserve(1)).toEqual({ ok: false, used: 160 });
+        if (!first.ok) throw new Error("unreachable");
+        const settle = { reservation_id: first.reservation_id, input_tokens: 1, output_tokens: 1, latency_ms: 5 };
+        expect(await as.settleTokens({ ...settle, secret: "0".repeat(64) })).toBe(false);
+        expect(await as.settleTokens({ ...settle, secret: first.secret })).toBe(true);
+        expect(await as.settleTokens({ ...settle, secret: first.secret, output_tokens: 0 })).toBe(false);
+        expect(await as.tokensUsedSince(since())).toBe(82);
+        // Another user cannot settle it either.
+        const other = await newUser();
+        expect(await other.as.settleTokens({ ...settle, secret: first.secret })).toBe(false);
+      });
+
+      it("reports settled usage per UTC day and per model", async () => {
         const a = await newUser();
         const b = await newUser();
-        const c = await newConversation(a.as);
-        const at = async (when: string, extra: Partial<NewAssistantMessage>) => {
-          const m = await a.as.saveAssistantMessage(reply(c.id, extra));
-          await hooks.setMessageCreatedAt(m.id, when);
-        };
-        await at("2024-03-01T00:00:00Z", { model: "m-b", input_tokens: 10, token_count: 1, latency_ms: 100 });
-        await at("2024-03-01T23:59:59.999999Z", { model: "m-a", input_tokens: 20, token_count: 2, latency_ms: 201 });
+        const at = async (when: string, real: { model: string; input_tokens: number; output_tokens: number; latency_ms: number | null }) =>
+          hooks.setLedgerTime(await spend(a.as, real), when);
+        await at("2024-03-01T00:00:00Z", { model: "m-b", input_tokens: 10, output_tokens: 1, latency_ms: 100 });
+        await at("2024-03-01T23:59:59.999999Z", { model: "m-a", input_tokens: 20, output_tokens: 2, latency_ms: 201 });
         // 23:30 at UTC-5 is the next UTC day.
-        await at("2024-03-01T23:30:00-05:00", { model: "m-a", input_tokens: null, token_count: 4, latency_ms: 300 });
-        await at("2024-03-03T12:00:00Z", { model: "m-b", input_tokens: 1, token_count: null, latency_ms: 0 });
-        await at("2024-03-04T00:00:00Z", { model: "m-b", input_tokens: 1000, token_count: 1000, latency_ms: 1 });
-        await at("2024-02-29T23:59:59Z", { model: "m-b", input_tokens: 1000, token_count: 1000, latency_ms: 1 });
-        const user = await say(a.as, c.id, "not counted");
-        await hooks.setMessageCreatedAt(user.id, "2024-03-02T10:00:00Z");
-        const bc = await newConversation(b.as);
-        const foreign = await b.as.saveAssistantMessage(reply(bc.id, { model: "m-a" }));
-        await hooks.setMessageCreatedAt(foreign.id, "2024-03-02T10:00:00Z");
+        await at("2024-03-01T23:30:00-05:00", { model: "m-a", input_tokens: 0, output_tokens: 4, latency_ms: 300 });
+        await at("2024-03-03T12:00:00Z", { model: "m-b", input_tokens: 1, output_tokens: 0, latency_ms: 0 });
+        await at("2024-03-04T00:00:00Z", { model: "m-b", input_tokens: 1000, output_tokens: 1000, latency_ms: 1 });
+        await at("2024-02-29T23:59:59Z", { model: "m-b", input_tokens: 1000, output_tokens: 1000, latency_ms: 1 });
+        // An open reservation is not usage yet.
+        const open = await a.as.reserveTokens({ reservation_id: randomUUID(), model: "m-a", tokens: 70, budget: 0, since: since() });
+        if (open.ok) await hooks.setLedgerTime(open.reservation_id, "2024-03-02T10:00:00Z");
+        await hooks.setLedgerTime(await spend(b.as, { model: "m-a", input_tokens: 5, output_tokens: 5 }), "2024-03-02T10:00:00Z");
 
         const range = { from: "2024-03-01T00:00:00Z", to: "2024-03-04T00:00:00Z" };
         expect(await a.as.usage({ ...range, group_by: "day" })).toEqual([
@@ -467,6 +504,93 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
           { key: "m-b", input_tokens: 11, output_tokens: 1, messages: 2, mean_latency_ms: 50 },
         ]);
         expect(await a.as.usage({ from: "2025-01-01T00:00:00Z", to: "2025-02-01T00:00:00Z", group_by: "day" })).toEqual([]);
+      });
+    });
+
+    describe("API keys", () => {
+      it("creates, lists (never the hash) and revokes a user's keys; revoked keys stop authenticating", async () => {
+        const a = await newUser();
+        const b = await newUser();
+        const hash = randomUUID().replace(/-/g, "").repeat(2);
+        const key = await a.as.createApiKey({ name: "ci", prefix: "cak_abcd", key_hash: hash, expires_at: null });
+        expect(key).toEqual({ id: expect.stringMatching(UUID), name: "ci", prefix: "cak_abcd", created_at: expect.stringMatching(ISO_Z), last_used_at: null, expires_at: null });
+        expect(await a.as.listApiKeys()).toEqual([key]);
+        expect(await b.as.listApiKeys()).toEqual([]);
+        expect(await store.authenticateApiKey(hash)).toBe(a.user.id);
+        expect((await a.as.listApiKeys())[0]!.last_used_at).toMatch(ISO_Z);
+        expect(await b.as.revokeApiKey(key.id)).toBe(false);
+        expect(await store.authenticateApiKey(hash)).toBe(a.user.id);
+        expect(await a.as.revokeApiKey(key.id)).toBe(true);
+        expect(await a.as.revokeApiKey(key.id)).toBe(false);
+        expect(await store.authenticateApiKey(hash)).toBeNull();
+        expect(await a.as.listApiKeys()).toEqual([]);
+        expect(await a.as.revokeApiKey("nope")).toBe(false);
+      });
+
+      it("does not authenticate an expired key", async () => {
+        const { as } = await newUser();
+        const hash = randomUUID().replace(/-/g, "").repeat(2);
+        await as.createApiKey({ name: null, prefix: "cak_x", key_hash: hash, expires_at: new Date(Date.now() - 1000).toISOString() });
+        expect(await store.authenticateApiKey(hash)).toBeNull();
+      });
+    });
+
+    describe("sessions", () => {
+      const h = () => randomUUID().replace(/-/g, "").repeat(2);
+      const later = () => new Date(Date.now() + 3_600_000).toISOString();
+
+      it("rotates a refresh token; reusing a rotated one revokes the whole family", async () => {
+        const { user } = await newUser();
+        const [t1, t2, t3] = [h(), h(), h()];
+        await store.createSession(user.id, t1, later());
+        expect(await store.rotateSession(t1, t2, later())).toEqual({ status: "ok", user_id: user.id });
+        expect(await store.rotateSession(t1, t3, later())).toEqual({ status: "reused" });
+        expect(await store.rotateSession(t2, t3, later())).toEqual({ status: "invalid" });
+        expect(await store.rotateSession(h(), t3, later())).toEqual({ status: "invalid" });
+      });
+
+      it("signs out a family, expires tokens, and revokes every session on a password change", async () => {
+        const { user } = await newUser();
+        const [a, b, c, d] = [h(), h(), h(), h()];
+        await store.createSession(user.id, a, later());
+        await store.createSession(user.id, b, later());
+        await store.createSession(user.id, c, new Date(Date.now() - 1000).toISOString());
+        expect(await store.revokeSession(a)).toBe(true);
+        expect(await store.rotateSession(a, d, later())).toEqual({ status: "invalid" });
+        expect(await store.rotateSession(c, d, later())).toEqual({ status: "invalid" });
+        expect(await store.changePassword(user.id, "$2a$10$new")).toBe(true);
+        expect(await store.rotateSession(b, d, later())).toEqual({ status: "invalid" });
+        expect((await store.findLoginById(user.id))?.password_hash).toBe("$2a$10$new");
+        expect(await store.findLoginById(randomUUID())).toBeNull();
+      });
+    });
+
+    describe("throttling", () => {
+      it("counts failed logins per account and per IP, and clears the account on success", async () => {
+        const account = email();
+        const ip = `ip-${randomUUID()}`;
+        const t = { account, ip, windowSeconds: 900, maxAccount: 3, maxIp: 5 };
+        for (let i = 0; i < 3; i++) {
+          expect(await store.loginRetryAfter(t)).toBe(0);
+          await store.recordLogin(account, ip, false);
+        }
+        const wait = await store.loginRetryAfter(t);
+        expect(wait).toBeGreaterThan(0);
+        expect(wait).toBeLessThanOrEqual(900);
+        await store.recordLogin(account, ip, true);
+        expect(await store.loginRetryAfter(t)).toBe(0);
+        // The IP's failures remain: two more from anywhere on it reach its limit.
+        await store.recordLogin(email(), ip, false);
+        await store.recordLogin(email(), ip, false);
+        expect(await store.loginRetryAfter({ ...t, account: email() })).toBeGreaterThan(0);
+      });
+
+      it("counts registrations per IP and refuses past the limit without counting", async () => {
+        const ip = `ip-${randomUUID()}`;
+        expect(await store.registerAttempt(ip, 3600, 2)).toBe(0);
+        expect(await store.registerAttempt(ip, 3600, 2)).toBe(0);
+        expect(await store.registerAttempt(ip, 3600, 2)).toBeGreaterThan(0);
+        expect(await store.registerAttempt(`ip-${randomUUID()}`, 3600, 2)).toBe(0);
       });
     });
   });

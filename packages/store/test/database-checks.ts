@@ -6,7 +6,11 @@ import { migrate, readSchema, type SqlClient, type SqlTx } from "../src/index";
 
 const TABLES = ["users", "conversations", "messages", "api_keys"] as const;
 
-export function describeDatabaseChecks(name: string, getSql: () => SqlClient): void {
+/**
+ * `fresh` opens an empty database (not migrated) for the checks that need one; the caller closes
+ * nothing: the checks close what it returns.
+ */
+export function describeDatabaseChecks(name: string, getSql: () => SqlClient, fresh?: () => Promise<SqlClient>): void {
   describe(`database checks: ${name}`, () => {
     let sql: SqlClient;
     const A = randomUUID();
@@ -82,10 +86,10 @@ export function describeDatabaseChecks(name: string, getSql: () => SqlClient): v
     it("shows a user none of another user's rows, even when asked for them", async () => {
       const seen = await as(A, async (tx) => ({
         uid: (await tx.query<{ uid: string }>("select auth.uid() as uid"))[0]!.uid,
-        users: await tx.query("select * from users where id = $1", [B]),
+        users: await tx.query("select id, email from users where id = $1", [B]),
         conversations: await tx.query("select * from conversations where user_id = $1", [B]),
         messages: await tx.query("select * from messages where user_id = $1", [B]),
-        api_keys: await tx.query("select * from api_keys where user_id = $1", [B]),
+        api_keys: await tx.query("select id, prefix from api_keys where user_id = $1", [B]),
         everything: await tx.query<{ user_id: string }>("select user_id from messages"),
       }));
       expect(seen).toMatchObject({ uid: A, users: [], conversations: [], messages: [], api_keys: [] });
@@ -122,7 +126,7 @@ export function describeDatabaseChecks(name: string, getSql: () => SqlClient): v
     it("silently leaves other users' rows untouched on update and delete", async () => {
       const changed = await as(A, async (tx) => [
         ...(await tx.query("update conversations set title = 'pwned' where id = $1 returning id", [convB])),
-        ...(await tx.query("delete from messages where user_id = $1 returning id", [B])),
+        ...(await tx.query("delete from conversations where user_id = $1 returning id", [B])),
         ...(await tx.query("update users set display_name = 'pwned' where id = $1 returning id", [B])),
       ]);
       expect(changed).toEqual([]);
@@ -150,6 +154,198 @@ export function describeDatabaseChecks(name: string, getSql: () => SqlClient): v
         return tx.query("select id from conversations");
       });
       expect(anonymous).toEqual([]);
+    });
+
+    const SERVER_ONLY = [
+      "authenticate_api_key('x')",
+      "create_session($1, 'h', now())",
+      "rotate_refresh_token('h', 'h2', now())",
+      "revoke_session('h')",
+      "change_password($1, 'h')",
+      "login_retry_after('a', 'ip', 60, 5, 50)",
+      "record_login('a', 'ip', false)",
+      "register_attempt('ip', 60, 30)",
+    ];
+
+    it("keeps secrets unreadable as authenticated: password, key and token hashes", async () => {
+      for (const q of [
+        "select password_hash from users",
+        "select * from users",
+        "select key_hash from api_keys",
+        "select * from api_keys",
+        "select * from refresh_tokens",
+        "select * from auth_attempts",
+        "select secret_hash from usage_ledger",
+      ]) {
+        const e = await failure(as(A, (tx) => tx.query(q)));
+        expect(e.code, q).toBe("42501");
+      }
+      const own = await as(A, (tx) => tx.query("select id, email, display_name, created_at from users"));
+      expect(own).toHaveLength(1);
+      const keys = await as(A, (tx) => tx.query("select id, prefix, revoked_at from api_keys"));
+      expect(keys).toHaveLength(1);
+    });
+
+    it("lets no user write the ledger, or rewrite or delete a stored message", async () => {
+      for (const q of [
+        `insert into usage_ledger (user_id, reservation_id, entry, tokens) values ('${A}', gen_random_uuid(), 'settle', -1000)`,
+        "update usage_ledger set tokens = 0",
+        "delete from usage_ledger",
+        "update messages set token_count = 0, input_tokens = 0",
+        "delete from messages",
+        "update api_keys set revoked_at = null",
+        `insert into api_keys (user_id, prefix, key_hash) values ('${A}', 'cak_', 'forged')`,
+        `insert into messages (conversation_id, user_id, role, content, created_at) values ('${convA}', '${A}', 'assistant', 'x', '2000-01-01')`,
+        "update conversations set created_at = '2000-01-01'",
+      ]) {
+        const e = await failure(as(A, (tx) => tx.query(q)));
+        expect(e.code, q).toBe("42501");
+      }
+    });
+
+    it("refuses figures the API would refuse, and NUL in text", async () => {
+      const insertReply = (cols: string) =>
+        as(A, (tx) => tx.query(`insert into messages (conversation_id, user_id, role, content, ${cols.split("=")[0]}) values ($1, $2, 'assistant', 'x', ${cols.split("=")[1]})`, [convA, A]));
+      for (const c of ["token_count=-5", "input_tokens=-1", "latency_ms=-1", "ttft_ms=-1"]) {
+        expect((await failure(insertReply(c))).code, c).toBe("23514");
+      }
+      const long = await failure(
+        as(A, (tx) => tx.query("insert into messages (conversation_id, user_id, role, content) values ($1, $2, 'user', repeat('x', 32001))", [convA, A])),
+      );
+      expect(long.code).toBe("23514");
+      for (const q of [
+        "update conversations set title = repeat('t', 201)",
+        "update conversations set system_prompt = repeat('t', 32001)",
+        "update users set display_name = repeat('n', 101)",
+      ]) {
+        expect((await failure(as(A, (tx) => tx.query(q)))).code, q).toBe("23514");
+      }
+      const nul = await failure(as(A, (tx) => tx.query("update conversations set title = 'a' || chr(0)")));
+      expect(nul.code).toBe("54000");
+      const nulJson = await failure(
+        as(A, (tx) =>
+          tx.query("insert into messages (conversation_id, user_id, role, content, metadata) values ($1, $2, 'user', 'x', $3::jsonb)", [
+            convA,
+            A,
+            '{"a":"\\u0000"}',
+          ]),
+        ),
+      );
+      expect(nulJson.code).toBe("22P05");
+    });
+
+    it("runs server-only functions for the server alone", async () => {
+      for (const call of SERVER_ONLY) {
+        const e = await failure(as(A, (tx) => tx.query(`select ${call}`, call.includes("$1") ? [A] : [])));
+        expect(e.code, call).toBe("42501");
+      }
+    });
+
+    it("gives anon nothing in the schema: no table, sequence or function", async () => {
+      const [row] = await sql.query<Record<string, string[]>>(
+        `select
+           array(select c.relname::text from pg_class c
+                  where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'v', 'p')
+                    and has_table_privilege('anon', c.oid, 'select,insert,update,delete,truncate,references,trigger')) as tables,
+           array(select c.relname::text from pg_class c
+                  where c.relnamespace = 'public'::regnamespace and c.relkind = 'S'
+                    and (has_sequence_privilege('anon', c.oid, 'usage,select,update')
+                      or has_sequence_privilege('authenticated', c.oid, 'usage,select,update'))) as sequences,
+           array(select p.proname::text from pg_proc p
+                  where p.pronamespace = 'public'::regnamespace and has_function_privilege('anon', p.oid, 'execute')) as functions`,
+      );
+      expect(row).toEqual({ tables: [], sequences: [], functions: [] });
+    });
+
+    describe("the token ledger", () => {
+      const since = () => new Date(Date.now() - 3_600_000).toISOString();
+      const used = (sub: string) => as(sub, async (tx) => Number((await tx.query<{ n: number }>("select tokens_used_since($1) as n", [since()]))[0]!.n));
+      const reserve = (sub: string, tokens: number, budget = 0) =>
+        as(sub, async (tx) => {
+          const id = randomUUID();
+          const [row] = await tx.query<{ r: { ok: boolean; secret: string | null } }>(
+            "select reserve_tokens($1, 'm', $2, $3, $4) as r",
+            [id, tokens, budget, since()],
+          );
+          return { id, ...row!.r };
+        });
+      const settle = (sub: string, id: string, secret: string | null, input: number, output: number) =>
+        as(sub, async (tx) => (await tx.query<{ ok: boolean }>("select settle_tokens($1, $2, $3, $4, 10) as ok", [id, secret, input, output]))[0]!.ok);
+
+      it("settles only with the reservation's secret, once, and never below zero per reservation", async () => {
+        const U = randomUUID();
+        await sql.query("insert into users (id, email, password_hash) values ($1, $2, 'h')", [U, `${U}@example.com`]);
+        const r = await reserve(U, 1000);
+        expect(r.ok).toBe(true);
+        expect(r.secret).toMatch(/^[0-9a-f]{64}$/);
+        expect(await used(U)).toBe(1000);
+        // Without the secret (a user calling PostgREST directly): nothing changes.
+        expect(await settle(U, r.id, "guess", 0, 0)).toBe(false);
+        expect(await settle(U, r.id, null, 0, 0)).toBe(false);
+        expect(await settle(A, r.id, r.secret, 0, 0)).toBe(false);
+        expect(await used(U)).toBe(1000);
+        expect(await settle(U, r.id, r.secret, 30, 12)).toBe(true);
+        expect(await used(U)).toBe(42);
+        // A second settle, even with the secret, cannot lower it further.
+        expect(await settle(U, r.id, r.secret, 0, 0)).toBe(false);
+        expect(await used(U)).toBe(42);
+        // Reserving and settling one's own fake reservation nets zero, never less.
+        const fake = await reserve(U, 1_000_000);
+        expect(await settle(U, fake.id, fake.secret, 0, 0)).toBe(true);
+        expect(await used(U)).toBe(42);
+        expect((await failure(reserve(U, -100))).code).toBe("23514");
+      });
+
+      it("lets 50 concurrent reservations overshoot the budget by at most one reservation", async () => {
+        const U = randomUUID();
+        await sql.query("insert into users (id, email, password_hash) values ($1, $2, 'h')", [U, `${U}@example.com`]);
+        const results = await Promise.all(Array.from({ length: 50 }, () => reserve(U, 70, 300)));
+        const granted = results.filter((r) => r.ok).length;
+        // 0, 70, 140, 210, 280 are under 300: five granted, 350 in all = 300 + less than one reservation.
+        expect(granted).toBe(5);
+        expect(await used(U)).toBe(350);
+      });
+
+      it("refuses a reservation once the budget is used, and keeps usage when a conversation goes", async () => {
+        const U = randomUUID();
+        const conv = randomUUID();
+        await sql.query("insert into users (id, email, password_hash) values ($1, $2, 'h')", [U, `${U}@example.com`]);
+        await sql.query("insert into conversations (id, user_id, model) values ($1, $2, 'm')", [conv, U]);
+        expect((await reserve(U, 60, 100)).ok).toBe(true);
+        expect((await reserve(U, 60, 100)).ok).toBe(true);
+        expect(await reserve(U, 1, 100)).toMatchObject({ ok: false, secret: null });
+        await as(U, (tx) => tx.query("delete from conversations where id = $1", [conv]));
+        expect(await used(U)).toBe(120);
+      });
+    });
+
+    it.runIf(fresh)("leaves anon nothing even where default privileges grant it everything (as on Supabase)", async () => {
+      const db = await fresh!();
+      try {
+        await db.exec(`
+          do $$ begin
+            if not exists (select 1 from pg_roles where rolname = 'anon') then create role anon nologin noinherit; end if;
+            if not exists (select 1 from pg_roles where rolname = 'authenticated') then create role authenticated nologin noinherit; end if;
+          end $$;
+          alter default privileges in schema public grant all on tables to anon, authenticated;
+          alter default privileges in schema public grant all on sequences to anon, authenticated;
+          alter default privileges in schema public grant all on functions to anon, authenticated;`);
+        await db.exec(readSchema());
+        const [row] = await db.query<Record<string, number>>(
+          `select
+             (select count(*) from pg_class c where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'S')
+               and (has_table_privilege('anon', c.oid, 'select,insert,update,delete') or (c.relkind = 'S' and has_sequence_privilege('anon', c.oid, 'usage')))) as anon_relations,
+             (select count(*) from pg_proc p where p.pronamespace = 'public'::regnamespace and has_function_privilege('anon', p.oid, 'execute')) as anon_functions,
+             (select count(*) from pg_proc p where p.pronamespace = 'public'::regnamespace and p.proname in ('authenticate_api_key', 'rotate_refresh_token', 'record_login')
+               and has_function_privilege('authenticated', p.oid, 'execute')) as server_only_for_users,
+             (select count(*) from unnest(array['password_hash']) col where has_column_privilege('authenticated', 'public.users', col, 'select')) as hash_readable,
+             (select count(*) from pg_class c where c.relnamespace = 'public'::regnamespace and c.relname in ('usage_ledger', 'refresh_tokens', 'auth_attempts')
+               and has_table_privilege('authenticated', c.oid, 'insert,update,delete')) as server_tables_writable`,
+        );
+        expect(row).toEqual({ anon_relations: 0, anon_functions: 0, server_only_for_users: 0, hash_readable: 0, server_tables_writable: 0 });
+      } finally {
+        await db.close();
+      }
     });
 
     it("re-applies the schema to an existing database without error or data loss", async () => {

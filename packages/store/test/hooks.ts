@@ -10,5 +10,11 @@ export function sqlHooks(sql: SqlClient): ContractHooks {
     async setMessageCreatedAt(id, timestamptz) {
       await sql.query("update messages set created_at = $2::timestamptz where id = $1", [id, timestamptz]);
     },
+    async setLedgerTime(reservationId, timestamptz) {
+      await sql.query("update usage_ledger set created_at = $2::timestamptz, reserved_at = $2::timestamptz where reservation_id = $1", [
+        reservationId,
+        timestamptz,
+      ]);
+    },
   };
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe } from "vitest";
-import { openStore, type SqlStore } from "../src/index";
+import { createPgliteClient, openStore, type SqlStore } from "../src/index";
 import { describeStoreContract } from "./contract";
 import { describeDatabaseChecks } from "./database-checks";
 import { sqlHooks } from "./hooks";
@@ -12,5 +12,5 @@ describe("PGlite (in memory)", () => {
   afterAll(() => store?.close());
 
   describeStoreContract("PGlite", () => ({ store, hooks: sqlHooks(store.sql) }));
-  describeDatabaseChecks("PGlite", () => store.sql);
+  describeDatabaseChecks("PGlite", () => store.sql, () => createPgliteClient());
 });

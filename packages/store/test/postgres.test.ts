@@ -20,7 +20,12 @@ describe.skipIf(!postgresAvailable())("PostgreSQL server", () => {
   }, 60_000);
 
   describeStoreContract("PostgreSQL", () => ({ store, hooks: sqlHooks(store.sql) }));
-  describeDatabaseChecks("PostgreSQL", () => store.sql);
+  let freshDbs = 0;
+  describeDatabaseChecks("PostgreSQL", () => store.sql, async () => {
+    const name = `fresh_${++freshDbs}`;
+    await store.sql.exec(`create database ${name}`);
+    return createPgClient(server.url.replace(/\/postgres$/, `/${name}`));
+  });
 
   it("applies the schema once when several processes start against a fresh database together", async () => {
     await store.sql.exec("create database concurrent_start");

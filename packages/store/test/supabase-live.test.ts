@@ -23,8 +23,8 @@ const env = {
 const configured = Boolean(env.url && env.publishableKey && env.secretKey && (env.privateKey || env.legacyJwtSecret));
 
 function serviceHooks(url: string, secretKey: string): ContractHooks {
-  const patch = async (table: string, id: string, body: Record<string, string>) => {
-    const res = await fetch(`${url}/rest/v1/${table}?id=eq.${id}`, {
+  const patch = async (table: string, id: string, body: Record<string, string>, column = "id") => {
+    const res = await fetch(`${url}/rest/v1/${table}?${column}=eq.${id}`, {
       method: "PATCH",
       // An sb_secret_ key only as apikey; a legacy service_role JWT also as the bearer.
       headers: { apikey: secretKey, ...(isJwt(secretKey) ? { authorization: `Bearer ${secretKey}` } : {}), "content-type": "application/json" },
@@ -35,6 +35,7 @@ function serviceHooks(url: string, secretKey: string): ContractHooks {
   return {
     setConversationUpdatedAt: (id, t) => patch("conversations", id, { updated_at: t }),
     setMessageCreatedAt: (id, t) => patch("messages", id, { created_at: t }),
+    setLedgerTime: (reservationId, t) => patch("usage_ledger", reservationId, { created_at: t, reserved_at: t }, "reservation_id"),
   };
 }
 

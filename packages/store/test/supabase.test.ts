@@ -40,13 +40,15 @@ describe("Supabase adapter on the wire", () => {
     return backing.rest.requests.slice(from);
   };
 
-  it("sent the secret key only to register and log in, only as apikey, across the whole contract suite", () => {
+  it("sent the secret key only on the server-privileged paths (accounts, sessions, key checks, throttling), only as apikey, across the whole contract suite", () => {
     const { requests, secretKey, publishableKey } = backing.rest;
     expect(requests.length).toBeGreaterThan(100);
     const privileged = requests.filter((r) => r.headers.apikey === secretKey || bearer(r) === secretKey);
     expect(privileged.length).toBeGreaterThan(0);
+    // Register, login (users) and the server-only functions: sessions, API-key checks, throttling.
+    const serverOnly = ["create_session", "rotate_refresh_token", "revoke_session", "change_password", "authenticate_api_key", "login_retry_after", "record_login", "register_attempt"];
     for (const r of privileged) {
-      expect(r.path).toBe("/rest/v1/users");
+      expect(["/rest/v1/users", ...serverOnly.map((f) => `/rest/v1/rpc/${f}`)]).toContain(r.path);
       expect(["POST", "GET"]).toContain(r.method);
       expect(r.headers.apikey).toBe(secretKey);
       // An sb_secret_ key is not a JWT: never an Authorization header (supabase-js would add one).

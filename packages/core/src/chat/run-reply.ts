@@ -12,6 +12,8 @@ export interface ReplyPlan {
   prompt: Prompt;
   /** The stored user message a retried send answers again (nothing new is stored for it). */
   retried: Message | null;
+  /** The ledger reservation startReply made; settled once when the reply ends, however it ends. */
+  reservation: { reservation_id: string; secret: string };
 }
 
 export interface ReplyFailure {
@@ -177,6 +179,7 @@ export async function runReply(
     report(e);
     if (!failure) failure = e;
   }
+  await settleReservation(deps, plan, record, report);
 
   if (cancelled) return stored;
   if (failure) {
@@ -234,6 +237,28 @@ function replyRecord(req: ReplyRequest, plan: ReplyPlan, count: TokenCounter, o:
     ttft_ms: o.ttft === null ? null : Math.round(o.ttft - req.receivedAt),
     metadata,
   };
+}
+
+/**
+ * Settles the send's ledger reservation to what the reply really used (end, cancel or error alike).
+ * A failure here is logged, not fatal: the reservation then keeps counting its worst case.
+ */
+async function settleReservation(
+  deps: ReplyDeps,
+  plan: ReplyPlan,
+  record: { input_tokens: number | null; token_count: number | null; latency_ms: number },
+  report: (error: unknown) => void,
+): Promise<void> {
+  try {
+    await deps.store.settleTokens({
+      ...plan.reservation,
+      input_tokens: record.input_tokens ?? 0,
+      output_tokens: record.token_count ?? 0,
+      latency_ms: record.latency_ms,
+    });
+  } catch (e) {
+    report(e);
+  }
 }
 
 async function loadCounter(deps: ReplyDeps, model: string): Promise<TokenCounter> {

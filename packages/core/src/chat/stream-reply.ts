@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { Config } from "../config";
 import { AppError, notFound } from "../errors";
 import type { ModelProvider, UserStore } from "../ports";
@@ -20,6 +21,7 @@ export type ReplySettings = Pick<
   | "CONTEXT_TOKEN_BUDGET"
   | "HISTORY_LIMIT"
   | "DAILY_TOKEN_BUDGET"
+  | "RESERVE_OUTPUT_TOKENS"
 >;
 
 export interface ReplyDeps {
@@ -64,18 +66,12 @@ export function assertModelAllowed(model: string, allowed: string[]): void {
  */
 export async function startReply(deps: ReplyDeps, req: ReplyRequest): Promise<ReplyStream> {
   const { store, settings } = deps;
-  const budget = settings.DAILY_TOKEN_BUDGET;
-  const dayStart = Math.floor(Date.now() / DAY_MS) * DAY_MS;
-  const [turn, used] = await Promise.all([
-    store.prepareTurn(req.conversationId, { historyLimit: settings.HISTORY_LIMIT, idempotencyKey: req.idempotencyKey }),
-    budget > 0 ? store.tokensUsedSince(new Date(dayStart).toISOString()) : Promise.resolve(0),
-  ]);
+  const turn = await store.prepareTurn(req.conversationId, {
+    historyLimit: settings.HISTORY_LIMIT,
+    idempotencyKey: req.idempotencyKey,
+  });
   if (!turn) throw notFound("Conversation");
   const send = planSend(turn);
-  if (budget > 0 && used >= budget)
-    throw new AppError("rate_limit_error", `Daily token budget of ${budget} tokens is used up`, {
-      retryAfter: Math.ceil((dayStart + DAY_MS - Date.now()) / 1000),
-    });
   const model = chooseModel(req.body.model, turn.conversation.model, settings);
   const effort = req.body.reasoning_effort;
   const info = modelInfo(model, settings.MODEL_CONTEXT_WINDOWS);
@@ -98,7 +94,31 @@ export async function startReply(deps: ReplyDeps, req: ReplyRequest): Promise<Re
     ? estimateTokens
     : ((await deps.tokenizer?.(model)) ?? estimateTokens);
   const prompt = buildPrompt(system, send.history, content, budgetTokens, count);
-  return { run: (write, signal) => runReply(deps, req, { model, prompt, retried: send.retried }, write, signal) };
+  const reservation = await reserveWorstCase(deps, model, prompt.input_tokens, req.body.max_tokens);
+  return { run: (write, signal) => runReply(deps, req, { model, prompt, retried: send.retried, reservation }, write, signal) };
+}
+
+/**
+ * Every send is in the usage ledger from before the model is called: its worst case (the counted
+ * prompt plus max_tokens, or RESERVE_OUTPUT_TOKENS without one) is reserved in one statement that
+ * also checks the day's budget under a per-user lock, so concurrent sends overshoot it by at most one
+ * reservation. runReply settles it to the real figures.
+ */
+async function reserveWorstCase(deps: ReplyDeps, model: string, promptTokens: number, maxTokens: number | undefined) {
+  const budget = deps.settings.DAILY_TOKEN_BUDGET;
+  const dayStart = Math.floor(Date.now() / DAY_MS) * DAY_MS;
+  const reservation = await deps.store.reserveTokens({
+    reservation_id: randomUUID(),
+    model,
+    tokens: promptTokens + (maxTokens ?? deps.settings.RESERVE_OUTPUT_TOKENS),
+    budget,
+    since: new Date(dayStart).toISOString(),
+  });
+  if (!reservation.ok)
+    throw new AppError("rate_limit_error", `Daily token budget of ${budget} tokens is used up`, {
+      retryAfter: Math.ceil((dayStart + DAY_MS - Date.now()) / 1000),
+    });
+  return reservation;
 }
 
 /**

@@ -48,3 +48,6 @@ export interface Page<T> {
   data: T[];
   next_cursor: string | null;
 }
+
+/** Text the database can store: PostgreSQL's text and jsonb cannot hold U+0000, so it is a 422 here. */
+export const noNul = <T extends z.ZodString>(schema: T) => schema.refine((s) => !s.includes("\u0000"), "must not contain NUL (\\u0000)");

@@ -1,6 +1,6 @@
 import * as z from "zod";
 import { REASONING_EFFORTS } from "../models";
-import { Timestamp, Uuid, pageOf } from "./common";
+import { Timestamp, Uuid, noNul, pageOf } from "./common";
 
 export const MessageRole = z.enum(["user", "assistant"]);
 export const FinishReason = z.enum(["end_turn", "max_tokens", "cancelled", "error"]);
@@ -38,13 +38,13 @@ export type Conversation = z.infer<typeof Conversation>;
 export const ConversationWithMessages = Conversation.extend({ messages: z.array(Message) });
 export type ConversationWithMessages = z.infer<typeof ConversationWithMessages>;
 
-const Title = z.string().trim().min(1).max(200);
-const SystemPrompt = z.string().max(32_000);
+const Title = noNul(z.string().trim().min(1).max(200));
+const SystemPrompt = noNul(z.string().max(32_000));
 
 export const CreateConversationRequest = z.object({
   title: Title.optional(),
   system_prompt: SystemPrompt.optional(),
-  model: z.string().min(1).max(100).optional(),
+  model: noNul(z.string().min(1).max(100)).optional(),
 });
 export type CreateConversationRequest = z.infer<typeof CreateConversationRequest>;
 
@@ -62,10 +62,10 @@ export const ConversationPage = pageOf(Conversation);
 export const MessagePage = pageOf(Message);
 
 export const StreamRequest = z.object({
-  content: z.string().min(1).max(32_000),
+  content: noNul(z.string().min(1).max(32_000)),
   max_tokens: z.number().int().min(1).max(32_768).optional(),
   temperature: z.number().min(0).max(2).optional(),
-  model: z.string().min(1).max(100).optional(),
+  model: noNul(z.string().min(1).max(100)).optional(),
   reasoning_effort: z
     .enum(REASONING_EFFORTS)
     .optional()

@@ -15,7 +15,16 @@ export const UsageRequest = z
     const from = q.from ? new Date(q.from) : new Date(to.getTime() - 30 * DAY_MS);
     return { from: from.toISOString(), to: to.toISOString(), group_by: q.group_by };
   })
+  .refine((q) => inYears(q.from), { message: "must fall in the years 1 to 9999 (UTC)", path: ["from"] })
+  .refine((q) => inYears(q.to), { message: "must fall in the years 1 to 9999 (UTC)", path: ["to"] })
   .refine((q) => q.from < q.to, { message: "from must be before to", path: ["from"] });
+
+// PostgreSQL's timestamptz has no year 0, and a JS Date prints years outside 0–9999 with a sign that
+// it rejects: either would fail in the database instead of here.
+function inYears(iso: string): boolean {
+  const y = new Date(iso).getUTCFullYear();
+  return y >= 1 && y <= 9999;
+}
 
 export const UsageRow = z.object({
   key: z.string().describe("The day (YYYY-MM-DD, UTC) or the model"),

@@ -1,6 +1,9 @@
 import { LoginRequest, login, TokenResponse } from "@conversation-api/core";
+import { clientIp } from "../client-ip";
 import { jsonHandler } from "../http";
 
-export const handler = jsonHandler({ summary: "Exchange email and password for an access token", auth: false, body: LoginRequest, response: TokenResponse, errors: [401] }, ({ deps, body }) =>
-  login(deps.store, deps.tokens, body),
+export const handler = jsonHandler(
+  "auth-login",
+  { summary: "Exchange email and password for an access token and a refresh token", body: LoginRequest, response: TokenResponse, errors: [401, 429] },
+  ({ deps, body, event }) => login({ store: deps.store, tokens: deps.tokens, settings: deps.config }, body, clientIp(event)),
 );

@@ -1,6 +1,9 @@
 import { RegisterRequest, register, TokenResponse } from "@conversation-api/core";
+import { clientIp } from "../client-ip";
 import { jsonHandler } from "../http";
 
-export const handler = jsonHandler({ summary: "Create an account and get an access token", auth: false, body: RegisterRequest, status: 201, response: TokenResponse, errors: [409] }, ({ deps, body }) =>
-  register(deps.store, deps.tokens, body),
+export const handler = jsonHandler(
+  "auth-register",
+  { summary: "Create an account and get an access token and a refresh token", body: RegisterRequest, status: 201, response: TokenResponse, errors: [409, 429] },
+  ({ deps, body, event }) => register({ store: deps.store, tokens: deps.tokens, settings: deps.config }, body, clientIp(event)),
 );

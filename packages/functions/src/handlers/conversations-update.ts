@@ -2,6 +2,7 @@ import { IdParams, UpdateConversationRequest, updateConversation, Conversation }
 import { jsonHandler } from "../http";
 
 export const handler = jsonHandler(
-  { summary: "Rename a conversation or change its system prompt", auth: true, params: IdParams, body: UpdateConversationRequest, response: Conversation },
+  "conversations-update",
+  { summary: "Rename a conversation or change its system prompt", params: IdParams, body: UpdateConversationRequest, response: Conversation },
   ({ deps, userId, params, body }) => updateConversation(deps.store.forUser(userId), params.id, body),
 );

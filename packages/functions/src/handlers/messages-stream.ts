@@ -1,15 +1,13 @@
 import { Readable } from "node:stream";
 import { AppError, IdParams, StreamHeaders, StreamRequest, startReply, type ReplyFailure } from "@conversation-api/core";
 import { streamHandler } from "../http";
-import { pathOf } from "../route-table";
 import { loadTokenCounter } from "../tokenizer";
 
 export const handler = streamHandler(
+  "messages-stream",
   {
     summary: "Send a message and stream the reply as Server-Sent Events",
-    auth: true,
     params: IdParams,
-    path: pathOf("messages-stream"),
     body: StreamRequest,
     headers: StreamHeaders,
     errors: [409, 429],

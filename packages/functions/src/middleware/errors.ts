@@ -1,4 +1,4 @@
-import { AppError, errorBody, toPublicError } from "@conversation-api/core";
+import { errorBody, toPublicError } from "@conversation-api/core";
 import type { ApiMiddleware, ApiRequest } from "./types";
 
 /**
@@ -7,7 +7,7 @@ import type { ApiMiddleware, ApiRequest } from "./types";
  */
 export const errorResponses = (): ApiMiddleware => ({
   onError: (request) => {
-    const pub = toPublicError(fromMiddy(request.error));
+    const pub = toPublicError(request.error);
     if (pub.status >= 500) logError(request, request.error);
     const requestId = request.context.requestId ?? request.event.requestContext?.requestId ?? "unknown";
     const headers: Record<string, string> = {
@@ -20,18 +20,6 @@ export const errorResponses = (): ApiMiddleware => ({
     request.response = { statusCode: pub.status, headers, body: JSON.stringify(errorBody(pub, requestId)) };
   },
 });
-
-// Middy's own HTTP errors (from its body parser) carry a statusCode; give them our types and messages.
-function fromMiddy(e: unknown): unknown {
-  if (e instanceof AppError || !(e instanceof Error)) return e;
-  const cause = (e as { cause?: { package?: string } }).cause;
-  if (cause?.package === "@middy/http-json-body-parser") {
-    return e.message === "Unsupported Media Type"
-      ? new AppError("invalid_request_error", "Content-Type must be application/json", { status: 415 })
-      : new AppError("invalid_request_error", "Request body is not valid JSON");
-  }
-  return e;
-}
 
 function logError(request: ApiRequest, e: unknown) {
   console.error(

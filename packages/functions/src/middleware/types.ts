@@ -8,7 +8,16 @@ export interface ApiContext extends Context {
   receivedAt: number;
   deps: Deps;
   userId?: string;
+  /** Who is calling and with what credential (set by the auth middleware on `auth` routes). */
+  principal?: Principal;
   input?: { body: unknown; query: unknown; params: unknown; headers: unknown };
+}
+
+export interface Principal {
+  userId: string;
+  kind: "session" | "api_key";
+  /** The raw credential presented (access token or API key). */
+  bearer: string;
 }
 
 export interface ApiResult {

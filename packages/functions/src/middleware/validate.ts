@@ -21,7 +21,11 @@ function paramsFromPath(template: string, rawPath: string): Record<string, strin
   });
   const m = new RegExp(`^${pattern}$`).exec(rawPath);
   if (!m) return undefined;
-  return Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(m[i + 1]!)]));
+  try {
+    return Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(m[i + 1]!)]));
+  } catch {
+    return undefined; // a malformed %-escape names no row: 404 like any other unknown id
+  }
 }
 
 /** Parses body, query and path parameters with their zod schemas; a failure is a 422 naming each field. */

@@ -14,6 +14,12 @@ import {
   StreamEvents,
   StreamRequest,
   TokenResponse,
+  RefreshRequest,
+  ChangePasswordRequest,
+  CreateApiKeyRequest,
+  ApiKey,
+  CreatedApiKey,
+  ApiKeyList,
   UpdateConversationRequest,
   UsageReport,
   UsageRow,
@@ -31,6 +37,12 @@ const NAMED = {
   RegisterRequest,
   LoginRequest,
   TokenResponse,
+  RefreshRequest,
+  ChangePasswordRequest,
+  CreateApiKeyRequest,
+  ApiKey,
+  CreatedApiKey,
+  ApiKeyList,
   Message,
   Conversation,
   ConversationWithMessages,
@@ -73,8 +85,20 @@ export function registerComponents(registry: OpenAPIRegistry) {
   const events = Object.values(StreamEvents) as unknown as [z.ZodObject, z.ZodObject, ...z.ZodObject[]];
   const streamEvent = name("StreamEvent", z.discriminatedUnion("type", events));
 
-  registry.registerComponent("securitySchemes", BEARER, { type: "http", scheme: "bearer", bearerFormat: "JWT" });
+  registry.registerComponent("securitySchemes", BEARER, {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+    description: "An access token from /auth/login, /auth/register or /auth/refresh (or an API key, cak_…, sent the same way)",
+  });
+  registry.registerComponent("securitySchemes", API_KEY, {
+    type: "apiKey",
+    in: "header",
+    name: "x-api-key",
+    description: "An API key (cak_…) from POST /api/v1/api-keys; also accepted as Authorization: Bearer cak_…",
+  });
   return { named, shared: { ErrorBody, streamEvent } };
 }
 
 export const BEARER = "bearerAuth";
+export const API_KEY = "apiKey";

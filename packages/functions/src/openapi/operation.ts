@@ -2,7 +2,7 @@ import type { ResponseConfig, RouteConfig } from "@asteasolutions/zod-to-openapi
 import type { z } from "zod";
 import type { HandlerSpec } from "../http";
 import type { RouteDef } from "../route-types";
-import { BEARER } from "./components";
+import { API_KEY, BEARER } from "./components";
 import { errorDescription, errorStatuses } from "./error-statuses";
 import { streamResponse } from "./stream";
 import { successStatus } from "./success";
@@ -17,9 +17,9 @@ export interface Shared {
 
 /** One route of the table, described from its handler's spec. */
 export function operation(route: RouteDef, spec: Spec, shared: Shared): RouteConfig {
-  // The routes table decides whether the gateway/runtime expects a token; the spec decides whether the
-  // handler checks one. A mismatch is a bug, and the document would be wrong either way.
-  if (spec.auth !== route.auth) throw new Error(`Route ${route.name}: auth is ${route.auth} in routes.ts but ${spec.auth} in its spec`);
+  // The handler's spec takes its auth and path from the routes table; a handler mounted on another
+  // route's entry would be documented wrongly.
+  if (spec.route !== route.name) throw new Error(`Route ${route.name}: its handler is declared for route ${spec.route}`);
 
   const headers = spec.headers;
   const request: NonNullable<RouteConfig["request"]> = {};
@@ -38,7 +38,7 @@ export function operation(route: RouteDef, spec: Spec, shared: Shared): RouteCon
     operationId: route.name,
     summary: spec.summary,
     tags: [tagOf(route)],
-    ...(spec.auth ? { security: [{ [BEARER]: [] }] } : {}),
+    ...(spec.auth ? { security: spec.sessionOnly ? [{ [BEARER]: [] }] : [{ [BEARER]: [] }, { [API_KEY]: [] }] } : {}),
     ...(Object.keys(request).length ? { request } : {}),
     responses,
   };

@@ -4,16 +4,18 @@
 //     switches to its `role` and exposes `sub` to auth.uid(), so the RLS policies decide what the
 //     request may see. The function holds no key that could mint such a token. Legacy projects
 //     (SUPABASE_JWT_SECRET) instead sign a short-lived token per user with the project's secret;
-//   * the two pre-authentication operations, createUser and findLogin, act before there is a user and
-//     use the secret (service-role) key, sent only as `apikey`. A function that does not register or
-//     log in users is deployed without it, and this store then refuses them;
+//   * the server-privileged operations (accounts, sessions, login throttling, password changes, API-key
+//     checks) act before there is a user or on what no user may touch, and use the secret (service-role)
+//     key, sent only as `apikey`. Only routes whose `holds` lists "secret-key" get it; elsewhere this
+//     store refuses them (an API key then gets a clear 401: notes/integ.md, known limits);
 //   * the health probe sends only the publishable key (PostgREST's anonymous role, which may read nothing).
-import { ConfigError, unauthorized, type NewUser, type Store, type User, type UserCredential } from "@conversation-api/core";
+import { AppError, ConfigError, unauthorized, type NewUser, type Store, type User, type UserCredential } from "@conversation-api/core";
 import type { SupabaseClient } from "@supabase/supabase-js";
 import { isUuid } from "../cursor";
 import { anonymousClient, postgrestClient, secretKeyClient, type ClientSettings } from "./clients";
 import { SupabaseRequestError, createUserError } from "./errors";
 import { USER_SELECT, userFromJson } from "./rows";
+import { rotationFrom } from "../rows";
 import { userTokenSource } from "./token";
 import { createSupabaseUserStore } from "./user-store";
 
@@ -22,7 +24,7 @@ export interface SupabaseStoreOptions {
   url: string;
   /** sb_publishable_… (or the legacy anon key): the `apikey` header of user traffic. Not secret. */
   apiKey: string;
-  /** sb_secret_… (or the legacy service_role key): only for createUser and findLogin. */
+  /** sb_secret_… (or the legacy service_role key): only for the server-privileged operations. */
   secretKey?: string | undefined;
   /** Legacy projects only: the HS256 JWT secret, to sign a token per user when none is forwarded. */
   legacyJwtSecret?: string | undefined;
@@ -44,10 +46,16 @@ export function createSupabaseStore(opts: SupabaseStoreOptions): Store {
   let service: SupabaseClient | undefined;
   const serviceClient = (): SupabaseClient => {
     const key = opts.secretKey;
-    if (!key) throw new Error("SUPABASE_SECRET_KEY is not available to this function (only the pre-authentication routes hold it)");
+    // A route that uses these operations must list "secret-key" in `holds` (route-table.ts).
+    if (!key) throw new ConfigError(["SUPABASE_SECRET_KEY: not available to this function (only routes whose `holds` lists \"secret-key\" get it)"]);
     return (service ??= secretKeyClient(settings, key));
   };
   let probe: SupabaseClient | undefined;
+  const serviceRpc = async (operation: string, fn: string, args: Record<string, unknown>): Promise<unknown> => {
+    const { data, error } = await serviceClient().rpc(fn, args);
+    if (error) throw new SupabaseRequestError(operation, error);
+    return data;
+  };
 
   return {
     async createUser(input: NewUser): Promise<User> {
@@ -69,6 +77,60 @@ export function createSupabaseStore(opts: SupabaseStoreOptions): Store {
       if (error) throw new SupabaseRequestError("findLogin", error);
       const row = (data as Record<string, unknown>[])[0];
       return row ? { user: userFromJson(row), password_hash: String(row.password_hash) } : null;
+    },
+
+    async findLoginById(userId: string) {
+      if (!isUuid(userId)) return null;
+      const { data, error } = await serviceClient().from("users").select(`${USER_SELECT},password_hash`).eq("id", userId).limit(1);
+      if (error) throw new SupabaseRequestError("findLoginById", error);
+      const row = (data as Record<string, unknown>[])[0];
+      return row ? { user: userFromJson(row), password_hash: String(row.password_hash) } : null;
+    },
+
+    // Sessions, API-key checks and throttling: the server-only SQL functions the SQL store calls, through
+    // /rpc with the service key (they are not executable by anon or authenticated).
+    async createSession(userId, tokenHash, expiresAt) {
+      await serviceRpc("createSession", "create_session", { p_user_id: userId, p_token_hash: tokenHash, p_expires_at: expiresAt });
+    },
+    async rotateSession(tokenHash, newHash, expiresAt) {
+      return rotationFrom(
+        await serviceRpc("rotateSession", "rotate_refresh_token", { p_token_hash: tokenHash, p_new_hash: newHash, p_expires_at: expiresAt }),
+      );
+    },
+    async revokeSession(tokenHash) {
+      return (await serviceRpc("revokeSession", "revoke_session", { p_token_hash: tokenHash })) === true;
+    },
+    async changePassword(userId, passwordHash) {
+      if (!isUuid(userId)) return false;
+      return (await serviceRpc("changePassword", "change_password", { p_user_id: userId, p_password_hash: passwordHash })) === true;
+    },
+    async authenticateApiKey(keyHash) {
+      // Known limit (notes/integ.md): keys are checked by a server-only SQL function, and the data
+      // functions hold no secret key on Supabase. Say so plainly instead of failing with a 500.
+      if (!opts.secretKey)
+        throw new AppError(
+          "authentication_error",
+          "API keys are not supported by this deployment yet (Supabase); sign in and send an access token instead",
+        );
+      const id = await serviceRpc("authenticateApiKey", "authenticate_api_key", { p_key_hash: keyHash });
+      return typeof id === "string" ? id : null;
+    },
+    async loginRetryAfter(t) {
+      return Number(
+        await serviceRpc("loginRetryAfter", "login_retry_after", {
+          p_account: t.account,
+          p_ip: t.ip,
+          p_window_seconds: t.windowSeconds,
+          p_max_account: t.maxAccount,
+          p_max_ip: t.maxIp,
+        }),
+      );
+    },
+    async recordLogin(account, ip, ok) {
+      await serviceRpc("recordLogin", "record_login", { p_account: account, p_ip: ip, p_ok: ok });
+    },
+    async registerAttempt(ip, windowSeconds, max) {
+      return Number(await serviceRpc("registerAttempt", "register_attempt", { p_ip: ip, p_window_seconds: windowSeconds, p_max: max }));
     },
 
     forUser(userId: string, credential?: UserCredential) {

@@ -3,7 +3,7 @@
 // user for safety's sake. Multi-step writes and multi-part reads are the SQL functions in
 // database/schema.sql, called through /rpc, so both adapters share one implementation of them.
 import type { Conversation, Message, Page, TurnContext, UsageRow, UserStore } from "@conversation-api/core";
-import { AppError, notFound } from "@conversation-api/core";
+import { AppError, notFound, unauthorized } from "@conversation-api/core";
 import type { SupabaseClient } from "@supabase/supabase-js";
 import {
   decodeConversationCursor,
@@ -15,7 +15,7 @@ import {
 } from "../cursor";
 import { SupabaseRequestError, appendMessageError, createConversationError, type PostgrestFailure } from "./errors";
 import { CONVERSATION_SELECT, MESSAGE_SELECT, USER_SELECT, conversationFromJson, messageFromJson, microsUtc, userFromJson } from "./rows";
-import { turnFromJson, usageRowFrom } from "../rows";
+import { API_KEY_COLUMNS, apiKeyFromJson, reservationFrom, turnFromJson, usageRowFrom } from "../rows";
 
 type Row = Record<string, unknown>;
 type Result<T> = PromiseLike<{ data: T | null; error: PostgrestFailure | null }>;
@@ -174,6 +174,64 @@ export function createSupabaseUserStore(db: SupabaseClient, userId: string): Use
     async usage(query): Promise<UsageRow[]> {
       const data = await run("usage", db.rpc("usage_report", { p_from: query.from, p_to: query.to, p_group_by: query.group_by }));
       return rows(data).map(usageRowFrom);
+    },
+
+    // ---- access: the same SQL functions the SQL store calls ----
+    async reserveTokens(req) {
+      const data = await run(
+        "reserveTokens",
+        db.rpc("reserve_tokens", {
+          p_reservation_id: req.reservation_id,
+          p_model: req.model,
+          p_tokens: req.tokens,
+          p_budget: req.budget,
+          p_since: req.since,
+        }),
+        (e) => (e.code === "23503" ? unauthorized() : new SupabaseRequestError("reserveTokens", e)),
+      );
+      return reservationFrom(data, req.reservation_id);
+    },
+
+    async settleTokens(st) {
+      if (!isUuid(st.reservation_id)) return false;
+      const data = await run(
+        "settleTokens",
+        db.rpc("settle_tokens", {
+          p_reservation_id: st.reservation_id,
+          p_secret: st.secret,
+          p_input_tokens: st.input_tokens,
+          p_output_tokens: st.output_tokens,
+          p_latency_ms: st.latency_ms,
+        }),
+      );
+      return data === true;
+    },
+
+    async createApiKey(input) {
+      const data = await run(
+        "createApiKey",
+        db.rpc("create_api_key", { p_name: input.name, p_prefix: input.prefix, p_key_hash: input.key_hash, p_expires_at: input.expires_at }),
+        (e) => (e.code === "23503" ? unauthorized() : new SupabaseRequestError("createApiKey", e)),
+      );
+      return apiKeyFromJson(data as Row);
+    },
+
+    async listApiKeys() {
+      const data = await run(
+        "listApiKeys",
+        db
+          .from("api_keys")
+          .select(API_KEY_COLUMNS.replace(/\s+/g, ""))
+          .is("revoked_at", null)
+          .order("created_at", { ascending: false })
+          .order("id", { ascending: false }),
+      );
+      return rows(data).map(apiKeyFromJson);
+    },
+
+    async revokeApiKey(id) {
+      if (!isUuid(id)) return false;
+      return (await run("revokeApiKey", db.rpc("revoke_api_key", { p_id: id }))) === true;
     },
   };
   return store;

@@ -1,0 +1,63 @@
+// A send's reservation settles to the real usage however the reply ends: an upstream error, a client
+// that leaves mid-stream, a normal end. The budget is far below one reservation (prompt +
+// RESERVE_OUTPUT_TOKENS), so a reservation left unsettled would refuse every later send.
+import { afterAll, beforeAll, expect, it, vi } from "vitest";
+import { reply } from "../fixtures/groq-server";
+import { call, readSse, registerUser, sseEvents, stream } from "../support/http";
+import { newConversation, replies, startGroqApp, type GroqApp } from "../groq/harness";
+
+let h: GroqApp;
+let api: string;
+beforeAll(async () => {
+  h = await startGroqApp({ DAILY_TOKEN_BUDGET: "500" });
+  api = h.app.api;
+}, 60_000);
+afterAll(() => h.close());
+
+const totals = async (token: string) =>
+  (await call(api, "GET", `/usage?from=${new Date(Date.now() - 3_600_000).toISOString()}`, { token })).body.totals;
+
+it("settles a failed reply (nothing charged upstream) to nothing", async () => {
+  const { token } = await registerUser(api);
+  const conv = await newConversation(api, token);
+  h.groq.enqueue({ status: 400, error: { message: "bad request", type: "invalid_request_error" } });
+  const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+  const events = await readSse(await stream(api, conv, token, { content: "fail please" }));
+  logged.mockRestore();
+  expect(events.map((e) => e.event)).toContain("error");
+  expect(await totals(token)).toMatchObject({ input_tokens: 0, output_tokens: 0, messages: 1 });
+
+  h.groq.enqueue(reply(["Fine"], { prompt_tokens: 12, completion_tokens: 3 }));
+  const next = await stream(api, conv, token, { content: "again" });
+  expect(next.status).toBe(200);
+  await readSse(next);
+  expect(await totals(token)).toMatchObject({ input_tokens: 12, output_tokens: 3, messages: 2 });
+});
+
+it("settles a reply the client left mid-stream to what it used", async () => {
+  const { token } = await registerUser(api);
+  const conv = await newConversation(api, token);
+  h.groq.enqueue({ steps: [{ text: "Hello" }, { text: " there" }, { hang: true }] });
+  const client = new AbortController();
+  const res = await stream(api, conv, token, { content: "talk" }, { signal: client.signal });
+  let text = "";
+  try {
+    for await (const e of sseEvents(res)) {
+      if (e.event === "content_block_delta") text += e.data.delta.text;
+      if (text === "Hello there") client.abort();
+    }
+  } catch {
+    // the aborted body read
+  }
+  const [stored] = await replies(api, token, conv);
+  expect(stored.finish_reason).toBe("cancelled");
+  // Settled: the real (counted) figures, not the 4096-token reservation, and the next send passes.
+  for (let i = 0; i < 200 && (await totals(token)).messages < 1; i++) await new Promise((r) => setTimeout(r, 25));
+  const t = await totals(token);
+  expect(t.messages).toBe(1);
+  expect(t.input_tokens + t.output_tokens).toBe(stored.input_tokens + stored.token_count);
+  h.groq.enqueue(reply(["Ok"], { prompt_tokens: 5, completion_tokens: 1 }));
+  const next = await stream(api, conv, token, { content: "still there?" });
+  expect(next.status).toBe(200);
+  await readSse(next);
+});
