@@ -879,7 +879,7 @@ begin
   -- User-callable: each runs as the caller (RLS) or checks auth.uid() itself.
   foreach f in array array[
     'public.append_user_message(uuid, uuid, text, text)',
-    'public.append_assistant_message(uuid, uuid, text, text, integer, integer, text, integer, integer, jsonb)',
+    'public.append_assistant_message(uuid, uuid, text, text, integer, integer, text, integer, integer, jsonb, text)',
     'public.prepare_turn(uuid, integer, text)',
     'public.tokens_used_since(timestamptz)',
     'public.usage_report(timestamptz, timestamptz, text)',

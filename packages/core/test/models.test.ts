@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../src/config";
 import { listModels, modelInfo } from "../src/models";
-import type { CompletionEvent, CompletionRequest, ModelProvider, NewAssistantMessage, UserStore } from "../src/ports";
+import type { CompletionEvent, CompletionRequest, ModelProvider, NewAssistantMessage, ReserveRequest, Settlement, UserStore } from "../src/ports";
 import type { Conversation, Message } from "../src/schemas";
 import { startReply, type ReplySettings } from "../src/chat/stream-reply";
 
@@ -38,16 +38,19 @@ const earlier: Message = {
 /** Just what startReply and runReply use; the rest is never called. */
 function memoryStore(conv: Conversation, history: Message[] = []) {
   const saved: NewAssistantMessage[] = [];
+  const settled: Settlement[] = [];
   const store = {
     prepareTurn: async () => ({ conversation: conv, history, idempotent: null }),
-    tokensUsedSince: async () => 0,
+    // The ledger (access): every send reserves once before the model and settles once after.
+    reserveTokens: async (r: ReserveRequest) => ({ ok: true as const, reservation_id: r.reservation_id, secret: "s" }),
+    settleTokens: async (s: Settlement) => (settled.push(s), true),
     saveUserMessage: async (m: { id: string; content: string }) => ({ ...earlier, id: m.id, role: "user", content: m.content, reasoning: "" }),
     saveAssistantMessage: async (m: NewAssistantMessage) => {
       saved.push(m);
       return { ...earlier, ...m, role: "assistant", created_at: earlier.created_at } as Message;
     },
   } as unknown as UserStore;
-  return { store, saved };
+  return { store, saved, settled };
 }
 
 function scripted(events: CompletionEvent[]) {
@@ -67,7 +70,7 @@ function scripted(events: CompletionEvent[]) {
 const finish: CompletionEvent = { type: "finish", finish_reason: "end_turn", usage: null, metadata: {} };
 
 async function send(conv: Conversation, body: Record<string, unknown>, events: CompletionEvent[] = [{ type: "text", text: "ok" }, finish], history: Message[] = []) {
-  const { store, saved } = memoryStore(conv, history);
+  const { store, saved, settled } = memoryStore(conv, history);
   const { provider, seen } = scripted(events);
   const reply = await startReply(
     { store, provider, settings },
@@ -75,7 +78,7 @@ async function send(conv: Conversation, body: Record<string, unknown>, events: C
   );
   let sse = "";
   await reply.run((c) => void (sse += c), new AbortController().signal);
-  return { saved, seen, sse };
+  return { saved, seen, sse, settled };
 }
 
 describe("model choice", () => {
@@ -103,7 +106,7 @@ describe("model choice", () => {
 describe("reasoning in the reply loop", () => {
   it("streams thinking at index 0 and text at index 1, stores both, counts both, and never prompts with reasoning", async () => {
     const events: CompletionEvent[] = [{ type: "reasoning", text: "Thinking it over." }, { type: "text", text: "Done." }, finish];
-    const { saved, seen, sse } = await send(conversation("openai/gpt-oss-20b"), {}, events, [earlier]);
+    const { saved, seen, sse, settled } = await send(conversation("openai/gpt-oss-20b"), {}, events, [earlier]);
     const data = sse
       .split("\n")
       .filter((l) => l.startsWith("data: "))
@@ -114,6 +117,8 @@ describe("reasoning in the reply loop", () => {
     expect(saved[0]).toMatchObject({ content: "Done.", reasoning: "Thinking it over." });
     // No upstream usage: both parts are estimated as output.
     expect(saved[0]!.token_count).toBe(Math.ceil(17 / 3) + Math.ceil(5 / 3));
+    // Settled once, reasoning included in the output tokens.
+    expect(settled).toEqual([expect.objectContaining({ output_tokens: saved[0]!.token_count, secret: "s" })]);
     expect(JSON.stringify(seen[0]!.messages)).not.toContain("Secret chain of thought");
     expect(seen[0]!.messages).toContainEqual({ role: "assistant", content: "An earlier answer." });
   });

@@ -184,6 +184,14 @@ describe("Supabase adapter on the wire", () => {
     const sent = await during(async () => {
       await expect(limited.createUser({ email: "x@example.com", password_hash: "h", display_name: null })).rejects.toThrow(/SUPABASE_SECRET_KEY/);
       await expect(limited.findLogin("x@example.com")).rejects.toThrow(/SUPABASE_SECRET_KEY/);
+      await expect(limited.rotateSession("a", "b", new Date().toISOString())).rejects.toThrow(/SUPABASE_SECRET_KEY/);
+      // An API key on a data function (which holds no secret key): a clear 401, not a 500 (known limit).
+      await expect(limited.authenticateApiKey("0".repeat(64))).rejects.toMatchObject({
+        status: 401,
+        type: "authentication_error",
+        expose: true,
+        message: expect.stringMatching(/API keys are not supported by this deployment/),
+      });
     });
     expect(sent).toEqual([]);
   });
