@@ -62,6 +62,7 @@ export const StreamRequest = z.object({
   max_tokens: z.number().int().min(1).max(32_768).optional(),
   temperature: z.number().min(0).max(2).optional(),
   model: z.string().min(1).max(100).optional(),
+  reasoning_effort: z.enum(["none", "low", "medium", "high"]).optional(),
 });
 export type StreamRequest = z.infer<typeof StreamRequest>;
 
@@ -73,6 +74,21 @@ export const StreamHeaders = z.object({
     .describe(
       "Makes a retry safe: a repeat with the same key reuses the stored user message, and once the reply is stored answers 409 with `error.reply_id` naming it",
     ),
+});
+
+export const MessageParams = z.object({ id: Uuid, message_id: Uuid });
+
+export const ResumeQuery = z.object({
+  last_event_id: z.string().max(64).optional().describe("The id of the last event received (or send the Last-Event-ID header)"),
+});
+
+export const ResumeHeaders = z.object({
+  "last-event-id": z.string().max(64).optional().describe("What EventSource sends on reconnect: the id of the last event received"),
+});
+
+export const CancelResponse = z.object({
+  id: Uuid,
+  status: z.literal("cancelling").describe("The producer stops within about a second and stores the reply as cancelled"),
 });
 
 export const Health = z.object({
