@@ -256,7 +256,7 @@ function createUserStore(sql: SqlClient, userId: string): UserStore {
             Math.trunc(input.stale_ms),
           ],
         );
-        return beginFromJson(json(row!.r));
+        return beginFromJson(json(row!.r)!);
       } catch (e) {
         throw mapWriteError(e);
       }
