@@ -16,11 +16,11 @@ const DEFAULT_ENV: Record<string, string> = {
 };
 
 /** Environment is read once per process by the handlers' shared deps, and vitest gives each file its own process. */
-export async function startApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function startApp(env: Record<string, string> = {}, opts: { hideDisconnects?: boolean } = {}): Promise<TestApp> {
   for (const [k, v] of Object.entries({ ...DEFAULT_ENV, ...env })) process.env[k] = v;
   installAwsLambdaGlobal();
   const { routes, shutdown } = await import("@conversation-api/functions");
-  const server = createLocalServer({ routes });
+  const server = createLocalServer({ routes, hideDisconnects: opts.hideDisconnects ?? false });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {

@@ -102,7 +102,7 @@ describe("planSend", () => {
     const u = msg("user", "q");
     expect(conflict(() => planSend(turn([u], u), "other"))).toMatchObject({
       type: "validation_error",
-      fields: [{ path: "headers.idempotency-key" }],
+      fields: [{ path: "header.idempotency-key" }],
     });
   });
 });

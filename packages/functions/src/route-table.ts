@@ -19,6 +19,9 @@ export const routeTable: RouteSpec[] = [
   { name: "conversations-delete", method: "DELETE", path: "/conversations/{id}", auth: true, streaming: false },
   { name: "messages-list", method: "GET", path: "/conversations/{id}/messages", auth: true, streaming: false },
   { name: "messages-stream", method: "POST", path: "/conversations/{id}/messages/stream", auth: true, streaming: true },
+  // Durable replies (issue 11): follow a reply from any instance (streaming), and stop one.
+  { name: "messages-resume", method: "GET", path: "/conversations/{id}/messages/{message_id}/stream", auth: true, streaming: true },
+  { name: "messages-cancel", method: "POST", path: "/conversations/{id}/messages/{message_id}/cancel", auth: true, streaming: false },
   { name: "usage", method: "GET", path: "/usage", auth: true, streaming: false },
   // The API's self-description, at the host root (`prefix: false`); left out of the document itself.
   { name: "openapi-json", method: "GET", path: "/openapi.json", auth: false, streaming: false, prefix: false },

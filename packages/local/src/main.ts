@@ -31,7 +31,9 @@ try {
 }
 
 // /docs and /openapi.json are ordinary routes in the table; only the playground page is local-only.
-const server = createLocalServer({ routes: functions.routes, logger: consoleLogger, extraRoutes: servePlayground });
+// LAMBDA_FAITHFUL=1: client disconnects are invisible to streaming handlers, exactly as on a Function URL.
+const hideDisconnects = ["1", "true"].includes(process.env.LAMBDA_FAITHFUL ?? "");
+const server = createLocalServer({ routes: functions.routes, logger: consoleLogger, extraRoutes: servePlayground, hideDisconnects });
 
 server.listen(port, host, () => {
   console.log(`conversation-api listening on http://${host}:${port}`);

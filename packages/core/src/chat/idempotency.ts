@@ -37,5 +37,5 @@ export function planSend(turn: TurnContext, content: string): SendPlan {
 /** A key names one send: reusing it for another message is a client bug, not a retry. */
 export const keyMismatch = () =>
   new AppError("validation_error", "This Idempotency-Key was already used for a different message", {
-    fields: [{ path: "headers.idempotency-key", message: "already used in this conversation with other content" }],
+    fields: [{ path: "header.idempotency-key", message: "already used in this conversation with other content" }],
   });

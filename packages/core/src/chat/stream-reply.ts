@@ -174,7 +174,7 @@ export async function resumeReply(
   const after = ref.lastEventId ? parseEventId(ref.lastEventId) : null;
   if (ref.lastEventId && !after)
     throw new AppError("validation_error", "Last-Event-ID is not an event id of this API", {
-      fields: [{ path: "headers.last-event-id", message: "must be the id of an event this stream sent" }],
+      fields: [{ path: "header.last-event-id", message: "must be the id of an event this stream sent" }],
     });
   const first = await ownReply(deps, ref);
   const maxDurationMs = durationCap(deps.settings, ref.remainingMs);

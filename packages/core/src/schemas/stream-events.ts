@@ -19,17 +19,25 @@ export const MessageStartEvent = z.object({
     usage: z.object({ input_tokens: z.number().int(), output_tokens: z.number().int() }),
   }),
 });
+// With reasoning, the thinking block is index 0 and the text block index 1; otherwise text is index 0.
+const BlockIndex = z.number().int().min(0).max(1);
 export const ContentBlockStartEvent = z.object({
   type: z.literal("content_block_start"),
-  index: z.literal(0),
-  content_block: z.object({ type: z.literal("text"), text: z.literal("") }),
+  index: BlockIndex,
+  content_block: z.union([
+    z.object({ type: z.literal("text"), text: z.literal("") }),
+    z.object({ type: z.literal("thinking"), thinking: z.literal("") }),
+  ]),
 });
 export const ContentBlockDeltaEvent = z.object({
   type: z.literal("content_block_delta"),
-  index: z.literal(0),
-  delta: z.object({ type: z.literal("text_delta"), text: z.string() }),
+  index: BlockIndex,
+  delta: z.union([
+    z.object({ type: z.literal("text_delta"), text: z.string() }),
+    z.object({ type: z.literal("thinking_delta"), thinking: z.string() }),
+  ]),
 });
-export const ContentBlockStopEvent = z.object({ type: z.literal("content_block_stop"), index: z.literal(0) });
+export const ContentBlockStopEvent = z.object({ type: z.literal("content_block_stop"), index: BlockIndex });
 export const MessageDeltaEvent = z.object({
   type: z.literal("message_delta"),
   delta: z.object({ stop_reason: StopReason, stop_sequence: z.null() }),
