@@ -215,9 +215,10 @@ describe("stale replies and time limits", () => {
     void s.done;
     const row = reply();
     expect(row.finish_reason).toBeNull();
-    vi.setSystemTime(Date.now() + 999);
+    const heartbeat = store.rows.find((r) => r.id === row.id)!.heartbeat;
+    vi.setSystemTime(heartbeat + settings.REPLY_STALE_MS - 1);
     expect((await store.getReply(row.id, settings.REPLY_STALE_MS))!.finish_reason).toBeNull();
-    vi.setSystemTime(Date.now() + 2);
+    vi.setSystemTime(heartbeat + settings.REPLY_STALE_MS + 1);
     const r = await resumeReply(deps(provider), { conversationId: row.conversation_id, messageId: row.id, lastEventId: null });
     let out = "";
     await r.run((c) => void (out += c), new AbortController().signal);
