@@ -46,6 +46,11 @@ export const ConfigSchema = z
       .default("0")
       .transform((v) => v === "1" || v === "true")
       .describe("Cancel a reply when its client disconnects, where the runtime can tell (never on Lambda)"),
+    // `npm start` only: hide client disconnects from streaming handlers, exactly as a Function URL does.
+    LAMBDA_FAITHFUL: z
+      .enum(["0", "1", "false", "true"])
+      .default("0")
+      .transform((v) => v === "1" || v === "true"),
     OFFLINE_TOKEN_DELAY_MS: int(25, 0, 10_000),
     CORS_ORIGINS: list("*"),
     // Supabase: when SUPABASE_URL is set, the store talks to its PostgREST with a per-user token.

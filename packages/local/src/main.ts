@@ -17,10 +17,11 @@ const { shutdown } = functions;
 // Fail at start, with the variable's name, rather than on the first request.
 let port: number;
 let host: string;
+let hideDisconnects = false;
 try {
   loadDotEnv();
   const { config } = await functions.getDeps();
-  ({ PORT: port, HOST: host } = config);
+  ({ PORT: port, HOST: host, LAMBDA_FAITHFUL: hideDisconnects } = config);
   console.log(
     `database: ${config.DATABASE_URL ? "PostgreSQL (DATABASE_URL)" : `PGlite in ${config.DATA_DIR}`}; ` +
       `model: ${config.GROQ_API_KEY ? `Groq (${config.DEFAULT_MODEL})` : "offline (set GROQ_API_KEY for Groq)"}`,
@@ -32,7 +33,6 @@ try {
 
 // /docs and /openapi.json are ordinary routes in the table; only the playground page is local-only.
 // LAMBDA_FAITHFUL=1: client disconnects are invisible to streaming handlers, exactly as on a Function URL.
-const hideDisconnects = ["1", "true"].includes(process.env.LAMBDA_FAITHFUL ?? "");
 const server = createLocalServer({ routes: functions.routes, logger: consoleLogger, extraRoutes: servePlayground, hideDisconnects });
 
 server.listen(port, host, () => {
