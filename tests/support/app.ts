@@ -1,7 +1,7 @@
 // Starts the real local runtime (HTTP server → API Gateway events → the Lambda handlers) in this test
 // process, on a free loopback port, with an in-memory PGlite unless the suite asks otherwise.
 import type { AddressInfo } from "node:net";
-import { installAwsLambdaGlobal, createLocalServer } from "@conversation-api/local";
+import { installAwsLambdaGlobal, createLocalServer, silentLogger, type Logger } from "@conversation-api/local";
 
 export interface TestApp {
   url: string;
@@ -16,11 +16,11 @@ const DEFAULT_ENV: Record<string, string> = {
 };
 
 /** Environment is read once per process by the handlers' shared deps, and vitest gives each file its own process. */
-export async function startApp(env: Record<string, string> = {}, opts: { hideDisconnects?: boolean } = {}): Promise<TestApp> {
+export async function startApp(env: Record<string, string> = {}, opts: { hideDisconnects?: boolean; logger?: Logger } = {}): Promise<TestApp> {
   for (const [k, v] of Object.entries({ ...DEFAULT_ENV, ...env })) process.env[k] = v;
   installAwsLambdaGlobal();
   const { routes, shutdown } = await import("@conversation-api/functions");
-  const server = createLocalServer({ routes, hideDisconnects: opts.hideDisconnects ?? false });
+  const server = createLocalServer({ routes, hideDisconnects: opts.hideDisconnects ?? false, ...(opts.logger ? { logger: opts.logger } : {}) });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
