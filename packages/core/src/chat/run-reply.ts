@@ -173,7 +173,6 @@ export async function runReply(
     clientSignal.removeEventListener("abort", onClientGone);
   }
 
-  const tail = await flusher.close();
   const cancelled = failure === CANCELLED;
   const publicError = failure && !cancelled ? toPublicError(failure) : null;
   const report = (error: unknown) => deps.onFailure?.({ conversationId: req.conversationId, replyId, error, partial: text !== "" });
@@ -182,6 +181,8 @@ export async function runReply(
   // Without the upstream's usage the figures are counted with the real tokenizer, after the stream.
   const count = !finish?.usage && text ? await loadCounter(deps) : undefined;
   const record = replyRecord(req, plan, count, { text, finish, failure, cancelled, publicError, ttft });
+  // Only now: the flusher's heartbeat kept the row alive while the tokenizer loaded.
+  const tail = await flusher.close();
   let stored: Message | null = null;
   try {
     // A reply row that was never created (the user message could not be stored) has nothing to finish.
