@@ -55,7 +55,7 @@ export class ApiContract {
     const res = await fetch(this.base + this.target(op, opts), {
       method: op.method.toUpperCase(),
       headers,
-      body: typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body ?? {}),
+      body: op.method === "get" ? undefined : typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body ?? {}),
     });
     const type = res.headers.get("content-type");
     if (type?.startsWith("text/event-stream")) {
