@@ -23,7 +23,7 @@ import { lambdaNode, type LambdaNode } from "./lambda-node";
 const execFileAsync = promisify(execFile);
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const JWT_SECRET = "bundle-test-jwt-secret-0123456789abcdef";
-const STREAM = routes.find((r) => r.streaming)!;
+const STREAM = routes.find((r) => r.name === "messages-stream")!;
 
 // Inside the repo so the bundles' externals resolve from its node_modules as they would from the
 // Lambda runtime's (@aws-sdk/*); PGlite, also external, must never be needed.
@@ -89,7 +89,8 @@ describe("deployment bundles", () => {
     expect(bundles.map((b) => b.name).sort()).toEqual([...new Set(routes.map((r) => r.name))].sort());
     for (const b of bundles) expect(readFileSync(b.file, "utf8"), b.name).not.toMatch(/pglite\.wasm|sourceMappingURL/);
     const kinds = JSON.parse(await run(["load", ...bundles.map((b) => b.file)])) as Record<string, string>;
-    for (const b of bundles) expect(kinds[b.file], b.name).toBe(b.name === STREAM.name ? "streaming" : "function");
+    const streaming = new Set(routes.filter((r) => r.streaming).map((r) => r.name));
+    for (const b of bundles) expect(kinds[b.file], b.name).toBe(streaming.has(b.name) ? "streaming" : "function");
     console.info(bundles.map((b) => `${b.name} ${(b.bytes / 1024).toFixed(0)} KiB`).join(", "));
   });
 
@@ -139,7 +140,7 @@ describe("deployment bundles", () => {
 
     // Both messages were stored through PostgREST with the user's own token, never the service key.
     const traffic = rest.requests.slice(sentBefore);
-    expect(traffic.map((r) => r.path)).toEqual(expect.arrayContaining(["/rest/v1/rpc/append_user_message", "/rest/v1/rpc/append_assistant_message"]));
+    expect(traffic.map((r) => r.path)).toEqual(expect.arrayContaining(["/rest/v1/rpc/begin_reply", "/rest/v1/rpc/finish_reply"]));
     for (const r of traffic) {
       expect(r.headers.apikey).toBe(rest.anonKey);
       expect(decodeJwt(r.headers.authorization!.replace(/^Bearer /, ""))).toMatchObject({ role: "authenticated", sub: user.id });
