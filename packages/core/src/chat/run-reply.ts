@@ -149,7 +149,8 @@ export async function runReply(
       pending = iterator.next();
       if (ttft === null) firstToken();
       else watchdog.refresh();
-      if (!piece) continue;
+      // Reasoning after the text began breaks the provider contract; it would not fit the block order.
+      if (!piece || (reasoning && text)) continue;
       wrote = true;
       if (reasoning) {
         flusher.addReasoning(piece);
