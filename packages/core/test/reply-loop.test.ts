@@ -99,6 +99,30 @@ describe("flushing", () => {
     expect(reply()).toMatchObject({ reasoning: "Let me think.", content: "Four." });
   });
 
+  it("a failed write is carried by the next one, so the stored text has no gap", async () => {
+    const provider = new ScriptedProvider([[...words(12, 50), { finish: "end_turn" }]]);
+    const failures: unknown[] = [];
+    const real = store.flushReply.bind(store);
+    let fail = true;
+    store.flushReply = async (...args) => {
+      if (fail) {
+        fail = false;
+        throw new Error("connection reset");
+      }
+      return real(...args);
+    };
+    const d = { ...deps(provider), onFailure: (f: { error: unknown }) => void failures.push(f.error) };
+    const s = await send(d);
+    await vi.advanceTimersByTimeAsync(FLUSH);
+    expect(reply().content).toBe("");
+    await vi.advanceTimersByTimeAsync(FLUSH);
+    expect(reply().content).toBe("w0 w1 w2 w3 w4 w5 w6 w7 w8 ");
+    await vi.advanceTimersByTimeAsync(1000);
+    await s.done;
+    expect(reply().content).toBe(deltaText(s.events()));
+    expect(failures).toHaveLength(1);
+  });
+
   it("passes reasoning_effort to the provider", async () => {
     const provider = new ScriptedProvider([[{ finish: "end_turn" }]]);
     const r = await startReply(deps(provider), { ...request(), body: { content: "hi", reasoning_effort: "low" } });
