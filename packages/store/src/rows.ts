@@ -1,6 +1,6 @@
 // Column lists and row → API shape mappers. Queries select exactly the API fields (plus the
 // pagination key where needed), so the mappers only pin down types.
-import type { Conversation, FinishReason, Message, TurnContext, UsageRow, User } from "@conversation-api/core";
+import type { BeginResult, CancelResult, Conversation, FinishReason, FlushResult, Message, StoredReply, TurnContext, UsageRow, User } from "@conversation-api/core";
 import { timestamptzToIso } from "./sql";
 
 export const USER_COLUMNS = "id, email, display_name, created_at";
@@ -93,3 +93,30 @@ export const usageRowFrom = (r: Row): UsageRow => ({
   messages: Number(r.messages),
   mean_latency_ms: r.mean_latency_ms === null ? null : Number(r.mean_latency_ms),
 });
+
+// ---- durable replies: the jsonb the SQL functions return, mapped once for both adapters ----
+
+export const replyFromJson = (r: Row): StoredReply => ({
+  ...messageFromJson(r),
+  reasoning: str(r.reasoning ?? ""),
+  cancel_requested: r.cancel_requested_at !== null && r.cancel_requested_at !== undefined,
+});
+
+export function beginFromJson(r: Row): BeginResult {
+  switch (r.status) {
+    case "created":
+      return { status: "created", reply: messageFromJson(r.reply as Row), user_message: messageFromJson(r.user_message as Row) };
+    case "attach":
+      return { status: "attach", reply: messageFromJson(r.reply as Row) };
+    case "done":
+      return { status: "done", reply: r.reply ? messageFromJson(r.reply as Row) : null };
+    default:
+      return { status: "mismatch" };
+  }
+}
+
+export const flushFromJson = (r: Row | null): FlushResult | null =>
+  r ? { finish_reason: strOrNull(r.finish_reason) as FinishReason | null, cancel: r.cancel === true } : null;
+
+export const cancelFromJson = (r: Row | null): CancelResult | null =>
+  !r ? null : r.status === "accepted" ? { status: "accepted" } : { status: "ended", finish_reason: str(r.finish_reason) as FinishReason };

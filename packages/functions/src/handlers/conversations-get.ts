@@ -2,5 +2,5 @@ import { IdParams, getConversation, ConversationWithMessages } from "@conversati
 import { jsonHandler } from "../http";
 
 export const handler = jsonHandler({ summary: "A conversation with its first 100 messages", auth: true, params: IdParams, response: ConversationWithMessages }, ({ deps, userId, params }) =>
-  getConversation(deps.store.forUser(userId), params.id),
+  getConversation(deps.store.forUser(userId), params.id, deps.config.REPLY_STALE_MS),
 );

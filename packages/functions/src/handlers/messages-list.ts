@@ -2,5 +2,5 @@ import { IdParams, PageQuery, listMessages, MessagePage } from "@conversation-ap
 import { jsonHandler } from "../http";
 
 export const handler = jsonHandler({ summary: "Messages of a conversation, oldest first", auth: true, params: IdParams, query: PageQuery, response: MessagePage }, ({ deps, userId, params, query }) =>
-  listMessages(deps.store.forUser(userId), params.id, query),
+  listMessages(deps.store.forUser(userId), params.id, query, deps.config.REPLY_STALE_MS),
 );
