@@ -83,7 +83,8 @@ export class MemoryStore implements UserStore {
   async prepareTurn(id: string, opts: { historyLimit: number; idempotencyKey: string | null }) {
     if (id !== this.conversation.id) return null;
     const u = this.rows.find((r) => r.role === "user" && opts.idempotencyKey && r.idempotency_key === opts.idempotencyKey);
-    const history = this.rows.map(this.strip);
+    // As prepare_turn: reasoning never comes back into a prompt's history.
+    const history = this.rows.map(this.strip).map((m) => ({ ...m, reasoning: "" }));
     return {
       conversation: this.conversation,
       history,

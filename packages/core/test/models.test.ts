@@ -3,9 +3,10 @@
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../src/config";
 import { listModels, modelInfo } from "../src/models";
-import type { CompletionEvent, CompletionRequest, ModelProvider, NewAssistantMessage, UserStore } from "../src/ports";
+import type { CompletionEvent, CompletionRequest, ModelProvider } from "../src/ports";
 import type { Conversation, Message } from "../src/schemas";
 import { startReply, type ReplySettings } from "../src/chat/stream-reply";
+import { MemoryStore } from "./fakes";
 
 const config = parseConfig({});
 const settings: ReplySettings = { ...config, PING_INTERVAL_MS: 60_000 };
@@ -35,18 +36,12 @@ const earlier: Message = {
   created_at: "2026-01-01T00:00:00.000Z",
 };
 
-/** Just what startReply and runReply use; the rest is never called. */
+/** The reply loop's in-memory store (fakes.ts), holding this conversation and history. */
 function memoryStore(conv: Conversation, history: Message[] = []) {
-  const saved: NewAssistantMessage[] = [];
-  const store = {
-    prepareTurn: async () => ({ conversation: conv, history, idempotent: null }),
-    tokensUsedSince: async () => 0,
-    saveUserMessage: async (m: { id: string; content: string }) => ({ ...earlier, id: m.id, role: "user", content: m.content, reasoning: "" }),
-    saveAssistantMessage: async (m: NewAssistantMessage) => {
-      saved.push(m);
-      return { ...earlier, ...m, role: "assistant", created_at: earlier.created_at } as Message;
-    },
-  } as unknown as UserStore;
+  const store = new MemoryStore();
+  store.conversation = conv;
+  for (const m of history) store.rows.push({ ...m, cancel_requested: false, idempotency_key: null, heartbeat: Date.now() });
+  const saved = () => store.rows.filter((r) => r.role === "assistant" && !history.some((h) => h.id === r.id));
   return { store, saved };
 }
 
@@ -75,7 +70,7 @@ async function send(conv: Conversation, body: Record<string, unknown>, events: C
   );
   let sse = "";
   await reply.run((c) => void (sse += c), new AbortController().signal);
-  return { saved, seen, sse };
+  return { saved: saved(), seen, sse };
 }
 
 describe("model choice", () => {

@@ -12,7 +12,7 @@ const settings = parseConfig({
   FIRST_TOKEN_TIMEOUT_MS: "5000",
   IDLE_TIMEOUT_MS: "5000",
   REPLY_MAX_DURATION_MS: "60000",
-  ALLOWED_MODELS: "m",
+  ALLOWED_MODELS: "m,openai/gpt-oss-20b",
   DEFAULT_MODEL: "m",
 });
 
@@ -125,7 +125,7 @@ describe("flushing", () => {
 
   it("passes reasoning_effort to the provider", async () => {
     const provider = new ScriptedProvider([[{ finish: "end_turn" }]]);
-    const r = await startReply(deps(provider), { ...request(), body: { content: "hi", reasoning_effort: "low" } });
+    const r = await startReply(deps(provider), { ...request(), body: { content: "hi", model: "openai/gpt-oss-20b", reasoning_effort: "low" } });
     const done = r.run(() => {}, new AbortController().signal);
     await vi.advanceTimersByTimeAsync(10);
     await done;
