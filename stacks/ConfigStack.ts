@@ -23,6 +23,10 @@ export const RUNTIME_PARAMETERS = [
   "IDLE_TIMEOUT_MS",
   "GROQ_MAX_RETRIES",
   "GROQ_MAX_RETRY_WAIT_MS",
+  // Durable replies (issue 11). DISCONNECT_CANCELS is left out: Lambda never reports a disconnect.
+  "FLUSH_INTERVAL_MS",
+  "REPLY_STALE_MS",
+  "REPLY_MAX_DURATION_MS",
 ] as const satisfies readonly (keyof AppSettings)[];
 
 /** Not secret, but only bound when set: the Supabase project and the public half of the token keys. */
