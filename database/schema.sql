@@ -139,6 +139,9 @@ create table if not exists public.messages (
 -- A reasoning model's thinking, apart from its answer (content). Shown to the client, stored, and never
 -- put back into a prompt (prepare_turn leaves it out of the history it returns).
 alter table public.messages add column if not exists reasoning text not null default '';
+-- Durable replies (issue 11): a streaming reply's last write, and a cancel asked for by any instance.
+alter table public.messages add column if not exists heartbeat_at timestamptz;
+alter table public.messages add column if not exists cancel_requested_at timestamptz;
 create unique index if not exists messages_idempotency_key
   on public.messages (user_id, conversation_id, idempotency_key) where idempotency_key is not null;
 create index if not exists messages_conversation_seq_idx on public.messages (conversation_id, seq);
@@ -286,8 +289,10 @@ grant select (id, user_id, reservation_id, entry, model, tokens, input_tokens, o
 -- cascade runs as the table owner). created_at and seq are the database's own.
 grant select on public.messages to authenticated;
 grant insert (id, conversation_id, user_id, role, content, model, token_count, input_tokens,
-              finish_reason, latency_ms, ttft_ms, metadata, idempotency_key, reasoning)
+              finish_reason, latency_ms, ttft_ms, metadata, idempotency_key, reasoning, heartbeat_at)
   on public.messages to authenticated;
+-- Durable replies are updated only through their SECURITY DEFINER functions (see "Durable replies"
+-- below): still no UPDATE grant, so no figure of a stored reply can be rewritten directly.
 -- ---- end of messages grants ----------------------------------------------------------------------
 
 -- ---------------------------------------------------------------------------------------------
@@ -907,3 +912,307 @@ begin
   end loop;
 end
 $$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Durable replies (issue 11)
+--
+-- An assistant message exists from the reply's first event with finish_reason null ("streaming").
+-- Its producer appends text in batches (flush_reply) and refreshes heartbeat_at each time; any
+-- reader settles a reply whose heartbeat is older than the caller's stale window as 'error'
+-- (settle_stale_replies). cancel_requested_at is how any instance asks the producer to stop: the
+-- producer reads it back on its next flush. Only the producer moves a reply to end_turn, max_tokens
+-- or cancelled (finish_reply); readers only ever move a stale one to error.
+--
+-- Under the access rules above, `authenticated` may not UPDATE messages at all (a stored reply's
+-- figures cannot be rewritten). So the functions that update a reply (settle_stale_replies,
+-- begin_reply, flush_reply, finish_reply, request_cancel) are SECURITY DEFINER with a fixed
+-- search_path, and each one is narrow: it refuses a call without a user, touches only the caller's
+-- rows (explicit auth.uid() checks, as well as RLS where the owner is subject to it), checks its
+-- inputs (the CHECK constraints apply on top), moves a reply only forward (streaming → ended), and
+-- writes a reply's figures once (finish_reply). Calling them directly gives a user nothing the API
+-- would not: they only ever write the caller's own new or streaming rows, and usage is read from the
+-- ledger, which none of them touches.
+-- ---------------------------------------------------------------------------------------------
+
+-- (messages.reasoning, heartbeat_at and cancel_requested_at, which the functions below write, are
+-- added with the table above: the messages grants name them.)
+-- Finds the streaming replies of a conversation without scanning it.
+create index if not exists messages_streaming_idx
+  on public.messages (conversation_id) where finish_reason is null and role = 'assistant';
+
+-- settle_stale_replies(p_conversation_id uuid, p_stale_ms integer) returns integer
+--   Marks the caller's streaming replies in that conversation (all of them when null) whose heartbeat
+--   is older than p_stale_ms as finish_reason 'error'. Returns how many it settled.
+create or replace function public.settle_stale_replies(p_conversation_id uuid, p_stale_ms integer)
+returns integer
+language plpgsql
+volatile
+security definer
+set search_path = public, pg_temp
+as $$
+declare
+  v_uid uuid := auth.uid();
+  v_n   integer;
+begin
+  if v_uid is null then
+    raise exception 'no user' using errcode = '42501';
+  end if;
+  if p_stale_ms is null or p_stale_ms < 0 then
+    raise exception 'p_stale_ms must be a non-negative number of milliseconds' using errcode = '22023';
+  end if;
+  update public.messages m
+     set finish_reason = 'error',
+         metadata = m.metadata || jsonb_build_object('error', jsonb_build_object(
+           'type', 'api_error',
+           'message', 'The reply stopped: the instance producing it went silent'))
+   where m.user_id = v_uid and m.role = 'assistant' and m.finish_reason is null
+     and (p_conversation_id is null or m.conversation_id = p_conversation_id)
+     and coalesce(m.heartbeat_at, m.created_at) < now() - make_interval(secs => p_stale_ms / 1000.0);
+  get diagnostics v_n = row_count;
+  return v_n;
+end
+$$;
+
+-- begin_reply(p_conversation_id uuid, p_user_message_id uuid, p_content text, p_idempotency_key text,
+--   p_retry_of uuid, p_reply_id uuid, p_model text, p_metadata jsonb, p_stale_ms integer) returns jsonb
+--   {"status": "created" | "attach" | "done" | "mismatch", "reply": message, "user_message": message}
+-- The one place that decides whether a send calls the model. It locks the conversation row first, so
+-- concurrent sends of one conversation pass through here one at a time and each sees the rows the
+-- previous one committed:
+--   * a new key (or none): stores the user message and the streaming reply row together → created;
+--   * a key already stored with other content → mismatch (the API answers 422);
+--   * a key whose reply is streaming → attach (the caller follows that reply instead);
+--   * a key whose reply finished, or that the conversation has moved past → done (409);
+--   * a key whose reply failed or was cancelled → a new reply row to the same user message → created.
+-- p_retry_of names the stored user message the caller planned to answer again (null: a new send).
+create or replace function public.begin_reply(
+  p_conversation_id uuid,
+  p_user_message_id uuid,
+  p_content         text,
+  p_idempotency_key text,
+  p_reply_id        uuid,
+  p_model           text,
+  p_metadata        jsonb,
+  p_stale_ms        integer
+) returns jsonb
+language plpgsql
+volatile
+security definer
+set search_path = public, pg_temp
+as $$
+declare
+  v_user  public.messages;
+  v_reply public.messages;
+  v_later boolean;
+begin
+  if auth.uid() is null then
+    raise exception 'no user' using errcode = '42501';
+  end if;
+  -- What the API would refuse (the CHECK constraints hold the lengths as well).
+  if p_content is null or char_length(p_content) not between 1 and 32000 then
+    raise exception 'p_content must be 1 to 32000 characters' using errcode = '22023';
+  end if;
+  if p_metadata is not null and jsonb_typeof(p_metadata) <> 'object' then
+    raise exception 'p_metadata must be a JSON object' using errcode = '22023';
+  end if;
+  update public.conversations set updated_at = now()
+   where id = p_conversation_id and user_id = auth.uid();
+  if not found then
+    raise exception 'conversation % not found', p_conversation_id using errcode = 'P0002';
+  end if;
+  perform public.settle_stale_replies(p_conversation_id, p_stale_ms);
+
+  if p_idempotency_key is not null then
+    select * into v_user from public.messages
+     where conversation_id = p_conversation_id and user_id = auth.uid()
+       and role = 'user' and idempotency_key = p_idempotency_key;
+  end if;
+
+  if v_user.id is not null then
+    if v_user.content <> p_content then
+      return jsonb_build_object('status', 'mismatch');
+    end if;
+    select exists (select 1 from public.messages l
+                    where l.conversation_id = p_conversation_id and l.role = 'user' and l.seq > v_user.seq)
+      into v_later;
+    select * into v_reply from public.messages r
+     where r.conversation_id = p_conversation_id and r.role = 'assistant' and r.seq > v_user.seq
+     order by r.seq desc limit 1;
+    if v_reply.id is not null and v_reply.finish_reason is null then
+      return jsonb_build_object('status', 'attach', 'reply', to_jsonb(v_reply) - array['seq', 'user_id', 'idempotency_key']);
+    end if;
+    if v_later or v_reply.finish_reason in ('end_turn', 'max_tokens') then
+      return jsonb_build_object('status', 'done', 'reply', to_jsonb(v_reply) - array['seq', 'user_id', 'idempotency_key']);
+    end if;
+  else
+    insert into public.messages (id, conversation_id, user_id, role, content, idempotency_key)
+    values (p_user_message_id, p_conversation_id, auth.uid(), 'user', p_content, p_idempotency_key)
+    returning * into v_user;
+  end if;
+
+  insert into public.messages (id, conversation_id, user_id, role, content, model, metadata, heartbeat_at)
+  values (p_reply_id, p_conversation_id, auth.uid(), 'assistant', '', p_model, coalesce(p_metadata, '{}'::jsonb), now())
+  returning * into v_reply;
+  return jsonb_build_object(
+    'status', 'created',
+    'reply', to_jsonb(v_reply) - array['seq', 'user_id', 'idempotency_key'],
+    'user_message', to_jsonb(v_user) - array['seq', 'user_id', 'idempotency_key']);
+end
+$$;
+
+-- flush_reply(p_id uuid, p_text text, p_reasoning text) returns jsonb
+--   Appends to a streaming reply and refreshes its heartbeat. Returns {"finish_reason", "cancel"}:
+--   the producer stops when cancel is true or when the reply was settled under it (finish_reason set).
+--   null when the reply is not the caller's.
+create or replace function public.flush_reply(p_id uuid, p_text text, p_reasoning text)
+returns jsonb
+language plpgsql
+volatile
+security definer
+set search_path = public, pg_temp
+as $$
+declare
+  v_row public.messages;
+begin
+  if auth.uid() is null then
+    raise exception 'no user' using errcode = '42501';
+  end if;
+  update public.messages
+     set content = content || coalesce(p_text, ''),
+         reasoning = reasoning || coalesce(p_reasoning, ''),
+         heartbeat_at = now()
+   where id = p_id and user_id = auth.uid() and role = 'assistant' and finish_reason is null
+  returning * into v_row;
+  if v_row.id is null then
+    select * into v_row from public.messages where id = p_id and user_id = auth.uid() and role = 'assistant';
+    if v_row.id is null then return null; end if;
+  end if;
+  return jsonb_build_object('finish_reason', v_row.finish_reason, 'cancel', v_row.cancel_requested_at is not null);
+end
+$$;
+
+-- finish_reply(p_id uuid, p_text text, p_reasoning text, p_token_count int, p_input_tokens int,
+--   p_finish_reason text, p_latency_ms int, p_ttft_ms int, p_metadata jsonb) returns messages
+--   The producer's last write: appends the unflushed tail and settles the reply. A reply a reader
+--   already settled as error keeps that finish_reason (its text still gets the tail). null when the
+--   reply is not the caller's.
+create or replace function public.finish_reply(
+  p_id            uuid,
+  p_text          text,
+  p_reasoning     text,
+  p_token_count   integer,
+  p_input_tokens  integer,
+  p_finish_reason text,
+  p_latency_ms    integer,
+  p_ttft_ms       integer,
+  p_metadata      jsonb
+) returns public.messages
+language plpgsql
+volatile
+security definer
+set search_path = public, pg_temp
+as $$
+declare
+  v_row public.messages;
+begin
+  if auth.uid() is null then
+    raise exception 'no user' using errcode = '42501';
+  end if;
+  if p_finish_reason is null or p_finish_reason not in ('end_turn', 'max_tokens', 'cancelled', 'error') then
+    raise exception 'p_finish_reason must be end_turn, max_tokens, cancelled or error' using errcode = '22023';
+  end if;
+  if coalesce(p_token_count, 0) < 0 or coalesce(p_input_tokens, 0) < 0 or p_latency_ms is null or p_latency_ms < 0
+     or coalesce(p_ttft_ms, 0) < 0 then
+    raise exception 'token counts and timings must be non-negative (p_latency_ms is required)' using errcode = '22023';
+  end if;
+  if p_metadata is not null and jsonb_typeof(p_metadata) <> 'object' then
+    raise exception 'p_metadata must be a JSON object' using errcode = '22023';
+  end if;
+  -- Once: a reply is finished while it streams, or after a reader settled it as stale (error, and
+  -- no figures yet). A finished reply's figures are never rewritten: it is returned as stored.
+  update public.messages
+     set content = content || coalesce(p_text, ''),
+         reasoning = reasoning || coalesce(p_reasoning, ''),
+         token_count = p_token_count,
+         input_tokens = p_input_tokens,
+         finish_reason = coalesce(finish_reason, p_finish_reason),
+         latency_ms = p_latency_ms,
+         ttft_ms = p_ttft_ms,
+         -- A reader's metadata.error (set when it settled the reply as stale) survives.
+         metadata = coalesce(p_metadata, '{}'::jsonb) || metadata,
+         heartbeat_at = now()
+   where id = p_id and user_id = auth.uid() and role = 'assistant'
+     and (finish_reason is null or (finish_reason = 'error' and latency_ms is null))
+  returning * into v_row;
+  if v_row.id is null then
+    select * into v_row from public.messages where id = p_id and user_id = auth.uid() and role = 'assistant';
+    return v_row;
+  end if;
+  update public.conversations set updated_at = now() where id = v_row.conversation_id and user_id = auth.uid();
+  return v_row;
+end
+$$;
+
+-- get_reply(p_id uuid, p_stale_ms integer) returns jsonb
+--   The caller's assistant message with its reasoning and whether a cancel was asked for, after
+--   settling it if it is stale. null for anything else (another user's row, a user message).
+create or replace function public.get_reply(p_id uuid, p_stale_ms integer)
+returns jsonb
+language plpgsql
+volatile
+security invoker
+set search_path = public
+as $$
+declare
+  v_row public.messages;
+begin
+  select * into v_row from public.messages where id = p_id and user_id = auth.uid() and role = 'assistant';
+  if v_row.id is null then return null; end if;
+  if v_row.finish_reason is null then
+    perform public.settle_stale_replies(v_row.conversation_id, p_stale_ms);
+    select * into v_row from public.messages where id = p_id;
+  end if;
+  return to_jsonb(v_row) - array['seq', 'user_id', 'idempotency_key'];
+end
+$$;
+
+-- request_cancel(p_id uuid, p_stale_ms integer) returns jsonb
+--   {"status": "accepted"} when the caller's reply is streaming (its producer stops on its next
+--   flush), {"status": "ended", "finish_reason": ...} when it already ended; null when it is not the
+--   caller's reply.
+create or replace function public.request_cancel(p_id uuid, p_stale_ms integer)
+returns jsonb
+language plpgsql
+volatile
+security definer
+set search_path = public, pg_temp
+as $$
+declare
+  v_reply jsonb;
+begin
+  if auth.uid() is null then
+    raise exception 'no user' using errcode = '42501';
+  end if;
+  v_reply := public.get_reply(p_id, p_stale_ms);
+  if v_reply is null then return null; end if;
+  if v_reply ->> 'finish_reason' is not null then
+    return jsonb_build_object('status', 'ended', 'finish_reason', v_reply ->> 'finish_reason');
+  end if;
+  update public.messages set cancel_requested_at = coalesce(cancel_requested_at, now())
+   where id = p_id and user_id = auth.uid() and finish_reason is null;
+  return jsonb_build_object('status', 'accepted');
+end
+$$;
+
+revoke all on function public.settle_stale_replies(uuid, integer) from public, anon;
+revoke all on function public.begin_reply(uuid, uuid, text, text, uuid, text, jsonb, integer) from public, anon;
+revoke all on function public.flush_reply(uuid, text, text) from public, anon;
+revoke all on function public.finish_reply(uuid, text, text, integer, integer, text, integer, integer, jsonb) from public, anon;
+revoke all on function public.get_reply(uuid, integer) from public, anon;
+revoke all on function public.request_cancel(uuid, integer) from public, anon;
+grant execute on function public.settle_stale_replies(uuid, integer) to authenticated, service_role;
+grant execute on function public.begin_reply(uuid, uuid, text, text, uuid, text, jsonb, integer) to authenticated, service_role;
+grant execute on function public.flush_reply(uuid, text, text) to authenticated, service_role;
+grant execute on function public.finish_reply(uuid, text, text, integer, integer, text, integer, integer, jsonb) to authenticated, service_role;
+grant execute on function public.get_reply(uuid, integer) to authenticated, service_role;
+grant execute on function public.request_cancel(uuid, integer) to authenticated, service_role;

@@ -31,6 +31,10 @@ export const RUNTIME_PARAMETERS = [
   "LOGIN_FAILURE_WINDOW_MINUTES",
   "REGISTER_MAX_PER_IP",
   "REGISTER_WINDOW_MINUTES",
+  // Durable replies (issue 11). DISCONNECT_CANCELS is left out: Lambda never reports a disconnect.
+  "FLUSH_INTERVAL_MS",
+  "REPLY_STALE_MS",
+  "REPLY_MAX_DURATION_MS",
 ] as const satisfies readonly (keyof AppSettings)[];
 
 /** Not secret, but only bound when set: the Supabase project and the public half of the token keys. */

@@ -1,5 +1,5 @@
-// A send's reservation settles to the real usage however the reply ends: an upstream error, a client
-// that leaves mid-stream, a normal end. The budget is far below one reservation (prompt +
+// A send's reservation settles to the real usage however the reply ends: an upstream error, a cancel
+// mid-stream, a normal end. The budget is far below one reservation (prompt +
 // RESERVE_OUTPUT_TOKENS), so a reservation left unsettled would refuse every later send.
 import { afterAll, beforeAll, expect, it, vi } from "vitest";
 import { reply } from "../fixtures/groq-server";
@@ -34,21 +34,33 @@ it("settles a failed reply (nothing charged upstream) to nothing", async () => {
   expect(await totals(token)).toMatchObject({ input_tokens: 12, output_tokens: 3, messages: 2 });
 });
 
-it("settles a reply the client left mid-stream to what it used", async () => {
+it("settles a reply cancelled mid-stream to what it used", async () => {
+  // With durable replies a client that leaves does not stop the reply (it runs on for a resume): the
+  // way to stop one is the cancel route, from any connection. Its settle is the loop's last step too.
   const { token } = await registerUser(api);
   const conv = await newConversation(api, token);
   h.groq.enqueue({ steps: [{ text: "Hello" }, { text: " there" }, { hang: true }] });
-  const client = new AbortController();
-  const res = await stream(api, conv, token, { content: "talk" }, { signal: client.signal });
+  const res = await stream(api, conv, token, { content: "talk" });
   let text = "";
-  try {
-    for await (const e of sseEvents(res)) {
-      if (e.event === "content_block_delta") text += e.data.delta.text;
-      if (text === "Hello there") client.abort();
+  let replyId = "";
+  let stop: string | null = null;
+  let cancelSent = false;
+  for await (const e of sseEvents(res)) {
+    if (e.event === "message_start") replyId = e.data.message.id;
+    if (e.event === "content_block_delta") text += e.data.delta.text;
+    if (e.event === "message_delta") stop = e.data.delta.stop_reason;
+    if (text === "Hello there" && stop === null && !cancelSent) {
+      cancelSent = true;
+      // The reply row is written while the first tokens stream: until it exists the cancel is a 404.
+      let c = await call(api, "POST", `/conversations/${conv}/messages/${replyId}/cancel`, { token });
+      for (let i = 0; i < 100 && c.status === 404; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        c = await call(api, "POST", `/conversations/${conv}/messages/${replyId}/cancel`, { token });
+      }
+      expect(c.status).toBe(202);
     }
-  } catch {
-    // the aborted body read
   }
+  expect(stop).toBe("cancelled");
   const [stored] = await replies(api, token, conv);
   expect(stored.finish_reason).toBe("cancelled");
   // Settled: the real (counted) figures, not the 4096-token reservation, and the next send passes.

@@ -28,7 +28,8 @@ import { synthesize } from "./synth";
 const execFileAsync = promisify(execFile);
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const RIC_DIST = ricDist();
-const STREAM = routes.find((r) => r.streaming)!;
+const STREAM = routes.find((r) => r.name === "messages-stream")!;
+const RESUME = routes.find((r) => r.name === "messages-resume")!;
 const handlerFile = (name: string) => `packages/functions/src/handlers/${name}.mjs`;
 
 const work = mkdtempSync(join(tmpdir(), "sst-artifacts-test-"));
@@ -163,10 +164,30 @@ describe("the artifacts SST builds", () => {
 
     // Every PostgREST request carried the publishable key and exactly the user's token.
     const traffic = rest.requests.slice(sentBefore);
-    expect(traffic.map((r) => r.path)).toEqual(expect.arrayContaining(["/rest/v1/rpc/append_user_message", "/rest/v1/rpc/append_assistant_message"]));
+    expect(traffic.map((r) => r.path)).toEqual(expect.arrayContaining(["/rest/v1/rpc/begin_reply", "/rest/v1/rpc/finish_reply"]));
     for (const r of traffic) expect(r.headers).toMatchObject({ apikey: rest.publishableKey, authorization: `Bearer ${token}` });
     const stored = await asTheApi(createSupabaseStore({ url: rest.url, apiKey: rest.publishableKey }), keys.tokens).forUser(user.id).listMessages(conversation.id, { limit: 10 });
     expect(stored!.data.map((m) => [m.role, m.content])).toEqual([["user", "Hello from SST's artifact"], ["assistant", text]]);
+    const ids = events.filter((e) => e.event !== "ping").map((e) => Number(e.id));
+    expect(ids.every((id, i) => i === 0 || id > ids[i - 1]!)).toBe(true);
+
+    // The resume function (its own Function URL, no secret) replays the stored reply from the start
+    // through the durable rpc calls, with the same token.
+    const replyId = stored!.data[1]!.id;
+    const resumePath = RESUME.path.replace("{id}", conversation.id).replace("{message_id}", replyId);
+    writeFileSync(join(work, "resume.json"), JSON.stringify(functionUrlEvent("GET", resumePath, token, "")));
+    const resumeOut = join(work, "resume-out.json");
+    const resumeBefore = rest.requests.length;
+    await run(["stream", join(functionDirs.get(RESUME.name)!, handlerFile(RESUME.name)), join(work, "resume.json"), resumeOut], { ...lambdaEnv(), RIC_DIST });
+    const resumed = Buffer.from((JSON.parse(readFileSync(resumeOut, "utf8")) as { body: string }).body, "base64");
+    const rnul = resumed.indexOf(0);
+    expect(JSON.parse(resumed.subarray(0, rnul).toString("utf8")).statusCode).toBe(200);
+    const replayed = parseSse(resumed.subarray(rnul + 8).toString("utf8"));
+    expect(replayed.map((e) => e.event).filter((n) => n !== "ping").at(-1)).toBe("message_stop");
+    expect(replayed.filter((e) => e.event === "content_block_delta").map((e) => JSON.parse(e.data).delta.text ?? "").join("")).toBe(text);
+    const resumeTraffic = rest.requests.slice(resumeBefore);
+    expect(resumeTraffic.map((r) => r.path)).toContain("/rest/v1/rpc/get_reply");
+    for (const r of resumeTraffic) expect(r.headers).toMatchObject({ apikey: rest.publishableKey, authorization: `Bearer ${token}` });
   });
 
   it("refuse other methods on the stream's Function URL with 405", async () => {

@@ -60,6 +60,8 @@ describe("synthesized stacks (sst deploy)", () => {
     }
     expect(s.outputs).toHaveProperty("ApiUrl");
     expect(JSON.stringify(s.outputs.MessagesStreamUrl)).toContain("FunctionUrl");
+    // Durable replies: the resume stream has its own Function URL.
+    expect(JSON.stringify(s.outputs.MessagesResumeUrl)).toContain("FunctionUrl");
   });
 
   it("bind each secret only to the functions whose route asks for it, fetched from SSM, never in plain text", () => {
@@ -77,6 +79,8 @@ describe("synthesized stacks (sst deploy)", () => {
     expect(holders("JWT_PRIVATE_KEY")).toEqual(["auth-login", "auth-password", "auth-refresh", "auth-register"]);
     expect(holders("SUPABASE_SECRET_KEY")).toEqual(["auth-login", "auth-logout", "auth-password", "auth-refresh", "auth-register"]);
     expect(holders("GROQ_API_KEY")).toEqual(["messages-stream"]);
+    // Resume streams from the database and cancel only writes a row: neither calls the model.
+    for (const name of ["messages-resume", "messages-cancel"]) expect(s.boundSecrets(s.functionOf(routes.find((r) => r.name === name)!)[1]), name).toEqual([]);
     for (const legacy of ["JWT_SECRET", "SUPABASE_JWT_SECRET"]) expect(holders(legacy)).toEqual([]);
     const holding = ["auth-login", "auth-logout", "auth-password", "auth-refresh", "auth-register", "messages-stream"];
     for (const name of routes.filter((r) => !holding.includes(r.name)).map((r) => r.name))

@@ -50,7 +50,8 @@ async function send(...scenarios: Scenario[]) {
 
 function expectFailedStream(events: SseEvent[], type: string) {
   const seq = names(events);
-  expect(seq.slice(0, 2)).toEqual(["message_start", "content_block_start"]);
+  // A block opens with its first content (thinking or text), so a failure before any has none.
+  expect(seq[0]).toBe("message_start");
   expect(seq.at(-1)).toBe("error");
   expect(seq).not.toContain("message_stop");
   expect(errorOf(events).type).toBe(type);
@@ -152,32 +153,26 @@ describe("timeouts", () => {
 });
 
 describe("client disconnect", () => {
-  it("closes the upstream connection and stores the partial reply as cancelled", async () => {
+  // A reply outlives its client by default (DISCONNECT_CANCELS=0), as it must on Lambda, which never
+  // reports a disconnect: a reload picks it up. tests/groq/disconnect-cancels.test.ts covers the opt-in.
+  it("does not stop the reply: the upstream runs to its end and the whole reply is stored", async () => {
     const { token } = await registerUser(api);
     const conv = await newConversation(api, token);
-    h.groq.enqueue({ steps: [{ text: "Hello" }, { text: " there" }, { hang: true }] });
+    h.groq.enqueue({ steps: [{ text: "Hello" }, { text: " there" }, { delay: 300 }, { text: " again" }, { finish: "stop" }, { done: true }] });
     const upstream = h.groq.nextRequest();
     const client = new AbortController();
     const res = await stream(api, conv, token, { content: "talk" }, { signal: client.signal });
     let text = "";
-    let leftAt = 0;
     try {
       for await (const e of sseEvents(res)) {
         if (e.event === "content_block_delta") text += e.data.delta.text;
-        if (text === "Hello there") {
-          leftAt = performance.now();
-          client.abort();
-        }
+        if (text === "Hello there") client.abort();
       }
     } catch {
       // the aborted body read
     }
-    const closed = await (await upstream).closed;
-    expect(closed.early).toBe(true);
-    console.info(`client disconnect → upstream connection closed: ${(closed.at - leftAt).toFixed(1)} ms`);
-
+    expect((await (await upstream).closed).early).toBe(false);
     const [stored] = await replies(api, token, conv);
-    expect(stored).toMatchObject({ content: "Hello there", finish_reason: "cancelled" });
-    expect(stored.metadata.error).toBeUndefined();
+    expect(stored).toMatchObject({ content: "Hello there again", finish_reason: "end_turn" });
   });
 });

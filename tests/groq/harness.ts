@@ -38,10 +38,10 @@ export async function messages(api: string, token: string, conversationId: strin
   return r.body.data;
 }
 
-/** Polls until the conversation holds `count` replies (a cancelled reply is stored after the client left). */
+/** Polls until the conversation holds `count` ended replies (a reply outlives a client that left). */
 export async function replies(api: string, token: string, conversationId: string, count = 1): Promise<any[]> {
   for (let i = 0; i < 200; i++) {
-    const found = (await messages(api, token, conversationId)).filter((m) => m.role === "assistant");
+    const found = (await messages(api, token, conversationId)).filter((m) => m.role === "assistant" && m.finish_reason !== null);
     if (found.length >= count) return found;
     await new Promise((r) => setTimeout(r, 25));
   }

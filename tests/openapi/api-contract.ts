@@ -55,7 +55,7 @@ export class ApiContract {
     const res = await fetch(this.base + this.target(op, opts), {
       method: op.method.toUpperCase(),
       headers,
-      body: typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body ?? {}),
+      body: op.method === "get" ? undefined : typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body ?? {}),
     });
     const type = res.headers.get("content-type");
     if (type?.startsWith("text/event-stream")) {
@@ -105,11 +105,11 @@ export class ApiContract {
   }
 
   // Each event's data must match the stream's schema and, by name, the component that the
-  // discriminator maps its `event:` to; ids (on all but ping and error) count up from 1.
+  // discriminator maps its `event:` to; ids (on all but ping and error) strictly increase.
   private checkEvents(where: string, schema: { $ref?: string } | undefined, events: SseEvent[], validateAny: (d: unknown) => boolean) {
     const union = this.resolve(schema) as { discriminator?: { mapping?: Record<string, string> } };
     const mapping = union.discriminator?.mapping ?? {};
-    let nextId = 1;
+    let lastId = 0;
     for (const e of events) {
       const target = mapping[e.event];
       if (!target) throw new Error(`${where}: event "${e.event}" is not in the document's StreamEvent mapping`);
@@ -119,8 +119,9 @@ export class ApiContract {
         throw new Error(`${where}: "${e.event}" data does not match ${target}: ${errorsText(validate.errors)}\n${JSON.stringify(data)}`);
       if (data.type !== e.event) throw new Error(`${where}: event "${e.event}" carries type "${String(data.type)}"`);
       if (e.event === "ping" || e.event === "error") continue;
-      if (e.id !== String(nextId)) throw new Error(`${where}: event "${e.event}" has id ${e.id}, expected ${nextId}`);
-      nextId++;
+      if (!/^\d+$/.test(e.id ?? "") || Number(e.id) <= lastId)
+        throw new Error(`${where}: event "${e.event}" has id ${e.id}, expected a number above ${lastId}`);
+      lastId = Number(e.id);
     }
   }
 

@@ -86,6 +86,26 @@ describe("every endpoint answers as documented", () => {
     expect((await api.stream("messages-stream", { token, params, body: "{not json" })).status).toBe(400);
   });
 
+  test("follow a reply from the start and after an event id; cancel an ended reply (409)", async () => {
+    const sent = await api.stream("messages-stream", { token, params: { id: conversationId }, body: { content: "Once more" } });
+    const params = { id: conversationId, message_id: sent.events[0]!.data.message.id };
+    const whole = await api.stream("messages-resume", { token, params });
+    expect(whole.status).toBe(200);
+    // The replay sends the stored text in one delta; the structure and the text are the live ones.
+    const shape = (events: typeof sent.events) => events.map((e) => e.event).filter((e) => e !== "ping" && e !== "content_block_delta");
+    const text = (events: typeof sent.events) => events.filter((e) => e.event === "content_block_delta").map((e) => e.data.delta.text).join("");
+    expect(shape(whole.events)).toEqual(shape(sent.events));
+    expect(text(whole.events)).toBe(text(sent.events));
+    const after = await api.stream("messages-resume", { token, params, headers: { "last-event-id": sent.events[1]!.id! } });
+    expect(after.status).toBe(200);
+    expect((await api.stream("messages-resume", { token, params, query: { last_event_id: "x" } })).status).toBe(422);
+    expect((await api.stream("messages-resume", { params })).status).toBe(401);
+    expect((await api.stream("messages-resume", { token, params: { ...params, message_id: randomUUID() } })).status).toBe(404);
+    expect((await api.call("messages-cancel", { token, params })).status).toBe(409);
+    expect((await api.call("messages-cancel", { params })).status).toBe(401);
+    expect((await api.call("messages-cancel", { token, params: { ...params, message_id: randomUUID() } })).status).toBe(404);
+  });
+
   test("list messages, and usage", async () => {
     const r = await api.call("messages-list", { token, params: { id: conversationId } });
     expect(r.status).toBe(200);

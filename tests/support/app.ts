@@ -14,6 +14,10 @@ export interface TestApp {
 export interface StartOptions {
   /** Requests answered outside the route table, as `npm start` serves the playground. */
   extraRoutes?: ExtraRoutes;
+  /** As a Function URL: a client disconnect is invisible to streaming handlers (LAMBDA_FAITHFUL). */
+  hideDisconnects?: boolean;
+  /** Replaces the capturing logger (then `logs` stays empty). */
+  logger?: Logger;
 }
 
 const DEFAULT_ENV: Record<string, string> = {
@@ -28,12 +32,17 @@ export async function startApp(env: Record<string, string> = {}, options: StartO
   installAwsLambdaGlobal();
   const { routes, shutdown } = await import("@conversation-api/functions");
   const logs: TestApp["logs"] = [];
-  const logger: Logger = {
+  const logger: Logger = options.logger ?? {
     info: (message) => void logs.push({ level: "info", message }),
     warn: (message) => void logs.push({ level: "warn", message }),
     error: (message, error) => void logs.push({ level: "error", message, error }),
   };
-  const server = createLocalServer({ routes, logger, ...(options.extraRoutes ? { extraRoutes: options.extraRoutes } : {}) });
+  const server = createLocalServer({
+    routes,
+    logger,
+    hideDisconnects: options.hideDisconnects ?? false,
+    ...(options.extraRoutes ? { extraRoutes: options.extraRoutes } : {}),
+  });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {

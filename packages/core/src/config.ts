@@ -82,6 +82,21 @@ export const ConfigSchema = z
     REGISTER_WINDOW_MINUTES: int(60, 1, 24 * 60),
     // ---- end access ----
     MAX_BODY_BYTES: int(64 * 1024, 1024),
+    // Durable replies (issue 11): how often a streaming reply is written to the database, after how
+    // long without a write a reader settles it as failed, and the longest a reply may run.
+    FLUSH_INTERVAL_MS: int(250, 10, 10_000),
+    REPLY_STALE_MS: int(3_000, 50),
+    REPLY_MAX_DURATION_MS: int(600_000, 1_000),
+    DISCONNECT_CANCELS: z
+      .enum(["0", "1", "false", "true"])
+      .default("0")
+      .transform((v) => v === "1" || v === "true")
+      .describe("Cancel a reply when its client disconnects, where the runtime can tell (never on Lambda)"),
+    // `npm start` only: hide client disconnects from streaming handlers, exactly as a Function URL does.
+    LAMBDA_FAITHFUL: z
+      .enum(["0", "1", "false", "true"])
+      .default("0")
+      .transform((v) => v === "1" || v === "true"),
     OFFLINE_TOKEN_DELAY_MS: int(25, 0, 10_000),
     CORS_ORIGINS: list("*"),
     // Supabase: when SUPABASE_URL is set, the store talks to its PostgREST with a per-user token.
@@ -105,6 +120,8 @@ export const ConfigSchema = z
         path: ["JWT_SECRET"],
         message: "must differ from SUPABASE_JWT_SECRET (our tokens must not be valid PostgREST tokens)",
       });
+    if (c.REPLY_STALE_MS < 2 * c.FLUSH_INTERVAL_MS)
+      ctx.addIssue({ code: "custom", path: ["REPLY_STALE_MS"], message: "must be at least twice FLUSH_INTERVAL_MS" });
     if (!c.ALLOWED_MODELS.includes(c.DEFAULT_MODEL))
       ctx.addIssue({ code: "custom", path: ["DEFAULT_MODEL"], message: "must be one of ALLOWED_MODELS" });
   });

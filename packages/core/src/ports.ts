@@ -44,6 +44,50 @@ export interface NewAssistantMessage {
   metadata: Record<string, unknown>;
 }
 
+/** A reply row as the reply loop reads it back: the message plus its reasoning and cancel flag. */
+export type StoredReply = Message & { cancel_requested: boolean };
+
+export interface BeginReply {
+  conversation_id: string;
+  /** Id for the user message when this send stores one. */
+  user_message_id: string;
+  content: string;
+  idempotency_key: string | null;
+  reply_id: string;
+  model: string;
+  metadata: Record<string, unknown>;
+  stale_ms: number;
+}
+
+/** What begin_reply decided (see database/schema.sql). */
+export type BeginResult =
+  | { status: "created"; reply: Message; user_message: Message }
+  | { status: "attach"; reply: Message }
+  | { status: "done"; reply: Message | null }
+  | { status: "mismatch" };
+
+export interface FinishReply {
+  id: string;
+  /** The text and reasoning not yet flushed. */
+  text: string;
+  reasoning: string;
+  token_count: number | null;
+  input_tokens: number | null;
+  finish_reason: FinishReason;
+  latency_ms: number;
+  ttft_ms: number | null;
+  metadata: Record<string, unknown>;
+}
+
+export interface FlushResult {
+  /** Set when the reply was settled under the producer (a reader found it stale). */
+  finish_reason: FinishReason | null;
+  /** Someone asked for the reply to stop. */
+  cancel: boolean;
+}
+
+export type CancelResult = { status: "accepted" } | { status: "ended"; finish_reason: FinishReason };
+
 export interface UsageQuery {
   from: string; // ISO timestamp, inclusive
   to: string; // ISO timestamp, exclusive
@@ -118,6 +162,19 @@ export interface UserStore {
   saveUserMessage(input: NewUserMessage): Promise<Message>;
   /** Stores the reply and bumps the conversation's activity (SQL function). */
   saveAssistantMessage(input: NewAssistantMessage): Promise<Message>;
+  // ---- durable replies (SQL functions begin_reply, flush_reply, finish_reply, get_reply, request_cancel) ----
+  /** Stores the user message (unless the key's is reused) and the streaming reply row, or says why not. */
+  beginReply(input: BeginReply): Promise<BeginResult>;
+  /** Appends to a streaming reply and refreshes its heartbeat. null when it is not this user's. */
+  flushReply(id: string, text: string, reasoning: string): Promise<FlushResult | null>;
+  /** Appends the tail and settles the reply. null when it is not this user's. */
+  finishReply(input: FinishReply): Promise<Message | null>;
+  /** This user's assistant message (a stale streaming one settled as error first). */
+  getReply(id: string, staleMs: number): Promise<StoredReply | null>;
+  /** Asks the producer of a streaming reply to stop. null when it is not this user's reply. */
+  requestCancel(id: string, staleMs: number): Promise<CancelResult | null>;
+  /** Settles this user's stale streaming replies in the conversation as error. */
+  settleStaleReplies(conversationId: string, staleMs: number): Promise<number>;
   /** Input + output tokens of this user's replies created at or after `since`. */
   tokensUsedSince(since: string): Promise<number>;
   /** Per group; `mean_latency_ms` unrounded, so totals over groups can be exact. */

@@ -67,35 +67,43 @@ describe("planSend", () => {
 
   it("passes a new send through", () => {
     const h = [msg("user", "a")];
-    expect(planSend(turn(h))).toEqual({ retried: null, history: h });
+    expect(planSend(turn(h), "a")).toEqual({ retried: null, history: h });
   });
 
   it("answers again a send whose replies all failed, from the history before it", () => {
     const before = msg("user", "before");
     const u = msg("user", "q");
-    const plan = planSend(turn([before, u, msg("assistant", "part", "error"), msg("assistant", "", "cancelled")], u));
+    const plan = planSend(turn([before, u, msg("assistant", "part", "error"), msg("assistant", "", "cancelled")], u), "q");
     expect(plan).toEqual({ retried: u, history: [before] });
   });
 
   it("answers again a send still waiting for its reply (the first attempt is in flight or was lost)", () => {
     const u = msg("user", "q");
-    expect(planSend(turn([u], u)).retried).toBe(u);
+    expect(planSend(turn([u], u), "q").retried).toBe(u);
   });
 
   it("is 409 with the finished reply's id, even when a failed attempt came first", () => {
     const u = msg("user", "q");
     const done = msg("assistant", "ok");
-    const e = conflict(() => planSend(turn([u, msg("assistant", "x", "error"), done], u)));
+    const e = conflict(() => planSend(turn([u, msg("assistant", "x", "error"), done], u), "q"));
     expect(e).toMatchObject({ type: "conflict_error", replyId: done.id });
   });
 
   it("is 409 when a later user message exists, or the send is older than the loaded history", () => {
     const u = msg("user", "q");
     const failed = msg("assistant", "", "error");
-    expect(conflict(() => planSend(turn([u, failed, msg("user", "next")], u))).replyId).toBe(failed.id);
+    expect(conflict(() => planSend(turn([u, failed, msg("user", "next")], u), "q")).replyId).toBe(failed.id);
     const old = msg("user", "old");
     const t = turn([msg("user", "recent")]);
     t.idempotent = { user_message: old, reply: msg("assistant", "x", "error") };
-    expect(conflict(() => planSend(t)).type).toBe("conflict_error");
+    expect(conflict(() => planSend(t, "old")).type).toBe("conflict_error");
+  });
+
+  it("is 422 naming the header when the key comes back with other content", () => {
+    const u = msg("user", "q");
+    expect(conflict(() => planSend(turn([u], u), "other"))).toMatchObject({
+      type: "validation_error",
+      fields: [{ path: "header.idempotency-key" }],
+    });
   });
 });

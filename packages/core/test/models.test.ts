@@ -3,9 +3,10 @@
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../src/config";
 import { listModels, modelInfo } from "../src/models";
-import type { CompletionEvent, CompletionRequest, ModelProvider, NewAssistantMessage, ReserveRequest, Settlement, UserStore } from "../src/ports";
+import type { CompletionEvent, CompletionRequest, ModelProvider } from "../src/ports";
 import type { Conversation, Message } from "../src/schemas";
 import { startReply, type ReplySettings } from "../src/chat/stream-reply";
+import { MemoryStore } from "./fakes";
 
 const config = parseConfig({});
 const settings: ReplySettings = { ...config, PING_INTERVAL_MS: 60_000 };
@@ -35,21 +36,14 @@ const earlier: Message = {
   created_at: "2026-01-01T00:00:00.000Z",
 };
 
-/** Just what startReply and runReply use; the rest is never called. */
+/** The reply loop's in-memory store (fakes.ts), holding this conversation and history. */
 function memoryStore(conv: Conversation, history: Message[] = []) {
-  const saved: NewAssistantMessage[] = [];
-  const settled: Settlement[] = [];
-  const store = {
-    prepareTurn: async () => ({ conversation: conv, history, idempotent: null }),
-    // The ledger (access): every send reserves once before the model and settles once after.
-    reserveTokens: async (r: ReserveRequest) => ({ ok: true as const, reservation_id: r.reservation_id, secret: "s" }),
-    settleTokens: async (s: Settlement) => (settled.push(s), true),
-    saveUserMessage: async (m: { id: string; content: string }) => ({ ...earlier, id: m.id, role: "user", content: m.content, reasoning: "" }),
-    saveAssistantMessage: async (m: NewAssistantMessage) => {
-      saved.push(m);
-      return { ...earlier, ...m, role: "assistant", created_at: earlier.created_at } as Message;
-    },
-  } as unknown as UserStore;
+  const store = new MemoryStore();
+  store.conversation = conv;
+  for (const m of history) store.rows.push({ ...m, cancel_requested: false, idempotency_key: null, heartbeat: Date.now() });
+  const saved = () => store.rows.filter((r) => r.role === "assistant" && !history.some((h) => h.id === r.id));
+  // The ledger (access): every send reserves once before the model and settles once after.
+  const settled = () => [...store.ledger.values()].flatMap((r) => (r.settled ? [{ ...r.settled }] : []));
   return { store, saved, settled };
 }
 
@@ -78,7 +72,7 @@ async function send(conv: Conversation, body: Record<string, unknown>, events: C
   );
   let sse = "";
   await reply.run((c) => void (sse += c), new AbortController().signal);
-  return { saved, seen, sse, settled };
+  return { saved: saved(), seen, sse, settled: settled() };
 }
 
 describe("model choice", () => {
@@ -118,7 +112,7 @@ describe("reasoning in the reply loop", () => {
     // No upstream usage: both parts are estimated as output.
     expect(saved[0]!.token_count).toBe(Math.ceil(17 / 3) + Math.ceil(5 / 3));
     // Settled once, reasoning included in the output tokens.
-    expect(settled).toEqual([expect.objectContaining({ output_tokens: saved[0]!.token_count, secret: "s" })]);
+    expect(settled).toEqual([expect.objectContaining({ output_tokens: saved[0]!.token_count, secret: expect.any(String) })]);
     expect(JSON.stringify(seen[0]!.messages)).not.toContain("Secret chain of thought");
     expect(seen[0]!.messages).toContainEqual({ role: "assistant", content: "An earlier answer." });
   });

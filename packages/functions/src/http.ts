@@ -1,6 +1,6 @@
 import middy from "@middy/core";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import type { z } from "zod";
 import type { Deps } from "./deps";
 import { accessLog } from "./middleware/access-log";
@@ -108,25 +108,66 @@ export function jsonHandler<B = undefined, Q = undefined, P = undefined>(
 export const canStream = () =>
   typeof (globalThis as { awslambda?: { streamifyResponse?: unknown } }).awslambda?.streamifyResponse === "function";
 
+export const SSE_HEADERS: Record<string, string> = {
+  "content-type": "text/event-stream; charset=utf-8",
+  "cache-control": "no-cache",
+  "x-accel-buffering": "no",
+};
+
+/** What a streaming route returns once its checks passed: like Hono's streamSSE, headers and a body writer. */
+export interface StreamBody {
+  headers: Record<string, string>;
+  /**
+   * Writes the body through `write`; resolves when it is complete. `signal` aborts when the client
+   * disconnects, where the runtime reports that (our local runtime by default; never Lambda).
+   */
+  run(write: (chunk: string) => void, signal: AbortSignal): Promise<unknown>;
+}
+
 /**
  * A streaming endpoint on a Function URL. Errors before the stream starts are ordinary JSON responses
  * (Middy writes them through the same response stream). Where streaming is unavailable (`sst dev`'s
- * local worker) the same handler buffers the whole SSE body instead.
+ * local worker) the same handler buffers the whole body instead.
  */
 export function streamHandler<B = undefined, Q = undefined, P = undefined, H = undefined>(
   route: string,
   options: HandlerOptions<B, Q, P, H>,
-  fn: (input: HandlerInput<B, Q, P, H>) => Promise<{ headers: Record<string, string>; body: Readable }>,
+  fn: (input: HandlerInput<B, Q, P, H>) => Promise<StreamBody>,
 ) {
   const spec = specOf(route, options);
   const streaming = canStream();
   const handler = middy<APIGatewayProxyEventV2, ApiResult, Error, ApiContext>({ streamifyResponse: streaming })
     .use(middlewares(spec as HandlerSpec<unknown, unknown, unknown, unknown>, true))
     .handler(async (event, context): Promise<ApiResult> => {
-      const { headers, body } = await fn(inputOf<B, Q, P, H>(event, context));
+      const { headers, run } = await fn(inputOf<B, Q, P, H>(event, context));
+      const body = bridge(run);
       return { statusCode: 200, headers, body: streaming ? body : await collect(body) };
     });
   return Object.assign(handler, { spec: spec as HandlerSpec<unknown, unknown, unknown, unknown> });
+}
+
+/**
+ * The Readable Middy pipes into the response stream. The runtime destroys it when the client
+ * disconnects (where it can tell): the destroy is held until `run` is over, because the invocation must
+ * not end (and the container freeze) before the reply is stored. Middy's pipeline reads it as fast as
+ * the response stream takes bytes, which is where backpressure lives; a model cannot be slowed, so what
+ * a slow client has not taken yet waits here.
+ */
+function bridge(run: StreamBody["run"]): Readable {
+  const gone = new AbortController();
+  let finished: Promise<unknown> = Promise.resolve();
+  const out = new Readable({
+    read() {},
+    destroy(err, callback) {
+      gone.abort();
+      finished.then(() => callback(err), callback);
+    },
+  });
+  finished = run((chunk) => void (out.destroyed || out.push(chunk)), gone.signal)
+    // `run` reports its own failures as events; this is a database failure while following a reply.
+    .catch((e: unknown) => console.error(JSON.stringify({ level: "error", event: "stream_failed", error: String((e as Error)?.name ?? e) })))
+    .finally(() => out.destroyed || out.push(null));
+  return out;
 }
 
 async function collect(body: Readable): Promise<string> {

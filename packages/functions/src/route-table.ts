@@ -31,6 +31,10 @@ export const routeTable: RouteSpec[] = ([
   { name: "conversations-delete", method: "DELETE", path: "/conversations/{id}", auth: true, streaming: false },
   { name: "messages-list", method: "GET", path: "/conversations/{id}/messages", auth: true, streaming: false },
   { name: "messages-stream", method: "POST", path: "/conversations/{id}/messages/stream", auth: true, streaming: true, holds: ["model-key"] },
+  // Durable replies (issue 11): follow a reply from any instance (streaming), and stop one. Neither
+  // calls the model, so neither holds a secret.
+  { name: "messages-resume", method: "GET", path: "/conversations/{id}/messages/{message_id}/stream", auth: true, streaming: true },
+  { name: "messages-cancel", method: "POST", path: "/conversations/{id}/messages/{message_id}/cancel", auth: true, streaming: false },
   { name: "usage", method: "GET", path: "/usage", auth: true, streaming: false },
   { name: "models", method: "GET", path: "/models", auth: false, streaming: false },
   // The API's self-description, at the host root (`prefix: false`); left out of the document itself.

@@ -28,13 +28,15 @@ export class FunctionUrlSink implements ResponseSink {
   }
 
   write(chunk: Buffer | string, encoding: BufferEncoding): boolean {
+    // The client is gone (only seen here when disconnects are hidden from the handler): drop the bytes.
+    if (this.res.destroyed) return true;
     if (this.parser === null) return typeof chunk === "string" ? this.res.write(chunk, encoding) : this.res.write(chunk);
     return this.feedPrelude(typeof chunk === "string" ? Buffer.from(chunk, encoding) : chunk);
   }
 
   close(): void {
     if (this.parser !== null) throw new Error("Response stream ended before the prelude delimiter");
-    this.res.end();
+    if (!this.res.destroyed) this.res.end();
   }
 
   private feedPrelude(chunk: Buffer): boolean {

@@ -16,14 +16,29 @@ installAwsLambdaGlobal();
 const functions = await import("@conversation-api/functions");
 const { shutdown } = functions;
 
-// /docs and /openapi.json are ordinary routes in the table; only the playground page is local-only.
-const server = createLocalServer({ routes: functions.routes, logger: consoleLogger, extraRoutes: servePlayground });
-
-// Fail at start, with the variable's name, rather than on the first request. The address is bound
-// before the database opens, so a port in use stops the start before PGlite touches DATA_DIR.
+// Fail at start, with the variable's name, rather than on the first request.
+let settings: ReturnType<typeof parseConfig>;
 try {
   loadDotEnv();
-  const { PORT: port, HOST: host } = parseConfig(process.env);
+  settings = parseConfig(process.env);
+} catch (e) {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+}
+const { PORT: port, HOST: host } = settings;
+
+// /docs and /openapi.json are ordinary routes in the table; only the playground page is local-only.
+// LAMBDA_FAITHFUL=1: client disconnects are invisible to streaming handlers, exactly as on a Function URL.
+const server = createLocalServer({
+  routes: functions.routes,
+  logger: consoleLogger,
+  extraRoutes: servePlayground,
+  hideDisconnects: settings.LAMBDA_FAITHFUL,
+});
+
+// The address is bound before the database opens, so a port in use stops the start before PGlite
+// touches DATA_DIR.
+try {
   await listen(server, port, host);
   const { config } = await functions.getDeps();
   console.log(

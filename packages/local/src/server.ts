@@ -37,6 +37,8 @@ export interface LocalServerOptions {
   maxBodyBytes?: number;
   /** Give streaming handlers pathParameters, which a real Function URL event does not carry (default false). */
   pathParametersOnFunctionUrl?: boolean;
+  /** Lambda-faithful streaming: a client disconnect is invisible to the handler, as on a Function URL (default false). */
+  hideDisconnects?: boolean;
 }
 
 type BufferedFn = (event: unknown, context: unknown) => unknown;
@@ -128,7 +130,12 @@ export function createLocalServer(options: LocalServerOptions): Server {
     const headers: OutgoingHttpHeaders = { ...cors, [route.streaming ? "x-amzn-requestid" : "apigw-requestid"]: requestId };
 
     if (streamingHandler) {
-      return invokeStreamingHandler(streamingHandler, event, context, res, { logger, headers, name: route.name });
+      return invokeStreamingHandler(streamingHandler, event, context, res, {
+        logger,
+        headers,
+        name: route.name,
+        hideDisconnects: options.hideDisconnects ?? false,
+      });
     }
 
     let result: unknown;

@@ -21,6 +21,12 @@ export interface StreamInvokeOptions {
   headers?: OutgoingHttpHeaders;
   /** For log lines. */
   name?: string;
+  /**
+   * Lambda-faithful: hide client disconnects from the handler, exactly as a Function URL does (the
+   * Node runtime emits no close or abort on its response stream: aws-lambda-nodejs-runtime-interface-client
+   * issue #145). The handler's writes after the disconnect are dropped and it runs to its end.
+   */
+  hideDisconnects?: boolean;
 }
 
 /**
@@ -48,6 +54,11 @@ export async function invokeStreamingHandler(
   let clientGone = false;
   res.once("close", () => {
     if (res.writableFinished) return;
+    if (options.hideDisconnects) {
+      // Nothing reaches the handler; only a write waiting on a socket that will never drain is let go.
+      stream.drained();
+      return;
+    }
     // Destroying the stream makes the handler's `pipeline(body, responseStream)` reject and destroy its
     // source: that is how the handler learns the client left and stops the model call.
     clientGone = true;
@@ -60,7 +71,7 @@ export async function invokeStreamingHandler(
     if (!stream.writableEnded && !stream.destroyed) stream.end();
     await finished(stream);
   } catch (error) {
-    if (clientGone) {
+    if (clientGone || (options.hideDisconnects && res.destroyed)) {
       logger.debug?.(`${options.name ?? "stream"}: client disconnected (${describe(error)})`);
       return;
     }

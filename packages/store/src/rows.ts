@@ -2,11 +2,15 @@
 // pagination key where needed), so the mappers only pin down types.
 import type {
   ApiKeyRecord,
+  BeginResult,
+  CancelResult,
   Conversation,
   FinishReason,
+  FlushResult,
   Message,
   Reservation,
   Rotation,
+  StoredReply,
   TurnContext,
   UsageRow,
   User,
@@ -137,3 +141,30 @@ export function rotationFrom(r: unknown): Rotation {
   if (o.status === "ok" && typeof o.user_id === "string") return { status: "ok", user_id: o.user_id };
   return { status: o.status === "reused" ? "reused" : "invalid" };
 }
+
+// ---- durable replies: the jsonb the SQL functions return, mapped once for both adapters ----
+
+export const replyFromJson = (r: Row): StoredReply => ({
+  ...messageFromJson(r),
+  reasoning: str(r.reasoning ?? ""),
+  cancel_requested: r.cancel_requested_at !== null && r.cancel_requested_at !== undefined,
+});
+
+export function beginFromJson(r: Row): BeginResult {
+  switch (r.status) {
+    case "created":
+      return { status: "created", reply: messageFromJson(r.reply as Row), user_message: messageFromJson(r.user_message as Row) };
+    case "attach":
+      return { status: "attach", reply: messageFromJson(r.reply as Row) };
+    case "done":
+      return { status: "done", reply: r.reply ? messageFromJson(r.reply as Row) : null };
+    default:
+      return { status: "mismatch" };
+  }
+}
+
+export const flushFromJson = (r: Row | null): FlushResult | null =>
+  r ? { finish_reason: strOrNull(r.finish_reason) as FinishReason | null, cancel: r.cancel === true } : null;
+
+export const cancelFromJson = (r: Row | null): CancelResult | null =>
+  !r ? null : r.status === "accepted" ? { status: "accepted" } : { status: "ended", finish_reason: str(r.finish_reason) as FinishReason };

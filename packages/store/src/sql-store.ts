@@ -43,6 +43,10 @@ import {
   toMessage,
   toUser,
   turnFromJson,
+  beginFromJson,
+  cancelFromJson,
+  flushFromJson,
+  replyFromJson,
   usageRowFrom,
 } from "./rows";
 import type { SqlClient, SqlTx } from "./sql";
@@ -299,6 +303,71 @@ function createUserStore(sql: SqlClient, userId: string): UserStore {
       );
     },
 
+    async beginReply(input) {
+      if (!isUuid(input.conversation_id)) throw notFound("Conversation");
+      try {
+        const row = await one(
+          "select public.begin_reply($1::uuid, $2::uuid, $3::text, $4::text, $5::uuid, $6::text, $7::jsonb, $8::integer) as r",
+          [
+            input.conversation_id,
+            input.user_message_id,
+            input.content,
+            input.idempotency_key,
+            input.reply_id,
+            input.model,
+            JSON.stringify(input.metadata),
+            Math.trunc(input.stale_ms),
+          ],
+        );
+        return beginFromJson(json(row!.r)!);
+      } catch (e) {
+        throw mapWriteError(e);
+      }
+    },
+
+    async flushReply(id, text, reasoning) {
+      const row = await one("select public.flush_reply($1::uuid, $2::text, $3::text) as r", [id, text, reasoning]);
+      return flushFromJson(json(row?.r ?? null));
+    },
+
+    async finishReply(input) {
+      const row = await one(
+        `select ${MESSAGE_COLUMNS} from public.finish_reply($1::uuid, $2::text, $3::text, $4::integer, $5::integer, $6::text,
+                $7::integer, $8::integer, $9::jsonb) where id is not null`,
+        [
+          input.id,
+          input.text,
+          input.reasoning,
+          input.token_count,
+          input.input_tokens,
+          input.finish_reason,
+          input.latency_ms,
+          input.ttft_ms,
+          JSON.stringify(input.metadata),
+        ],
+      );
+      return row ? toMessage(row) : null;
+    },
+
+    async getReply(id, staleMs) {
+      if (!isUuid(id)) return null;
+      const row = await one("select public.get_reply($1::uuid, $2::integer) as r", [id, Math.trunc(staleMs)]);
+      const r = json(row?.r ?? null);
+      return r ? replyFromJson(r) : null;
+    },
+
+    async requestCancel(id, staleMs) {
+      if (!isUuid(id)) return null;
+      const row = await one("select public.request_cancel($1::uuid, $2::integer) as r", [id, Math.trunc(staleMs)]);
+      return cancelFromJson(json(row?.r ?? null));
+    },
+
+    async settleStaleReplies(conversationId, staleMs) {
+      if (!isUuid(conversationId)) return 0;
+      const row = await one("select public.settle_stale_replies($1::uuid, $2::integer) as n", [conversationId, Math.trunc(staleMs)]);
+      return Number(row?.n ?? 0);
+    },
+
     async tokensUsedSince(since: string): Promise<number> {
       const row = await one("select public.tokens_used_since($1::timestamptz) as total", [since]);
       return Number(row?.total ?? 0);
@@ -374,6 +443,9 @@ function createUserStore(sql: SqlClient, userId: string): UserStore {
     }
   }
 }
+
+/** jsonb comes back parsed from pg and PGlite; be tolerant of text. */
+const json = (v: unknown): Row | null => (v === null || v === undefined ? null : typeof v === "string" ? (JSON.parse(v) as Row) : (v as Row));
 
 /** What the append_* functions' failures mean to the API. */
 function mapWriteError(e: unknown): unknown {

@@ -593,5 +593,110 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
         expect(await store.registerAttempt(`ip-${randomUUID()}`, 3600, 2)).toBe(0);
       });
     });
+
+    describe("durable replies", () => {
+      const MINUTE = 60_000;
+      const begin = (as: UserStore, conversationId: string, extra: Partial<Parameters<UserStore["beginReply"]>[0]> = {}) =>
+        as.beginReply({
+          conversation_id: conversationId,
+          user_message_id: randomUUID(),
+          content: "Hi",
+          idempotency_key: null,
+          reply_id: randomUUID(),
+          model: "llama-3.1-8b-instant",
+          metadata: { k: 1 },
+          stale_ms: MINUTE,
+          ...extra,
+        });
+
+      it("begins a reply as a streaming row after the user message, flushes it in pieces and finishes it", async () => {
+        const { as } = await newUser();
+        const c = await newConversation(as);
+        const r = await begin(as, c.id);
+        if (r.status !== "created") throw new Error(r.status);
+        expect(r.reply).toMatchObject({ role: "assistant", content: "", finish_reason: null, metadata: { k: 1 } });
+        expect((await as.listMessages(c.id, { limit: 10 }))!.data.map((m) => [m.role, m.finish_reason])).toEqual([
+          ["user", null],
+          ["assistant", null],
+        ]);
+        expect(await as.flushReply(r.reply.id, "Hel", "why")).toEqual({ finish_reason: null, cancel: false });
+        expect(await as.flushReply(r.reply.id, "lo ✓", "")).toEqual({ finish_reason: null, cancel: false });
+        expect(await as.getReply(r.reply.id, MINUTE)).toMatchObject({ content: "Hello ✓", reasoning: "why", finish_reason: null, cancel_requested: false });
+        const done = await as.finishReply({
+          id: r.reply.id,
+          text: "!",
+          reasoning: "",
+          token_count: 3,
+          input_tokens: 9,
+          finish_reason: "end_turn",
+          latency_ms: 10,
+          ttft_ms: 2,
+          metadata: { done: true },
+        });
+        expect(done).toMatchObject({ content: "Hello ✓!", finish_reason: "end_turn", token_count: 3, metadata: { k: 1, done: true } });
+        expect(await as.flushReply(r.reply.id, "late", "")).toEqual({ finish_reason: "end_turn", cancel: false });
+        expect((await as.getReply(r.reply.id, MINUTE))!.content).toBe("Hello ✓!");
+      });
+
+      it("decides idempotent sends: attach while streaming, mismatch, retry after failure, done after completion", async () => {
+        const { as } = await newUser();
+        const c = await newConversation(as);
+        const first = await begin(as, c.id, { idempotency_key: "k" });
+        if (first.status !== "created") throw new Error(first.status);
+        const again = await begin(as, c.id, { idempotency_key: "k" });
+        expect(again).toMatchObject({ status: "attach", reply: { id: first.reply.id } });
+        expect(await begin(as, c.id, { idempotency_key: "k", content: "other" })).toEqual({ status: "mismatch" });
+        await as.finishReply({ id: first.reply.id, text: "", reasoning: "", token_count: 0, input_tokens: null, finish_reason: "error", latency_ms: 1, ttft_ms: null, metadata: {} });
+        const retry = await begin(as, c.id, { idempotency_key: "k" });
+        if (retry.status !== "created") throw new Error(retry.status);
+        expect(retry.user_message.id).toBe(first.user_message.id);
+        await as.finishReply({ id: retry.reply.id, text: "ok", reasoning: "", token_count: 1, input_tokens: 1, finish_reason: "end_turn", latency_ms: 1, ttft_ms: 1, metadata: {} });
+        expect(await begin(as, c.id, { idempotency_key: "k" })).toMatchObject({ status: "done", reply: { id: retry.reply.id } });
+        expect((await as.listMessages(c.id, { limit: 10 }))!.data.filter((m) => m.role === "user")).toHaveLength(1);
+      });
+
+      it("concurrent begins with one key create exactly one reply", async () => {
+        const { as } = await newUser();
+        const c = await newConversation(as);
+        const results = await Promise.all(Array.from({ length: 6 }, () => begin(as, c.id, { idempotency_key: "same" })));
+        expect(results.filter((r) => r.status === "created")).toHaveLength(1);
+        expect(results.filter((r) => r.status === "attach")).toHaveLength(5);
+        expect((await as.listMessages(c.id, { limit: 20 }))!.data).toHaveLength(2);
+      });
+
+      it("cancel: accepted while streaming (the producer reads it on its next flush), ended afterwards; others' replies are invisible", async () => {
+        const { as } = await newUser();
+        const other = await newUser();
+        const c = await newConversation(as);
+        const r = await begin(as, c.id);
+        if (r.status !== "created") throw new Error(r.status);
+        expect(await other.as.requestCancel(r.reply.id, MINUTE)).toBeNull();
+        expect(await other.as.getReply(r.reply.id, MINUTE)).toBeNull();
+        expect(await as.getReply(r.user_message.id, MINUTE)).toBeNull();
+        expect(await as.requestCancel(r.reply.id, MINUTE)).toEqual({ status: "accepted" });
+        expect(await as.flushReply(r.reply.id, "x", "")).toEqual({ finish_reason: null, cancel: true });
+        await as.finishReply({ id: r.reply.id, text: "", reasoning: "", token_count: 1, input_tokens: 1, finish_reason: "cancelled", latency_ms: 1, ttft_ms: 1, metadata: {} });
+        expect(await as.requestCancel(r.reply.id, MINUTE)).toEqual({ status: "ended", finish_reason: "cancelled" });
+        await expect(other.as.beginReply({ conversation_id: c.id, user_message_id: randomUUID(), content: "x", idempotency_key: null, reply_id: randomUUID(), model: "m", metadata: {}, stale_ms: MINUTE })).rejects.toMatchObject({ status: 404 });
+      });
+
+      it("a reader settles a reply whose heartbeat is older than its stale window as error", async () => {
+        const { as } = await newUser();
+        const c = await newConversation(as);
+        const r = await begin(as, c.id);
+        if (r.status !== "created") throw new Error(r.status);
+        await as.flushReply(r.reply.id, "partial", "");
+        expect((await as.getReply(r.reply.id, MINUTE))!.finish_reason).toBeNull();
+        expect(await as.settleStaleReplies(c.id, MINUTE)).toBe(0);
+        // A window of 0 makes any heartbeat from an earlier transaction stale.
+        expect(await as.settleStaleReplies(c.id, 0)).toBe(1);
+        const settled = await as.getReply(r.reply.id, MINUTE);
+        expect(settled).toMatchObject({ content: "partial", finish_reason: "error", metadata: { error: { type: "api_error" } } });
+        // The producer, if it was only slow, finds out on its next flush and keeps the reader's verdict.
+        expect(await as.flushReply(r.reply.id, "more", "")).toEqual({ finish_reason: "error", cancel: false });
+        const fin = await as.finishReply({ id: r.reply.id, text: "", reasoning: "", token_count: 1, input_tokens: 1, finish_reason: "end_turn", latency_ms: 1, ttft_ms: 1, metadata: {} });
+        expect(fin).toMatchObject({ finish_reason: "error", metadata: { error: { type: "api_error" } } });
+      });
+    });
   });
 }

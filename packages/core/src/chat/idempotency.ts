@@ -17,9 +17,10 @@ const finished = (m: Message) => m.finish_reason === "end_turn" || m.finish_reas
  * from its stored user message, so the conversation never holds the same user message twice. A send the
  * conversation has moved on from (a later user message exists) cannot be answered again in place: 409.
  */
-export function planSend(turn: TurnContext): SendPlan {
+export function planSend(turn: TurnContext, content: string): SendPlan {
   const prior = turn.idempotent;
   if (!prior) return { retried: null, history: turn.history };
+  if (prior.user_message.content !== content) throw keyMismatch();
   const at = turn.history.findIndex((m) => m.id === prior.user_message.id);
   const after = at >= 0 ? turn.history.slice(at + 1) : [];
   const nextUser = after.findIndex((m) => m.role === "user");
@@ -32,3 +33,9 @@ export function planSend(turn: TurnContext): SendPlan {
     });
   return { retried: prior.user_message, history: at >= 0 ? turn.history.slice(0, at) : [] };
 }
+
+/** A key names one send: reusing it for another message is a client bug, not a retry. */
+export const keyMismatch = () =>
+  new AppError("validation_error", "This Idempotency-Key was already used for a different message", {
+    fields: [{ path: "header.idempotency-key", message: "already used in this conversation with other content" }],
+  });

@@ -1,14 +1,17 @@
 import { randomUUID } from "node:crypto";
 import type { Config } from "../config";
-import { AppError, notFound } from "../errors";
-import type { ModelProvider, UserStore } from "../ports";
+import { AppError, conflict, notFound } from "../errors";
+import type { BeginResult, ModelProvider, StoredReply, UserStore } from "../ports";
 import type { Message, StreamRequest } from "../schemas";
 import { modelInfo } from "../models";
-import { planSend } from "./idempotency";
+import { parseEventId } from "./events";
+import { followReply } from "./follow";
+import { keyMismatch, planSend } from "./idempotency";
 import { buildPrompt, estimateTokens, fitsWithoutCounting, type TokenCounter } from "./prompt";
-import { runReply, type ReplyFailure } from "./run-reply";
+import { runReply, type ReplyFailure, type ReplyOutcome } from "./run-reply";
 
-export type { ReplyFailure } from "./run-reply";
+export type { ReplyFailure, ReplyOutcome } from "./run-reply";
+export { eventId, parseEventId } from "./events";
 
 export type ReplySettings = Pick<
   Config,
@@ -22,6 +25,10 @@ export type ReplySettings = Pick<
   | "HISTORY_LIMIT"
   | "DAILY_TOKEN_BUDGET"
   | "RESERVE_OUTPUT_TOKENS"
+  | "FLUSH_INTERVAL_MS"
+  | "REPLY_STALE_MS"
+  | "REPLY_MAX_DURATION_MS"
+  | "DISCONNECT_CANCELS"
 >;
 
 export interface ReplyDeps {
@@ -40,14 +47,26 @@ export interface ReplyRequest {
   idempotencyKey: string | null;
   /** performance.now() when the request arrived: latency and time to first token count from here. */
   receivedAt: number;
+  /** What is left of the invocation (context.getRemainingTimeInMillis on Lambda); caps the reply. */
+  remainingMs?: number | undefined;
 }
 
 export interface ReplyStream {
   /**
    * Streams the reply as SSE text through `write` and stores it. Never throws: a failure becomes an
-   * `error` event, and the partial reply is stored either way. `signal` aborts when the client leaves.
+   * `error` event, and the partial reply is stored either way. `signal` aborts when the client leaves
+   * (where the runtime can tell).
    */
-  run(write: (chunk: string) => void, signal: AbortSignal): Promise<Message | null>;
+  run(write: (chunk: string) => void, signal: AbortSignal): Promise<ReplyOutcome | null>;
+}
+
+/** Time kept back from the invocation's end for the final write and closing the stream. */
+const FINISH_MARGIN_MS = 5_000;
+
+/** How long a reply (or a follower) may run: the setting, within what is left of the invocation. */
+export function durationCap(settings: Pick<ReplySettings, "REPLY_MAX_DURATION_MS">, remainingMs: number | undefined): number {
+  const cap = settings.REPLY_MAX_DURATION_MS;
+  return remainingMs === undefined ? cap : Math.max(1_000, Math.min(cap, remainingMs - FINISH_MARGIN_MS));
 }
 
 const DAY_MS = 86_400_000;
@@ -71,7 +90,7 @@ export async function startReply(deps: ReplyDeps, req: ReplyRequest): Promise<Re
     idempotencyKey: req.idempotencyKey,
   });
   if (!turn) throw notFound("Conversation");
-  const send = planSend(turn);
+  const send = planSend(turn, req.body.content);
   const model = chooseModel(req.body.model, turn.conversation.model, settings);
   const effort = req.body.reasoning_effort;
   const info = modelInfo(model, settings.MODEL_CONTEXT_WINDOWS);
@@ -94,8 +113,65 @@ export async function startReply(deps: ReplyDeps, req: ReplyRequest): Promise<Re
     ? estimateTokens
     : ((await deps.tokenizer?.(model)) ?? estimateTokens);
   const prompt = buildPrompt(system, send.history, content, budgetTokens, count);
+
+  const replyId = randomUUID();
+  const label = deps.provider.modelLabel(model);
+  const begin = async (): Promise<BeginResult> =>
+    store.beginReply({
+      conversation_id: req.conversationId,
+      user_message_id: randomUUID(),
+      content,
+      idempotency_key: req.idempotencyKey,
+      reply_id: replyId,
+      model: label,
+      metadata: req.idempotencyKey ? { idempotency_key: req.idempotencyKey } : {},
+      stale_ms: settings.REPLY_STALE_MS,
+    });
+  const maxDurationMs = durationCap(settings, req.remainingMs);
+  // After every check that answers 4xx (nothing is reserved for a 404/409/422), before the rows exist
+  // (a 429 leaves nothing behind).
   const reservation = await reserveWorstCase(deps, model, prompt.input_tokens, req.body.max_tokens);
-  return { run: (write, signal) => runReply(deps, req, { model, prompt, retried: send.retried, reservation }, write, signal) };
+  const plan = { model, prompt, retried: send.retried, replyId, maxDurationMs, reservation };
+
+  // Without a key nothing can race this send for the model: the rows are written while the request is
+  // in flight. With one, the database decides first, so N concurrent sends make one model call.
+  if (!req.idempotencyKey) {
+    const created = async () => {
+      const r = await begin();
+      if (r.status !== "created") throw new AppError("api_error", "The reply could not be stored");
+    };
+    return { run: (write, signal) => runReply(deps, req, { ...plan, begin: created }, write, signal) };
+  }
+  let decided: BeginResult;
+  try {
+    decided = await begin();
+  } catch (e) {
+    await releaseReservation(deps, reservation);
+    throw e;
+  }
+  // Only a send that created the reply calls the model; a repeat (attach, 409, 422) gives its
+  // reservation back at once, so a retry never counts twice.
+  if (decided.status !== "created") await releaseReservation(deps, reservation);
+  switch (decided.status) {
+    case "created":
+      return { run: (write, signal) => runReply(deps, req, { ...plan, begin: async () => {} }, write, signal) };
+    case "attach": {
+      const id = decided.reply.id;
+      return {
+        run: async (write, signal) => {
+          const first = await store.getReply(id, settings.REPLY_STALE_MS);
+          if (first) await followReply(deps, first, { after: null, maxDurationMs }, write, signal);
+          return null;
+        },
+      };
+    }
+    case "mismatch":
+      throw keyMismatch();
+    case "done":
+      throw new AppError("conflict_error", "This Idempotency-Key was already used; the reply is stored", {
+        replyId: decided.reply?.id,
+      });
+  }
 }
 
 /**
@@ -121,6 +197,11 @@ async function reserveWorstCase(deps: ReplyDeps, model: string, promptTokens: nu
   return reservation;
 }
 
+/** Gives a reservation back (settles it at zero) for a send that will not call the model. */
+async function releaseReservation(deps: ReplyDeps, reservation: { reservation_id: string; secret: string }): Promise<void> {
+  await deps.store.settleTokens({ ...reservation, input_tokens: 0, output_tokens: 0, latency_ms: 0 }).catch(() => false);
+}
+
 /**
  * A model named in the request must be allowed (422). A conversation keeps the model it was created
  * with, but once that model is off the allow-list (Groq retired it, the operator moved on) the default
@@ -132,4 +213,50 @@ function chooseModel(requested: string | undefined, stored: string, settings: Re
     return requested;
   }
   return settings.ALLOWED_MODELS.includes(stored) ? stored : settings.DEFAULT_MODEL;
+}
+
+export interface MessageRef {
+  conversationId: string;
+  messageId: string;
+}
+
+async function ownReply(deps: Pick<ReplyDeps, "store" | "settings">, ref: MessageRef): Promise<StoredReply> {
+  const row = await deps.store.getReply(ref.messageId, deps.settings.REPLY_STALE_MS);
+  if (!row || row.conversation_id !== ref.conversationId) throw notFound("Message");
+  return row;
+}
+
+/**
+ * GET …/messages/{message_id}/stream: the reply's events after `lastEventId` (all of them without
+ * one), then the live reply until it ends. 404 for anything but the caller's assistant message.
+ */
+export async function resumeReply(
+  deps: ReplyDeps,
+  ref: MessageRef & { lastEventId: string | null; remainingMs?: number | undefined },
+): Promise<ReplyStream> {
+  const after = ref.lastEventId ? parseEventId(ref.lastEventId) : null;
+  if (ref.lastEventId && !after)
+    throw new AppError("validation_error", "Last-Event-ID is not an event id of this API", {
+      fields: [{ path: "header.last-event-id", message: "must be the id of an event this stream sent" }],
+    });
+  const first = await ownReply(deps, ref);
+  const maxDurationMs = durationCap(deps.settings, ref.remainingMs);
+  return {
+    run: async (write, signal) => {
+      await followReply(deps, first, { after, maxDurationMs }, write, signal);
+      return null;
+    },
+  };
+}
+
+/**
+ * POST …/messages/{message_id}/cancel. The producer, on whichever instance, reads the request on its
+ * next flush and stops. 409 (naming the finish reason) when the reply already ended.
+ */
+export async function cancelReply(deps: Pick<ReplyDeps, "store" | "settings">, ref: MessageRef): Promise<{ id: string; status: "cancelling" }> {
+  await ownReply(deps, ref);
+  const r = await deps.store.requestCancel(ref.messageId, deps.settings.REPLY_STALE_MS);
+  if (!r) throw notFound("Message");
+  if (r.status === "ended") throw conflict(`The reply already ended (finish_reason: ${r.finish_reason})`);
+  return { id: ref.messageId, status: "cancelling" };
 }

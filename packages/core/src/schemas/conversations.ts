@@ -83,6 +83,21 @@ export const StreamHeaders = z.object({
     ),
 });
 
+export const MessageParams = z.object({ id: Uuid, message_id: Uuid });
+
+export const ResumeQuery = z.object({
+  last_event_id: z.string().max(64).optional().describe("The id of the last event received (or send the Last-Event-ID header)"),
+});
+
+export const ResumeHeaders = z.object({
+  "last-event-id": z.string().max(64).optional().describe("What EventSource sends on reconnect: the id of the last event received"),
+});
+
+export const CancelResponse = z.object({
+  id: Uuid,
+  status: z.literal("cancelling").describe("The producer stops within about a second and stores the reply as cancelled"),
+});
+
 export const Health = z.object({
   status: z.enum(["ok", "degraded"]),
   database: z.enum(["ok", "unavailable"]),

@@ -16,7 +16,15 @@ export async function createConversation(
 /** How many messages `GET /conversations/{id}` embeds; older ones are paged through /messages. */
 export const EMBEDDED_MESSAGES = 100;
 
-export async function getConversation(store: UserStore, id: string): Promise<ConversationWithMessages> {
+/**
+ * A reply whose producer died would read as streaming forever: readers settle stale ones first (one
+ * cheap statement; the partial index on streaming replies keeps it so).
+ */
+const settle = (store: UserStore, id: string, staleMs: number | undefined) =>
+  staleMs === undefined ? Promise.resolve(0) : store.settleStaleReplies(id, staleMs);
+
+export async function getConversation(store: UserStore, id: string, staleMs?: number): Promise<ConversationWithMessages> {
+  await settle(store, id, staleMs);
   const [conversation, page] = await Promise.all([
     store.getConversation(id),
     store.listMessages(id, { limit: EMBEDDED_MESSAGES }),
@@ -36,6 +44,7 @@ export async function deleteConversation(store: UserStore, id: string): Promise<
   if (!(await store.deleteConversation(id))) throw notFound("Conversation");
 }
 
-export async function listMessages(store: UserStore, id: string, page: { limit: number; cursor?: string | undefined }) {
+export async function listMessages(store: UserStore, id: string, page: { limit: number; cursor?: string | undefined }, staleMs?: number) {
+  await settle(store, id, staleMs);
   return (await store.listMessages(id, page)) ?? Promise.reject(notFound("Conversation"));
 }

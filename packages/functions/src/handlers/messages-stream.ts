@@ -1,6 +1,5 @@
-import { Readable } from "node:stream";
 import { AppError, IdParams, StreamHeaders, StreamRequest, startReply, type ReplyFailure } from "@conversation-api/core";
-import { streamHandler } from "../http";
+import { SSE_HEADERS, streamHandler } from "../http";
 import { loadTokenCounter } from "../tokenizer";
 
 export const handler = streamHandler(
@@ -22,29 +21,15 @@ export const handler = streamHandler(
         tokenizer: loadTokenCounter,
         onFailure: (f) => logFailure(context.requestId, f),
       },
-      { conversationId: params.id, body, idempotencyKey: key, receivedAt: context.receivedAt },
+      {
+        conversationId: params.id,
+        body,
+        idempotencyKey: key,
+        receivedAt: context.receivedAt,
+        remainingMs: context.getRemainingTimeInMillis?.(),
+      },
     );
-
-    const clientGone = new AbortController();
-    let finished: Promise<unknown> = Promise.resolve();
-    const out = new Readable({
-      read() {},
-      // The runtime destroys the body when the client disconnects. Hold the destroy until the partial
-      // reply is stored: the invocation must not end (and the container freeze) before that write.
-      destroy(err, callback) {
-        clientGone.abort();
-        finished.then(() => callback(err), callback);
-      },
-    });
-    finished = reply.run((chunk) => out.push(chunk), clientGone.signal).finally(() => out.push(null));
-    return {
-      headers: {
-        "content-type": "text/event-stream; charset=utf-8",
-        "cache-control": "no-cache",
-        "x-accel-buffering": "no",
-      },
-      body: out,
-    };
+    return { headers: SSE_HEADERS, run: reply.run };
   },
 );
 

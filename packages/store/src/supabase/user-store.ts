@@ -15,7 +15,18 @@ import {
 } from "../cursor";
 import { SupabaseRequestError, appendMessageError, createConversationError, type PostgrestFailure } from "./errors";
 import { CONVERSATION_SELECT, MESSAGE_SELECT, USER_SELECT, conversationFromJson, messageFromJson, microsUtc, userFromJson } from "./rows";
-import { API_KEY_COLUMNS, apiKeyFromJson, reservationFrom, turnFromJson, usageRowFrom } from "../rows";
+import {
+  API_KEY_COLUMNS,
+  apiKeyFromJson,
+  beginFromJson,
+  cancelFromJson,
+  flushFromJson,
+  messageFromJson as messageFromSqlJson,
+  replyFromJson,
+  reservationFrom,
+  turnFromJson,
+  usageRowFrom,
+} from "../rows";
 
 type Row = Record<string, unknown>;
 type Result<T> = PromiseLike<{ data: T | null; error: PostgrestFailure | null }>;
@@ -165,6 +176,71 @@ export function createSupabaseUserStore(db: SupabaseClient, userId: string): Use
         (e) => appendMessageError("saveAssistantMessage", e),
       );
       return messageFromJson(row as Row);
+    },
+
+    async beginReply(input) {
+      if (!isUuid(input.conversation_id)) throw notFound("Conversation");
+      const r = await run(
+        "beginReply",
+        db.rpc("begin_reply", {
+          p_conversation_id: input.conversation_id,
+          p_user_message_id: input.user_message_id,
+          p_content: input.content,
+          p_idempotency_key: input.idempotency_key,
+          p_reply_id: input.reply_id,
+          p_model: input.model,
+          p_metadata: input.metadata,
+          p_stale_ms: Math.trunc(input.stale_ms),
+        }),
+        (e) => appendMessageError("beginReply", e),
+      );
+      return beginFromJson(r as Row);
+    },
+
+    async flushReply(id, text, reasoning) {
+      const r = await run("flushReply", db.rpc("flush_reply", { p_id: id, p_text: text, p_reasoning: reasoning }));
+      return flushFromJson(r as Row | null);
+    },
+
+    async finishReply(input) {
+      const r = await run(
+        "finishReply",
+        db.rpc("finish_reply", {
+          p_id: input.id,
+          p_text: input.text,
+          p_reasoning: input.reasoning,
+          p_token_count: input.token_count,
+          p_input_tokens: input.input_tokens,
+          p_finish_reason: input.finish_reason,
+          p_latency_ms: input.latency_ms,
+          p_ttft_ms: input.ttft_ms,
+          p_metadata: input.metadata,
+        }),
+      );
+      // A composite-returning function gives a row of nulls when it returned null.
+      const row = r as Row | null;
+      return row && row.id ? messageFromSqlJson(row) : null;
+    },
+
+    async getReply(id, staleMs) {
+      if (!isUuid(id)) return null;
+      const r = await run("getReply", db.rpc("get_reply", { p_id: id, p_stale_ms: Math.trunc(staleMs) }));
+      return r ? replyFromJson(r as Row) : null;
+    },
+
+    async requestCancel(id, staleMs) {
+      if (!isUuid(id)) return null;
+      const r = await run("requestCancel", db.rpc("request_cancel", { p_id: id, p_stale_ms: Math.trunc(staleMs) }));
+      return cancelFromJson(r as Row | null);
+    },
+
+    async settleStaleReplies(conversationId, staleMs) {
+      if (!isUuid(conversationId)) return 0;
+      const r = await run(
+        "settleStaleReplies",
+        db.rpc("settle_stale_replies", { p_conversation_id: conversationId, p_stale_ms: Math.trunc(staleMs) }),
+      );
+      return Number(r ?? 0);
     },
 
     async tokensUsedSince(since) {

@@ -1,0 +1,78 @@
+// Writes a streaming reply to the database in batches, off the token path: tokens only append to a
+// buffer; a timer sends what gathered, at most every interval and never two writes at once, so a slow
+// database never delays a token. Each write is also the heartbeat readers judge staleness by, and its
+// answer says whether someone asked the reply to stop.
+import type { UserStore } from "../ports";
+import type { FinishReason } from "../schemas";
+
+export type FlushStop = { why: "cancel" } | { why: "settled"; finish_reason: FinishReason };
+
+export class Flusher {
+  private text = "";
+  private reasoning = "";
+  private inFlight: Promise<void> | null = null;
+  private timer: ReturnType<typeof setInterval> | null = null;
+  /** Database writes made (flushes; the final write is the caller's). */
+  writes = 0;
+
+  constructor(
+    private readonly store: UserStore,
+    private readonly replyId: string,
+    private readonly intervalMs: number,
+    /** Resolves once the reply row exists; nothing is written before. */
+    private readonly ready: Promise<unknown>,
+    private readonly onStop: (stop: FlushStop) => void,
+    private readonly onError: (e: unknown) => void = () => {},
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.tick(), this.intervalMs);
+  }
+
+  addText(text: string): void {
+    this.text += text;
+  }
+
+  addReasoning(text: string): void {
+    this.reasoning += text;
+  }
+
+  private tick(): void {
+    if (this.inFlight) return;
+    const text = this.text;
+    const reasoning = this.reasoning;
+    this.text = "";
+    this.reasoning = "";
+    this.inFlight = this.ready
+      .then(() => {
+        this.writes++;
+        return this.store.flushReply(this.replyId, text, reasoning);
+      })
+      .then(
+        (r) => {
+          if (r?.cancel) this.onStop({ why: "cancel" });
+          else if (r?.finish_reason) this.onStop({ why: "settled", finish_reason: r.finish_reason });
+        },
+        (e: unknown) => {
+          // Assume it did not land: the next write carries it again, so the stored text has no gap.
+          this.text = text + this.text;
+          this.reasoning = reasoning + this.reasoning;
+          this.onError(e);
+        },
+      )
+      .finally(() => {
+        this.inFlight = null;
+      });
+  }
+
+  /** Stops the timer, waits for a write in flight, and hands back what is not stored yet. */
+  async close(): Promise<{ text: string; reasoning: string }> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.inFlight;
+    const tail = { text: this.text, reasoning: this.reasoning };
+    this.text = "";
+    this.reasoning = "";
+    return tail;
+  }
+}

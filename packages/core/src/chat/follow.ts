@@ -1,0 +1,77 @@
+// The following phase: a client that is not the producer's (a resume, an idempotent retry) reads the
+// reply from the database. It replays what is stored after the client's position, then polls at the
+// flush interval for more until the reply ends. Any instance can serve it.
+import type { StoredReply } from "../ports";
+import { PING, ReplyEvents, type Position } from "./events";
+import type { ReplyDeps } from "./stream-reply";
+
+export interface FollowOptions {
+  /** The client's last event id, decoded; null for the whole reply from message_start. */
+  after: Position | null;
+  /** Stop following (end the stream without message_stop, so the client resumes) after this long. */
+  maxDurationMs: number;
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+
+/** Renders the stored row's state into `ev`: only what `ev` has not consumed yet. */
+export function renderRow(ev: ReplyEvents, row: StoredReply): void {
+  ev.reasoning(row.reasoning.slice(ev.reasoningLength));
+  ev.text(row.content.slice(ev.textLength));
+  switch (row.finish_reason) {
+    case null:
+      return;
+    case "error": {
+      const e = row.metadata.error as { type?: unknown; message?: unknown } | undefined;
+      ev.error(typeof e?.type === "string" ? e.type : "api_error", typeof e?.message === "string" ? e.message : "The reply failed");
+      return;
+    }
+    default:
+      ev.finish(row.finish_reason, row.token_count ?? 0);
+  }
+}
+
+/**
+ * Streams `first` (already read) and then the row as it grows. `signal` aborts when the client leaves,
+ * where the runtime reports it. Returns when the reply ended, the client left, or time ran out.
+ */
+export async function followReply(
+  deps: ReplyDeps,
+  first: StoredReply,
+  opts: FollowOptions,
+  write: (chunk: string) => void,
+  signal: AbortSignal,
+): Promise<void> {
+  const { store, settings } = deps;
+  let wroteAt = performance.now();
+  const ev = new ReplyEvents((chunk) => {
+    wroteAt = performance.now();
+    write(chunk);
+  }, opts.after);
+  ev.start({ id: first.id, conversation_id: first.conversation_id, model: first.model ?? "", input_tokens: first.input_tokens ?? 0 });
+  const until = performance.now() + opts.maxDurationMs;
+  let row: StoredReply | null = first;
+  for (;;) {
+    renderRow(ev, row);
+    if (ev.ended || signal.aborted || performance.now() >= until) return;
+    if (performance.now() - wroteAt >= settings.PING_INTERVAL_MS) {
+      wroteAt = performance.now();
+      write(PING);
+    }
+    await sleep(settings.FLUSH_INTERVAL_MS, signal);
+    if (signal.aborted) return;
+    row = await store.getReply(first.id, settings.REPLY_STALE_MS);
+    // Deleted with its conversation while we followed: nothing more will come.
+    if (!row) return ev.error("not_found_error", "The reply no longer exists");
+  }
+}

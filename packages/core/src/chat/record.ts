@@ -1,0 +1,79 @@
+// What is stored when a reply ends: token figures, finish reason, timings and metadata.
+import type { toPublicError } from "../errors";
+import type { CompletionEvent } from "../ports";
+import type { FinishReason } from "../schemas";
+import { countPrompt, estimateTokens, type TokenCounter } from "./prompt";
+import type { ReplyPlan } from "./run-reply";
+import type { ReplyDeps, ReplyRequest } from "./stream-reply";
+
+type Finish = Extract<CompletionEvent, { type: "finish" }>;
+
+export interface Outcome {
+  text: string;
+  reasoning: string;
+  finish: Finish | null;
+  failure: unknown;
+  cancelled: boolean;
+  publicError: ReturnType<typeof toPublicError> | null;
+  ttft: number | null;
+}
+
+/**
+ * Token figures come from the upstream when it reported them; otherwise they are counted here and
+ * marked `usage_estimated`. A reply that produced nothing and reported nothing stores no input tokens:
+ * the upstream most likely charged none (429, 5xx, refused), and an estimate would count against the
+ * user's budget for a failure that was not theirs.
+ */
+export function replyRecord(req: ReplyRequest, plan: ReplyPlan, counter: TokenCounter | undefined, o: Outcome) {
+  const count = counter ?? estimateTokens;
+  const usage = o.finish?.usage ?? null;
+  const metadata: Record<string, unknown> = { ...o.finish?.metadata, history_omitted: plan.prompt.omitted };
+  if (!usage || usage.estimated) metadata.usage_estimated = true;
+  if (usage?.reasoning_tokens !== undefined)
+    metadata.usage = { ...(metadata.usage as object | undefined), reasoning_tokens: usage.reasoning_tokens };
+  if (req.idempotencyKey) metadata.idempotency_key = req.idempotencyKey;
+  if (plan.retried) metadata.retry_of_user_message = plan.retried.id;
+  if (o.publicError) metadata.error = { type: o.publicError.type, message: o.publicError.message };
+  const finishReason: FinishReason = o.failure ? (o.cancelled ? "cancelled" : "error") : o.finish!.finish_reason;
+  // Reasoning is output: the upstream's completion tokens include it, and so does the estimate.
+  const produced = (o.text ? count(o.text) : 0) + (o.reasoning ? count(o.reasoning) : 0);
+  return {
+    token_count: usage ? usage.output_tokens : produced,
+    input_tokens: usage ? usage.input_tokens : o.ttft !== null ? countPrompt(plan.prompt.messages, count) : null,
+    finish_reason: finishReason,
+    latency_ms: Math.round(performance.now() - req.receivedAt),
+    ttft_ms: o.ttft === null ? null : Math.round(o.ttft - req.receivedAt),
+    metadata,
+  };
+}
+
+export async function loadCounter(deps: ReplyDeps, model: string): Promise<TokenCounter> {
+  try {
+    return (await deps.tokenizer?.(model)) ?? estimateTokens;
+  } catch {
+    return estimateTokens; // an estimate, still marked as such, beats losing the reply
+  }
+}
+
+/**
+ * Settles the send's ledger reservation to what the reply really used (end, cancel, error or the
+ * duration cap alike). A failure here is logged, not fatal: the reservation then keeps counting its
+ * worst case.
+ */
+export async function settleReservation(
+  deps: ReplyDeps,
+  plan: ReplyPlan,
+  record: { input_tokens: number | null; token_count: number | null; latency_ms: number },
+  report: (error: unknown) => void,
+): Promise<void> {
+  try {
+    await deps.store.settleTokens({
+      ...plan.reservation,
+      input_tokens: record.input_tokens ?? 0,
+      output_tokens: record.token_count ?? 0,
+      latency_ms: record.latency_ms,
+    });
+  } catch (e) {
+    report(e);
+  }
+}

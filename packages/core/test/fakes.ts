@@ -1,0 +1,283 @@
+// Fakes behind core's own ports for unit tests of the reply loop: an in-memory UserStore that keeps the
+// durable-reply rules of database/schema.sql (begin_reply, flush_reply, finish_reply, get_reply,
+// request_cancel, settle_stale_replies), and a provider that plays a script on (fake) timers.
+import { randomUUID } from "node:crypto";
+import type {
+  BeginReply,
+  BeginResult,
+  CompletionEvent,
+  CompletionRequest,
+  Conversation,
+  FinishReply,
+  Message,
+  ModelProvider,
+  Reservation,
+  ReserveRequest,
+  Settlement,
+  StoredReply,
+  UserStore,
+} from "../src";
+
+type Row = StoredReply & { idempotency_key: string | null; heartbeat: number };
+
+export class MemoryStore implements UserStore {
+  rows: Row[] = [];
+  conversation: Conversation = {
+    id: randomUUID(),
+    title: null,
+    system_prompt: null,
+    model: "m",
+    created_at: new Date(0).toISOString(),
+    updated_at: new Date(0).toISOString(),
+  };
+  flushes: { text: string; reasoning: string }[] = [];
+  /** Set to hold every flush until the returned promise's resolver is called. */
+  flushGate: Promise<void> | null = null;
+  beginCalls = 0;
+
+  private strip = (r: Row): Message => {
+    const { cancel_requested: _c, idempotency_key: _k, heartbeat: _h, ...m } = r;
+    return m;
+  };
+  private stored = (r: Row): StoredReply => {
+    const { idempotency_key: _k, heartbeat: _h, ...m } = r;
+    return { ...m };
+  };
+  private row(init: Partial<Row> & Pick<Row, "id" | "role" | "content">): Row {
+    return {
+      conversation_id: this.conversation.id,
+      model: null,
+      token_count: null,
+      input_tokens: null,
+      finish_reason: null,
+      latency_ms: null,
+      ttft_ms: null,
+      metadata: {},
+      created_at: new Date().toISOString(),
+      reasoning: "",
+      cancel_requested: false,
+      idempotency_key: null,
+      heartbeat: Date.now(),
+      ...init,
+    };
+  }
+
+  async getUser() {
+    return null;
+  }
+  async createConversation(): Promise<Conversation> {
+    return this.conversation;
+  }
+  async listConversations() {
+    return { data: [this.conversation], next_cursor: null };
+  }
+  async getConversation(id: string) {
+    return id === this.conversation.id ? this.conversation : null;
+  }
+  async updateConversation() {
+    return this.conversation;
+  }
+  async deleteConversation() {
+    return true;
+  }
+  async listMessages(id: string) {
+    return id === this.conversation.id ? { data: this.rows.map(this.strip), next_cursor: null } : null;
+  }
+  async prepareTurn(id: string, opts: { historyLimit: number; idempotencyKey: string | null }) {
+    if (id !== this.conversation.id) return null;
+    const u = this.rows.find((r) => r.role === "user" && opts.idempotencyKey && r.idempotency_key === opts.idempotencyKey);
+    // As prepare_turn: reasoning never comes back into a prompt's history.
+    const history = this.rows.map(this.strip).map((m) => ({ ...m, reasoning: "" }));
+    return {
+      conversation: this.conversation,
+      history,
+      idempotent: u ? { user_message: this.strip(u), reply: history.find((m) => m.role === "assistant" && this.rows.indexOf(u) < history.indexOf(m)) ?? null } : null,
+    };
+  }
+  async saveUserMessage(): Promise<Message> {
+    throw new Error("not used by the reply loop");
+  }
+  async saveAssistantMessage(): Promise<Message> {
+    throw new Error("not used by the reply loop");
+  }
+
+  async beginReply(input: BeginReply): Promise<BeginResult> {
+    this.beginCalls++;
+    await this.settleStaleReplies(input.conversation_id, input.stale_ms);
+    let user = input.idempotency_key ? this.rows.find((r) => r.role === "user" && r.idempotency_key === input.idempotency_key) : undefined;
+    if (user) {
+      if (user.content !== input.content) return { status: "mismatch" };
+      const after = this.rows.slice(this.rows.indexOf(user) + 1);
+      const reply = after.filter((r) => r.role === "assistant").at(-1);
+      if (reply && reply.finish_reason === null) return { status: "attach", reply: this.strip(reply) };
+      if (after.some((r) => r.role === "user") || reply?.finish_reason === "end_turn" || reply?.finish_reason === "max_tokens")
+        return { status: "done", reply: reply ? this.strip(reply) : null };
+    } else {
+      user = this.row({ id: input.user_message_id, role: "user", content: input.content, idempotency_key: input.idempotency_key });
+      this.rows.push(user);
+    }
+    const reply = this.row({ id: input.reply_id, role: "assistant", content: "", model: input.model, metadata: input.metadata });
+    this.rows.push(reply);
+    return { status: "created", reply: this.strip(reply), user_message: this.strip(user) };
+  }
+
+  async flushReply(id: string, text: string, reasoning: string) {
+    await this.flushGate;
+    const r = this.rows.find((x) => x.id === id && x.role === "assistant");
+    if (!r) return null;
+    this.flushes.push({ text, reasoning });
+    if (r.finish_reason === null) {
+      r.content += text;
+      r.reasoning += reasoning;
+      r.heartbeat = Date.now();
+    }
+    return { finish_reason: r.finish_reason, cancel: r.cancel_requested };
+  }
+
+  async finishReply(input: FinishReply): Promise<Message | null> {
+    const r = this.rows.find((x) => x.id === input.id);
+    if (!r) return null;
+    r.content += input.text;
+    r.reasoning += input.reasoning;
+    r.token_count = input.token_count;
+    r.input_tokens = input.input_tokens;
+    r.finish_reason ??= input.finish_reason;
+    r.latency_ms = input.latency_ms;
+    r.ttft_ms = input.ttft_ms;
+    r.metadata = { ...input.metadata, ...r.metadata };
+    r.heartbeat = Date.now();
+    return this.strip(r);
+  }
+
+  async getReply(id: string, staleMs: number): Promise<StoredReply | null> {
+    const r = this.rows.find((x) => x.id === id && x.role === "assistant");
+    if (!r) return null;
+    await this.settleStaleReplies(r.conversation_id, staleMs);
+    return this.stored(r);
+  }
+
+  async requestCancel(id: string, staleMs: number) {
+    const r = await this.getReply(id, staleMs);
+    if (!r) return null;
+    if (r.finish_reason) return { status: "ended" as const, finish_reason: r.finish_reason };
+    this.rows.find((x) => x.id === id)!.cancel_requested = true;
+    return { status: "accepted" as const };
+  }
+
+  async settleStaleReplies(_conversationId: string, staleMs: number) {
+    let n = 0;
+    for (const r of this.rows)
+      if (r.role === "assistant" && r.finish_reason === null && r.heartbeat < Date.now() - staleMs) {
+        r.finish_reason = "error";
+        r.metadata = { ...r.metadata, error: { type: "api_error", message: "The reply stopped: the instance producing it went silent" } };
+        n++;
+      }
+    return n;
+  }
+
+  /**
+   * The usage ledger (access): reserve checks and adds in one step, as reserve_tokens does under its
+   * lock; a settle replaces its reservation's worst case with the real figures, once.
+   */
+  ledger = new Map<string, { tokens: number; secret: string; settled: Settlement | null }>();
+  get ledgerTotal(): number {
+    let n = 0;
+    for (const r of this.ledger.values()) n += r.settled ? r.settled.input_tokens + r.settled.output_tokens : r.tokens;
+    return n;
+  }
+  async reserveTokens(r: ReserveRequest): Promise<Reservation> {
+    const used = this.ledgerTotal;
+    if (r.budget > 0 && used >= r.budget) return { ok: false, used };
+    const secret = randomUUID();
+    this.ledger.set(r.reservation_id, { tokens: r.tokens, secret, settled: null });
+    return { ok: true, reservation_id: r.reservation_id, secret };
+  }
+  async settleTokens(s: Settlement): Promise<boolean> {
+    const r = this.ledger.get(s.reservation_id);
+    if (!r || r.secret !== s.secret || r.settled) return false;
+    r.settled = s;
+    return true;
+  }
+  async createApiKey(): Promise<never> {
+    throw new Error("not used by the reply loop");
+  }
+  async listApiKeys() {
+    return [];
+  }
+  async revokeApiKey() {
+    return false;
+  }
+
+  async tokensUsedSince() {
+    return this.ledgerTotal;
+  }
+  async usage() {
+    return [];
+  }
+}
+
+export type Step =
+  | { reasoning: string }
+  | { text: string }
+  | { wait: number }
+  | { finish: "end_turn" | "max_tokens" };
+
+/** Plays one script per call; records each request and whether its signal was aborted. */
+export class ScriptedProvider implements ModelProvider {
+  readonly name = "scripted";
+  requests: CompletionRequest[] = [];
+  constructor(private readonly scripts: Step[][]) {}
+  modelLabel(requested: string) {
+    return requested;
+  }
+  async *complete(req: CompletionRequest): AsyncGenerator<CompletionEvent> {
+    this.requests.push(req);
+    const script = this.scripts.shift() ?? [];
+    req.onAccepted?.();
+    for (const step of script) {
+      if (req.signal.aborted) throw req.signal.reason;
+      if ("wait" in step) await abortableSleep(step.wait, req.signal);
+      else if ("reasoning" in step) yield { type: "reasoning", text: step.reasoning };
+      else if ("text" in step) yield { type: "text", text: step.text };
+      else yield { type: "finish", finish_reason: step.finish, usage: { input_tokens: 3, output_tokens: 4, estimated: false }, metadata: {} };
+    }
+  }
+}
+
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal.reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** Parses SSE text into events (enough for our own well-formed output). */
+export function parseSse(text: string): { id?: string; event: string; data: any }[] {
+  return text
+    .split("\n\n")
+    .filter(Boolean)
+    .map((block) => {
+      const e: { id?: string; event: string; data: any } = { event: "message", data: undefined };
+      for (const line of block.split("\n")) {
+        const i = line.indexOf(": ");
+        const [k, v] = [line.slice(0, i), line.slice(i + 2)];
+        if (k === "id") e.id = v;
+        else if (k === "event") e.event = v;
+        else if (k === "data") e.data = JSON.parse(v);
+      }
+      return e;
+    });
+}
+
+export const deltaText = (events: { event: string; data: any }[], kind: "text_delta" | "thinking_delta" = "text_delta") =>
+  events
+    .filter((e) => e.event === "content_block_delta" && e.data.delta.type === kind)
+    .map((e) => (kind === "text_delta" ? e.data.delta.text : e.data.delta.thinking))
+    .join("");
