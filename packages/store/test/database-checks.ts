@@ -234,6 +234,51 @@ export function describeDatabaseChecks(name: string, getSql: () => SqlClient, fr
       expect(nulJson.code).toBe("22P05");
     });
 
+    it("lets the durable reply functions write a reply only forward, once, and only the caller's", async () => {
+      // They are SECURITY DEFINER (users hold no UPDATE on messages): this is what a user calling them
+      // through PostgREST can and cannot do.
+      const fn = (name: string) =>
+        sql.query<{ prosecdef: boolean; proconfig: string[] | null }>("select prosecdef, proconfig from pg_proc where proname = $1", [name]);
+      for (const name of ["begin_reply", "flush_reply", "finish_reply", "settle_stale_replies", "request_cancel"]) {
+        const [p] = await fn(name);
+        expect(p, name).toMatchObject({ prosecdef: true, proconfig: [expect.stringMatching(/^search_path=public, ?pg_temp$/)] });
+      }
+      const reply = randomUUID();
+      const begin = (sub: string, conv: string, id: string, content = "Hi") =>
+        as(sub, (tx) =>
+          tx.query<{ r: { status: string } }>("select begin_reply($1, $2, $3, null, $4, 'm', '{}'::jsonb, 60000) as r", [conv, randomUUID(), content, id]),
+        );
+      expect((await begin(A, convA, reply))[0]!.r.status).toBe("created");
+      // Another user's conversation: not found; an over-long or empty message: refused.
+      expect((await failure(begin(B, convA, randomUUID()))).code).toBe("P0002");
+      expect((await failure(begin(A, convA, randomUUID(), "x".repeat(32001)))).code).toBe("22023");
+      // Another user cannot flush, finish, cancel or read it.
+      const flushB = await as(B, (tx) => tx.query<{ r: unknown }>("select flush_reply($1, 'pwned', '') as r", [reply]));
+      expect(flushB[0]!.r).toBeNull();
+      const finishB = await as(B, (tx) => tx.query<{ id: string | null }>("select (finish_reply($1, 'x', '', 0, 0, 'end_turn', 1, 1, '{}')).id", [reply]));
+      expect(finishB[0]!.id).toBeNull();
+      expect((await as(B, (tx) => tx.query<{ r: unknown }>("select request_cancel($1, 60000) as r", [reply])))[0]!.r).toBeNull();
+      // Figures the API would refuse are refused.
+      for (const args of ["-1, 0, 'end_turn', 1, 1", "0, -1, 'end_turn', 1, 1", "0, 0, 'end_turn', -1, 1", "0, 0, 'end_turn', null, 1", "0, 0, 'done', 1, 1"]) {
+        const e = await failure(as(A, (tx) => tx.query(`select finish_reply($1, '', '', ${args}, '{}')`, [reply])));
+        expect(e.code, args).toBe("22023");
+      }
+      await as(A, (tx) => tx.query("select flush_reply($1, 'Hello', '')", [reply]));
+      await as(A, (tx) => tx.query("select finish_reply($1, '!', '', 50, 40, 'end_turn', 10, 2, '{}')", [reply]));
+      // Once finished, its figures and text are never rewritten, nor can it be moved back to streaming.
+      await as(A, (tx) => tx.query("select finish_reply($1, 'more', '', 0, 0, 'end_turn', 1, 1, '{}')", [reply]));
+      await as(A, (tx) => tx.query("select flush_reply($1, 'more', '')", [reply]));
+      await as(A, (tx) => tx.query("select settle_stale_replies($1, 0)", [convA]));
+      const [row] = await sql.query<{ content: string; token_count: number; input_tokens: number; finish_reason: string }>(
+        "select content, token_count, input_tokens, finish_reason from messages where id = $1",
+        [reply],
+      );
+      expect(row).toEqual({ content: "Hello!", token_count: 50, input_tokens: 40, finish_reason: "end_turn" });
+      // Still no direct UPDATE on messages for users.
+      expect((await failure(as(A, (tx) => tx.query("update messages set heartbeat_at = now(), content = 'x'")))).code).toBe("42501");
+      expect((await failure(as(A, (tx) => tx.query("select settle_stale_replies(null, -1)")))).code).toBe("22023");
+    });
+
     it("runs server-only functions for the server alone", async () => {
       for (const call of SERVER_ONLY) {
         const e = await failure(as(A, (tx) => tx.query(`select ${call}`, call.includes("$1") ? [A] : [])));
