@@ -4,7 +4,7 @@
 import { Api, Function, use, type ApiRouteProps, type StackContext } from "sst/constructs";
 import { routes } from "../packages/functions/src/routes";
 import { ConfigStack } from "./ConfigStack";
-import { routeFunction } from "./route-functions";
+import { routeFunction, tokenExchangeFunction } from "./route-functions";
 
 const pascal = (name: string) => name.replace(/(^|-)([a-z])/g, (_, __, c: string) => c.toUpperCase());
 
@@ -14,7 +14,9 @@ const EXPOSE_HEADERS = ["x-request-id", "retry-after", "x-ratelimit-limit-tokens
 
 export function ApiStack({ stack, app }: StackContext) {
   const { secrets, parameters, corsOrigins, tokenMode, operations } = use(ConfigStack);
-  const bindables = { secrets, parameters, tokenMode, operations };
+  // API keys on Supabase: the data functions invoke this to turn a key into a short token (no URL).
+  const exchange = new Function(stack, "TokenExchange", tokenExchangeFunction({ secrets, parameters, tokenMode, operations }));
+  const bindables = { secrets, parameters, tokenMode, operations, exchange };
   // `sst dev` replaces each function with SST's Live Lambda bridge, which returns a buffered result; in
   // front of it a RESPONSE_STREAM URL would hand clients the raw {statusCode, headers, body} JSON. In dev
   // the URL is BUFFERED, so the whole SSE body arrives at once when the reply ends (README, "sst dev").

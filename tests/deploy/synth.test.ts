@@ -9,8 +9,9 @@ import { generateSigningKey, publicJwkOf } from "@conversation-api/core";
 import { routes } from "../../packages/functions/src/routes";
 import { SECRET_NAMES } from "../../packages/functions/src/config";
 import { secretsFor } from "../../stacks/secret-policy";
-import { handlerOf } from "../../stacks/route-functions";
-import { loadSynthesis, type Synthesis } from "./synth-checks";
+import { handlerOf, invokesTokenExchange } from "../../stacks/route-functions";
+import { TOKEN_EXCHANGE } from "../../packages/functions/src/token-exchange";
+import { loadSynthesis, type Resource, type Synthesis } from "./synth-checks";
 
 // Sentinel secret values in the deploy's environment: none may end up in a template.
 const SENTINELS = Object.fromEntries([...SECRET_NAMES, "SUPABASE_SERVICE_ROLE_KEY"].map((n) => [n, `sentinel-${n.toLowerCase()}-value-0123456789abcdef`]));
@@ -89,6 +90,48 @@ describe("synthesized stacks (sst deploy)", () => {
     expect(secretsFor({ auth: true })).toEqual([]);
     // Only those functions may read the secrets' SSM paths.
     for (const value of Object.values(SENTINELS)) expect(s.json).not.toContain(value);
+  });
+
+  it("deploy the token exchange as an internal function: no URL, no route, exactly the signing key and the secret key, invocable only by the data functions", () => {
+    const exchanges = Object.entries(s.resources).filter(([, r]) => r.Type === "AWS::Lambda::Function" && r.Properties.Handler === TOKEN_EXCHANGE.handler);
+    expect(exchanges).toHaveLength(1);
+    const [exchangeId, exchange] = exchanges[0]!;
+    expect(existsSync(join(s.root, TOKEN_EXCHANGE.handler.replace(/\.handler$/, ".ts")))).toBe(true);
+    // No Function URL, no HTTP API integration, no resource policy letting anyone else invoke it.
+    const refersTo = (r: Resource) => JSON.stringify(r.Properties).includes(`"${exchangeId}"`);
+    expect(s.ofType("AWS::Lambda::Url").filter(refersTo)).toEqual([]);
+    expect(s.ofType("AWS::ApiGatewayV2::Integration").filter(refersTo)).toEqual([]);
+    expect(s.ofType("AWS::Lambda::Permission").filter(refersTo)).toEqual([]);
+    // Exactly the signing key and the secret key, fetched from SSM; runtime as every function.
+    expect(s.boundSecrets(exchange).sort()).toEqual(["JWT_PRIVATE_KEY", "SUPABASE_SECRET_KEY"]);
+    for (const name of s.boundSecrets(exchange)) expect(s.envOf(exchange)[`SST_Secret_value_${name}`]).toBe("__FETCH_FROM_SSM__");
+    expect(exchange.Properties).toMatchObject({ Runtime: "nodejs24.x", Architectures: ["arm64"], LoggingConfig: { LogFormat: "JSON" } });
+    expect(s.retentionOf(exchangeId)).toBe(30);
+    // Who may invoke it: the IAM policies naming its ARN, attached to which roles.
+    const invokers = s
+      .ofType("AWS::IAM::Policy")
+      .filter((p) =>
+        p.Properties.PolicyDocument.Statement.some(
+          (st: any) => JSON.stringify(st.Resource).includes(`"${exchangeId}"`) && [st.Action].flat().some((a: string) => a.startsWith("lambda:")),
+        ),
+      );
+    const roleOf = (fn: Resource) => fn.Properties.Role["Fn::GetAtt"][0] as string;
+    const invokingRoles = new Set(invokers.flatMap((p) => p.Properties.Roles.map((r: any) => r.Ref as string)));
+    const invoking = routes.filter((r) => invokingRoles.has(roleOf(s.functionOf(r)[1]))).map((r) => r.name).sort();
+    expect(invoking).toEqual(routes.filter(invokesTokenExchange).map((r) => r.name).sort());
+    for (const name of ["health", "docs", "auth-register", "auth-login", "auth-refresh", "auth-logout", "auth-password", "api-keys-create", "models"]) expect(invoking).not.toContain(name);
+    expect(invoking).toEqual(expect.arrayContaining(["conversations-list", "messages-stream", "usage", "api-keys-list"]));
+    expect(invokingRoles.size).toBe(invoking.length);
+    // Each grant is exactly lambda:InvokeFunction on that one function.
+    for (const p of invokers)
+      for (const st of p.Properties.PolicyDocument.Statement.filter((st: any) => JSON.stringify(st.Resource).includes(`"${exchangeId}"`)))
+        expect(st).toMatchObject({ Effect: "Allow", Action: "lambda:InvokeFunction", Resource: { "Fn::GetAtt": [exchangeId, "Arn"] } });
+    // And they are told its name; no other function is.
+    for (const route of routes) {
+      const env = s.envOf(s.functionOf(route)[1]);
+      if (invokesTokenExchange(route)) expect(env[TOKEN_EXCHANGE.env], route.name).toEqual({ Ref: exchangeId });
+      else expect(env, route.name).not.toHaveProperty(TOKEN_EXCHANGE.env);
+    }
   });
 
   it("bind the non-secret settings as parameters: the Supabase URL, publishable key and public token keys", () => {

@@ -12,6 +12,7 @@ import { requestContext } from "./middleware/request-context";
 import type { ApiContext, ApiMiddleware, ApiResult, Principal } from "./middleware/types";
 import { validate } from "./middleware/validate";
 import { credentialOf, withCredential } from "./postgrest-credential";
+import { REPLY_MAX_DURATION_SECONDS } from "./reply-window";
 import { routeOf } from "./route-table";
 
 type Infer<S> = S extends z.ZodType ? z.output<S> : undefined;
@@ -67,7 +68,8 @@ function middlewares(spec: HandlerSpec<unknown, unknown, unknown, unknown>, stre
   const chain: ApiMiddleware[] = [accessLog(), requestContext(), errorResponses()];
   if (streaming) chain.push(methodGuard(spec.path));
   // Credentials before the body: without them the answer is 401 whatever the body is.
-  if (spec.auth) chain.push(credentialAuth({ sessionOnly: spec.sessionOnly }));
+  // A stream saves its reply at the end with the caller's credential: it must last the whole reply.
+  if (spec.auth) chain.push(credentialAuth({ sessionOnly: spec.sessionOnly, mustOutlastSeconds: streaming ? REPLY_MAX_DURATION_SECONDS : undefined }));
   if (spec.body) chain.push(jsonBody());
   chain.push(validate(spec as never));
   return chain;

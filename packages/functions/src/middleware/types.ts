@@ -18,6 +18,8 @@ export interface Principal {
   kind: "session" | "api_key";
   /** The raw credential presented (access token or API key). */
   bearer: string;
+  /** An API key on Supabase: the short token the exchange function minted for it (token-exchange.ts). */
+  accessToken?: string;
 }
 
 export interface ApiResult {
