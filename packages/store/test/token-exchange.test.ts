@@ -188,7 +188,7 @@ describe("API keys on Supabase, through the token exchange", () => {
     const { result: res, requests } = await during(() => fns.stream(event("POST", path, { "x-api-key": key }, { content: "hello" }), context()));
     expect(res.statusCode, res.body).toBe(200);
     expect(res.body).toContain("event: message_stop");
-    const saves = requests.filter((r) => r.path.startsWith("/rest/v1/rpc/append_"));
+    const saves = requests.filter((r) => /^\/rest\/v1\/rpc\/(begin_reply|flush_reply|finish_reply)/.test(r.path));
     expect(saves.length).toBeGreaterThan(0);
     for (const r of saves) expect(decodeJwt(bearer(r)!).sub).toBe(user.id);
   });
