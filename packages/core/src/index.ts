@@ -12,3 +12,4 @@ export * from "./providers/offline";
 export * from "./services/accounts";
 export * from "./services/conversations";
 export * from "./services/usage";
+export * from "./services/export";

@@ -1,6 +1,6 @@
 // Column lists and row → API shape mappers. Queries select exactly the API fields (plus the
 // pagination key where needed), so the mappers only pin down types.
-import type { BeginResult, CancelResult, Conversation, FinishReason, FlushResult, Message, StoredReply, TurnContext, UsageRow, User } from "@conversation-api/core";
+import type { BeginResult, CancelResult, Conversation, ConversationExport, FinishReason, FlushResult, Message, StoredReply, TurnContext, UsageRow, User } from "@conversation-api/core";
 import { timestamptzToIso } from "./sql";
 
 export const USER_COLUMNS = "id, email, display_name, created_at";
@@ -120,3 +120,18 @@ export const flushFromJson = (r: Row | null): FlushResult | null =>
 
 export const cancelFromJson = (r: Row | null): CancelResult | null =>
   !r ? null : r.status === "accepted" ? { status: "accepted" } : { status: "ended", finish_reason: str(r.finish_reason) as FinishReason };
+
+// ---- export (issue 14): the jsonb of export_conversation, for both adapters ----
+
+/** parent_id passes through when the schema has it (messages that form branches); nothing else unlisted does. */
+export function exportFromJson(r: Row | null): ConversationExport | null {
+  if (!r || !r.conversation) return null;
+  const messages = Array.isArray(r.messages) ? (r.messages as Row[]) : [];
+  return {
+    ...conversationFromJson(r.conversation as Row),
+    messages: messages.map((m) => ({
+      ...messageFromJson(m),
+      ...(m.parent_id !== undefined ? { parent_id: strOrNull(m.parent_id) } : {}),
+    })),
+  };
+}
