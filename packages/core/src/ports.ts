@@ -212,4 +212,9 @@ export interface ModelProvider {
   /** Label stored with the reply, e.g. "openai/gpt-oss-20b" or "offline-echo". */
   modelLabel(requested: string): string;
   complete(req: CompletionRequest): AsyncIterable<CompletionEvent>;
+  /**
+   * A short answer in one piece, without streaming (conversation titles). Absent where there is no
+   * model to ask (the offline model): callers then do without.
+   */
+  completeText?(req: Omit<CompletionRequest, "onAccepted" | "temperature">): Promise<string>;
 }
