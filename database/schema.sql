@@ -1216,3 +1216,101 @@ grant execute on function public.flush_reply(uuid, text, text) to authenticated,
 grant execute on function public.finish_reply(uuid, text, text, integer, integer, text, integer, integer, jsonb) to authenticated, service_role;
 grant execute on function public.get_reply(uuid, integer) to authenticated, service_role;
 grant execute on function public.request_cancel(uuid, integer) to authenticated, service_role;
+
+-- ---------------------------------------------------------------------------------------------
+-- Search, titles and export (issue 14, branch b14b)
+--
+-- Full-text search over conversation titles and message text with the 'simple' configuration: it
+-- lower-cases and splits words but neither stems nor drops stop words, so it behaves the same for
+-- every language a conversation is written in (the 'english' configuration would stem "running" to
+-- "run" but mangle French or German, and drop words like "who" or "it"). Expression GIN indexes rather
+-- than generated columns: no new column appears in `select *` / to_jsonb(messages) rows, and the
+-- queries below repeat the exact indexed expressions so the planner can use them.
+-- ---------------------------------------------------------------------------------------------
+
+create index if not exists conversations_title_search_idx
+  on public.conversations using gin (to_tsvector('simple'::regconfig, coalesce(title, '')));
+create index if not exists messages_content_search_idx
+  on public.messages using gin (to_tsvector('simple'::regconfig, content));
+
+-- search_conversations(p_query text, p_after_updated_at timestamptz, p_after_id uuid, p_limit integer)
+--   returns table (conversation columns, cursor_ts text)
+-- The caller's conversations whose title or any message matches p_query (websearch_to_tsquery
+-- syntax: words, "quoted phrases", OR, -excluded), in the list's order (updated_at desc, id desc),
+-- after the keyset (p_after_updated_at, p_after_id) when p_after_id is given, at most p_limit rows.
+-- A query without any word (e.g. only punctuation) matches nothing.
+create or replace function public.search_conversations(
+  p_query            text,
+  p_after_updated_at timestamptz,
+  p_after_id         uuid,
+  p_limit            integer
+) returns table (
+  id uuid, title text, system_prompt text, model text, created_at timestamptz, updated_at timestamptz, cursor_ts text
+)
+language sql
+stable
+security invoker
+set search_path = public
+as $$
+  select c.id, c.title, c.system_prompt, c.model, c.created_at, c.updated_at,
+         to_char(c.updated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+    from public.conversations c
+   where c.user_id = (select auth.uid())
+     and (p_after_id is null or (c.updated_at, c.id) < (p_after_updated_at, p_after_id))
+     and c.id in (
+       select t.id from public.conversations t
+        where t.user_id = (select auth.uid())
+          and to_tsvector('simple'::regconfig, coalesce(t.title, '')) @@ websearch_to_tsquery('simple'::regconfig, p_query)
+       union
+       select m.conversation_id from public.messages m
+        where m.user_id = (select auth.uid())
+          and to_tsvector('simple'::regconfig, m.content) @@ websearch_to_tsquery('simple'::regconfig, p_query))
+   order by c.updated_at desc, c.id desc
+   limit greatest(1, least(coalesce(p_limit, 20), 101))
+$$;
+
+-- set_default_title(p_conversation_id uuid, p_title text) returns boolean
+--   Gives an untitled conversation of the caller's the title the API wrote for it. Never replaces a
+--   title (only `where title is null`), so a title the user set in the meantime wins. Does not count
+--   as activity (updated_at stays). true when it set the title.
+create or replace function public.set_default_title(p_conversation_id uuid, p_title text)
+returns boolean
+language sql
+volatile
+security invoker
+set search_path = public
+as $$
+  with titled as (
+    update public.conversations set title = p_title
+     where id = p_conversation_id and user_id = (select auth.uid()) and title is null
+    returning 1)
+  select exists (select 1 from titled)
+$$;
+
+-- export_conversation(p_conversation_id uuid) returns jsonb
+--   {"conversation": {...}, "messages": [every message of every branch, in insertion order]}; null when
+--   the conversation is not the caller's. Messages carry all their columns except the internal ones,
+--   so a column added later (e.g. a branch's parent_id) is exported without touching this function.
+create or replace function public.export_conversation(p_conversation_id uuid)
+returns jsonb
+language sql
+stable
+security invoker
+set search_path = public
+as $$
+  select jsonb_build_object(
+    'conversation', to_jsonb(c) - 'user_id',
+    'messages', coalesce((
+      select jsonb_agg(to_jsonb(m) - array['seq', 'user_id', 'idempotency_key', 'heartbeat_at', 'cancel_requested_at'] order by m.seq)
+        from public.messages m
+       where m.conversation_id = c.id and m.user_id = (select auth.uid())), '[]'::jsonb))
+  from public.conversations c
+  where c.id = p_conversation_id and c.user_id = (select auth.uid())
+$$;
+
+revoke all on function public.search_conversations(text, timestamptz, uuid, integer) from public, anon;
+revoke all on function public.set_default_title(uuid, text) from public, anon;
+revoke all on function public.export_conversation(uuid) from public, anon;
+grant execute on function public.search_conversations(text, timestamptz, uuid, integer) to authenticated, service_role;
+grant execute on function public.set_default_title(uuid, text) to authenticated, service_role;
+grant execute on function public.export_conversation(uuid) to authenticated, service_role;

@@ -47,6 +47,18 @@ export class ApiContract {
     return res;
   }
 
+  /** A call whose success body is not JSON (an export as Markdown): its text, checked like any body. */
+  async text(operationId: string, opts: CallOptions = {}): Promise<{ status: number; headers: Headers; body: string }> {
+    const op = this.op(operationId);
+    const headers: Record<string, string> = {};
+    if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+    const res = await fetch(this.base + this.target(op, opts), { method: op.method.toUpperCase(), headers });
+    const body = await res.text();
+    const type = res.headers.get("content-type");
+    this.check(operationId, res.status, type, type?.startsWith("application/json") ? JSON.parse(body) : body);
+    return { status: res.status, headers: res.headers, body };
+  }
+
   /** A streaming call: the SSE events when the answer is a stream, else the JSON error body. */
   async stream(operationId: string, opts: CallOptions = {}): Promise<{ status: number; events: SseEvent[]; body?: any }> {
     const op = this.op(operationId);

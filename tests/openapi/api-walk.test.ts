@@ -114,6 +114,23 @@ describe("every endpoint answers as documented", () => {
     expect((await api.call("usage", { token, query: { group_by: "model" } })).status).toBe(200);
   });
 
+  test("search, and export as JSON and Markdown (issue 14)", async () => {
+    const found = await api.call("conversations-list", { token, query: { q: "hello", limit: "1" } });
+    expect(found.status).toBe(200);
+    expect(found.body.data.map((c: { id: string }) => c.id)).toEqual([conversationId]);
+    expect((await api.call("conversations-list", { token, query: { q: "x".repeat(201) } })).status).toBe(422);
+    const params = { id: conversationId };
+    const json = await api.call("conversations-export", { token, params, query: { format: "json" } });
+    expect(json.status).toBe(200);
+    expect(json.body.messages.length).toBeGreaterThanOrEqual(2);
+    const md = await api.text("conversations-export", { token, params, query: { format: "markdown" } });
+    expect(md.status).toBe(200);
+    expect(md.body).toContain("## User");
+    expect((await api.call("conversations-export", { token, params: { id: randomUUID() } })).status).toBe(404);
+    expect((await api.call("conversations-export", { token, params, query: { format: "pdf" } })).status).toBe(422);
+    expect((await api.call("conversations-export", { params })).status).toBe(401);
+  });
+
   test("error cases: 400, 404, 413, 415, 422", async () => {
     expect((await api.call("conversations-create", { token, body: "{not json" })).status).toBe(400);
     expect((await api.call("conversations-get", { token, params: { id: randomUUID() } })).status).toBe(404);

@@ -15,3 +15,4 @@ export * from "./providers/offline";
 export * from "./services/accounts";
 export * from "./services/conversations";
 export * from "./services/usage";
+export * from "./services/export";

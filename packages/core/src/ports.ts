@@ -1,7 +1,7 @@
 // The ports the domain needs from the outside world. Adapters (SQL store, Supabase store, Groq, the
 // offline model) live outside core and implement these.
 import type { ReasoningEffort } from "./models";
-import type { Conversation, FinishReason, Message, Page, User, UsageRow } from "./schemas";
+import type { Conversation, ConversationExport, FinishReason, Message, Page, User, UsageRow } from "./schemas";
 
 export interface NewUser {
   email: string; // already normalised: trimmed, lower-case
@@ -175,6 +175,13 @@ export interface UserStore {
   requestCancel(id: string, staleMs: number): Promise<CancelResult | null>;
   /** Settles this user's stale streaming replies in the conversation as error. */
   settleStaleReplies(conversationId: string, staleMs: number): Promise<number>;
+  // ---- search, titles, export (issue 14; SQL functions search_conversations, set_default_title, export_conversation) ----
+  /** Conversations whose title or any message matches `query` (full-text), in the list's order and paging. */
+  searchConversations(query: string, page: PageRequest): Promise<Page<Conversation>>;
+  /** Sets the title only while the conversation has none. true when it did. */
+  setDefaultTitle(conversationId: string, title: string): Promise<boolean>;
+  /** The conversation with every message of every branch, oldest first. null when it is not this user's. */
+  exportConversation(conversationId: string): Promise<ConversationExport | null>;
   /** Input + output tokens of this user's replies created at or after `since`. */
   tokensUsedSince(since: string): Promise<number>;
   /** Per group; `mean_latency_ms` unrounded, so totals over groups can be exact. */
@@ -277,4 +284,9 @@ export interface ModelProvider {
   /** Label stored with the reply, e.g. "openai/gpt-oss-20b" or "offline-echo". */
   modelLabel(requested: string): string;
   complete(req: CompletionRequest): AsyncIterable<CompletionEvent>;
+  /**
+   * A short answer in one piece, without streaming (conversation titles). Absent where there is no
+   * model to ask (the offline model): callers then do without.
+   */
+  completeText?(req: Omit<CompletionRequest, "onAccepted" | "temperature">): Promise<string>;
 }

@@ -71,6 +71,17 @@ export class MemoryStore implements UserStore {
   async listConversations() {
     return { data: [this.conversation], next_cursor: null };
   }
+  async searchConversations() {
+    return { data: [], next_cursor: null };
+  }
+  async setDefaultTitle(id: string, title: string) {
+    if (id !== this.conversation.id || this.conversation.title !== null) return false;
+    this.conversation = { ...this.conversation, title };
+    return true;
+  }
+  async exportConversation(id: string) {
+    return id === this.conversation.id ? { ...this.conversation, messages: this.rows.map(this.strip) } : null;
+  }
   async getConversation(id: string) {
     return id === this.conversation.id ? this.conversation : null;
   }

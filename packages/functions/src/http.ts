@@ -32,6 +32,17 @@ export interface HandlerOptions<B, Q, P, H = undefined> {
   response?: z.ZodType;
   /** Error statuses this endpoint can answer besides those implied by auth, body and params. */
   errors?: number[];
+  /** Other media types the success response may have (the handler returns a `TextBody` for them). */
+  representations?: Record<string, z.ZodType>;
+}
+
+/** A non-JSON success body a jsonHandler may return (a spec's `representations` documents it). */
+export class TextBody {
+  constructor(
+    readonly contentType: string,
+    readonly body: string,
+    readonly headers: Record<string, string> = {},
+  ) {}
 }
 
 /** The options plus what the routes table says about the route. */
@@ -100,6 +111,8 @@ export function jsonHandler<B = undefined, Q = undefined, P = undefined>(
     .handler(async (event, context): Promise<ApiResult> => {
       const result = await fn(inputOf<B, Q, P, undefined>(event, context));
       if (result === undefined) return { statusCode: 204, headers: { "cache-control": "no-store" } };
+      if (result instanceof TextBody)
+        return { statusCode: spec.status ?? 200, headers: { ...result.headers, "content-type": result.contentType, "cache-control": "no-store" }, body: result.body };
       return { statusCode: spec.status ?? 200, headers: JSON_HEADERS, body: JSON.stringify(result) };
     });
   return Object.assign(handler, { spec: spec as HandlerSpec<unknown, unknown, unknown, unknown> });

@@ -35,6 +35,8 @@ export const routeTable: RouteSpec[] = ([
   // calls the model, so neither holds a secret.
   { name: "messages-resume", method: "GET", path: "/conversations/{id}/messages/{message_id}/stream", auth: true, streaming: true },
   { name: "messages-cancel", method: "POST", path: "/conversations/{id}/messages/{message_id}/cancel", auth: true, streaming: false },
+  // Export (issue 14): the caller's own data, no secret.
+  { name: "conversations-export", method: "GET", path: "/conversations/{id}/export", auth: true, streaming: false },
   { name: "usage", method: "GET", path: "/usage", auth: true, streaming: false },
   { name: "models", method: "GET", path: "/models", auth: false, streaming: false },
   // The API's self-description, at the host root (`prefix: false`); left out of the document itself.

@@ -24,6 +24,7 @@ const loaders: Record<string, RouteDef["load"]> = {
   "messages-stream": () => import("./handlers/messages-stream"),
   "messages-resume": () => import("./handlers/messages-resume"),
   "messages-cancel": () => import("./handlers/messages-cancel"),
+  "conversations-export": () => import("./handlers/conversations-export"),
   "usage": () => import("./handlers/usage"),
   "models": () => import("./handlers/models"),
   "openapi-json": () => import("./handlers/openapi-json"),

@@ -5,6 +5,7 @@ import type {
   BeginResult,
   CancelResult,
   Conversation,
+  ConversationExport,
   FinishReason,
   FlushResult,
   Message,
@@ -168,3 +169,18 @@ export const flushFromJson = (r: Row | null): FlushResult | null =>
 
 export const cancelFromJson = (r: Row | null): CancelResult | null =>
   !r ? null : r.status === "accepted" ? { status: "accepted" } : { status: "ended", finish_reason: str(r.finish_reason) as FinishReason };
+
+// ---- export (issue 14): the jsonb of export_conversation, for both adapters ----
+
+/** parent_id passes through when the schema has it (messages that form branches); nothing else unlisted does. */
+export function exportFromJson(r: Row | null): ConversationExport | null {
+  if (!r || !r.conversation) return null;
+  const messages = Array.isArray(r.messages) ? (r.messages as Row[]) : [];
+  return {
+    ...conversationFromJson(r.conversation as Row),
+    messages: messages.map((m) => ({
+      ...messageFromJson(m),
+      ...(m.parent_id !== undefined ? { parent_id: strOrNull(m.parent_id) } : {}),
+    })),
+  };
+}

@@ -48,6 +48,7 @@ import {
   flushFromJson,
   replyFromJson,
   usageRowFrom,
+  exportFromJson,
 } from "./rows";
 import type { SqlClient, SqlTx } from "./sql";
 
@@ -205,6 +206,33 @@ function createUserStore(sql: SqlClient, userId: string): UserStore {
       return toPage(rows, limit, toConversation, (last) =>
         encodeConversationCursor({ updated_at: String(last.cursor_ts), id: String(last.id) }),
       );
+    },
+
+    async searchConversations(query, page): Promise<Page<Conversation>> {
+      const limit = pageLimit(page.limit);
+      const after = page.cursor ? decodeConversationCursor(page.cursor) : null;
+      const rows = await asUser((tx) =>
+        tx.query(
+          `select id, title, system_prompt, model, created_at, updated_at, cursor_ts
+             from public.search_conversations($1::text, $2::timestamptz, $3::uuid, $4::integer)`,
+          [query, after?.updated_at ?? null, after?.id ?? null, limit + 1],
+        ),
+      );
+      return toPage(rows, limit, toConversation, (last) =>
+        encodeConversationCursor({ updated_at: String(last.cursor_ts), id: String(last.id) }),
+      );
+    },
+
+    async setDefaultTitle(conversationId, title) {
+      if (!isUuid(conversationId)) return false;
+      const row = await one("select public.set_default_title($1::uuid, $2::text) as set", [conversationId, title]);
+      return row?.set === true;
+    },
+
+    async exportConversation(conversationId) {
+      if (!isUuid(conversationId)) return null;
+      const row = await one("select public.export_conversation($1::uuid) as export", [conversationId]);
+      return exportFromJson(json(row?.export));
     },
 
     async getConversation(id) {

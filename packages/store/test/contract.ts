@@ -698,5 +698,110 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
         expect(fin).toMatchObject({ finish_reason: "error", metadata: { error: { type: "api_error" } } });
       });
     });
+    // ---- search, titles, export (issue 14) ----
+    describe("search, titles, export", () => {
+      const searchAll = async (as: UserStore, q: string, limit = 100) => {
+        const ids: string[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await as.searchConversations(q, { limit, cursor });
+          ids.push(...page.data.map((c) => c.id));
+          cursor = page.next_cursor ?? undefined;
+        } while (cursor);
+        return ids;
+      };
+
+      it("finds conversations by title or message text, whole words, any case, in the list's order", async () => {
+        const { as } = await newUser();
+        const byTitle = await newConversation(as, "Sourdough Starter notes");
+        const byMessage = await newConversation(as, null);
+        await say(as, byMessage.id, "How do I feed a sourdough starter?");
+        const byReply = await newConversation(as, "Other");
+        await as.saveAssistantMessage(reply(byReply.id, { content: "A SOURDOUGH loaf needs time." }));
+        const neither = await newConversation(as, "Bread");
+        await say(as, neither.id, "sourdoughs are not the same word");
+        await hooks.setConversationUpdatedAt(byTitle.id, "2021-01-01T00:00:03Z");
+        await hooks.setConversationUpdatedAt(byMessage.id, "2021-01-01T00:00:02Z");
+        await hooks.setConversationUpdatedAt(byReply.id, "2021-01-01T00:00:01Z");
+        await hooks.setConversationUpdatedAt(neither.id, "2021-01-01T00:00:04Z");
+
+        expect(await searchAll(as, "sourdough")).toEqual([byTitle.id, byMessage.id, byReply.id]);
+        // websearch syntax: all words, a phrase, an exclusion, OR.
+        expect(await searchAll(as, "sourdough starter")).toEqual([byTitle.id, byMessage.id]);
+        expect(await searchAll(as, '"feed a sourdough"')).toEqual([byMessage.id]);
+        expect(await searchAll(as, "sourdough -starter")).toEqual([byReply.id]);
+        expect(await searchAll(as, "loaf or sourdoughs")).toEqual([neither.id, byReply.id]);
+        // A conversation that matches in several messages appears once.
+        await say(as, byMessage.id, "sourdough again");
+        await hooks.setConversationUpdatedAt(byMessage.id, "2021-01-01T00:00:02Z");
+        expect(await searchAll(as, "sourdough")).toEqual([byTitle.id, byMessage.id, byReply.id]);
+        // Nothing to search for matches nothing (the API treats a blank q as no filter before this).
+        expect(await searchAll(as, "!!!")).toEqual([]);
+        expect(await searchAll(as, "nowhere-to-be-found")).toEqual([]);
+      });
+
+      it("pages search results with the list's cursors", async () => {
+        const { as } = await newUser();
+        const made = [];
+        for (let i = 0; i < 5; i++) {
+          const c = await newConversation(as, `topic ${i}`);
+          await say(as, c.id, i % 2 === 0 ? "kiwi fruit" : "plain text");
+          await hooks.setConversationUpdatedAt(c.id, `2022-01-01T00:00:0${i}.00000${i}Z`);
+          made.push(c);
+        }
+        const expected = made.filter((_, i) => i % 2 === 0).reverse().map((c) => c.id);
+        const first = await as.searchConversations("kiwi", { limit: 2 });
+        expect(first.data.map((c) => c.id)).toEqual(expected.slice(0, 2));
+        expect(first.data[0]).toMatchObject({ title: "topic 4", system_prompt: "Be brief.", created_at: expect.stringMatching(ISO_Z) });
+        const second = await as.searchConversations("kiwi", { limit: 2, cursor: first.next_cursor! });
+        expect(second).toEqual({ data: [expect.objectContaining({ id: expected[2] })], next_cursor: null });
+        expect(await searchAll(as, "kiwi", 1)).toEqual(expected);
+        await expectAppError(as.searchConversations("kiwi", { limit: 2, cursor: "garbage" }), "invalid_request_error", 400);
+      });
+
+      it("never finds another user's conversations", async () => {
+        const a = await newUser();
+        const b = await newUser();
+        const c = await newConversation(a.as, "Private zebra");
+        await say(a.as, c.id, "zebra crossing");
+        expect(await searchAll(a.as, "zebra")).toEqual([c.id]);
+        expect(await searchAll(b.as, "zebra")).toEqual([]);
+      });
+
+      it("sets a title only while there is none, without counting as activity", async () => {
+        const { as } = await newUser();
+        const c = await newConversation(as, null);
+        expect(await as.setDefaultTitle(c.id, "First words")).toBe(true);
+        const titled = await as.getConversation(c.id);
+        expect(titled).toMatchObject({ title: "First words", updated_at: c.updated_at });
+        expect(await as.setDefaultTitle(c.id, "Second")).toBe(false);
+        const userSet = await newConversation(as, "Mine");
+        expect(await as.setDefaultTitle(userSet.id, "Not yours")).toBe(false);
+        expect((await as.getConversation(userSet.id))!.title).toBe("Mine");
+        const other = await newUser();
+        const theirs = await newConversation(other.as, null);
+        expect(await as.setDefaultTitle(theirs.id, "pwned")).toBe(false);
+        expect((await other.as.getConversation(theirs.id))!.title).toBeNull();
+        expect(await as.setDefaultTitle("not-a-uuid", "x")).toBe(false);
+      });
+
+      it("exports a conversation with every message and its fields, oldest first; null for others", async () => {
+        const { as } = await newUser();
+        const c = await newConversation(as, "Export me");
+        const u = await say(as, c.id, "Question");
+        const r = await as.saveAssistantMessage(reply(c.id, { content: "Answer", reasoning: "Thinking", metadata: { usage: { x: 1 } } }));
+        const exported = await as.exportConversation(c.id);
+        const { messages, ...conversation } = exported!;
+        expect(conversation).toEqual(await as.getConversation(c.id));
+        expect(messages.map(({ parent_id: _, ...m }) => m)).toEqual([u, r]);
+        expect(messages[1]).toMatchObject({ reasoning: "Thinking", metadata: { usage: { x: 1 } }, token_count: 5, input_tokens: 20 });
+        const other = await newUser();
+        expect(await other.as.exportConversation(c.id)).toBeNull();
+        expect(await as.exportConversation(randomUUID())).toBeNull();
+        expect(await as.exportConversation("nope")).toBeNull();
+        const empty = await newConversation(as, null);
+        expect((await as.exportConversation(empty.id))!.messages).toEqual([]);
+      });
+    });
   });
 }

@@ -399,5 +399,25 @@ export function describeDatabaseChecks(name: string, getSql: () => SqlClient, fr
       const [row] = await sql.query<{ n: number }>("select count(*) as n from conversations where id = any($1)", [[convA, convB]]);
       expect(row!.n).toBe(2);
     });
+
+    // Issue 14: search is full-text through GIN indexes, not a scan with LIKE. With sequential scans
+    // priced out, the planner must still be able to answer search_conversations' predicates from them.
+    it("answers the search predicates from the full-text indexes", async () => {
+      const plans = await sql.transaction(async (tx) => {
+        await tx.query("set local enable_seqscan = off");
+        const plan = async (q: string) => (await tx.query<Record<string, string>>(`explain ${q}`)).map((r) => Object.values(r)[0]).join("\n");
+        return [
+          await plan("select conversation_id from public.messages where to_tsvector('simple'::regconfig, content) @@ websearch_to_tsquery('simple'::regconfig, 'kiwi')"),
+          await plan("select id from public.conversations where to_tsvector('simple'::regconfig, coalesce(title, '')) @@ websearch_to_tsquery('simple'::regconfig, 'kiwi')"),
+        ];
+      });
+      expect(plans[0]).toContain("messages_content_search_idx");
+      expect(plans[1]).toContain("conversations_title_search_idx");
+      // The function's own text uses exactly those indexed expressions.
+      const [fn] = await sql.query<{ src: string }>("select prosrc as src from pg_proc where proname = 'search_conversations'");
+      expect(fn!.src).toContain("to_tsvector('simple'::regconfig, m.content) @@ websearch_to_tsquery('simple'::regconfig, p_query)");
+      expect(fn!.src).toContain("to_tsvector('simple'::regconfig, coalesce(t.title, '')) @@ websearch_to_tsquery('simple'::regconfig, p_query)");
+      expect(fn!.src.toLowerCase()).not.toContain("like");
+    });
   });
 }

@@ -251,6 +251,13 @@ async function loadConversations() {
 
 function renderConversations(list) {
   $("convs").replaceChildren(...list.map(conversationButton));
+  // The API titles a new conversation once its first reply has ended (the stream closes after that),
+  // and this list is re-read then: the open conversation's heading follows.
+  const open = list.find((c) => c.id === state.current);
+  if (open && state.conversation && state.conversation.id === open.id && open.title !== state.conversation.title) {
+    state.conversation.title = open.title;
+    $("title").textContent = open.title || "New conversation";
+  }
 }
 
 function conversationButton(c) {
@@ -314,17 +321,6 @@ async function openConversation(id, known) {
   syncModel();
   const last = state.messages[state.messages.length - 1];
   if (last && last.role === "assistant" && last.finish_reason === null && !state.streaming) reattach(last);
-}
-
-/** Titles a new conversation from its first words, never cutting a word. */
-function titleFrom(text) {
-  const words = text.trim().split(/\s+/);
-  let title = "";
-  for (const w of words) {
-    if ((title + " " + w).trim().length > 48) break;
-    title = (title + " " + w).trim();
-  }
-  return title || words[0].slice(0, 48);
 }
 
 // ---------------------------------------------------------------- messages
@@ -680,14 +676,6 @@ async function send() {
   if (!$("effort").hidden && $("effort").value) body.reasoning_effort = $("effort").value;
   const editing = state.editing;
   if (editing) body.parent_id = editing.parent_id;
-
-  if (!state.messages.length && !state.conversation.title) {
-    const title = titleFrom(text);
-    state.conversation.title = title;
-    $("title").textContent = title;
-    // The sidebar updates when the reply ends; a failed rename only leaves the conversation untitled.
-    api("PATCH", "/conversations/" + conversationId, { title }).catch(() => {});
-  }
 
   document.querySelector("#log .empty")?.remove();
   const userMessage = { role: "user", content: text };

@@ -72,8 +72,9 @@ describe.skipIf(missing)("playground in Chromium", { timeout: 60_000 }, () => {
     expect(await page.textContent(".msg.assistant .body")).toBe(reply.content);
     expect(usage).toContain(`${reply.token_count} out`);
 
-    // The conversation is in the sidebar, titled from its first words, and open.
-    expect(await page.textContent(".conv.active")).toBe("Hello there second line");
+    // The conversation is in the sidebar, titled by the API from its first words once the reply ended, and open.
+    await expect.poll(() => page.textContent(".conv.active")).toBe("Hello there second line");
+    expect(await page.textContent("#title")).toBe("Hello there second line");
     expect(s.errors).toEqual([]);
     await s.close();
   });

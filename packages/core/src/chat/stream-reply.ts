@@ -1,14 +1,15 @@
 import { randomUUID } from "node:crypto";
 import type { Config } from "../config";
 import { AppError, conflict, notFound } from "../errors";
-import type { BeginResult, ModelProvider, StoredReply, UserStore } from "../ports";
+import type { BeginResult, ModelProvider, StoredReply, TurnContext, UserStore } from "../ports";
 import type { Message, StreamRequest } from "../schemas";
 import { modelInfo } from "../models";
 import { parseEventId } from "./events";
 import { followReply } from "./follow";
 import { keyMismatch, planSend } from "./idempotency";
 import { buildPrompt, estimateTokens, fitsWithoutCounting, type TokenCounter } from "./prompt";
-import { runReply, type ReplyFailure, type ReplyOutcome } from "./run-reply";
+import { runReply as produceReply, type ReplyFailure, type ReplyOutcome } from "./run-reply";
+import { writeTitle } from "./title";
 
 export type { ReplyFailure, ReplyOutcome } from "./run-reply";
 export { eventId, parseEventId } from "./events";
@@ -39,6 +40,8 @@ export interface ReplyDeps {
   tokenizer?: (model: string) => Promise<TokenCounter>;
   /** Told, for logs, when a reply fails after the stream began (not when the client left) or cannot be stored. */
   onFailure?: (failure: ReplyFailure) => void;
+  /** Told, for a quiet log line, when the conversation's title could not be written by the model or stored. */
+  onTitleFailure?: (error: unknown) => void;
 }
 
 export interface ReplyRequest {
@@ -132,6 +135,7 @@ export async function startReply(deps: ReplyDeps, req: ReplyRequest): Promise<Re
   // (a 429 leaves nothing behind).
   const reservation = await reserveWorstCase(deps, model, prompt.input_tokens, req.body.max_tokens);
   const plan = { model, prompt, retried: send.retried, replyId, maxDurationMs, reservation };
+  const runReply = titleAfterFirstReply(deps, turn, content);
 
   // Without a key nothing can race this send for the model: the rows are written while the request is
   // in flight. With one, the database decides first, so N concurrent sends make one model call.
@@ -200,6 +204,23 @@ async function reserveWorstCase(deps: ReplyDeps, model: string, promptTokens: nu
 /** Gives a reservation back (settles it at zero) for a send that will not call the model. */
 async function releaseReservation(deps: ReplyDeps, reservation: { reservation_id: string; secret: string }): Promise<void> {
   await deps.store.settleTokens({ ...reservation, input_tokens: 0, output_tokens: 0, latency_ms: 0 }).catch(() => false);
+}
+
+/**
+ * The reply loop, followed (for a conversation that has no title and no finished reply yet) by its
+ * title: after message_stop was written, so the reply never waits for it, and before `run` resolves,
+ * so the invocation is not frozen with the request in flight. Failures only reach onTitleFailure.
+ */
+function titleAfterFirstReply(deps: ReplyDeps, turn: TurnContext, content: string): typeof produceReply {
+  const finished = (m: Message) => m.role === "assistant" && (m.finish_reason === "end_turn" || m.finish_reason === "max_tokens");
+  if (turn.conversation.title !== null || turn.history.some(finished)) return produceReply;
+  const first = turn.history.find((m) => m.role === "user")?.content ?? content;
+  const titleDeps = { store: deps.store, provider: deps.provider, model: deps.settings.DEFAULT_MODEL, onFailure: deps.onTitleFailure };
+  return async (...args) => {
+    const outcome = await produceReply(...args);
+    await writeTitle(titleDeps, turn.conversation.id, first);
+    return outcome;
+  };
 }
 
 /**

@@ -1,6 +1,6 @@
 import * as z from "zod";
 import { REASONING_EFFORTS } from "../models";
-import { Timestamp, Uuid, noNul, pageOf } from "./common";
+import { PageQuery, Timestamp, Uuid, noNul, pageOf } from "./common";
 
 export const MessageRole = z.enum(["user", "assistant"]);
 export const FinishReason = z.enum(["end_turn", "max_tokens", "cancelled", "error"]);
@@ -112,3 +112,28 @@ export const ModelEntry = z.object({
 });
 export const ModelList = z.object({ data: z.array(ModelEntry) });
 export type ModelList = z.infer<typeof ModelList>;
+
+// ---- search and export (issue 14) ----
+
+export const ConversationListQuery = PageQuery.extend({
+  q: z
+    .string()
+    .max(200)
+    .optional()
+    .describe(
+      "Full-text search over titles and message text (words, \"a phrase\", OR, -word; case-insensitive, whole words, no stemming). Empty or only spaces: no filter",
+    ),
+});
+export type ConversationListQuery = z.infer<typeof ConversationListQuery>;
+
+export const ExportQuery = z.object({
+  format: z.enum(["json", "markdown"]).default("json").describe("json: every message of every branch; markdown: the current branch as a document"),
+});
+
+export const ExportedMessage = Message.extend({
+  parent_id: Uuid.nullable().optional().describe("The message this one answers or follows (present once messages form branches)"),
+});
+export const ConversationExport = Conversation.extend({
+  messages: z.array(ExportedMessage).describe("Every stored message of every branch, oldest first"),
+});
+export type ConversationExport = z.infer<typeof ConversationExport>;

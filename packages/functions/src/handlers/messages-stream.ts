@@ -20,6 +20,7 @@ export const handler = streamHandler(
         settings: deps.config,
         tokenizer: loadTokenCounter,
         onFailure: (f) => logFailure(context.requestId, f),
+        onTitleFailure: (e) => logTitleFailure(context.requestId, params.id, e),
       },
       {
         conversationId: params.id,
@@ -51,6 +52,19 @@ function logFailure(requestId: string, f: ReplyFailure) {
       partial: f.partial,
       error: e ? { type: e.type, message: e.message } : { name: String((f.error as Error)?.name ?? typeof f.error) },
       cause: cause && { name: typeof cause.name === "string" ? cause.name : undefined, status: typeof cause.status === "number" ? cause.status : undefined },
+    }),
+  );
+}
+
+/** The first-words title was used instead; worth a line, not an alarm. Only our own error's type goes out. */
+function logTitleFailure(requestId: string, conversationId: string, e: unknown) {
+  console.warn(
+    JSON.stringify({
+      level: "warn",
+      request_id: requestId,
+      event: "title_failed",
+      conversation_id: conversationId,
+      error: e instanceof AppError ? { type: e.type, message: e.message } : { name: String((e as Error)?.name ?? typeof e) },
     }),
   );
 }

@@ -50,5 +50,7 @@ export const tagOf = (route: Pick<RouteDef, "name">) => route.name.split("-")[0]
 function success(spec: Spec, route: RouteDef, shared: Shared): ResponseConfig {
   if (route.streaming) return streamResponse(shared.streamEvent);
   if (!spec.response) return { description: "Done; no content" };
-  return { description: "OK", content: { "application/json": { schema: spec.response } } };
+  const content: NonNullable<ResponseConfig["content"]> = { "application/json": { schema: spec.response } };
+  for (const [type, schema] of Object.entries(spec.representations ?? {})) content[type] = { schema };
+  return { description: "OK", content };
 }

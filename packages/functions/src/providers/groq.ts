@@ -19,7 +19,35 @@ export function createGroqProvider(config: GroqSettings): ModelProvider {
     name: "groq",
     modelLabel: (model) => model,
     complete: (req) => groqStream(client, policy, req),
+    completeText: (req) => groqOnce(client, req),
   };
+}
+
+/**
+ * One short non-streaming answer (a title). No retries: whoever asks can do without it. A reasoning
+ * model's thinking is left out of the response (`include_reasoning: false`); it still counts against
+ * max_tokens, which the caller sizes for that.
+ */
+async function groqOnce(client: Groq, req: Omit<CompletionRequest, "onAccepted" | "temperature">): Promise<string> {
+  const reasoningParams = modelInfo(req.model).reasoning
+    ? { include_reasoning: false, ...(req.reasoning_effort !== undefined ? { reasoning_effort: req.reasoning_effort } : {}) }
+    : {};
+  try {
+    const r = await client.chat.completions.create(
+      {
+        model: req.model,
+        messages: req.messages,
+        stream: false,
+        ...(req.max_tokens !== undefined ? { max_tokens: req.max_tokens } : {}),
+        ...reasoningParams,
+      },
+      { signal: req.signal },
+    );
+    return r.choices[0]?.message.content ?? "";
+  } catch (e) {
+    if (req.signal.aborted) throw aborted(req.signal);
+    throw toAppError(e, req.model);
+  }
 }
 
 const FINISH: Record<string, "end_turn" | "max_tokens"> = { stop: "end_turn", length: "max_tokens", tool_calls: "end_turn" };

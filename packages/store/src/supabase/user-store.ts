@@ -20,6 +20,7 @@ import {
   apiKeyFromJson,
   beginFromJson,
   cancelFromJson,
+  exportFromJson,
   flushFromJson,
   messageFromJson as messageFromSqlJson,
   replyFromJson,
@@ -79,6 +80,37 @@ export function createSupabaseUserStore(db: SupabaseClient, userId: string): Use
       return toPage(found, limit, conversationFromJson, (last) =>
         encodeConversationCursor({ updated_at: microsUtc(String(last.updated_at)), id: String(last.id) }),
       );
+    },
+
+    async searchConversations(query, page): Promise<Page<Conversation>> {
+      const limit = pageLimit(page.limit);
+      const after = page.cursor ? decodeConversationCursor(page.cursor) : null;
+      // Full-text search is one SQL function for both adapters: PostgREST's fts operators filter a
+      // single table, and a match may be in any of the conversation's messages.
+      const found = rows(
+        await run(
+          "searchConversations",
+          db.rpc("search_conversations", {
+            p_query: query,
+            p_after_updated_at: after?.updated_at ?? null,
+            p_after_id: after?.id ?? null,
+            p_limit: limit + 1,
+          }),
+        ),
+      );
+      return toPage(found, limit, conversationFromJson, (last) =>
+        encodeConversationCursor({ updated_at: String(last.cursor_ts), id: String(last.id) }),
+      );
+    },
+
+    async setDefaultTitle(conversationId, title) {
+      if (!isUuid(conversationId)) return false;
+      return (await run("setDefaultTitle", db.rpc("set_default_title", { p_conversation_id: conversationId, p_title: title }))) === true;
+    },
+
+    async exportConversation(conversationId) {
+      if (!isUuid(conversationId)) return null;
+      return exportFromJson((await run("exportConversation", db.rpc("export_conversation", { p_conversation_id: conversationId }))) as Row | null);
     },
 
     async getConversation(id) {

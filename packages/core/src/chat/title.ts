@@ -1,0 +1,106 @@
+// Titles for conversations created without one. After the first reply, the model writes a short
+// title (where there is a model to ask: `ModelProvider.completeText`); otherwise, or when that fails,
+// the first words of the user's first message serve. The database only sets a title while there is
+// none (set_default_title), so a title the user chose, even a moment earlier, always wins.
+import { modelInfo } from "../models";
+import type { ModelProvider, UserStore } from "../ports";
+
+/** Longest title this writes, in characters (the API accepts up to 200 from users). */
+export const TITLE_MAX_CHARS = 60;
+/** What the model may spend on the title itself. */
+const TITLE_TOKENS = 24;
+/** A reasoning model that cannot stop reasoning spends tokens thinking first; they count too. */
+const REASONING_ALLOWANCE = 400;
+/** The title request gives up after this; the reply's invocation waits for it, so it must be short. */
+export const TITLE_TIMEOUT_MS = 8_000;
+/** How much of the first message the model is shown. */
+const PROMPT_CHARS = 2_000;
+
+const INSTRUCTION =
+  "Write a title of at most six words for a conversation that starts with the user's message below. " +
+  "Answer with the title only: no quotes, no final punctuation.";
+
+/**
+ * Up to `max` characters of `text` made of whole words, with "…" when words were left out. Only a first
+ * word longer than the limit by itself (a long URL, say) is cut, since otherwise there would be nothing.
+ */
+export function firstWords(text: string, max = TITLE_MAX_CHARS): string | null {
+  const words = text.replace(/\s+/g, " ").trim().split(" ").filter(Boolean);
+  if (words.length === 0) return null;
+  const chars = (s: string) => [...s].length;
+  let title = "";
+  for (const word of words) {
+    const next = title ? `${title} ${word}` : word;
+    if (chars(next) > max) break;
+    title = next;
+  }
+  if (!title) return `${[...words[0]!].slice(0, max - 1).join("")}…`;
+  if (title.length === words.join(" ").length) return title;
+  // Keep room for the ellipsis by dropping whole words, and no dangling punctuation before it.
+  while (chars(title) + 1 > max && title.includes(" ")) title = title.slice(0, title.lastIndexOf(" "));
+  return `${title.replace(/[\s,;:.!?\-–—]+$/u, "")}…`;
+}
+
+/** The model's answer as a title: one line, no quotes or "Title:" label, whole words within the limit. */
+export function cleanTitle(raw: string): string | null {
+  const line = raw
+    .replace(/<think>[\s\S]*?<\/think>/g, "")
+    .split("\n")
+    .map((l) => l.trim())
+    .find(Boolean);
+  if (!line) return null;
+  const bare = line
+    .replace(/^(\*\*)?title(\*\*)?\s*:\s*/i, "")
+    .replace(/^["'“”‘’*#\s]+|["'“”‘’*\s]+$/gu, "")
+    .replace(/[.。]+$/u, "")
+    .trim();
+  return bare ? firstWords(bare) : null;
+}
+
+export interface TitleDeps {
+  store: Pick<UserStore, "setDefaultTitle">;
+  provider: Pick<ModelProvider, "completeText">;
+  /** The model that writes titles (DEFAULT_MODEL: the one the operator chose as the everyday model). */
+  model: string;
+  /** Told, for a quiet log line, when the model could not write the title (the fallback is used). */
+  onFailure?: (error: unknown) => void;
+}
+
+/**
+ * Gives the conversation a title from its first message. Never throws: a failed model request falls back
+ * to the first words, a failed write is reported and dropped.
+ */
+export async function writeTitle(deps: TitleDeps, conversationId: string, firstMessage: string): Promise<void> {
+  let title: string | null = null;
+  if (deps.provider.completeText) {
+    try {
+      title = cleanTitle(await askModel(deps, firstMessage));
+    } catch (e) {
+      deps.onFailure?.(e);
+    }
+  }
+  title ??= firstWords(firstMessage);
+  if (!title) return;
+  try {
+    await deps.store.setDefaultTitle(conversationId, title);
+  } catch (e) {
+    deps.onFailure?.(e);
+  }
+}
+
+async function askModel(deps: TitleDeps, firstMessage: string): Promise<string> {
+  const info = modelInfo(deps.model);
+  // The least thinking the model allows; a model that can turn it off needs no allowance.
+  const effort = info.reasoning_efforts.includes("none") ? "none" : info.reasoning_efforts[0];
+  const thinks = info.reasoning && effort !== "none";
+  return deps.provider.completeText!({
+    model: deps.model,
+    messages: [
+      { role: "system", content: INSTRUCTION },
+      { role: "user", content: [...firstMessage].slice(0, PROMPT_CHARS).join("") },
+    ],
+    max_tokens: TITLE_TOKENS + (thinks ? REASONING_ALLOWANCE : 0),
+    ...(effort !== undefined ? { reasoning_effort: effort } : {}),
+    signal: AbortSignal.timeout(TITLE_TIMEOUT_MS),
+  });
+}

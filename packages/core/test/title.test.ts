@@ -1,0 +1,155 @@
+// Conversation titles: the first-words fallback, cleaning the model's answer, and where the reply
+// loop asks for one (after message_stop, before the stream's run resolves; only for an untitled
+// conversation without a finished reply).
+import { describe, expect, it } from "vitest";
+import { parseConfig } from "../src/config";
+import { TITLE_MAX_CHARS, cleanTitle, firstWords, writeTitle } from "../src/chat/title";
+import { startReply, type ReplyDeps } from "../src/chat/stream-reply";
+import type { CompletionRequest } from "../src/ports";
+import { MemoryStore, ScriptedProvider, parseSse } from "./fakes";
+
+describe("firstWords", () => {
+  it("keeps a short message whole, with its spaces collapsed", () => {
+    expect(firstWords("  How do   I bake\nbread?  ")).toBe("How do I bake bread?");
+    expect(firstWords(" \n\t ")).toBeNull();
+  });
+
+  it("stops at a word boundary within the limit and says words were left out", () => {
+    const text = "Please explain the difference between concurrency and parallelism in the Go runtime with examples";
+    const title = firstWords(text)!;
+    expect([...title].length).toBeLessThanOrEqual(TITLE_MAX_CHARS);
+    expect(title.endsWith("…")).toBe(true);
+    const kept = title.slice(0, -1);
+    // Every kept word is a whole word of the message, in order.
+    expect(text.startsWith(kept)).toBe(true);
+    expect(text[kept.length]).toBe(" ");
+    expect(kept).toBe("Please explain the difference between concurrency and");
+  });
+
+  it("leaves no dangling punctuation before the ellipsis", () => {
+    expect(firstWords("one, two; three: four five six seven", 17)).toBe("one, two; three…");
+    expect(firstWords("one, two; three: four five six seven", 16)).toBe("one, two…");
+    expect(firstWords("alpha beta, gamma delta", 13)).toBe("alpha beta…");
+  });
+
+  it("counts characters, not UTF-16 units, and cuts only a first word that is longer than the limit alone", () => {
+    expect(firstWords("😀 ".repeat(40))!.length).toBeLessThanOrEqual(TITLE_MAX_CHARS * 2);
+    expect([...firstWords("😀 ".repeat(40))!].length).toBeLessThanOrEqual(TITLE_MAX_CHARS);
+    const url = `https://example.com/${"a".repeat(100)}`;
+    const cut = firstWords(`${url} what is this?`)!;
+    expect([...cut].length).toBe(TITLE_MAX_CHARS);
+    expect(cut).toBe(`${url.slice(0, TITLE_MAX_CHARS - 1)}…`);
+  });
+});
+
+describe("cleanTitle", () => {
+  it("takes the first line without quotes, labels or final stop", () => {
+    expect(cleanTitle('"Baking Sourdough Bread."')).toBe("Baking Sourdough Bread");
+    expect(cleanTitle("Title: Go Concurrency Basics\n\nThis title covers…")).toBe("Go Concurrency Basics");
+    expect(cleanTitle("**Title:** Rust lifetimes")).toBe("Rust lifetimes");
+    expect(cleanTitle("<think>hmm</think>\nTax questions")).toBe("Tax questions");
+    expect(cleanTitle("  \n ")).toBeNull();
+    expect(cleanTitle('""')).toBeNull();
+  });
+
+  it("bounds a long answer by whole words", () => {
+    const t = cleanTitle("A very long title that the model wrote although it was asked for six words only")!;
+    expect([...t].length).toBeLessThanOrEqual(TITLE_MAX_CHARS);
+    expect(t).toBe("A very long title that the model wrote although it was…");
+  });
+});
+
+describe("writeTitle", () => {
+  const store = () => {
+    const s = new MemoryStore();
+    return s;
+  };
+
+  it("asks the model with a small max_tokens and the least reasoning, and stores its title", async () => {
+    const s = store();
+    const asked: Omit<CompletionRequest, "onAccepted" | "temperature">[] = [];
+    await writeTitle({ store: s, provider: { completeText: async (r) => (asked.push(r), "Bread at home") }, model: "openai/gpt-oss-20b" }, s.conversation.id, "How do I bake bread?");
+    expect(s.conversation.title).toBe("Bread at home");
+    expect(asked).toHaveLength(1);
+    expect(asked[0]).toMatchObject({ model: "openai/gpt-oss-20b", reasoning_effort: "low" });
+    expect(asked[0]!.max_tokens).toBeLessThanOrEqual(500);
+    expect(asked[0]!.messages.at(-1)).toEqual({ role: "user", content: "How do I bake bread?" });
+    // A model that can stop reasoning does, and needs no allowance for it.
+    await writeTitle({ store: store(), provider: { completeText: async (r) => (asked.push(r), "x") }, model: "qwen/qwen3.6-27b" }, "id", "q");
+    expect(asked[1]).toMatchObject({ reasoning_effort: "none", max_tokens: 24 });
+  });
+
+  it("falls back to the first words when the model fails or answers nothing, and reports the failure", async () => {
+    const s = store();
+    const failures: unknown[] = [];
+    await writeTitle(
+      { store: s, provider: { completeText: async () => Promise.reject(new Error("503")) }, model: "m", onFailure: (e) => failures.push(e) },
+      s.conversation.id,
+      "Plan a trip to Lisbon",
+    );
+    expect(s.conversation.title).toBe("Plan a trip to Lisbon");
+    expect(failures).toHaveLength(1);
+    const t = store();
+    await writeTitle({ store: t, provider: { completeText: async () => "  " }, model: "m" }, t.conversation.id, "Plan a trip");
+    expect(t.conversation.title).toBe("Plan a trip");
+  });
+
+  it("uses the first words without a model, and never replaces a title", async () => {
+    const s = store();
+    await writeTitle({ store: s, provider: {}, model: "m" }, s.conversation.id, "Offline question here");
+    expect(s.conversation.title).toBe("Offline question here");
+    await writeTitle({ store: s, provider: { completeText: async () => "New" }, model: "m" }, s.conversation.id, "x");
+    expect(s.conversation.title).toBe("Offline question here");
+  });
+
+  it("swallows a failed write", async () => {
+    const failures: unknown[] = [];
+    const s = { setDefaultTitle: () => Promise.reject(new Error("db down")) };
+    await expect(writeTitle({ store: s, provider: {}, model: "m", onFailure: (e) => failures.push(e) }, "id", "hello")).resolves.toBeUndefined();
+    expect(failures).toHaveLength(1);
+  });
+});
+
+describe("titles in the reply loop", () => {
+  const settings = parseConfig({ ALLOWED_MODELS: "m", DEFAULT_MODEL: "m", FLUSH_INTERVAL_MS: "50" });
+
+  /** A provider whose completeText records what the client had received when it was called. */
+  function titledProvider(scripts: ConstructorParameters<typeof ScriptedProvider>[0], seen: () => string) {
+    const p = new ScriptedProvider(scripts) as ScriptedProvider & { completeText: (r: unknown) => Promise<string>; streamedBefore: string[] };
+    p.streamedBefore = [];
+    p.completeText = async () => {
+      p.streamedBefore.push(seen());
+      return "Model Title";
+    };
+    return p;
+  }
+
+  async function send(d: ReplyDeps, content: string, out: { text: string }) {
+    const reply = await startReply(d, { conversationId: (d.store as MemoryStore).conversation.id, body: { content }, idempotencyKey: null, receivedAt: performance.now() });
+    return reply.run((c) => void (out.text += c), new AbortController().signal);
+  }
+
+  it("asks for the title after message_stop was written, and is done when the stream's run resolves", async () => {
+    const store = new MemoryStore();
+    const out = { text: "" };
+    const provider = titledProvider([[{ text: "Hello" }, { finish: "end_turn" }], [{ text: "Again" }, { finish: "end_turn" }]], () => out.text);
+    await send({ store, provider, settings }, "First question", out);
+    expect(provider.streamedBefore).toHaveLength(1);
+    const before = parseSse(provider.streamedBefore[0]!);
+    expect(before.at(-1)!.event).toBe("message_stop");
+    expect(store.conversation.title).toBe("Model Title");
+    // The second reply does not ask again.
+    await send({ store, provider, settings }, "Second", { text: "" });
+    expect(provider.streamedBefore).toHaveLength(1);
+  });
+
+  it("leaves a conversation the user titled alone", async () => {
+    const store = new MemoryStore();
+    store.conversation = { ...store.conversation, title: "Mine" };
+    const out = { text: "" };
+    const provider = titledProvider([[{ text: "Hello" }, { finish: "end_turn" }]], () => out.text);
+    await send({ store, provider, settings }, "Question", out);
+    expect(provider.streamedBefore).toHaveLength(0);
+    expect(store.conversation.title).toBe("Mine");
+  });
+});

@@ -1,0 +1,59 @@
+// Search in the playground (Chromium through playwright-core, the real local runtime): the box appears
+// because /openapi.json documents `q` on the conversation list, and typing finds a conversation by the
+// text of its messages (not only its title).
+import type { Browser } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { TestApp } from "../../../tests/support/app";
+import { browserMissing, launchBrowser, openPlayground, registerInPage, sendInPage, startPlayground, waitForReply } from "../../../tests/support/browser";
+import { call } from "../../../tests/support/http";
+
+const missing = browserMissing();
+if (missing) console.warn(`playground search browser test skipped: ${missing}`);
+
+describe.skipIf(missing)("playground search in Chromium", { timeout: 60_000 }, () => {
+  let app: TestApp;
+  let browser: Browser;
+  beforeAll(async () => {
+    [app, browser] = await Promise.all([startPlayground({ OFFLINE_TOKEN_DELAY_MS: "0" }), launchBrowser()]);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+  });
+
+  it("finds a conversation by message text, and shows them all again when the box is cleared", async () => {
+    const s = await openPlayground(browser, app.url);
+    const { page } = s;
+    await registerInPage(page);
+    await page.locator("#search").waitFor({ state: "visible" });
+
+    await sendInPage(page, "Tell me about the aardvark");
+    await waitForReply(page);
+    await page.click("#new");
+    await sendInPage(page, "What is a pangolin");
+    await waitForReply(page);
+    await expect.poll(() => page.locator(".conv").count()).toBe(2);
+
+    // Rename the aardvark conversation through the API, so its title no longer names the animal: the
+    // match can only come from the message text.
+    const token = await page.evaluate(() => JSON.parse((globalThis as any).localStorage.getItem("playground.session")).access_token);
+    const list = await call(app.api, "GET", "/conversations", { token });
+    const aardvark = list.body.data.find((c: { title: string }) => c.title.includes("aardvark"));
+    await call(app.api, "PATCH", `/conversations/${aardvark.id}`, { token, body: { title: "Zoo notes" } });
+
+    await page.fill("#search", "AARDVARK");
+    await expect.poll(() => page.locator(".conv").allTextContents()).toEqual(["Zoo notes"]);
+    await page.fill("#search", "unicorn");
+    await expect.poll(() => page.locator(".conv").count()).toBe(0);
+    await page.fill("#search", "");
+    await expect.poll(() => page.locator(".conv").allTextContents()).toEqual(["Zoo notes", "What is a pangolin"]); // the rename counted as activity
+
+    // Picking a result opens it.
+    await page.fill("#search", "aardvark");
+    await expect.poll(() => page.locator(".conv").count()).toBe(1);
+    await page.click(".conv >> text=Zoo notes");
+    await expect.poll(() => page.textContent(".msg.user .body")).toBe("Tell me about the aardvark");
+    expect(s.errors).toEqual([]);
+    await s.close();
+  });
+});
