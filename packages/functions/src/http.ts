@@ -137,7 +137,7 @@ export function streamHandler<B = undefined, Q = undefined, P = undefined, H = u
  * pipeline and one socket write instead of one per event. The Readable keeps strings as strings
  * (`encoding`), so nothing is copied into a Buffer on the way to the socket.
  */
-function bridge(run: StreamBody["run"]): Readable {
+export function bridge(run: StreamBody["run"]): Readable {
   const gone = new AbortController();
   let finished: Promise<unknown> = Promise.resolve();
   let pending = "";
