@@ -9,7 +9,7 @@
 //     log in users is deployed without it, and this store then refuses them;
 //   * the health probe sends only the publishable key (PostgREST's anonymous role, which may read nothing).
 import { ConfigError, unauthorized, type NewUser, type Store, type User, type UserCredential } from "@conversation-api/core";
-import type { SupabaseClient } from "@supabase/supabase-js";
+import type { DataClient as SupabaseClient } from "./clients";
 import { isUuid } from "../cursor";
 import { anonymousClient, postgrestClient, secretKeyClient, type ClientSettings } from "./clients";
 import { SupabaseRequestError, createUserError } from "./errors";
