@@ -129,7 +129,7 @@ export function coldStartFigure(opts: BenchOptions) {
         await store.close();
       }
       const { token } = await issueAccessToken(userId, { secret: JWT_SECRET, issuer: "conversation-api", audience: "conversation-api", expiresInSeconds: 3600 });
-      // The secrets come as on AWS: SST binds them as SSM parameters, and sst/node/config's SSM client
+      // The secrets come as on AWS: SST binds them as SSM parameters, and the function's config loader
       // fetches them (GetParameters, signed, over HTTP) while the function initialises.
       const prefix = "/sst/bench/bench/";
       ssm = await startSsmStub({ [`${prefix}Secret/JWT_SECRET/value`]: JWT_SECRET, [`${prefix}Secret/GROQ_API_KEY/value`]: "gsk_bench" });
@@ -233,7 +233,7 @@ export function coldStartFigure(opts: BenchOptions) {
           subject_ms: { bootstrap: stat(subj, "bootstrapMs"), import: stat(subj, "importMs"), invoke: stat(subj, "invokeMs"), spawn_to_exit: stat(subj, "wallMs") },
           baseline_ms: { bootstrap: stat(base, "bootstrapMs"), import: stat(base, "importMs"), invoke: stat(base, "invokeMs"), spawn_to_exit: stat(base, "wallMs") },
           total_bundle_kB: round(kB(bundles.reduce((a, b) => a + b.bytes, 0)), 1),
-          secrets: "JWT_SECRET and GROQ_API_KEY bound as SST secrets: sst/node/config's SSM client (@aws-sdk/client-ssm, loaded from node_modules as on Lambda) signs and sends GetParameters to a loopback SSM stand-in (bench/lib/ssm-stub.ts) during init; answered at once, so an in-region round trip to SSM is not included",
+          secrets: "JWT_SECRET and GROQ_API_KEY bound as SST secrets: the function's config loader (packages/functions/src/config.ts: GetParameters over fetch, SigV4-signed with aws4fetch from the environment's credentials) sends GetParameters to a loopback SSM stand-in (bench/lib/ssm-stub.ts) during init; answered at once, so an in-region round trip to SSM is not included",
           ssm_get_parameters_calls: ssm.calls(),
           warm_replies: { per_process: warmPerProcess, upstream: ISSUE_UPSTREAM, duration_ms: { p50: round(replyMs, 2), p99: round(percentile(warm, 99), 2) }, peak_rss_mib_each_process: subj.map((r) => round(r.maxRssMiB, 1)) },
           cost: {

@@ -1,5 +1,5 @@
 // A loopback stand-in for AWS Systems Manager Parameter Store: just enough of its JSON 1.1 protocol
-// (POST /, X-Amz-Target: AmazonSSM.GetParameters) for the real SSM client inside sst/node/config to
+// (POST /, X-Amz-Target: AmazonSSM.GetParameters) for the function's config loader (packages/functions/src/config.ts) to
 // fetch a function's bound secrets at cold start, as it does on AWS. Counts the calls it answers.
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";

@@ -167,21 +167,46 @@ export function streamHandler<B = undefined, Q = undefined, P = undefined, H = u
  * not end (and the container freeze) before the reply is stored. Middy's pipeline reads it as fast as
  * the response stream takes bytes, which is where backpressure lives; a model cannot be slowed, so what
  * a slow client has not taken yet waits here.
+ *
+ * Writes made in one turn of the event loop (several tokens decoded from one upstream read, or an event
+ * and its block start) are joined and pushed once, at the end of that turn: one trip through the
+ * pipeline and one socket write instead of one per event. The Readable keeps strings as strings
+ * (`encoding`), so nothing is copied into a Buffer on the way to the socket.
  */
-function bridge(run: StreamBody["run"]): Readable {
+export function bridge(run: StreamBody["run"]): Readable {
   const gone = new AbortController();
   let finished: Promise<unknown> = Promise.resolve();
+  let pending = "";
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    const chunk = pending;
+    pending = "";
+    if (chunk !== "" && !out.destroyed) out.push(chunk);
+  };
   const out = new Readable({
+    encoding: "utf8",
     read() {},
     destroy(err, callback) {
       gone.abort();
       finished.then(() => callback(err), callback);
     },
   });
-  finished = run((chunk) => void (out.destroyed || out.push(chunk)), gone.signal)
+  const write = (chunk: string) => {
+    if (out.destroyed) return;
+    pending += chunk;
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+  };
+  finished = run(write, gone.signal)
     // `run` reports its own failures as events; this is a database failure while following a reply.
     .catch((e: unknown) => console.error(JSON.stringify({ level: "error", event: "stream_failed", error: String((e as Error)?.name ?? e) })))
-    .finally(() => out.destroyed || out.push(null));
+    .finally(() => {
+      flush();
+      if (!out.destroyed) out.push(null);
+    });
   return out;
 }
 

@@ -1,6 +1,8 @@
-// supabase-js clients configured for a server that only talks to PostgREST: no Auth session handling,
-// no Realtime socket.
-import { createClient, type SupabaseClient } from "@supabase/supabase-js";
+// PostgREST clients for a server that only talks to PostgREST. `@supabase/postgrest-js` is the data
+// client supabase-js wraps; using it alone leaves out Auth, Realtime, Storage and Functions, which this
+// API never uses (about half of the stream bundle). The wire behaviour is supabase-js's: `<url>/rest/v1`,
+// `apikey: <key>` on every request, and `Authorization: Bearer <token>` where there is a token.
+import { PostgrestClient } from "@supabase/postgrest-js";
 
 export interface ClientSettings {
   url: string;
@@ -8,26 +10,32 @@ export interface ClientSettings {
   timeoutMs: number;
 }
 
-/**
- * Realtime is never used, but supabase-js builds its client eagerly and, on Node 20 (no global
- * WebSocket), throws unless given a transport. This one only fails if something actually connects.
- */
-class NoRealtimeTransport {
-  constructor() {
-    throw new Error("conversation-api does not use Supabase Realtime");
-  }
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the store is not typed by a generated schema
+export type DataClient = PostgrestClient<any, any, any>;
+
+function restUrl(url: string): string {
+  const trimmed = url.trim();
+  if (!/^https?:\/\//i.test(trimmed)) throw new Error("Invalid supabaseUrl: Must be a valid HTTP or HTTPS URL.");
+  return new URL("rest/v1", trimmed.endsWith("/") ? trimmed : `${trimmed}/`).href;
 }
 
 /**
- * A client whose every request sends `apikey: <key>` and `Authorization: Bearer <token()>`. Passing
- * `accessToken` also switches supabase-js's Auth module off, so it never reads or refreshes a session.
+ * The token getter runs per request, so a token is read when the request is made (as supabase-js's
+ * `accessToken` option does), never cached here.
  */
-export function postgrestClient(settings: ClientSettings, apiKey: string, token: () => Promise<string>): SupabaseClient {
-  return createClient(settings.url, apiKey, {
-    accessToken: token,
-    db: { schema: "public", timeout: settings.timeoutMs },
-    realtime: { transport: NoRealtimeTransport as never },
-  });
+function client(settings: ClientSettings, apiKey: string, bearer: (() => Promise<string>) | null): DataClient {
+  const authFetch: typeof fetch = async (input, init) => {
+    const headers = new Headers(init?.headers);
+    if (!headers.has("apikey")) headers.set("apikey", apiKey);
+    if (bearer && !headers.has("authorization")) headers.set("authorization", `Bearer ${await bearer()}`);
+    return fetch(input, { ...init, headers });
+  };
+  return new PostgrestClient(restUrl(settings.url), { schema: "public", fetch: authFetch, timeout: settings.timeoutMs });
+}
+
+/** A client whose every request sends `apikey: <key>` and `Authorization: Bearer <token()>`. */
+export function postgrestClient(settings: ClientSettings, apiKey: string, token: () => Promise<string>): DataClient {
+  return client(settings, apiKey, token);
 }
 
 /** Legacy anon/service_role keys are JWTs; sb_publishable_/sb_secret_ keys are opaque strings. */
@@ -35,28 +43,15 @@ export const isJwt = (key: string) => /^eyJ[\w-]*\.[\w-]+\.[\w-]*$/.test(key);
 
 /**
  * The client of the pre-authentication operations. An `sb_secret_…` key is not a JWT: it travels only
- * as the `apikey` header, from which Supabase's gateway derives the service_role request itself.
- * supabase-js 2.x would also send it as `Authorization: Bearer <key>` (its fetchWithAuth falls back to
- * the API key when there is no session token), where PostgREST expects a JWT, so that header is
- * removed here. A legacy service_role key is a JWT and keeps travelling in both headers, as before.
+ * as the `apikey` header, from which Supabase's gateway derives the service_role request itself
+ * (PostgREST expects a JWT in `Authorization`, so none is sent). A legacy service_role key is a JWT and
+ * travels in both headers, as before.
  */
-export function secretKeyClient(settings: ClientSettings, secretKey: string): SupabaseClient {
-  const opaque = !isJwt(secretKey);
-  return createClient(settings.url, secretKey, {
-    accessToken: async () => secretKey,
-    db: { schema: "public", timeout: settings.timeoutMs },
-    realtime: { transport: NoRealtimeTransport as never },
-    global: opaque ? { fetch: withoutAuthorization } : {},
-  });
+export function secretKeyClient(settings: ClientSettings, secretKey: string): DataClient {
+  return client(settings, secretKey, isJwt(secretKey) ? async () => secretKey : null);
 }
 
-const withoutAuthorization: typeof fetch = (input, init) => {
-  const headers = new Headers(init?.headers);
-  headers.delete("authorization");
-  return fetch(input, { ...init, headers });
-};
-
 /** A client that sends only the publishable (or anon) key: PostgREST's anonymous role. */
-export function anonymousClient(settings: ClientSettings, apiKey: string): SupabaseClient {
+export function anonymousClient(settings: ClientSettings, apiKey: string): DataClient {
   return secretKeyClient(settings, apiKey);
 }

@@ -1,4 +1,4 @@
-// The Store port on Supabase, through PostgREST with @supabase/supabase-js. Three kinds of credential:
+// The Store port on Supabase, through PostgREST with @supabase/postgrest-js (supabase-js's data client). Three kinds of credential:
 //   * user traffic (everything under forUser) carries the user's own access token, which PostgREST
 //     trusts because its signing key is registered with the project (README, "Deploy"): PostgREST
 //     switches to its `role` and exposes `sub` to auth.uid(), so the RLS policies decide what the
@@ -10,7 +10,7 @@
 //     store refuses them (an API key then gets a clear 401: notes/integ.md, known limits);
 //   * the health probe sends only the publishable key (PostgREST's anonymous role, which may read nothing).
 import { AppError, ConfigError, unauthorized, type NewUser, type Store, type User, type UserCredential } from "@conversation-api/core";
-import type { SupabaseClient } from "@supabase/supabase-js";
+import type { DataClient as SupabaseClient } from "./clients";
 import { isUuid } from "../cursor";
 import { anonymousClient, postgrestClient, secretKeyClient, type ClientSettings } from "./clients";
 import { SupabaseRequestError, createUserError } from "./errors";

@@ -4,7 +4,7 @@
 // database/schema.sql, called through /rpc, so both adapters share one implementation of them.
 import type { Conversation, Message, Page, TurnContext, UsageRow, UserStore } from "@conversation-api/core";
 import { AppError, notFound, unauthorized } from "@conversation-api/core";
-import type { SupabaseClient } from "@supabase/supabase-js";
+import type { DataClient as SupabaseClient } from "./clients";
 import {
   decodeConversationCursor,
   decodeMessageCursor,
