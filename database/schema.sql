@@ -240,9 +240,11 @@ begin
     raise exception 'conversation % not found', p_conversation_id using errcode = 'P0002';
   end if;
 
-  insert into public.messages (id, conversation_id, user_id, role, content, idempotency_key)
-  values (p_id, p_conversation_id, auth.uid(), 'user', p_content, p_idempotency_key)
+  insert into public.messages (id, conversation_id, user_id, role, content, idempotency_key, parent_id)
+  values (p_id, p_conversation_id, auth.uid(), 'user', p_content, p_idempotency_key, public.conversation_leaf(p_conversation_id))
   returning * into v_message;
+  -- Branches (issue 14): the appended message continues the current branch.
+  update public.conversations set current_leaf_id = v_message.id where id = p_conversation_id;
   return v_message;
 end
 $$;
@@ -281,13 +283,14 @@ begin
 
   insert into public.messages (
     id, conversation_id, user_id, role, content, model, token_count, input_tokens,
-    finish_reason, latency_ms, ttft_ms, metadata, reasoning
+    finish_reason, latency_ms, ttft_ms, metadata, reasoning, parent_id
   ) values (
     p_id, p_conversation_id, auth.uid(), 'assistant', p_content, p_model, p_token_count,
     p_input_tokens, p_finish_reason, p_latency_ms, p_ttft_ms, coalesce(p_metadata, '{}'::jsonb),
-    coalesce(p_reasoning, '')
+    coalesce(p_reasoning, ''), public.conversation_leaf(p_conversation_id)
   )
   returning * into v_message;
+  update public.conversations set current_leaf_id = v_message.id where id = p_conversation_id;
   return v_message;
 end
 $$;
@@ -662,3 +665,299 @@ grant execute on function public.flush_reply(uuid, text, text) to authenticated,
 grant execute on function public.finish_reply(uuid, text, text, integer, integer, text, integer, integer, jsonb) to authenticated, service_role;
 grant execute on function public.get_reply(uuid, integer) to authenticated, service_role;
 grant execute on function public.request_cancel(uuid, integer) to authenticated, service_role;
+
+-- ---------------------------------------------------------------------------------------------
+-- Branches and one reply at a time (issue 14)
+--
+-- Messages form a tree per conversation: parent_id is the message a message answers or follows (null
+-- for a root). A regenerated reply is a sibling of the reply it replaces (same parent, the user
+-- message); an edited and resent user message is a sibling of the one it edits. The conversation's
+-- current_leaf_id names the branch the API lists and the next send continues: the path root → leaf.
+-- Prompts are built from that path only (prepare_turn); usage and budgets sum every message, whatever
+-- branch it is on. Only one reply streams per conversation: begin_reply refuses a new one (status
+-- "busy") while another is streaming and not stale.
+--
+-- NOTE for the access branch (insert-only messages with column grants): parent_id must be added to
+-- the insert grant, and current_leaf_id is written only through the functions below.
+-- ---------------------------------------------------------------------------------------------
+
+-- The parent is always in the same conversation: (parent_id, conversation_id) references (id, conversation_id).
+create unique index if not exists messages_id_conversation_key on public.messages (id, conversation_id);
+alter table public.conversations add column if not exists current_leaf_id uuid;
+
+-- Migration of a linear history: only when parent_id is first added, each message's parent becomes the
+-- previous message of its conversation by seq, and the last message the current leaf. Done once, so a
+-- re-applied schema never re-links a later root (an edited first message has no parent, legitimately).
+do $$
+begin
+  if not exists (select 1 from information_schema.columns
+                  where table_schema = 'public' and table_name = 'messages' and column_name = 'parent_id') then
+    alter table public.messages add column parent_id uuid;
+    update public.messages m set parent_id = p.prev
+      from (select id, lag(id) over (partition by conversation_id order by seq) as prev from public.messages) p
+     where p.id = m.id and p.prev is not null;
+    update public.conversations c set current_leaf_id = (
+      select l.id from public.messages l where l.conversation_id = c.id order by l.seq desc limit 1);
+  end if;
+  if not exists (select 1 from pg_constraint where conname = 'messages_parent_fkey') then
+    alter table public.messages add constraint messages_parent_fkey foreign key (parent_id, conversation_id)
+      references public.messages (id, conversation_id) on delete cascade;
+  end if;
+end
+$$;
+-- Children of a message, newest last: siblings, and the walk down to a branch's leaf.
+create index if not exists messages_parent_idx on public.messages (conversation_id, parent_id, seq);
+
+-- conversation_leaf(p_conversation_id uuid) returns uuid
+--   The current leaf; a conversation whose leaf was never set (written before branches by a path that
+--   bypassed these functions) falls back to its last message.
+create or replace function public.conversation_leaf(p_conversation_id uuid) returns uuid
+language sql
+stable
+security invoker
+set search_path = public
+as $$
+  select coalesce(
+    (select c.current_leaf_id from public.conversations c
+      where c.id = p_conversation_id and exists (
+        select 1 from public.messages x where x.id = c.current_leaf_id and x.conversation_id = c.id)),
+    (select m.id from public.messages m where m.conversation_id = p_conversation_id order by m.seq desc limit 1))
+$$;
+
+-- branch_path(p_conversation_id uuid, p_leaf uuid) returns setof messages
+--   The messages from the root down to p_leaf (p_leaf included), in any order (sort by seq: a child is
+--   always written after its parent). Empty when p_leaf is null or not in the conversation.
+create or replace function public.branch_path(p_conversation_id uuid, p_leaf uuid) returns setof public.messages
+language sql
+stable
+security invoker
+set search_path = public
+as $$
+  with recursive path as (
+    select m.* from public.messages m where m.id = p_leaf and m.conversation_id = p_conversation_id
+    union all
+    select p.* from public.messages p join path on p.id = path.parent_id and p.conversation_id = p_conversation_id
+  )
+  select * from path
+$$;
+
+-- list_branch(p_conversation_id uuid, p_after_seq bigint, p_limit integer) returns jsonb
+--   The page of the current branch after seq p_after_seq (oldest first, at most p_limit), each message
+--   with sibling_ids (its parent's children by seq, itself included), sibling_count, sibling_index and
+--   cursor_seq (text). null when the conversation is missing or not the caller's.
+create or replace function public.list_branch(p_conversation_id uuid, p_after_seq bigint, p_limit integer)
+returns jsonb
+language sql
+stable
+security invoker
+set search_path = public
+as $$
+  select case when c.id is null then null else coalesce((
+    select jsonb_agg(
+             to_jsonb(m) - array['seq', 'user_id', 'idempotency_key', 'heartbeat_at', 'cancel_requested_at']
+             || jsonb_build_object('cursor_seq', m.seq::text, 'sibling_ids', s.ids,
+                                   'sibling_count', jsonb_array_length(s.ids),
+                                   'sibling_index', (select i - 1 from jsonb_array_elements_text(s.ids) with ordinality e(v, i) where e.v = m.id::text))
+             order by m.seq)
+      from (select * from public.branch_path(c.id, public.conversation_leaf(c.id)) b
+             where b.seq > coalesce(p_after_seq, 0) order by b.seq limit greatest(coalesce(p_limit, 0), 0)) m
+      cross join lateral (
+        select jsonb_agg(x.id order by x.seq) as ids from public.messages x
+         where x.conversation_id = c.id and x.parent_id is not distinct from m.parent_id) s
+  ), '[]'::jsonb) end
+  from (select 1) one
+  left join public.conversations c on c.id = p_conversation_id and c.user_id = (select auth.uid())
+$$;
+
+-- prepare_turn(p_conversation_id uuid, p_history_limit integer, p_idempotency_key text, p_parent_id uuid,
+--   p_branch boolean) returns jsonb
+--   As before, but the history is the path from the root to the prompt's parent: p_parent_id when
+--   p_branch (an edit, a regenerate; null: none), else the current leaf; at most p_history_limit messages, the most
+--   recent of the path. "parent_found" says whether p_parent_id is a message of this conversation.
+drop function if exists public.prepare_turn(uuid, integer, text);
+create or replace function public.prepare_turn(
+  p_conversation_id uuid,
+  p_history_limit   integer,
+  p_idempotency_key text,
+  p_parent_id       uuid default null,
+  p_branch          boolean default false
+) returns jsonb
+language sql
+stable
+security invoker
+set search_path = public
+as $$
+  select jsonb_build_object(
+    'conversation', jsonb_build_object(
+      'id', c.id, 'title', c.title, 'system_prompt', c.system_prompt, 'model', c.model,
+      'created_at', c.created_at, 'updated_at', c.updated_at),
+    'parent_found', p_parent_id is null or exists (
+      select 1 from public.messages pm where pm.id = p_parent_id and pm.conversation_id = c.id),
+    'history', coalesce((
+      select jsonb_agg(to_jsonb(h) - array['seq', 'user_id', 'idempotency_key', 'reasoning'] order by h.seq)
+        from (select * from public.branch_path(c.id, case when p_branch then p_parent_id else public.conversation_leaf(c.id) end) m
+               order by m.seq desc
+               limit greatest(coalesce(p_history_limit, 0), 0)) h
+    ), '[]'::jsonb),
+    'user_message', case when u.id is null then null
+                         else to_jsonb(u) - array['seq', 'user_id', 'idempotency_key'] end,
+    'reply', (
+      select to_jsonb(r) - array['seq', 'user_id', 'idempotency_key']
+        from public.messages r
+       where r.conversation_id = c.id and r.role = 'assistant' and r.parent_id = u.id
+       order by r.seq
+       limit 1)
+  )
+  from public.conversations c
+  left join public.messages u
+    on u.conversation_id = c.id and u.role = 'user' and u.idempotency_key = p_idempotency_key
+  where c.id = p_conversation_id and c.user_id = (select auth.uid())
+$$;
+
+-- begin_reply(…, p_parent_id uuid, p_answer_to uuid, p_input_tokens integer, p_branch boolean) returns jsonb
+--   Durable's begin_reply (see above) with branches and one reply at a time:
+--   * p_answer_to: answer this stored user message again (regenerate): no user message is stored, the
+--     new reply is a sibling of its earlier replies;
+--   * otherwise the user message's parent is p_parent_id when p_branch (an edit; null: a new root) or
+--     the current leaf;
+--   * the new reply becomes the current leaf; p_input_tokens (the prompt as sent) is stored at once;
+--   * while another reply of the conversation streams (and is not stale) → {"status": "busy", "reply"}.
+--   An idempotent repeat is decided before the busy check, so it still attaches to its own reply.
+drop function if exists public.begin_reply(uuid, uuid, text, text, uuid, text, jsonb, integer);
+create or replace function public.begin_reply(
+  p_conversation_id uuid,
+  p_user_message_id uuid,
+  p_content         text,
+  p_idempotency_key text,
+  p_reply_id        uuid,
+  p_model           text,
+  p_metadata        jsonb,
+  p_stale_ms        integer,
+  p_parent_id       uuid default null,
+  p_answer_to       uuid default null,
+  p_input_tokens    integer default null,
+  p_branch          boolean default false
+) returns jsonb
+language plpgsql
+volatile
+security invoker
+set search_path = public
+as $$
+declare
+  v_user  public.messages;
+  v_reply public.messages;
+  v_busy  public.messages;
+  v_later boolean;
+begin
+  -- The row lock orders every send of this conversation: each sees what the previous one committed.
+  update public.conversations set updated_at = now()
+   where id = p_conversation_id and user_id = auth.uid();
+  if not found then
+    raise exception 'conversation % not found', p_conversation_id using errcode = 'P0002';
+  end if;
+  perform public.settle_stale_replies(p_conversation_id, p_stale_ms);
+
+  if p_idempotency_key is not null and p_answer_to is null then
+    select * into v_user from public.messages
+     where conversation_id = p_conversation_id and user_id = auth.uid()
+       and role = 'user' and idempotency_key = p_idempotency_key;
+  end if;
+
+  if v_user.id is not null then
+    if v_user.content <> p_content then
+      return jsonb_build_object('status', 'mismatch');
+    end if;
+    select exists (select 1 from public.messages l
+                    where l.conversation_id = p_conversation_id and l.role = 'user' and l.seq > v_user.seq)
+      into v_later;
+    select * into v_reply from public.messages r
+     where r.conversation_id = p_conversation_id and r.role = 'assistant' and r.parent_id = v_user.id
+     order by r.seq desc limit 1;
+    if v_reply.id is not null and v_reply.finish_reason is null then
+      return jsonb_build_object('status', 'attach', 'reply', to_jsonb(v_reply) - array['seq', 'user_id', 'idempotency_key']);
+    end if;
+    if v_later or v_reply.finish_reason in ('end_turn', 'max_tokens') then
+      return jsonb_build_object('status', 'done', 'reply', to_jsonb(v_reply) - array['seq', 'user_id', 'idempotency_key']);
+    end if;
+  end if;
+
+  select * into v_busy from public.messages b
+   where b.conversation_id = p_conversation_id and b.role = 'assistant' and b.finish_reason is null
+   order by b.seq desc limit 1;
+  if v_busy.id is not null then
+    return jsonb_build_object('status', 'busy', 'reply', to_jsonb(v_busy) - array['seq', 'user_id', 'idempotency_key']);
+  end if;
+
+  if p_answer_to is not null then
+    select * into v_user from public.messages
+     where id = p_answer_to and conversation_id = p_conversation_id and role = 'user';
+    if v_user.id is null then
+      raise exception 'message % not found', p_answer_to using errcode = 'P0002';
+    end if;
+  elsif v_user.id is null then
+    if p_parent_id is not null and not exists (
+      select 1 from public.messages where id = p_parent_id and conversation_id = p_conversation_id) then
+      raise exception 'message % not found', p_parent_id using errcode = 'P0002';
+    end if;
+    insert into public.messages (id, conversation_id, user_id, role, content, idempotency_key, parent_id)
+    values (p_user_message_id, p_conversation_id, auth.uid(), 'user', p_content, p_idempotency_key,
+            case when p_branch then p_parent_id else public.conversation_leaf(p_conversation_id) end)
+    returning * into v_user;
+  end if;
+
+  insert into public.messages (id, conversation_id, user_id, role, content, model, metadata, heartbeat_at, parent_id, input_tokens)
+  values (p_reply_id, p_conversation_id, auth.uid(), 'assistant', '', p_model, coalesce(p_metadata, '{}'::jsonb), now(),
+          v_user.id, p_input_tokens)
+  returning * into v_reply;
+  update public.conversations set current_leaf_id = v_reply.id where id = p_conversation_id;
+  return jsonb_build_object(
+    'status', 'created',
+    'reply', to_jsonb(v_reply) - array['seq', 'user_id', 'idempotency_key'],
+    'user_message', to_jsonb(v_user) - array['seq', 'user_id', 'idempotency_key']);
+end
+$$;
+
+-- switch_branch(p_conversation_id uuid, p_message_id uuid) returns uuid
+--   Makes the branch through p_message_id current: its leaf is reached by following the most recent
+--   child from there down. Returns that leaf; null when the message is not in the caller's conversation.
+create or replace function public.switch_branch(p_conversation_id uuid, p_message_id uuid) returns uuid
+language plpgsql
+volatile
+security invoker
+set search_path = public
+as $$
+declare
+  v_leaf uuid;
+begin
+  if not exists (select 1 from public.messages m
+                  where m.id = p_message_id and m.conversation_id = p_conversation_id and m.user_id = auth.uid()) then
+    return null;
+  end if;
+  with recursive down as (
+    select p_message_id as id, 0 as depth
+    union all
+    select (select c.id from public.messages c
+             where c.conversation_id = p_conversation_id and c.parent_id = down.id
+             order by c.seq desc limit 1), down.depth + 1
+      from down where down.id is not null
+  )
+  select id into v_leaf from down where id is not null order by depth desc limit 1;
+  update public.conversations set current_leaf_id = v_leaf
+   where id = p_conversation_id and user_id = auth.uid();
+  return v_leaf;
+end
+$$;
+
+
+revoke all on function public.conversation_leaf(uuid) from public, anon;
+revoke all on function public.branch_path(uuid, uuid) from public, anon;
+revoke all on function public.list_branch(uuid, bigint, integer) from public, anon;
+revoke all on function public.prepare_turn(uuid, integer, text, uuid, boolean) from public, anon;
+revoke all on function public.begin_reply(uuid, uuid, text, text, uuid, text, jsonb, integer, uuid, uuid, integer, boolean) from public, anon;
+revoke all on function public.switch_branch(uuid, uuid) from public, anon;
+grant execute on function public.conversation_leaf(uuid) to authenticated, service_role;
+grant execute on function public.branch_path(uuid, uuid) to authenticated, service_role;
+grant execute on function public.list_branch(uuid, bigint, integer) to authenticated, service_role;
+grant execute on function public.prepare_turn(uuid, integer, text, uuid, boolean) to authenticated, service_role;
+grant execute on function public.begin_reply(uuid, uuid, text, text, uuid, text, jsonb, integer, uuid, uuid, integer, boolean) to authenticated, service_role;
+grant execute on function public.switch_branch(uuid, uuid) to authenticated, service_role;

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Config } from "../config";
 import { AppError, conflict, notFound } from "../errors";
-import type { BeginResult, ModelProvider, StoredReply, UserStore } from "../ports";
+import type { ModelProvider, StoredReply, TurnParent, UserStore } from "../ports";
 import type { Message, StreamRequest } from "../schemas";
 import { modelInfo } from "../models";
 import { parseEventId } from "./events";
@@ -42,7 +42,10 @@ export interface ReplyDeps {
 
 export interface ReplyRequest {
   conversationId: string;
+  /** For a regenerate, `content` is unused: the regenerated reply's user message is answered again. */
   body: StreamRequest;
+  /** Regenerate (branches): the assistant message to answer again, as its new sibling. */
+  regenerateOf?: string | undefined;
   idempotencyKey: string | null;
   /** performance.now() when the request arrived: latency and time to first token count from here. */
   receivedAt: number;
@@ -86,12 +89,35 @@ export async function startReply(deps: ReplyDeps, req: ReplyRequest): Promise<Re
   const { store, settings } = deps;
   const budget = settings.DAILY_TOKEN_BUDGET;
   const dayStart = Math.floor(Date.now() / DAY_MS) * DAY_MS;
+  // The prompt's history is the path from the root to the new message's parent (branches). A regenerate
+  // reads the path down to the reply it replaces, then drops that reply and answers its user message again.
+  const regen = req.regenerateOf;
+  const parent: TurnParent | undefined = regen
+    ? { branch: true, parentId: regen }
+    : req.body.parent_id !== undefined
+      ? { branch: true, parentId: req.body.parent_id }
+      : undefined;
+  const historyLimit = settings.HISTORY_LIMIT + (regen ? 2 : 0);
   const [turn, used] = await Promise.all([
-    store.prepareTurn(req.conversationId, { historyLimit: settings.HISTORY_LIMIT, idempotencyKey: req.idempotencyKey }),
+    store.prepareTurn(req.conversationId, { historyLimit, idempotencyKey: regen ? null : req.idempotencyKey, parent }),
     budget > 0 ? store.tokensUsedSince(new Date(dayStart).toISOString()) : Promise.resolve(0),
   ]);
   if (!turn) throw notFound("Conversation");
-  const send = planSend(turn, req.body.content);
+  if (!turn.parent_found) {
+    if (regen) throw notFound("Message");
+    throw new AppError("validation_error", "parent_id is not a message of this conversation", {
+      fields: [{ path: "body.parent_id", message: "must be the id of a message in this conversation" }],
+    });
+  }
+  let answerTo: Message | null = null;
+  if (regen) {
+    const replaced = turn.history.at(-1);
+    const asked = turn.history.at(-2);
+    if (replaced?.id !== regen || replaced.role !== "assistant" || asked?.role !== "user") throw notFound("Message");
+    answerTo = asked;
+    turn.history = turn.history.slice(0, -2);
+  }
+  const send = answerTo ? { retried: answerTo, history: turn.history } : planSend(turn, req.body.content);
   if (budget > 0 && used >= budget)
     throw new AppError("rate_limit_error", `Daily token budget of ${budget} tokens is used up`, {
       retryAfter: Math.ceil((dayStart + DAY_MS - Date.now()) / 1000),
@@ -121,33 +147,28 @@ export async function startReply(deps: ReplyDeps, req: ReplyRequest): Promise<Re
 
   const replyId = randomUUID();
   const label = deps.provider.modelLabel(model);
-  const begin = async (): Promise<BeginResult> =>
-    store.beginReply({
-      conversation_id: req.conversationId,
-      user_message_id: randomUUID(),
-      content,
-      idempotency_key: req.idempotencyKey,
-      reply_id: replyId,
-      model: label,
-      metadata: req.idempotencyKey ? { idempotency_key: req.idempotencyKey } : {},
-      stale_ms: settings.REPLY_STALE_MS,
-    });
   const maxDurationMs = durationCap(settings, req.remainingMs);
-  const plan = { model, prompt, retried: send.retried, replyId, maxDurationMs };
+  const plan = { model, prompt, retried: send.retried, replyId, maxDurationMs, begin: async () => {} };
 
-  // Without a key nothing can race this send for the model: the rows are written while the request is
-  // in flight. With one, the database decides first, so N concurrent sends make one model call.
-  if (!req.idempotencyKey) {
-    const created = async () => {
-      const r = await begin();
-      if (r.status !== "created") throw new AppError("api_error", "The reply could not be stored");
-    };
-    return { run: (write, signal) => runReply(deps, req, { ...plan, begin: created }, write, signal) };
-  }
-  const decided = await begin();
+  // The database decides before the model is called: one reply at a time per conversation (409 with the
+  // streaming reply's id), and N concurrent sends with one Idempotency-Key make one model call.
+  const decided = await store.beginReply({
+    conversation_id: req.conversationId,
+    user_message_id: randomUUID(),
+    content,
+    idempotency_key: regen ? null : req.idempotencyKey,
+    reply_id: replyId,
+    model: label,
+    metadata: req.idempotencyKey && !regen ? { idempotency_key: req.idempotencyKey } : regen ? { regenerate_of: regen } : {},
+    stale_ms: settings.REPLY_STALE_MS,
+    branch: parent?.branch ?? false,
+    parent_id: parent?.parentId ?? null,
+    answer_to: answerTo?.id ?? null,
+    input_tokens: prompt.input_tokens,
+  });
   switch (decided.status) {
     case "created":
-      return { run: (write, signal) => runReply(deps, req, { ...plan, begin: async () => {} }, write, signal) };
+      return { run: (write, signal) => runReply(deps, req, plan, write, signal) };
     case "attach": {
       const id = decided.reply.id;
       return {
@@ -163,6 +184,10 @@ export async function startReply(deps: ReplyDeps, req: ReplyRequest): Promise<Re
     case "done":
       throw new AppError("conflict_error", "This Idempotency-Key was already used; the reply is stored", {
         replyId: decided.reply?.id,
+      });
+    case "busy":
+      throw new AppError("conflict_error", "A reply is still streaming in this conversation; resume it or wait for it to end", {
+        replyId: decided.reply.id,
       });
   }
 }
