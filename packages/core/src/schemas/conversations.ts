@@ -29,11 +29,15 @@ export const Message = z.object({
 export type Message = z.infer<typeof Message>;
 
 /** A message of the current branch as listed, with its alternatives (branches). */
-export const ListedMessage = Message.extend({
-  sibling_ids: z.array(Uuid).describe("Ids of this message and its alternatives (same parent), oldest first"),
-  sibling_count: z.number().int().min(1).describe("How many alternatives there are, this one included"),
-  sibling_index: z.number().int().min(0).describe("This message's place among sibling_ids (0-based)"),
-});
+// An intersection, so the document says "a Message, and …" (allOf with a $ref) rather than a copy.
+export const ListedMessage = z.intersection(
+  Message,
+  z.object({
+    sibling_ids: z.array(Uuid).describe("Ids of this message and its alternatives (same parent), oldest first"),
+    sibling_count: z.number().int().min(1).describe("How many alternatives there are, this one included"),
+    sibling_index: z.number().int().min(0).describe("This message's place among sibling_ids (0-based)"),
+  }),
+);
 export type ListedMessage = z.infer<typeof ListedMessage>;
 
 export const Conversation = z.object({
