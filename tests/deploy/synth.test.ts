@@ -62,6 +62,8 @@ describe("synthesized stacks (sst deploy)", () => {
     expect(JSON.stringify(s.outputs.MessagesStreamUrl)).toContain("FunctionUrl");
     // Durable replies: the resume stream has its own Function URL.
     expect(JSON.stringify(s.outputs.MessagesResumeUrl)).toContain("FunctionUrl");
+    // Branches: regenerate streams a reply like a send.
+    expect(JSON.stringify(s.outputs.MessagesRegenerateUrl)).toContain("FunctionUrl");
   });
 
   it("bind each secret only to the functions whose route asks for it, fetched from SSM, never in plain text", () => {
@@ -77,11 +79,11 @@ describe("synthesized stacks (sst deploy)", () => {
     const holders = (secret: string) => routes.filter((r) => s.boundSecrets(s.functionOf(r)[1]).includes(secret)).map((r) => r.name).sort();
     expect(holders("JWT_PRIVATE_KEY")).toEqual(["auth-login", "auth-register"]);
     expect(holders("SUPABASE_SECRET_KEY")).toEqual(["auth-login", "auth-register"]);
-    expect(holders("GROQ_API_KEY")).toEqual(["messages-stream"]);
+    expect(holders("GROQ_API_KEY")).toEqual(["messages-regenerate", "messages-stream"]);
     // Resume streams from the database and cancel only writes a row: neither calls the model.
     for (const name of ["messages-resume", "messages-cancel"]) expect(s.boundSecrets(s.functionOf(routes.find((r) => r.name === name)!)[1]), name).toEqual([]);
     for (const legacy of ["JWT_SECRET", "SUPABASE_JWT_SECRET"]) expect(holders(legacy)).toEqual([]);
-    for (const name of routes.filter((r) => !["auth-login", "auth-register", "messages-stream"].includes(r.name)).map((r) => r.name))
+    for (const name of routes.filter((r) => !["auth-login", "auth-register", "messages-stream", "messages-regenerate"].includes(r.name)).map((r) => r.name))
       expect(s.boundSecrets(s.functionOf(routes.find((r) => r.name === name)!)[1]), name).toEqual([]);
     // A route the table gains later without declaring `holds` gets nothing.
     expect(secretsFor({ auth: true })).toEqual([]);
