@@ -142,6 +142,56 @@ alter table public.messages add column if not exists reasoning text not null def
 -- Durable replies (issue 11): a streaming reply's last write, and a cancel asked for by any instance.
 alter table public.messages add column if not exists heartbeat_at timestamptz;
 alter table public.messages add column if not exists cancel_requested_at timestamptz;
+-- Branches (issue 14): messages form a tree per conversation. parent_id is the message a message
+-- answers or follows (null for a root); conversations.current_leaf_id names the branch the API lists
+-- and the next send continues (root → leaf). Written only through the functions below.
+-- The parent is always in the same conversation: (parent_id, conversation_id) references (id, conversation_id).
+create unique index if not exists messages_id_conversation_key on public.messages (id, conversation_id);
+alter table public.conversations add column if not exists current_leaf_id uuid;
+-- Migration of a linear history: only when parent_id is first added, each message's parent becomes the
+-- previous message of its conversation by seq, and the last message the current leaf. Done once, so a
+-- re-applied schema never re-links a later root (an edited first message has no parent, legitimately).
+do $$
+begin
+  if not exists (select 1 from information_schema.columns
+                  where table_schema = 'public' and table_name = 'messages' and column_name = 'parent_id') then
+    alter table public.messages add column parent_id uuid;
+    update public.messages m set parent_id = p.prev
+      from (select id, lag(id) over (partition by conversation_id order by seq) as prev from public.messages) p
+     where p.id = m.id and p.prev is not null;
+    update public.conversations c set current_leaf_id = (
+      select l.id from public.messages l where l.conversation_id = c.id order by l.seq desc limit 1);
+  end if;
+  if not exists (select 1 from pg_constraint where conname = 'messages_parent_fkey') then
+    alter table public.messages add constraint messages_parent_fkey foreign key (parent_id, conversation_id)
+      references public.messages (id, conversation_id) on delete cascade;
+  end if;
+end
+$$;
+-- Children of a message, newest last: siblings, and the walk down to a branch's leaf.
+create index if not exists messages_parent_idx on public.messages (conversation_id, parent_id, seq);
+-- A parent must be stored before its child. The foreign key alone is checked at the end of the
+-- statement, so one multi-row INSERT (a user may send one straight to PostgREST) could make a message
+-- its own parent or two messages each other's: a cycle, which the recursive walks would follow forever.
+-- A BEFORE ROW trigger sees only rows stored before this one, so no cycle can be written (and rows are
+-- never updated: no UPDATE grant on messages, and no function changes parent_id).
+create or replace function public.messages_parent_first() returns trigger
+language plpgsql
+security invoker
+set search_path = public
+as $$
+begin
+  if new.parent_id is not null and not exists (
+    select 1 from public.messages p where p.id = new.parent_id and p.conversation_id = new.conversation_id) then
+    raise exception 'parent % is not a stored message of conversation %', new.parent_id, new.conversation_id
+      using errcode = '23503';
+  end if;
+  return new;
+end
+$$;
+drop trigger if exists messages_parent_first on public.messages;
+create trigger messages_parent_first before insert on public.messages
+  for each row execute function public.messages_parent_first();
 create unique index if not exists messages_idempotency_key
   on public.messages (user_id, conversation_id, idempotency_key) where idempotency_key is not null;
 create index if not exists messages_conversation_seq_idx on public.messages (conversation_id, seq);
@@ -273,6 +323,8 @@ grant select (id, email, display_name, created_at), update (display_name) on pub
 grant select, delete on public.conversations to authenticated;
 grant insert (id, user_id, title, system_prompt, model) on public.conversations to authenticated;
 grant update (title, system_prompt, updated_at) on public.conversations to authenticated;
+-- current_leaf_id is not granted: only SECURITY DEFINER functions move it (append_*, begin_reply,
+-- switch_branch), each after checking the conversation is the caller's.
 -- api_keys: never the key hash; keys are created and revoked through the functions below.
 grant select (id, user_id, name, prefix, created_at, last_used_at, expires_at, revoked_at) on public.api_keys to authenticated;
 grant all on public.users, public.conversations, public.messages, public.api_keys to service_role;
@@ -284,12 +336,12 @@ grant select (id, user_id, reservation_id, entry, model, tokens, input_tokens, o
   on public.usage_ledger to authenticated;
 
 -- ---- messages: grants (kept apart: the reply loop's columns and functions change them) ----------
--- Written only by insert (the append_* functions run as the caller). No UPDATE: a stored reply's
+-- Written only by insert (directly, or by the write functions below). No UPDATE: a stored reply's
 -- figures cannot be rewritten; no DELETE: messages go with their conversation (the foreign key's
 -- cascade runs as the table owner). created_at and seq are the database's own.
 grant select on public.messages to authenticated;
 grant insert (id, conversation_id, user_id, role, content, model, token_count, input_tokens,
-              finish_reason, latency_ms, ttft_ms, metadata, idempotency_key, reasoning, heartbeat_at)
+              finish_reason, latency_ms, ttft_ms, metadata, idempotency_key, reasoning, heartbeat_at, parent_id)
   on public.messages to authenticated;
 -- Durable replies are updated only through their SECURITY DEFINER functions (see "Durable replies"
 -- below): still no UPDATE grant, so no figure of a stored reply can be rewritten directly.
@@ -304,7 +356,10 @@ grant insert (id, conversation_id, user_id, role, content, model, token_count, i
 -- so their names, parameter names and return types are a stable API: change them only together
 -- with every caller.
 --
--- SECURITY INVOKER: they run as the caller, so RLS applies exactly as to a plain insert.
+-- SECURITY DEFINER since branches (issue 14): besides the row a caller could insert directly, they move
+-- the conversation's current_leaf_id, which `authenticated` may not update. So each refuses a call
+-- without a user (42501), writes only into the caller's own conversation (the explicit auth.uid()
+-- filters), stores exactly one message whose user_id is the caller, and the CHECK constraints apply.
 -- When the conversation is missing or belongs to someone else they raise SQLSTATE P0002
 -- (no_data_found) and write nothing.
 -- ---------------------------------------------------------------------------------------------
@@ -320,12 +375,15 @@ create or replace function public.append_user_message(
   p_idempotency_key text
 ) returns public.messages
 language plpgsql
-security invoker
-set search_path = public
+security definer
+set search_path = public, pg_temp
 as $$
 declare
   v_message public.messages;
 begin
+  if auth.uid() is null then
+    raise exception 'no user' using errcode = '42501';
+  end if;
   -- Updating first also locks the conversation row, so concurrent appends get ordered seqs.
   update public.conversations set updated_at = now()
    where id = p_conversation_id and user_id = auth.uid();
@@ -333,9 +391,11 @@ begin
     raise exception 'conversation % not found', p_conversation_id using errcode = 'P0002';
   end if;
 
-  insert into public.messages (id, conversation_id, user_id, role, content, idempotency_key)
-  values (p_id, p_conversation_id, auth.uid(), 'user', p_content, p_idempotency_key)
+  -- Branches (issue 14): the appended message continues the current branch.
+  insert into public.messages (id, conversation_id, user_id, role, content, idempotency_key, parent_id)
+  values (p_id, p_conversation_id, auth.uid(), 'user', p_content, p_idempotency_key, public.conversation_leaf(p_conversation_id))
   returning * into v_message;
+  update public.conversations set current_leaf_id = v_message.id where id = p_conversation_id and user_id = auth.uid();
   return v_message;
 end
 $$;
@@ -360,12 +420,15 @@ create or replace function public.append_assistant_message(
   p_reasoning       text default ''
 ) returns public.messages
 language plpgsql
-security invoker
-set search_path = public
+security definer
+set search_path = public, pg_temp
 as $$
 declare
   v_message public.messages;
 begin
+  if auth.uid() is null then
+    raise exception 'no user' using errcode = '42501';
+  end if;
   update public.conversations set updated_at = now()
    where id = p_conversation_id and user_id = auth.uid();
   if not found then
@@ -374,13 +437,14 @@ begin
 
   insert into public.messages (
     id, conversation_id, user_id, role, content, model, token_count, input_tokens,
-    finish_reason, latency_ms, ttft_ms, metadata, reasoning
+    finish_reason, latency_ms, ttft_ms, metadata, reasoning, parent_id
   ) values (
     p_id, p_conversation_id, auth.uid(), 'assistant', p_content, p_model, p_token_count,
     p_input_tokens, p_finish_reason, p_latency_ms, p_ttft_ms, coalesce(p_metadata, '{}'::jsonb),
-    coalesce(p_reasoning, '')
+    coalesce(p_reasoning, ''), public.conversation_leaf(p_conversation_id)
   )
   returning * into v_message;
+  update public.conversations set current_leaf_id = v_message.id where id = p_conversation_id and user_id = auth.uid();
   return v_message;
 end
 $$;
@@ -413,14 +477,83 @@ revoke all on public.schema_migrations from public, anon, authenticated;
 -- indexes and keep the functions harmless when called by a role that bypasses RLS.
 -- ---------------------------------------------------------------------------------------------
 
--- prepare_turn(p_conversation_id uuid, p_history_limit integer, p_idempotency_key text) returns jsonb
---   {"conversation": {...}, "history": [messages, oldest first, at most p_history_limit],
---    "user_message": message with that idempotency key or null, "reply": first reply after it or null}
--- null when the conversation is missing or not the caller's.
+-- conversation_leaf(p_conversation_id uuid) returns uuid
+--   The current leaf; a conversation whose leaf was never set (written before branches by a path that
+--   bypassed these functions) falls back to its last message.
+create or replace function public.conversation_leaf(p_conversation_id uuid) returns uuid
+language sql
+stable
+security invoker
+set search_path = public
+as $$
+  select coalesce(
+    (select c.current_leaf_id from public.conversations c
+      where c.id = p_conversation_id and exists (
+        select 1 from public.messages x where x.id = c.current_leaf_id and x.conversation_id = c.id)),
+    (select m.id from public.messages m where m.conversation_id = p_conversation_id order by m.seq desc limit 1))
+$$;
+
+-- branch_path(p_conversation_id uuid, p_leaf uuid) returns setof messages
+--   The messages from the root down to p_leaf (p_leaf included), in any order (sort by seq: a child is
+--   always written after its parent). Empty when p_leaf is null or not in the conversation.
+create or replace function public.branch_path(p_conversation_id uuid, p_leaf uuid) returns setof public.messages
+language sql
+stable
+security invoker
+set search_path = public
+as $$
+  with recursive path as (
+    select m.* from public.messages m where m.id = p_leaf and m.conversation_id = p_conversation_id
+    union all
+    select p.* from public.messages p join path on p.id = path.parent_id and p.conversation_id = p_conversation_id
+  )
+  select * from path
+$$;
+
+-- list_branch(p_conversation_id uuid, p_after_seq bigint, p_limit integer) returns jsonb
+--   The page of the current branch after seq p_after_seq (oldest first, at most p_limit), each message
+--   with sibling_ids (its parent's children by seq, itself included), sibling_count, sibling_index and
+--   cursor_seq (text). null when the conversation is missing or not the caller's.
+create or replace function public.list_branch(p_conversation_id uuid, p_after_seq bigint, p_limit integer)
+returns jsonb
+language sql
+stable
+security invoker
+set search_path = public
+as $$
+  select case when c.id is null then null else coalesce((
+    select jsonb_agg(
+             to_jsonb(m) - array['seq', 'user_id', 'idempotency_key', 'heartbeat_at', 'cancel_requested_at']
+             || jsonb_build_object('cursor_seq', m.seq::text, 'sibling_ids', s.ids,
+                                   'sibling_count', jsonb_array_length(s.ids),
+                                   'sibling_index', (select i - 1 from jsonb_array_elements_text(s.ids) with ordinality e(v, i) where e.v = m.id::text))
+             order by m.seq)
+      from (select * from public.branch_path(c.id, public.conversation_leaf(c.id)) b
+             where b.seq > coalesce(p_after_seq, 0) order by b.seq limit greatest(coalesce(p_limit, 0), 0)) m
+      cross join lateral (
+        select jsonb_agg(x.id order by x.seq) as ids from public.messages x
+         where x.conversation_id = c.id and x.parent_id is not distinct from m.parent_id) s
+  ), '[]'::jsonb) end
+  from (select 1) one
+  left join public.conversations c on c.id = p_conversation_id and c.user_id = (select auth.uid())
+$$;
+
+-- prepare_turn(p_conversation_id uuid, p_history_limit integer, p_idempotency_key text, p_parent_id uuid,
+--   p_branch boolean) returns jsonb
+--   {"conversation": {...}, "parent_found": bool, "history": [messages, oldest first],
+--    "user_message": message with that idempotency key or null, "reply": its first reply or null}
+--   The history is the path from the root to the prompt's parent: p_parent_id when p_branch (an edit,
+--   a regenerate; null: none), else the current leaf; at most p_history_limit messages, the most recent
+--   of the path. "parent_found" says whether p_parent_id is a message of this conversation.
+--   null when the conversation is missing or not the caller's. (The 3-argument version is dropped, so
+--   a call by name matches exactly one function.)
+drop function if exists public.prepare_turn(uuid, integer, text);
 create or replace function public.prepare_turn(
   p_conversation_id uuid,
   p_history_limit   integer,
-  p_idempotency_key text
+  p_idempotency_key text,
+  p_parent_id       uuid default null,
+  p_branch          boolean default false
 ) returns jsonb
 language sql
 stable
@@ -431,10 +564,11 @@ as $$
     'conversation', jsonb_build_object(
       'id', c.id, 'title', c.title, 'system_prompt', c.system_prompt, 'model', c.model,
       'created_at', c.created_at, 'updated_at', c.updated_at),
+    'parent_found', p_parent_id is null or exists (
+      select 1 from public.messages pm where pm.id = p_parent_id and pm.conversation_id = c.id),
     'history', coalesce((
       select jsonb_agg(to_jsonb(h) - array['seq', 'user_id', 'idempotency_key', 'reasoning'] order by h.seq)
-        from (select * from public.messages m
-               where m.conversation_id = c.id
+        from (select * from public.branch_path(c.id, case when p_branch then p_parent_id else public.conversation_leaf(c.id) end) m
                order by m.seq desc
                limit greatest(coalesce(p_history_limit, 0), 0)) h
     ), '[]'::jsonb),
@@ -443,7 +577,7 @@ as $$
     'reply', (
       select to_jsonb(r) - array['seq', 'user_id', 'idempotency_key']
         from public.messages r
-       where r.conversation_id = c.id and r.role = 'assistant' and r.seq > u.seq
+       where r.conversation_id = c.id and r.role = 'assistant' and r.parent_id = u.id
        order by r.seq
        limit 1)
   )
@@ -500,10 +634,16 @@ as $$
    order by g.k collate "C"
 $$;
 
-revoke all on function public.prepare_turn(uuid, integer, text) from public, anon;
+revoke all on function public.conversation_leaf(uuid) from public, anon;
+revoke all on function public.branch_path(uuid, uuid) from public, anon;
+revoke all on function public.list_branch(uuid, bigint, integer) from public, anon;
+revoke all on function public.prepare_turn(uuid, integer, text, uuid, boolean) from public, anon;
 revoke all on function public.tokens_used_since(timestamptz) from public, anon;
 revoke all on function public.usage_report(timestamptz, timestamptz, text) from public, anon;
-grant execute on function public.prepare_turn(uuid, integer, text) to authenticated, service_role;
+grant execute on function public.conversation_leaf(uuid) to authenticated, service_role;
+grant execute on function public.branch_path(uuid, uuid) to authenticated, service_role;
+grant execute on function public.list_branch(uuid, bigint, integer) to authenticated, service_role;
+grant execute on function public.prepare_turn(uuid, integer, text, uuid, boolean) to authenticated, service_role;
 grant execute on function public.tokens_used_since(timestamptz) to authenticated, service_role;
 grant execute on function public.usage_report(timestamptz, timestamptz, text) to authenticated, service_role;
 
@@ -885,7 +1025,10 @@ begin
   foreach f in array array[
     'public.append_user_message(uuid, uuid, text, text)',
     'public.append_assistant_message(uuid, uuid, text, text, integer, integer, text, integer, integer, jsonb, text)',
-    'public.prepare_turn(uuid, integer, text)',
+    'public.conversation_leaf(uuid)',
+    'public.branch_path(uuid, uuid)',
+    'public.list_branch(uuid, bigint, integer)',
+    'public.prepare_turn(uuid, integer, text, uuid, boolean)',
     'public.tokens_used_since(timestamptz)',
     'public.usage_report(timestamptz, timestamptz, text)',
     'public.reserve_tokens(uuid, text, integer, bigint, timestamptz)',
@@ -974,17 +1117,26 @@ end
 $$;
 
 -- begin_reply(p_conversation_id uuid, p_user_message_id uuid, p_content text, p_idempotency_key text,
---   p_retry_of uuid, p_reply_id uuid, p_model text, p_metadata jsonb, p_stale_ms integer) returns jsonb
---   {"status": "created" | "attach" | "done" | "mismatch", "reply": message, "user_message": message}
+--   p_reply_id uuid, p_model text, p_metadata jsonb, p_stale_ms integer, p_parent_id uuid,
+--   p_answer_to uuid, p_input_tokens integer, p_branch boolean) returns jsonb
+--   {"status": "created" | "attach" | "done" | "mismatch" | "busy", "reply": message, "user_message": message}
 -- The one place that decides whether a send calls the model. It locks the conversation row first, so
 -- concurrent sends of one conversation pass through here one at a time and each sees the rows the
 -- previous one committed:
---   * a new key (or none): stores the user message and the streaming reply row together → created;
 --   * a key already stored with other content → mismatch (the API answers 422);
 --   * a key whose reply is streaming → attach (the caller follows that reply instead);
 --   * a key whose reply finished, or that the conversation has moved past → done (409);
---   * a key whose reply failed or was cancelled → a new reply row to the same user message → created.
--- p_retry_of names the stored user message the caller planned to answer again (null: a new send).
+--   (an idempotent repeat is decided before the busy check, so it still attaches to its own reply)
+--   * another reply of the conversation streaming, and not stale → busy (409 with its id): one reply
+--     at a time per conversation (issue 14); a stale one is settled as error first and does not block;
+--   * otherwise → created: the user message (unless p_answer_to) and the streaming reply row, stored
+--     together; a key whose reply failed or was cancelled gets a new reply to the same user message.
+-- Branches (issue 14): p_answer_to answers that stored user message again (regenerate; no user message
+-- is stored, the new reply is a sibling of its earlier replies); otherwise the new user message's parent
+-- is p_parent_id when p_branch (an edit; null: a new root), else the current leaf. The new reply becomes
+-- the current leaf, and p_input_tokens (the prompt as sent, our count) is stored at once.
+-- The 8-argument version predates branches; dropped so a call by name matches exactly one function.
+drop function if exists public.begin_reply(uuid, uuid, text, text, uuid, text, jsonb, integer);
 create or replace function public.begin_reply(
   p_conversation_id uuid,
   p_user_message_id uuid,
@@ -993,7 +1145,11 @@ create or replace function public.begin_reply(
   p_reply_id        uuid,
   p_model           text,
   p_metadata        jsonb,
-  p_stale_ms        integer
+  p_stale_ms        integer,
+  p_parent_id       uuid default null,
+  p_answer_to       uuid default null,
+  p_input_tokens    integer default null,
+  p_branch          boolean default false
 ) returns jsonb
 language plpgsql
 volatile
@@ -1003,6 +1159,7 @@ as $$
 declare
   v_user  public.messages;
   v_reply public.messages;
+  v_busy  public.messages;
   v_later boolean;
 begin
   if auth.uid() is null then
@@ -1015,6 +1172,13 @@ begin
   if p_metadata is not null and jsonb_typeof(p_metadata) <> 'object' then
     raise exception 'p_metadata must be a JSON object' using errcode = '22023';
   end if;
+  if p_input_tokens is not null and p_input_tokens < 0 then
+    raise exception 'p_input_tokens must be non-negative' using errcode = '22023';
+  end if;
+  if p_answer_to is not null and (p_branch or p_parent_id is not null) then
+    raise exception 'p_answer_to excludes p_parent_id and p_branch' using errcode = '22023';
+  end if;
+  -- The row lock orders every send of this conversation: each sees what the previous one committed.
   update public.conversations set updated_at = now()
    where id = p_conversation_id and user_id = auth.uid();
   if not found then
@@ -1022,7 +1186,7 @@ begin
   end if;
   perform public.settle_stale_replies(p_conversation_id, p_stale_ms);
 
-  if p_idempotency_key is not null then
+  if p_idempotency_key is not null and p_answer_to is null then
     select * into v_user from public.messages
      where conversation_id = p_conversation_id and user_id = auth.uid()
        and role = 'user' and idempotency_key = p_idempotency_key;
@@ -1036,7 +1200,7 @@ begin
                     where l.conversation_id = p_conversation_id and l.role = 'user' and l.seq > v_user.seq)
       into v_later;
     select * into v_reply from public.messages r
-     where r.conversation_id = p_conversation_id and r.role = 'assistant' and r.seq > v_user.seq
+     where r.conversation_id = p_conversation_id and r.role = 'assistant' and r.parent_id = v_user.id
      order by r.seq desc limit 1;
     if v_reply.id is not null and v_reply.finish_reason is null then
       return jsonb_build_object('status', 'attach', 'reply', to_jsonb(v_reply) - array['seq', 'user_id', 'idempotency_key']);
@@ -1044,15 +1208,38 @@ begin
     if v_later or v_reply.finish_reason in ('end_turn', 'max_tokens') then
       return jsonb_build_object('status', 'done', 'reply', to_jsonb(v_reply) - array['seq', 'user_id', 'idempotency_key']);
     end if;
-  else
-    insert into public.messages (id, conversation_id, user_id, role, content, idempotency_key)
-    values (p_user_message_id, p_conversation_id, auth.uid(), 'user', p_content, p_idempotency_key)
+  end if;
+
+  select * into v_busy from public.messages b
+   where b.conversation_id = p_conversation_id and b.user_id = auth.uid()
+     and b.role = 'assistant' and b.finish_reason is null
+   order by b.seq desc limit 1;
+  if v_busy.id is not null then
+    return jsonb_build_object('status', 'busy', 'reply', to_jsonb(v_busy) - array['seq', 'user_id', 'idempotency_key']);
+  end if;
+
+  if p_answer_to is not null then
+    select * into v_user from public.messages
+     where id = p_answer_to and conversation_id = p_conversation_id and user_id = auth.uid() and role = 'user';
+    if v_user.id is null then
+      raise exception 'message % not found', p_answer_to using errcode = 'P0002';
+    end if;
+  elsif v_user.id is null then
+    if p_branch and p_parent_id is not null and not exists (
+      select 1 from public.messages where id = p_parent_id and conversation_id = p_conversation_id and user_id = auth.uid()) then
+      raise exception 'message % not found', p_parent_id using errcode = 'P0002';
+    end if;
+    insert into public.messages (id, conversation_id, user_id, role, content, idempotency_key, parent_id)
+    values (p_user_message_id, p_conversation_id, auth.uid(), 'user', p_content, p_idempotency_key,
+            case when p_branch then p_parent_id else public.conversation_leaf(p_conversation_id) end)
     returning * into v_user;
   end if;
 
-  insert into public.messages (id, conversation_id, user_id, role, content, model, metadata, heartbeat_at)
-  values (p_reply_id, p_conversation_id, auth.uid(), 'assistant', '', p_model, coalesce(p_metadata, '{}'::jsonb), now())
+  insert into public.messages (id, conversation_id, user_id, role, content, model, metadata, heartbeat_at, parent_id, input_tokens)
+  values (p_reply_id, p_conversation_id, auth.uid(), 'assistant', '', p_model, coalesce(p_metadata, '{}'::jsonb), now(),
+          v_user.id, p_input_tokens)
   returning * into v_reply;
+  update public.conversations set current_leaf_id = v_reply.id where id = p_conversation_id and user_id = auth.uid();
   return jsonb_build_object(
     'status', 'created',
     'reply', to_jsonb(v_reply) - array['seq', 'user_id', 'idempotency_key'],
@@ -1205,13 +1392,13 @@ end
 $$;
 
 revoke all on function public.settle_stale_replies(uuid, integer) from public, anon;
-revoke all on function public.begin_reply(uuid, uuid, text, text, uuid, text, jsonb, integer) from public, anon;
+revoke all on function public.begin_reply(uuid, uuid, text, text, uuid, text, jsonb, integer, uuid, uuid, integer, boolean) from public, anon;
 revoke all on function public.flush_reply(uuid, text, text) from public, anon;
 revoke all on function public.finish_reply(uuid, text, text, integer, integer, text, integer, integer, jsonb) from public, anon;
 revoke all on function public.get_reply(uuid, integer) from public, anon;
 revoke all on function public.request_cancel(uuid, integer) from public, anon;
 grant execute on function public.settle_stale_replies(uuid, integer) to authenticated, service_role;
-grant execute on function public.begin_reply(uuid, uuid, text, text, uuid, text, jsonb, integer) to authenticated, service_role;
+grant execute on function public.begin_reply(uuid, uuid, text, text, uuid, text, jsonb, integer, uuid, uuid, integer, boolean) to authenticated, service_role;
 grant execute on function public.flush_reply(uuid, text, text) to authenticated, service_role;
 grant execute on function public.finish_reply(uuid, text, text, integer, integer, text, integer, integer, jsonb) to authenticated, service_role;
 grant execute on function public.get_reply(uuid, integer) to authenticated, service_role;
@@ -1314,3 +1501,53 @@ revoke all on function public.export_conversation(uuid) from public, anon;
 grant execute on function public.search_conversations(text, timestamptz, uuid, integer) to authenticated, service_role;
 grant execute on function public.set_default_title(uuid, text) to authenticated, service_role;
 grant execute on function public.export_conversation(uuid) to authenticated, service_role;
+
+-- ---------------------------------------------------------------------------------------------
+-- Branches: switching (issue 14)
+--
+-- The tree itself (messages.parent_id, conversations.current_leaf_id, the one-time migration of a
+-- linear history) is set up with the tables; conversation_leaf, branch_path, list_branch and
+-- prepare_turn are with the read functions, begin_reply with the durable replies. Prompts are built from
+-- the current path only; usage and budgets count every message, whatever branch it is on.
+-- ---------------------------------------------------------------------------------------------
+
+-- switch_branch(p_conversation_id uuid, p_message_id uuid) returns uuid
+--   Makes the branch through p_message_id current: its leaf is reached by following the most recent
+--   child from there down. Returns that leaf; null when the message is not in the caller's conversation.
+--   SECURITY DEFINER, because `authenticated` may not update current_leaf_id: it refuses a call without
+--   a user and only ever points the caller's own conversation at one of its own messages.
+create or replace function public.switch_branch(p_conversation_id uuid, p_message_id uuid) returns uuid
+language plpgsql
+volatile
+security definer
+set search_path = public, pg_temp
+as $$
+declare
+  v_leaf uuid;
+begin
+  if auth.uid() is null then
+    raise exception 'no user' using errcode = '42501';
+  end if;
+  if not exists (select 1 from public.messages m
+                   join public.conversations c on c.id = m.conversation_id and c.user_id = auth.uid()
+                  where m.id = p_message_id and m.conversation_id = p_conversation_id and m.user_id = auth.uid()) then
+    return null;
+  end if;
+  with recursive down as (
+    select p_message_id as id, 0 as depth
+    union all
+    select (select c.id from public.messages c
+             where c.conversation_id = p_conversation_id and c.parent_id = down.id
+             order by c.seq desc limit 1), down.depth + 1
+      from down where down.id is not null
+  )
+  select id into v_leaf from down where id is not null order by depth desc limit 1;
+  update public.conversations set current_leaf_id = v_leaf
+   where id = p_conversation_id and user_id = auth.uid();
+  return v_leaf;
+end
+$$;
+
+revoke all on function public.switch_branch(uuid, uuid) from public, anon;
+grant execute on function public.switch_branch(uuid, uuid) to authenticated, service_role;
+revoke all on function public.messages_parent_first() from public, anon, authenticated;

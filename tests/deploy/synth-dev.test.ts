@@ -31,9 +31,9 @@ describe("synthesized stacks (sst dev)", () => {
   });
 
   it("serve the stream from a BUFFERED Function URL, the same CORS", () => {
-    // The send and the durable resume stream, each on its own Function URL.
-    expect(routes.filter((r) => r.streaming).map((r) => r.name)).toEqual(["messages-stream", "messages-resume"]);
-    expect(s.ofType("AWS::Lambda::Url")).toHaveLength(2);
+    // The send, the durable resume stream and regenerate, each on its own Function URL.
+    expect(routes.filter((r) => r.streaming).map((r) => r.name)).toEqual(["messages-stream", "messages-resume", "messages-regenerate"]);
+    expect(s.ofType("AWS::Lambda::Url")).toHaveLength(3);
     for (const route of routes.filter((r) => r.streaming)) {
       const [id] = s.functionOf(route);
       const url = s.ofType("AWS::Lambda::Url").find((u) => u.Properties.TargetFunctionArn["Fn::GetAtt"][0] === id)!;

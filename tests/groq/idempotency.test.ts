@@ -39,14 +39,15 @@ it("a retried send after a failed stream stores no second user message; a repeat
 
   const stored = await messages(api, token, conv);
   expect(stored.filter((m) => m.content === "What is 2+2?")).toHaveLength(1);
+  // The retry's reply is a sibling of the failed one (branches): the listed branch holds the retry.
   expect(stored.map((m) => [m.role, m.finish_reason])).toEqual([
     ["user", null],
     ["assistant", "end_turn"],
     ["user", null],
-    ["assistant", "error"],
     ["assistant", "end_turn"],
   ]);
   const answer = stored.at(-1);
+  expect(answer.sibling_ids).toEqual([first[0]!.data.message.id, answer.id]);
   expect(answer.id).toBe(second[0]!.data.message.id);
   expect(answer.metadata).toMatchObject({ idempotency_key: "send-7f3a", retry_of_user_message: stored[2].id });
 
@@ -55,7 +56,7 @@ it("a retried send after a failed stream stores no second user message; a repeat
   expect(again.status).toBe(409);
   expect(((await again.json()) as any).error).toMatchObject({ type: "conflict_error", reply_id: answer.id });
   expect(h.groq.requests.length).toBe(seen);
-  expect(await messages(api, token, conv)).toHaveLength(5);
+  expect(await messages(api, token, conv)).toHaveLength(4);
 });
 
 it("a repeat of a send that completed the first time is 409 at once, and another key is a new send", async () => {

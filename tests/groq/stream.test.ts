@@ -2,7 +2,7 @@
 // usage in either of Groq's shapes (or counted when absent), finish reasons, model choice, pings while
 // the upstream is silent, context-window trimming and the usage report.
 import { countTokens } from "gpt-tokenizer/encoding/o200k_harmony";
-import { MESSAGE_OVERHEAD_TOKENS, PROMPT_OVERHEAD_TOKENS } from "@conversation-api/core";
+import { MESSAGE_OVERHEAD_TOKENS, PROMPT_OVERHEAD_TOKENS, estimateTokens } from "@conversation-api/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REQUEST_ID, TIMINGS, reply } from "../fixtures/groq-server";
 import { captureConsoleErrors } from "../support/console";
@@ -69,7 +69,8 @@ describe("a normal stream", () => {
       content: "Hello world",
       finish_reason: "end_turn",
       token_count: 14,
-      input_tokens: 37,
+      // The prompt as sent, as message_start announced it; Groq's own count stays in metadata.usage.
+      input_tokens: events[0]!.data.message.usage.input_tokens,
       model: "openai/gpt-oss-20b",
     });
     expect(stored.metadata).toEqual({
@@ -90,7 +91,7 @@ describe("a normal stream", () => {
     const events = await readSse(await stream(api, conv, token, { content: "hi" }));
     expect(events.find((e) => e.event === "message_delta")!.data.usage.output_tokens).toBe(3);
     const [stored] = await replies(api, token, conv);
-    expect(stored).toMatchObject({ content: "Hi", token_count: 3, input_tokens: 20 });
+    expect(stored).toMatchObject({ content: "Hi", token_count: 3, input_tokens: events[0]!.data.message.usage.input_tokens });
     expect(stored.metadata).toMatchObject({ usage: { prompt_tokens: 20, completion_tokens: 3, total_tokens: 23 }, usage_source: "usage" });
     expect(stored.metadata.usage_estimated).toBeUndefined();
   });
@@ -107,10 +108,10 @@ describe("a normal stream", () => {
     expect(output).not.toBe(pieces.length);
     const [stored] = await replies(api, token, conv);
     expect(stored.token_count).toBe(tokens(text));
-    // message_start carries a quick estimate (a short prompt is never tokenized before the first token);
-    // what is stored is counted with the real tokenizer once the stream is over.
-    expect(stored.input_tokens).toBe(PROMPT_OVERHEAD_TOKENS + tokens("count me") + MESSAGE_OVERHEAD_TOKENS);
-    expect(events[0]!.data.message.usage.input_tokens).toBeGreaterThan(0);
+    // input_tokens is one figure: the prompt as counted when it was sent (a short prompt is never
+    // tokenized before the first token, so it is the byte estimate), in message_start and stored alike.
+    expect(events[0]!.data.message.usage.input_tokens).toBe(PROMPT_OVERHEAD_TOKENS + estimateTokens("count me") + MESSAGE_OVERHEAD_TOKENS);
+    expect(stored.input_tokens).toBe(events[0]!.data.message.usage.input_tokens);
     expect(stored.metadata).toMatchObject({ provider: "groq", usage_estimated: true });
   });
 

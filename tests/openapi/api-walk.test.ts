@@ -106,6 +106,24 @@ describe("every endpoint answers as documented", () => {
     expect((await api.call("messages-cancel", { token, params: { ...params, message_id: randomUUID() } })).status).toBe(404);
   });
 
+  test("regenerate a reply (a branch), switch back to the first one", async () => {
+    const listed = await api.call("messages-list", { token, params: { id: conversationId } });
+    const first = listed.body.data.at(-1);
+    const params = { id: conversationId, message_id: first.id };
+    const again = await api.stream("messages-regenerate", { token, params, body: {} });
+    expect(again.status).toBe(200);
+    expect(again.events[0]!.event).toBe("message_start");
+    expect((await api.stream("messages-regenerate", { params, body: {} })).status).toBe(401);
+    expect((await api.stream("messages-regenerate", { token, params: { ...params, message_id: randomUUID() }, body: {} })).status).toBe(404);
+    expect((await api.stream("messages-regenerate", { token, params, body: { max_tokens: 0 } })).status).toBe(422);
+    const switched = await api.call("conversations-branch", { token, params: { id: conversationId }, body: { message_id: first.id } });
+    expect(switched.status).toBe(200);
+    expect(switched.body.leaf_id).toBe(first.id);
+    expect((await api.call("conversations-branch", { params: { id: conversationId }, body: { message_id: first.id } })).status).toBe(401);
+    expect((await api.call("conversations-branch", { token, params: { id: conversationId }, body: { message_id: randomUUID() } })).status).toBe(404);
+    expect((await api.call("conversations-branch", { token, params: { id: conversationId }, body: {} })).status).toBe(422);
+  });
+
   test("list messages, and usage", async () => {
     const r = await api.call("messages-list", { token, params: { id: conversationId } });
     expect(r.status).toBe(200);

@@ -1,7 +1,7 @@
 // The ports the domain needs from the outside world. Adapters (SQL store, Supabase store, Groq, the
 // offline model) live outside core and implement these.
 import type { ReasoningEffort } from "./models";
-import type { Conversation, ConversationExport, FinishReason, Message, Page, User, UsageRow } from "./schemas";
+import type { Conversation, ConversationExport, FinishReason, ListedMessage, Message, Page, User, UsageRow } from "./schemas";
 
 export interface NewUser {
   email: string; // already normalised: trimmed, lower-case
@@ -20,6 +20,14 @@ export interface TurnContext {
   history: Message[];
   /** Set when the request's idempotency key was already used in this conversation. */
   idempotent: { user_message: Message; reply: Message | null } | null;
+  /** Whether the requested parent (an edit, a regenerate) is a message of this conversation. */
+  parent_found: boolean;
+}
+
+/** Where a prompt's history ends (branches): the current leaf unless `branch`, then `parentId` (null: none). */
+export interface TurnParent {
+  branch: boolean;
+  parentId: string | null;
 }
 
 export interface NewUserMessage {
@@ -57,6 +65,14 @@ export interface BeginReply {
   model: string;
   metadata: Record<string, unknown>;
   stale_ms: number;
+  // ---- branches (issue 14) ----
+  /** With `branch`, the new user message's parent (null: a new root); otherwise it follows the current leaf. */
+  branch?: boolean;
+  parent_id?: string | null;
+  /** Regenerate: answer this stored user message again instead of storing one. */
+  answer_to?: string | null;
+  /** The prompt as sent (message_start's figure), stored with the row at once. */
+  input_tokens?: number | null;
 }
 
 /** What begin_reply decided (see database/schema.sql). */
@@ -64,7 +80,9 @@ export type BeginResult =
   | { status: "created"; reply: Message; user_message: Message }
   | { status: "attach"; reply: Message }
   | { status: "done"; reply: Message | null }
-  | { status: "mismatch" };
+  | { status: "mismatch" }
+  /** Another reply of the conversation is streaming: one at a time (409 with its id). */
+  | { status: "busy"; reply: Message };
 
 export interface FinishReply {
   id: string;
@@ -151,12 +169,14 @@ export interface UserStore {
     patch: { title?: string | null; system_prompt?: string | null },
   ): Promise<Conversation | null>;
   deleteConversation(id: string): Promise<boolean>;
-  /** null when the conversation does not exist for this user. Oldest first. */
-  listMessages(conversationId: string, page: PageRequest): Promise<Page<Message> | null>;
+  /** The current branch, root first, with each message's siblings. null when the conversation is not this user's. */
+  listMessages(conversationId: string, page: PageRequest): Promise<Page<ListedMessage> | null>;
+  /** Makes the branch through the message current; returns its leaf, null when the message is not in this user's conversation. */
+  switchBranch(conversationId: string, messageId: string): Promise<string | null>;
   /** Everything needed before calling the model, in one round trip. null when the conversation is not this user's. */
   prepareTurn(
     conversationId: string,
-    opts: { historyLimit: number; idempotencyKey: string | null },
+    opts: { historyLimit: number; idempotencyKey: string | null; parent?: TurnParent | undefined },
   ): Promise<TurnContext | null>;
   /** Stores the user's message and bumps the conversation's activity (SQL function). */
   saveUserMessage(input: NewUserMessage): Promise<Message>;

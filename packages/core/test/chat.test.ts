@@ -10,6 +10,7 @@ let n = 0;
 const msg = (role: "user" | "assistant", content: string, finish: Message["finish_reason"] = role === "user" ? null : "end_turn"): Message => ({
   id: `00000000-0000-4000-8000-${String(++n).padStart(12, "0")}`,
   conversation_id: "c",
+  parent_id: null,
   reasoning: "",
   role,
   content,
@@ -54,6 +55,7 @@ describe("planSend", () => {
   const turn = (history: Message[], user?: Message): TurnContext => ({
     conversation: { id: "c", title: null, system_prompt: null, model: "m", created_at: "", updated_at: "" },
     history,
+    parent_found: true,
     idempotent: user ? { user_message: user, reply: history.find((m, i) => m.role === "assistant" && i > history.indexOf(user)) ?? null } : null,
   });
   const conflict = (f: () => unknown) => {

@@ -58,6 +58,7 @@ export class MemoryStore implements UserStore {
       cancel_requested: false,
       idempotency_key: null,
       heartbeat: Date.now(),
+      parent_id: this.rows.at(-1)?.id ?? null,
       ...init,
     };
   }
@@ -92,7 +93,12 @@ export class MemoryStore implements UserStore {
     return true;
   }
   async listMessages(id: string) {
-    return id === this.conversation.id ? { data: this.rows.map(this.strip), next_cursor: null } : null;
+    // Linear: the reply loop's tests never branch (branches are tested on the SQL stores).
+    const listed = this.rows.map(this.strip).map((m) => ({ ...m, sibling_ids: [m.id], sibling_count: 1, sibling_index: 0 }));
+    return id === this.conversation.id ? { data: listed, next_cursor: null } : null;
+  }
+  async switchBranch(): Promise<string | null> {
+    throw new Error("not used by the reply loop");
   }
   async prepareTurn(id: string, opts: { historyLimit: number; idempotencyKey: string | null }) {
     if (id !== this.conversation.id) return null;
@@ -103,6 +109,7 @@ export class MemoryStore implements UserStore {
       conversation: this.conversation,
       history,
       idempotent: u ? { user_message: this.strip(u), reply: history.find((m) => m.role === "assistant" && this.rows.indexOf(u) < history.indexOf(m)) ?? null } : null,
+      parent_found: true,
     };
   }
   async saveUserMessage(): Promise<Message> {
@@ -123,11 +130,15 @@ export class MemoryStore implements UserStore {
       if (reply && reply.finish_reason === null) return { status: "attach", reply: this.strip(reply) };
       if (after.some((r) => r.role === "user") || reply?.finish_reason === "end_turn" || reply?.finish_reason === "max_tokens")
         return { status: "done", reply: reply ? this.strip(reply) : null };
-    } else {
+    }
+    // As begin_reply: one streaming reply per conversation.
+    const busy = this.rows.find((r) => r.role === "assistant" && r.finish_reason === null);
+    if (busy) return { status: "busy", reply: this.strip(busy) };
+    if (!user) {
       user = this.row({ id: input.user_message_id, role: "user", content: input.content, idempotency_key: input.idempotency_key });
       this.rows.push(user);
     }
-    const reply = this.row({ id: input.reply_id, role: "assistant", content: "", model: input.model, metadata: input.metadata });
+    const reply = this.row({ id: input.reply_id, role: "assistant", content: "", model: input.model, metadata: input.metadata, input_tokens: input.input_tokens ?? null, parent_id: user.id });
     this.rows.push(reply);
     return { status: "created", reply: this.strip(reply), user_message: this.strip(user) };
   }

@@ -23,6 +23,7 @@ const conversation = (model: string): Conversation => ({
 const earlier: Message = {
   id: "00000000-0000-4000-8000-000000000009",
   conversation_id: "00000000-0000-4000-8000-000000000001",
+  parent_id: null,
   role: "assistant",
   content: "An earlier answer.",
   reasoning: "Secret chain of thought.",

@@ -37,6 +37,9 @@ export const routeTable: RouteSpec[] = ([
   { name: "messages-cancel", method: "POST", path: "/conversations/{id}/messages/{message_id}/cancel", auth: true, streaming: false },
   // Export (issue 14): the caller's own data, no secret.
   { name: "conversations-export", method: "GET", path: "/conversations/{id}/export", auth: true, streaming: false },
+  // Branches (issue 14): regenerate calls the model like a send (its own streaming Function URL).
+  { name: "messages-regenerate", method: "POST", path: "/conversations/{id}/messages/{message_id}/regenerate", auth: true, streaming: true, holds: ["model-key"] },
+  { name: "conversations-branch", method: "POST", path: "/conversations/{id}/branch", auth: true, streaming: false },
   { name: "usage", method: "GET", path: "/usage", auth: true, streaming: false },
   { name: "models", method: "GET", path: "/models", auth: false, streaming: false },
   // The API's self-description, at the host root (`prefix: false`); left out of the document itself.

@@ -8,7 +8,9 @@ import type {
   ConversationExport,
   FinishReason,
   FlushResult,
+  ListedMessage,
   Message,
+  Page,
   Reservation,
   Rotation,
   StoredReply,
@@ -17,13 +19,14 @@ import type {
   User,
 } from "@conversation-api/core";
 import { timestamptzToIso } from "./sql";
+import { toPage } from "./cursor";
 
 export const USER_COLUMNS = "id, email, display_name, created_at";
 
 export const CONVERSATION_COLUMNS = "id, title, system_prompt, model, created_at, updated_at";
 
 export const MESSAGE_COLUMNS =
-  "id, conversation_id, role, content, reasoning, model, token_count, input_tokens, finish_reason, latency_ms, ttft_ms, metadata, created_at";
+  "id, conversation_id, role, content, reasoning, model, token_count, input_tokens, finish_reason, latency_ms, ttft_ms, metadata, created_at, parent_id";
 
 /** Microsecond UTC text of a timestamptz column, for cursors. */
 export const micros = (column: string) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
@@ -66,6 +69,7 @@ export function toMessage(r: Row): Message {
     ttft_ms: intOrNull(r.ttft_ms),
     metadata: metadata && typeof metadata === "object" ? (metadata as Record<string, unknown>) : {},
     created_at: str(r.created_at),
+    parent_id: strOrNull(r.parent_id),
   };
 }
 
@@ -86,9 +90,21 @@ export const conversationFromJson = (r: Row): Conversation =>
 
 export const messageFromJson = (r: Row): Message => toMessage({ ...r, created_at: iso(r.created_at) });
 
+/** A message of list_branch's jsonb (both adapters call it): the message, its siblings, and its cursor key. */
+export const listedFromJson = (r: Row): ListedMessage & { cursor_seq: string } => {
+  const ids = Array.isArray(r.sibling_ids) ? r.sibling_ids.map(str) : [str(r.id)];
+  return {
+    ...messageFromJson(r),
+    sibling_ids: ids,
+    sibling_count: ids.length,
+    sibling_index: Math.max(0, ids.indexOf(str(r.id))),
+    cursor_seq: str(r.cursor_seq),
+  };
+};
+
 /** The jsonb that the SQL function prepare_turn returns (both adapters call it), as the port's shape. */
 export function turnFromJson(
-  turn: { conversation: Row; history: Row[]; user_message: Row | null; reply: Row | null } | null,
+  turn: { conversation: Row; history: Row[]; user_message: Row | null; reply: Row | null; parent_found?: boolean } | null,
 ): TurnContext | null {
   if (!turn) return null;
   return {
@@ -97,6 +113,7 @@ export function turnFromJson(
     idempotent: turn.user_message
       ? { user_message: messageFromJson(turn.user_message), reply: turn.reply ? messageFromJson(turn.reply) : null }
       : null,
+    parent_found: turn.parent_found !== false,
   };
 }
 
@@ -159,6 +176,8 @@ export function beginFromJson(r: Row): BeginResult {
       return { status: "attach", reply: messageFromJson(r.reply as Row) };
     case "done":
       return { status: "done", reply: r.reply ? messageFromJson(r.reply as Row) : null };
+    case "busy":
+      return { status: "busy", reply: messageFromJson(r.reply as Row) };
     default:
       return { status: "mismatch" };
   }
@@ -172,15 +191,15 @@ export const cancelFromJson = (r: Row | null): CancelResult | null =>
 
 // ---- export (issue 14): the jsonb of export_conversation, for both adapters ----
 
-/** parent_id passes through when the schema has it (messages that form branches); nothing else unlisted does. */
 export function exportFromJson(r: Row | null): ConversationExport | null {
   if (!r || !r.conversation) return null;
   const messages = Array.isArray(r.messages) ? (r.messages as Row[]) : [];
-  return {
-    ...conversationFromJson(r.conversation as Row),
-    messages: messages.map((m) => ({
-      ...messageFromJson(m),
-      ...(m.parent_id !== undefined ? { parent_id: strOrNull(m.parent_id) } : {}),
-    })),
-  };
+  return { ...conversationFromJson(r.conversation as Row), messages: messages.map(messageFromJson) };
+}
+
+/** list_branch's jsonb as a page (both adapters): null when the conversation is not the caller's. */
+export function branchPageFromJson(r: Row[] | null, limit: number, cursorOf: (seq: string) => string): Page<ListedMessage> | null {
+  if (!r) return null;
+  const rows = r.map(listedFromJson);
+  return toPage(rows, limit, ({ cursor_seq: _, ...m }) => m, (last) => cursorOf(last.cursor_seq));
 }

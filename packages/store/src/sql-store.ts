@@ -44,6 +44,7 @@ import {
   toUser,
   turnFromJson,
   beginFromJson,
+  branchPageFromJson,
   cancelFromJson,
   flushFromJson,
   replyFromJson,
@@ -269,35 +270,25 @@ function createUserStore(sql: SqlClient, userId: string): UserStore {
       if (!isUuid(conversationId)) return null;
       const limit = pageLimit(page.limit);
       const after = page.cursor ? decodeMessageCursor(page.cursor).seq : "0";
-      // One statement answers both "is the conversation visible?" (no row at all) and the page
-      // (a single row with null message columns when it is empty).
-      const rows = await asUser((tx) =>
-        tx.query(
-          `select c.id as visible_conversation, m.*
-             from public.conversations c
-             left join lateral (
-               select ${MESSAGE_COLUMNS}, seq::text as cursor_seq from public.messages
-                where conversation_id = c.id and seq > $2::bigint
-                order by seq limit $3
-             ) m on true
-            where c.id = $1`,
-          [conversationId, after, limit + 1],
-        ),
-      );
-      if (rows.length === 0) return null;
-      const found = rows.filter((r) => r.id !== null);
-      return toPage(found, limit, toMessage, (last) => encodeMessageCursor({ seq: String(last.cursor_seq) }));
+      // The SQL function the Supabase adapter calls too: the current branch with each message's siblings.
+      const row = await one("select public.list_branch($1::uuid, $2::bigint, $3::integer) as r", [conversationId, after, limit + 1]);
+      return branchPageFromJson(json(row?.r ?? null) as Record<string, unknown>[] | null, limit, (seq) => encodeMessageCursor({ seq }));
+    },
+
+    async switchBranch(conversationId, messageId) {
+      if (!isUuid(conversationId) || !isUuid(messageId)) return null;
+      const row = await one("select public.switch_branch($1::uuid, $2::uuid) as leaf", [conversationId, messageId]);
+      return row?.leaf === null || row?.leaf === undefined ? null : String(row.leaf);
     },
 
     async prepareTurn(conversationId, opts): Promise<TurnContext | null> {
       if (!isUuid(conversationId)) return null;
       // The SQL function the Supabase adapter calls too: one implementation, and a cached plan.
       const [row] = await asUser((tx) =>
-        tx.query<{ turn: Parameters<typeof turnFromJson>[0] }>("select public.prepare_turn($1, $2, $3) as turn", [
-          conversationId,
-          Math.max(0, Math.trunc(opts.historyLimit)),
-          opts.idempotencyKey,
-        ]),
+        tx.query<{ turn: Parameters<typeof turnFromJson>[0] }>(
+          "select public.prepare_turn($1::uuid, $2::integer, $3::text, $4::uuid, $5::boolean) as turn",
+          [conversationId, Math.max(0, Math.trunc(opts.historyLimit)), opts.idempotencyKey, opts.parent?.parentId ?? null, opts.parent?.branch ?? false],
+        ),
       );
       return turnFromJson(row?.turn ?? null);
     },
@@ -335,7 +326,8 @@ function createUserStore(sql: SqlClient, userId: string): UserStore {
       if (!isUuid(input.conversation_id)) throw notFound("Conversation");
       try {
         const row = await one(
-          "select public.begin_reply($1::uuid, $2::uuid, $3::text, $4::text, $5::uuid, $6::text, $7::jsonb, $8::integer) as r",
+          `select public.begin_reply($1::uuid, $2::uuid, $3::text, $4::text, $5::uuid, $6::text, $7::jsonb, $8::integer,
+                  $9::uuid, $10::uuid, $11::integer, $12::boolean) as r`,
           [
             input.conversation_id,
             input.user_message_id,
@@ -345,6 +337,10 @@ function createUserStore(sql: SqlClient, userId: string): UserStore {
             input.model,
             JSON.stringify(input.metadata),
             Math.trunc(input.stale_ms),
+            input.parent_id ?? null,
+            input.answer_to ?? null,
+            input.input_tokens ?? null,
+            input.branch ?? false,
           ],
         );
         return beginFromJson(json(row!.r)!);

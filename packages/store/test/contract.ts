@@ -3,7 +3,7 @@
 // deliberately cannot do, to test ordering and date grouping deterministically.
 import { randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { AppError, NewAssistantMessage, Store, UserStore } from "@conversation-api/core";
+import type { AppError, Message, NewAssistantMessage, Store, UserStore } from "@conversation-api/core";
 
 export interface ContractHooks {
   setConversationUpdatedAt(id: string, timestamptz: string): Promise<void>;
@@ -301,6 +301,7 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
           ttft_ms: null,
           metadata: {},
           created_at: expect.stringMatching(ISO_Z),
+          parent_id: null,
         });
 
         const metadata = { history_omitted: 0, nested: { list: [1, "two", null], flag: true }, emoji: "✓ 👍", quote: "it's \"x\"" };
@@ -329,6 +330,8 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
           ttft_ms: 56,
           metadata,
           created_at: expect.stringMatching(ISO_Z),
+          // The append continues the current branch.
+          parent_id: userMessage.id,
         });
 
         const partial = await as.saveAssistantMessage(
@@ -337,7 +340,8 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
         expect(partial).toMatchObject({ token_count: null, input_tokens: null, finish_reason: "cancelled", ttft_ms: null, metadata: {} });
 
         const listed = await as.listMessages(c.id, { limit: 10 });
-        expect(listed).toEqual({ data: [userMessage, stored, partial], next_cursor: null });
+        const only = (m: Message) => ({ ...m, sibling_ids: [m.id], sibling_count: 1, sibling_index: 0 });
+        expect(listed).toEqual({ data: [userMessage, stored, partial].map(only), next_cursor: null });
 
         const after = await as.getConversation(c.id);
         expect(Date.parse(after!.updated_at)).toBeGreaterThanOrEqual(Date.parse(stored.created_at));
@@ -388,7 +392,7 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
         const { as } = await newUser();
         const c = await newConversation(as);
         const empty = await as.prepareTurn(c.id, { historyLimit: 4, idempotencyKey: null });
-        expect(empty).toEqual({ conversation: c, history: [], idempotent: null });
+        expect(empty).toEqual({ conversation: c, history: [], idempotent: null, parent_found: true });
 
         const all = [];
         for (let i = 0; i < 3; i++) {
@@ -591,6 +595,136 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
         expect(await store.registerAttempt(ip, 3600, 2)).toBe(0);
         expect(await store.registerAttempt(ip, 3600, 2)).toBeGreaterThan(0);
         expect(await store.registerAttempt(`ip-${randomUUID()}`, 3600, 2)).toBe(0);
+      });
+    });
+
+    describe("branches", () => {
+      const MINUTE = 60_000;
+      const begin = (as: UserStore, conversationId: string, extra: Partial<Parameters<UserStore["beginReply"]>[0]> = {}) =>
+        as.beginReply({
+          conversation_id: conversationId,
+          user_message_id: randomUUID(),
+          content: "Hi",
+          idempotency_key: null,
+          reply_id: randomUUID(),
+          model: "m",
+          metadata: {},
+          stale_ms: MINUTE,
+          ...extra,
+        });
+      const created = async (p: ReturnType<typeof begin>) => {
+        const r = await p;
+        if (r.status !== "created") throw new Error(`expected created, got ${r.status}`);
+        return r;
+      };
+      const done = (as: UserStore, id: string, text = "ok") =>
+        as.finishReply({ id, text, reasoning: "", token_count: 1, input_tokens: 7, finish_reason: "end_turn", latency_ms: 1, ttft_ms: 1, metadata: {} });
+      const listed = async (as: UserStore, id: string) =>
+        (await as.listMessages(id, { limit: 50 }))!.data.map((m) => ({ id: m.id, parent: m.parent_id, n: m.sibling_count, i: m.sibling_index, ids: m.sibling_ids }));
+
+      it("links each message to the one before it, stores the prompt's input_tokens at once, and lists the current branch", async () => {
+        const { as } = await newUser();
+        const c = await newConversation(as);
+        const a = await created(begin(as, c.id, { content: "one", input_tokens: 46 }));
+        expect(a.reply).toMatchObject({ input_tokens: 46, parent_id: a.user_message.id });
+        expect(a.user_message.parent_id).toBeNull();
+        await done(as, a.reply.id);
+        const b = await created(begin(as, c.id, { content: "two" }));
+        expect(b.user_message.parent_id).toBe(a.reply.id);
+        expect(await listed(as, c.id)).toEqual([
+          { id: a.user_message.id, parent: null, n: 1, i: 0, ids: [a.user_message.id] },
+          { id: a.reply.id, parent: a.user_message.id, n: 1, i: 0, ids: [a.reply.id] },
+          { id: b.user_message.id, parent: a.reply.id, n: 1, i: 0, ids: [b.user_message.id] },
+          { id: b.reply.id, parent: b.user_message.id, n: 1, i: 0, ids: [b.reply.id] },
+        ]);
+        // Pages walk the branch.
+        const p1 = (await as.listMessages(c.id, { limit: 3 }))!;
+        const p2 = (await as.listMessages(c.id, { limit: 3, cursor: p1.next_cursor! }))!;
+        expect([...p1.data, ...p2.data].map((m) => m.id)).toEqual([a.user_message.id, a.reply.id, b.user_message.id, b.reply.id]);
+        expect(p2.next_cursor).toBeNull();
+      });
+
+      it("regenerates a reply as a sibling, switches branches, and builds prompts from the path only", async () => {
+        const { as } = await newUser();
+        const c = await newConversation(as);
+        const a = await created(begin(as, c.id, { content: "q" }));
+        await done(as, a.reply.id, "first");
+        const again = await created(begin(as, c.id, { content: "q", answer_to: a.user_message.id }));
+        expect(again.user_message.id).toBe(a.user_message.id);
+        await done(as, again.reply.id, "second");
+        const u = a.user_message.id;
+        expect(await listed(as, c.id)).toEqual([
+          { id: u, parent: null, n: 1, i: 0, ids: [u] },
+          { id: again.reply.id, parent: u, n: 2, i: 1, ids: [a.reply.id, again.reply.id] },
+        ]);
+        // A send continues the current branch; its prompt never sees the other reply.
+        const next = await created(begin(as, c.id, { content: "more" }));
+        await done(as, next.reply.id);
+        const turn = (await as.prepareTurn(c.id, { historyLimit: 10, idempotencyKey: null }))!;
+        expect(turn.history.map((m) => m.content)).toEqual(["q", "second", "more", "ok"]);
+
+        expect(await as.switchBranch(c.id, a.reply.id)).toBe(a.reply.id);
+        expect((await listed(as, c.id)).map((m) => [m.id, m.i])).toEqual([[u, 0], [a.reply.id, 0]]);
+        expect((await as.prepareTurn(c.id, { historyLimit: 10, idempotencyKey: null }))!.history.map((m) => m.content)).toEqual(["q", "first"]);
+        // Switching by an ancestor follows the most recent child down to its leaf.
+        expect(await as.switchBranch(c.id, u)).toBe(next.reply.id);
+        expect((await listed(as, c.id)).map((m) => m.id)).toEqual([u, again.reply.id, next.user_message.id, next.reply.id]);
+        // HISTORY_LIMIT keeps the most recent of the path.
+        expect((await as.prepareTurn(c.id, { historyLimit: 2, idempotencyKey: null }))!.history.map((m) => m.content)).toEqual(["more", "ok"]);
+        // A prompt for a given parent: the path to it.
+        const to = (await as.prepareTurn(c.id, { historyLimit: 10, idempotencyKey: null, parent: { branch: true, parentId: a.reply.id } }))!;
+        expect([to.parent_found, to.history.map((m) => m.content)]).toEqual([true, ["q", "first"]]);
+        const none = (await as.prepareTurn(c.id, { historyLimit: 10, idempotencyKey: null, parent: { branch: true, parentId: randomUUID() } }))!;
+        expect([none.parent_found, none.history]).toEqual([false, []]);
+        // Usage counts every branch.
+        expect(await as.tokensUsedSince("2000-01-01T00:00:00Z")).toBe(3 * 8);
+      });
+
+      it("starts a branch from an edited message (a new root too)", async () => {
+        const { as } = await newUser();
+        const c = await newConversation(as);
+        const a = await created(begin(as, c.id, { content: "hello" }));
+        await done(as, a.reply.id);
+        const b = await created(begin(as, c.id, { content: "second" }));
+        await done(as, b.reply.id);
+        const edit = await created(begin(as, c.id, { content: "second, edited", branch: true, parent_id: a.reply.id }));
+        expect(edit.user_message.parent_id).toBe(a.reply.id);
+        const rows = await listed(as, c.id);
+        expect(rows.map((m) => m.id)).toEqual([a.user_message.id, a.reply.id, edit.user_message.id, edit.reply.id]);
+        expect(rows[2]).toMatchObject({ n: 2, i: 1, ids: [b.user_message.id, edit.user_message.id] });
+        await done(as, edit.reply.id);
+        const root = await created(begin(as, c.id, { content: "hello again", branch: true, parent_id: null }));
+        expect(root.user_message.parent_id).toBeNull();
+        expect((await listed(as, c.id))[0]).toMatchObject({ id: root.user_message.id, n: 2, i: 1 });
+        await done(as, root.reply.id);
+        await expect(begin(as, c.id, { branch: true, parent_id: randomUUID() })).rejects.toMatchObject({ status: 404 });
+      });
+
+      it("lets one reply stream at a time per conversation; an idempotent repeat still attaches; stale replies do not block", async () => {
+        const { as } = await newUser();
+        const c = await newConversation(as);
+        const other = await newConversation(as);
+        const a = await created(begin(as, c.id, { idempotency_key: "k1" }));
+        const busy = await begin(as, c.id, { content: "again" });
+        expect(busy).toMatchObject({ status: "busy", reply: { id: a.reply.id } });
+        expect(await begin(as, c.id, { answer_to: a.user_message.id })).toMatchObject({ status: "busy" });
+        expect(await begin(as, c.id, { idempotency_key: "k1" })).toMatchObject({ status: "attach", reply: { id: a.reply.id } });
+        await created(begin(as, other.id));
+        // A producer that went silent: with a zero stale window its reply is settled, and the send goes ahead.
+        const next = await created(begin(as, c.id, { content: "after", stale_ms: 0 }));
+        expect((await as.getReply(a.reply.id, MINUTE))!.finish_reason).toBe("error");
+        expect(next.user_message.parent_id).toBe(a.reply.id);
+      });
+
+      it("switches only within the caller's own conversation", async () => {
+        const a = await newUser();
+        const b = await newUser();
+        const c = await newConversation(a.as);
+        const r = await created(begin(a.as, c.id));
+        expect(await b.as.switchBranch(c.id, r.reply.id)).toBeNull();
+        expect(await a.as.switchBranch(c.id, randomUUID())).toBeNull();
+        expect(await a.as.switchBranch("nope", r.reply.id)).toBeNull();
+        expect(await b.as.listMessages(c.id, { limit: 5 })).toBeNull();
       });
     });
 

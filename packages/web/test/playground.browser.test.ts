@@ -250,6 +250,19 @@ describe.skipIf(missing)("playground in Chromium", { timeout: 60_000 }, () => {
     await page.route(/\/messages\/stream$/, (route) =>
       route.fulfill({ status: 200, headers: { "content-type": "text/event-stream; charset=utf-8" }, body }),
     );
+    // With branches the page re-reads the conversation once a reply ends (it needs the stored ids): the
+    // read-back holds what the faked stream would have stored.
+    await page.route(/\/api\/v1\/conversations\/[^/?]+$/, async (route) => {
+      if (route.request().method() !== "GET") return route.fallback();
+      const real = await (await route.fetch()).json();
+      const base = { conversation_id: real.id, model: null, token_count: null, input_tokens: null, finish_reason: null, latency_ms: null, ttft_ms: null, metadata: {}, reasoning: "", created_at: real.created_at, sibling_count: 1, sibling_index: 0 };
+      const userId = "7f1c1b1e-9c6a-4d3e-8a51-3f7a2b0c9d11";
+      real.messages = [
+        { ...base, id: userId, role: "user", content: "Think first", parent_id: null, sibling_ids: [userId] },
+        { ...base, id, role: "assistant", content: "The answer.", reasoning: "Let me think. Yes.", model: "reasoner", finish_reason: "end_turn", input_tokens: 12, token_count: 30, metadata: { reasoning_ms: 900 }, parent_id: userId, sibling_ids: [id] },
+      ];
+      await route.fulfill({ json: real });
+    });
     await sendInPage(page, "Think first");
     await waitForReply(page);
 

@@ -2,7 +2,7 @@
 import type { toPublicError } from "../errors";
 import type { CompletionEvent } from "../ports";
 import type { FinishReason } from "../schemas";
-import { countPrompt, estimateTokens, type TokenCounter } from "./prompt";
+import { estimateTokens, type TokenCounter } from "./prompt";
 import type { ReplyPlan } from "./run-reply";
 import type { ReplyDeps, ReplyRequest } from "./stream-reply";
 
@@ -39,7 +39,9 @@ export function replyRecord(req: ReplyRequest, plan: ReplyPlan, counter: TokenCo
   const produced = (o.text ? count(o.text) : 0) + (o.reasoning ? count(o.reasoning) : 0);
   return {
     token_count: usage ? usage.output_tokens : produced,
-    input_tokens: usage ? usage.input_tokens : o.ttft !== null ? countPrompt(plan.prompt.messages, count) : null,
+    // One figure everywhere: the prompt as sent, as message_start announced it (the upstream's own count,
+    // when it reports one, stays in metadata.usage).
+    input_tokens: usage || o.ttft !== null ? plan.prompt.input_tokens : null,
     finish_reason: finishReason,
     latency_ms: Math.round(performance.now() - req.receivedAt),
     ttft_ms: o.ttft === null ? null : Math.round(o.ttft - req.receivedAt),

@@ -19,8 +19,9 @@ export interface ReplyPlan {
   retried: Message | null;
   replyId: string;
   /**
-   * Creates the reply row (and the user message). Already settled for a keyed send, which must know
-   * before calling the model; otherwise called once the upstream accepted, so it never delays the request.
+   * Work to do once the upstream accepted the request. startReply creates the rows before the model is
+   * called (begin_reply decides 409s: one reply at a time, reused keys), so it passes a no-op; the hook
+   * stays for writes that must not delay the request.
    */
   begin: () => Promise<unknown>;
   /** Longest the reply may run before the loop stops the model itself. */
@@ -68,8 +69,7 @@ export async function runReply(
     if (clientSignal.aborted) abort(CANCELLED);
   }
 
-  // The model call goes out first; the stored rows are written while it is in flight, starting once
-  // the upstream has accepted the request (or answered at all).
+  // The rows exist already (startReply); `plan.begin` runs once the upstream has accepted the request.
   let accepted!: () => void;
   const acceptance = new Promise<void>((resolve) => (accepted = resolve));
   const iterator = provider

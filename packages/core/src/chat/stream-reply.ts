@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Config } from "../config";
 import { AppError, conflict, notFound } from "../errors";
-import type { BeginResult, ModelProvider, StoredReply, TurnContext, UserStore } from "../ports";
+import type { BeginResult, ModelProvider, StoredReply, TurnContext, TurnParent, UserStore } from "../ports";
 import type { Message, StreamRequest } from "../schemas";
 import { modelInfo } from "../models";
 import { parseEventId } from "./events";
@@ -46,7 +46,10 @@ export interface ReplyDeps {
 
 export interface ReplyRequest {
   conversationId: string;
+  /** For a regenerate, `content` is unused: the regenerated reply's user message is answered again. */
   body: StreamRequest;
+  /** Regenerate (branches): the assistant message to answer again, as its new sibling. */
+  regenerateOf?: string | undefined;
   idempotencyKey: string | null;
   /** performance.now() when the request arrived: latency and time to first token count from here. */
   receivedAt: number;
@@ -88,12 +91,36 @@ export function assertModelAllowed(model: string, allowed: string[]): void {
  */
 export async function startReply(deps: ReplyDeps, req: ReplyRequest): Promise<ReplyStream> {
   const { store, settings } = deps;
+  // The prompt's history is the path from the root to the new message's parent (branches). A regenerate
+  // reads the path down to the reply it replaces, then drops that reply and answers its user message again.
+  const regen = req.regenerateOf;
+  const parent: TurnParent | undefined = regen
+    ? { branch: true, parentId: regen }
+    : req.body.parent_id !== undefined
+      ? { branch: true, parentId: req.body.parent_id }
+      : undefined;
+  const historyLimit = settings.HISTORY_LIMIT + (regen ? 2 : 0);
   const turn = await store.prepareTurn(req.conversationId, {
-    historyLimit: settings.HISTORY_LIMIT,
-    idempotencyKey: req.idempotencyKey,
+    historyLimit,
+    idempotencyKey: regen ? null : req.idempotencyKey,
+    parent,
   });
   if (!turn) throw notFound("Conversation");
-  const send = planSend(turn, req.body.content);
+  if (!turn.parent_found) {
+    if (regen) throw notFound("Message");
+    throw new AppError("validation_error", "parent_id is not a message of this conversation", {
+      fields: [{ path: "body.parent_id", message: "must be the id of a message in this conversation" }],
+    });
+  }
+  let answerTo: Message | null = null;
+  if (regen) {
+    const replaced = turn.history.at(-1);
+    const asked = turn.history.at(-2);
+    if (replaced?.id !== regen || replaced.role !== "assistant" || asked?.role !== "user") throw notFound("Message");
+    answerTo = asked;
+    turn.history = turn.history.slice(0, -2);
+  }
+  const send = answerTo ? { retried: answerTo, history: turn.history } : planSend(turn, req.body.content);
   const model = chooseModel(req.body.model, turn.conversation.model, settings);
   const effort = req.body.reasoning_effort;
   const info = modelInfo(model, settings.MODEL_CONTEXT_WINDOWS);
@@ -119,46 +146,42 @@ export async function startReply(deps: ReplyDeps, req: ReplyRequest): Promise<Re
 
   const replyId = randomUUID();
   const label = deps.provider.modelLabel(model);
-  const begin = async (): Promise<BeginResult> =>
-    store.beginReply({
-      conversation_id: req.conversationId,
-      user_message_id: randomUUID(),
-      content,
-      idempotency_key: req.idempotencyKey,
-      reply_id: replyId,
-      model: label,
-      metadata: req.idempotencyKey ? { idempotency_key: req.idempotencyKey } : {},
-      stale_ms: settings.REPLY_STALE_MS,
-    });
   const maxDurationMs = durationCap(settings, req.remainingMs);
   // After every check that answers 4xx (nothing is reserved for a 404/409/422), before the rows exist
   // (a 429 leaves nothing behind).
   const reservation = await reserveWorstCase(deps, model, prompt.input_tokens, req.body.max_tokens);
-  const plan = { model, prompt, retried: send.retried, replyId, maxDurationMs, reservation };
-  const runReply = titleAfterFirstReply(deps, turn, content);
+  const plan = { model, prompt, retried: send.retried, replyId, maxDurationMs, reservation, begin: async () => {} };
+  // A regenerate answers a conversation that already had its first reply: no title to write.
+  const runReply = regen ? produceReply : titleAfterFirstReply(deps, turn, content);
 
-  // Without a key nothing can race this send for the model: the rows are written while the request is
-  // in flight. With one, the database decides first, so N concurrent sends make one model call.
-  if (!req.idempotencyKey) {
-    const created = async () => {
-      const r = await begin();
-      if (r.status !== "created") throw new AppError("api_error", "The reply could not be stored");
-    };
-    return { run: (write, signal) => runReply(deps, req, { ...plan, begin: created }, write, signal) };
-  }
+  // The database decides before the model is called: one reply at a time per conversation (409 with the
+  // streaming reply's id), and N concurrent sends with one Idempotency-Key make one model call.
   let decided: BeginResult;
   try {
-    decided = await begin();
+    decided = await store.beginReply({
+      conversation_id: req.conversationId,
+      user_message_id: randomUUID(),
+      content,
+      idempotency_key: regen ? null : req.idempotencyKey,
+      reply_id: replyId,
+      model: label,
+      metadata: req.idempotencyKey && !regen ? { idempotency_key: req.idempotencyKey } : regen ? { regenerate_of: regen } : {},
+      stale_ms: settings.REPLY_STALE_MS,
+      branch: parent?.branch ?? false,
+      parent_id: parent?.parentId ?? null,
+      answer_to: answerTo?.id ?? null,
+      input_tokens: prompt.input_tokens,
+    });
   } catch (e) {
     await releaseReservation(deps, reservation);
     throw e;
   }
-  // Only a send that created the reply calls the model; a repeat (attach, 409, 422) gives its
-  // reservation back at once, so a retry never counts twice.
+  // Only a send that created the reply calls the model; the others (attach, busy 409, done 409,
+  // mismatch 422) give their reservation back at once, so nothing is counted twice.
   if (decided.status !== "created") await releaseReservation(deps, reservation);
   switch (decided.status) {
     case "created":
-      return { run: (write, signal) => runReply(deps, req, { ...plan, begin: async () => {} }, write, signal) };
+      return { run: (write, signal) => runReply(deps, req, plan, write, signal) };
     case "attach": {
       const id = decided.reply.id;
       return {
@@ -174,6 +197,10 @@ export async function startReply(deps: ReplyDeps, req: ReplyRequest): Promise<Re
     case "done":
       throw new AppError("conflict_error", "This Idempotency-Key was already used; the reply is stored", {
         replyId: decided.reply?.id,
+      });
+    case "busy":
+      throw new AppError("conflict_error", "A reply is still streaming in this conversation; resume it or wait for it to end", {
+        replyId: decided.reply.id,
       });
   }
 }

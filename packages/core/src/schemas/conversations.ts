@@ -22,8 +22,23 @@ export const Message = z.object({
   ttft_ms: z.number().int().nullable().describe("Time to first token"),
   metadata: z.record(z.string(), z.unknown()),
   created_at: Timestamp,
+  parent_id: Uuid.nullable().describe(
+    "The message this one follows (null for the first). A regenerated reply is a sibling of the reply it replaces; an edited message a sibling of the one it edits",
+  ),
 });
 export type Message = z.infer<typeof Message>;
+
+/** A message of the current branch as listed, with its alternatives (branches). */
+// An intersection, so the document says "a Message, and …" (allOf with a $ref) rather than a copy.
+export const ListedMessage = z.intersection(
+  Message,
+  z.object({
+    sibling_ids: z.array(Uuid).describe("Ids of this message and its alternatives (same parent), oldest first"),
+    sibling_count: z.number().int().min(1).describe("How many alternatives there are, this one included"),
+    sibling_index: z.number().int().min(0).describe("This message's place among sibling_ids (0-based)"),
+  }),
+);
+export type ListedMessage = z.infer<typeof ListedMessage>;
 
 export const Conversation = z.object({
   id: Uuid,
@@ -35,7 +50,9 @@ export const Conversation = z.object({
 });
 export type Conversation = z.infer<typeof Conversation>;
 
-export const ConversationWithMessages = Conversation.extend({ messages: z.array(Message) });
+export const ConversationWithMessages = Conversation.extend({
+  messages: z.array(ListedMessage).describe("The current branch, root first"),
+});
 export type ConversationWithMessages = z.infer<typeof ConversationWithMessages>;
 
 const Title = noNul(z.string().trim().min(1).max(200));
@@ -59,7 +76,7 @@ export const UpdateConversationRequest = z
 export type UpdateConversationRequest = z.infer<typeof UpdateConversationRequest>;
 
 export const ConversationPage = pageOf(Conversation);
-export const MessagePage = pageOf(Message);
+export const MessagePage = pageOf(ListedMessage);
 
 export const StreamRequest = z.object({
   content: noNul(z.string().min(1).max(32_000)),
@@ -70,6 +87,11 @@ export const StreamRequest = z.object({
     .enum(REASONING_EFFORTS)
     .optional()
     .describe("How hard a reasoning model thinks; only values the model lists in GET /api/v1/models (422 otherwise)"),
+  parent_id: Uuid.nullable()
+    .optional()
+    .describe(
+      "Start a branch: the new message follows this one (null: a new first message) instead of the current branch's last. To edit a message and resend it, give the edited message's parent_id",
+    ),
 });
 export type StreamRequest = z.infer<typeof StreamRequest>;
 
@@ -113,6 +135,19 @@ export const ModelEntry = z.object({
 export const ModelList = z.object({ data: z.array(ModelEntry) });
 export type ModelList = z.infer<typeof ModelList>;
 
+/** POST …/messages/{message_id}/regenerate: the send's options, without content (the user message is answered again). */
+export const RegenerateRequest = StreamRequest.omit({ content: true, parent_id: true });
+export type RegenerateRequest = z.infer<typeof RegenerateRequest>;
+
+export const BranchRequest = z.object({
+  message_id: Uuid.describe("Any message of the branch to make current; its most recent descendants are followed to the leaf"),
+});
+export type BranchRequest = z.infer<typeof BranchRequest>;
+
+export const BranchResponse = z.object({
+  leaf_id: Uuid.describe("The current branch's last message"),
+});
+
 // ---- search and export (issue 14) ----
 
 export const ConversationListQuery = PageQuery.extend({
@@ -130,10 +165,7 @@ export const ExportQuery = z.object({
   format: z.enum(["json", "markdown"]).default("json").describe("json: every message of every branch; markdown: the current branch as a document"),
 });
 
-export const ExportedMessage = Message.extend({
-  parent_id: Uuid.nullable().optional().describe("The message this one answers or follows (present once messages form branches)"),
-});
 export const ConversationExport = Conversation.extend({
-  messages: z.array(ExportedMessage).describe("Every stored message of every branch, oldest first"),
+  messages: z.array(Message).describe("Every stored message of every branch, oldest first"),
 });
 export type ConversationExport = z.infer<typeof ConversationExport>;

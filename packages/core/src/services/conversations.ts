@@ -48,3 +48,10 @@ export async function listMessages(store: UserStore, id: string, page: { limit: 
   await settle(store, id, staleMs);
   return (await store.listMessages(id, page)) ?? Promise.reject(notFound("Conversation"));
 }
+
+/** POST /conversations/{id}/branch. 404 when the message is not in this user's conversation. */
+export async function switchBranch(store: UserStore, id: string, messageId: string): Promise<{ leaf_id: string }> {
+  const leaf = await store.switchBranch(id, messageId);
+  if (!leaf) throw notFound("Message");
+  return { leaf_id: leaf };
+}

@@ -1,11 +1,13 @@
-import { AppError, IdParams, StreamHeaders, StreamRequest, startReply, type ReplyFailure } from "@conversation-api/core";
+import { AppError, IdParams, StreamHeaders, StreamRequest, startReply } from "@conversation-api/core";
 import { SSE_HEADERS, streamHandler } from "../http";
 import { loadTokenCounter } from "../tokenizer";
+import { logFailure } from "../reply-log";
 
 export const handler = streamHandler(
   "messages-stream",
   {
-    summary: "Send a message and stream the reply as Server-Sent Events",
+    summary:
+      "Send a message and stream the reply as Server-Sent Events (409 with reply_id while another reply of the conversation streams; parent_id starts a branch)",
     params: IdParams,
     body: StreamRequest,
     headers: StreamHeaders,
@@ -33,28 +35,6 @@ export const handler = streamHandler(
     return { headers: SSE_HEADERS, run: reply.run };
   },
 );
-
-/**
- * A reply that failed after the stream began leaves no HTTP error status behind, so it is logged here.
- * Only our own error's type and message and the upstream status go out: never the upstream's body,
- * which could echo the API key.
- */
-function logFailure(requestId: string, f: ReplyFailure) {
-  const e = f.error instanceof AppError ? f.error : null;
-  const cause = (e ? e.cause : f.error) as { status?: unknown; name?: unknown } | undefined;
-  console.error(
-    JSON.stringify({
-      level: "error",
-      request_id: requestId,
-      event: "reply_failed",
-      conversation_id: f.conversationId,
-      reply_id: f.replyId,
-      partial: f.partial,
-      error: e ? { type: e.type, message: e.message } : { name: String((f.error as Error)?.name ?? typeof f.error) },
-      cause: cause && { name: typeof cause.name === "string" ? cause.name : undefined, status: typeof cause.status === "number" ? cause.status : undefined },
-    }),
-  );
-}
 
 /** The first-words title was used instead; worth a line, not an alarm. Only our own error's type goes out. */
 function logTitleFailure(requestId: string, conversationId: string, e: unknown) {

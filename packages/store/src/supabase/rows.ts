@@ -7,7 +7,7 @@
 export const USER_SELECT = "id,email,display_name,created_at";
 export const CONVERSATION_SELECT = "id,title,system_prompt,model,created_at,updated_at";
 export const MESSAGE_SELECT =
-  "id,conversation_id,role,content,reasoning,model,token_count,input_tokens,finish_reason,latency_ms,ttft_ms,metadata,created_at";
+  "id,conversation_id,role,content,reasoning,model,token_count,input_tokens,finish_reason,latency_ms,ttft_ms,metadata,created_at,parent_id";
 
 // PostgreSQL's JSON rendering is shared with the SQL store (its jsonb-returning SQL functions).
 export { conversationFromJson, messageFromJson, userFromJson } from "../rows";

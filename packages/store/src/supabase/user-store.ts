@@ -19,6 +19,7 @@ import {
   API_KEY_COLUMNS,
   apiKeyFromJson,
   beginFromJson,
+  branchPageFromJson,
   cancelFromJson,
   exportFromJson,
   flushFromJson,
@@ -141,23 +142,14 @@ export function createSupabaseUserStore(db: SupabaseClient, userId: string): Use
       if (!isUuid(conversationId)) return null;
       const limit = pageLimit(page.limit);
       const after = page.cursor ? decodeMessageCursor(page.cursor).seq : "0";
-      // Both at once: "is the conversation visible?" and the page (empty when it is not).
-      const [visible, found] = await Promise.all([
-        run("listMessages", conversations().select("id").eq("id", conversationId)),
-        run(
-          "listMessages",
-          db
-            .from("messages")
-            // seq as text: a bigint must not pass through a JS number on its way into a cursor.
-            .select(`${MESSAGE_SELECT},cursor_seq:seq::text`)
-            .eq("conversation_id", conversationId)
-            .gt("seq", after)
-            .order("seq", { ascending: true })
-            .limit(limit + 1),
-        ),
-      ]);
-      if (rows(visible).length === 0) return null;
-      return toPage(rows(found), limit, messageFromJson, (last) => encodeMessageCursor({ seq: String(last.cursor_seq) }));
+      const r = await run("listMessages", db.rpc("list_branch", { p_conversation_id: conversationId, p_after_seq: after, p_limit: limit + 1 }));
+      return branchPageFromJson(r as Row[] | null, limit, (seq) => encodeMessageCursor({ seq }));
+    },
+
+    async switchBranch(conversationId, messageId) {
+      if (!isUuid(conversationId) || !isUuid(messageId)) return null;
+      const r = await run("switchBranch", db.rpc("switch_branch", { p_conversation_id: conversationId, p_message_id: messageId }));
+      return r === null || r === undefined ? null : String(r);
     },
 
     async prepareTurn(conversationId, opts): Promise<TurnContext | null> {
@@ -168,6 +160,8 @@ export function createSupabaseUserStore(db: SupabaseClient, userId: string): Use
           p_conversation_id: conversationId,
           p_history_limit: Math.max(0, Math.trunc(opts.historyLimit)),
           p_idempotency_key: opts.idempotencyKey,
+          p_parent_id: opts.parent?.parentId ?? null,
+          p_branch: opts.parent?.branch ?? false,
         }),
       )) as Parameters<typeof turnFromJson>[0];
       return turnFromJson(turn);
@@ -223,6 +217,10 @@ export function createSupabaseUserStore(db: SupabaseClient, userId: string): Use
           p_model: input.model,
           p_metadata: input.metadata,
           p_stale_ms: Math.trunc(input.stale_ms),
+          p_parent_id: input.parent_id ?? null,
+          p_answer_to: input.answer_to ?? null,
+          p_input_tokens: input.input_tokens ?? null,
+          p_branch: input.branch ?? false,
         }),
         (e) => appendMessageError("beginReply", e),
       );

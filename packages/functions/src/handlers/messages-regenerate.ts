@@ -1,0 +1,36 @@
+import { MessageParams, RegenerateRequest, startReply } from "@conversation-api/core";
+import { SSE_HEADERS, streamHandler } from "../http";
+import { loadTokenCounter } from "../tokenizer";
+import { logFailure } from "../reply-log";
+
+export const handler = streamHandler(
+  "messages-regenerate",
+  {
+    summary:
+      "Answer an assistant message's user message again: the new reply is the old one's sibling (a branch) and becomes current. Same events as a send; resumable and cancellable",
+    params: MessageParams,
+    body: RegenerateRequest,
+    errors: [409, 429],
+  },
+  async ({ deps, userId, params, body, context }) => {
+    const reply = await startReply(
+      {
+        store: deps.store.forUser(userId),
+        provider: deps.provider,
+        settings: deps.config,
+        tokenizer: loadTokenCounter,
+        onFailure: (f) => logFailure(context.requestId, f),
+      },
+      {
+        conversationId: params.id,
+        // The content is the stored user message's, read in startReply.
+        body: { ...body, content: "" },
+        regenerateOf: params.message_id,
+        idempotencyKey: null,
+        receivedAt: context.receivedAt,
+        remainingMs: context.getRemainingTimeInMillis?.(),
+      },
+    );
+    return { headers: SSE_HEADERS, run: reply.run };
+  },
+);
