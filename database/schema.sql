@@ -1175,9 +1175,6 @@ begin
   if p_input_tokens is not null and p_input_tokens < 0 then
     raise exception 'p_input_tokens must be non-negative' using errcode = '22023';
   end if;
-  if p_answer_to is not null and (p_branch or p_parent_id is not null) then
-    raise exception 'p_answer_to excludes p_parent_id and p_branch' using errcode = '22023';
-  end if;
   -- The row lock orders every send of this conversation: each sees what the previous one committed.
   update public.conversations set updated_at = now()
    where id = p_conversation_id and user_id = auth.uid();

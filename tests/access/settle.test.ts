@@ -31,7 +31,13 @@ it("settles a failed reply (nothing charged upstream) to nothing", async () => {
   const next = await stream(api, conv, token, { content: "again" });
   expect(next.status).toBe(200);
   await readSse(next);
-  expect(await totals(token)).toMatchObject({ input_tokens: 12, output_tokens: 3, messages: 2 });
+  // input_tokens is one figure (issue 14): our count of the prompt as sent, as stored on the reply;
+  // Groq's own prompt_tokens (12) stays in the reply's metadata.usage.
+  const listed = (await call(api, "GET", `/conversations/${conv}/messages`, { token })).body.data as { role: string; input_tokens: number | null }[];
+  const stored = listed.at(-1)!;
+  expect(stored.role).toBe("assistant");
+  expect(stored.input_tokens).toBeGreaterThan(0);
+  expect(await totals(token)).toMatchObject({ input_tokens: stored.input_tokens, output_tokens: 3, messages: 2 });
 });
 
 it("settles a reply cancelled mid-stream to what it used", async () => {

@@ -23,8 +23,9 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "branches-migration-"));
   const db = new PGlite(dir);
   await db.exec(readSchema());
-  // Back to the schema before branches: no parent links, no current leaf.
+  // Back to the schema before branches: no parent links, no current leaf, no parent-first trigger.
   await db.exec(`
+    drop trigger messages_parent_first on public.messages;
     alter table public.messages drop column parent_id cascade;
     alter table public.conversations drop column current_leaf_id;
     truncate public.schema_migrations;`);

@@ -94,7 +94,14 @@ describe("GET /conversations/{id}/export", () => {
     const { token } = await registerUser(api, "export");
     const id = await conversation(token, { title: "Export test", system_prompt: "Be brief." });
     await send(token, id, "Hello there");
-    const stored = (await call(api, "GET", `/conversations/${id}`, { token })).body;
+    const got = (await call(api, "GET", `/conversations/${id}`, { token })).body;
+    // GET lists the current branch with each message's alternatives (sibling_*, issue 14); the export
+    // holds the stored messages themselves (parent_id says where each sits in the tree).
+    const stored = {
+      ...got,
+      messages: got.messages.map(({ sibling_ids: _i, sibling_count: _c, sibling_index: _x, ...m }: Record<string, unknown>) => m),
+    };
+    expect(stored.messages.map((m: { parent_id: string | null }) => m.parent_id)).toEqual([null, stored.messages[0].id]);
     for (const path of [`/conversations/${id}/export`, `/conversations/${id}/export?format=json`]) {
       const r = await call(api, "GET", path, { token });
       expect(r.status).toBe(200);

@@ -37,7 +37,11 @@ const reply = () => store.rows.find((r) => r.role === "assistant")!;
 describe("budget in the durable loop", () => {
   it("50 concurrent sends overshoot the budget by at most one reservation, and every granted one settles once", async () => {
     const provider = new ScriptedProvider(Array.from({ length: 50 }, () => [{ text: "ok" }, { finish: "end_turn" as const }]));
-    const results = await Promise.allSettled(Array.from({ length: 50 }, () => startReply(deps(provider), request())));
+    // One conversation each (one reply streams at a time per conversation), one user: a shared ledger.
+    const stores = Array.from({ length: 50 }, () => Object.assign(new MemoryStore(), { ledger: store.ledger }));
+    const results = await Promise.allSettled(
+      stores.map((s) => startReply({ store: s, provider, settings }, { ...request(), conversationId: s.conversation.id })),
+    );
     const granted = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
     const refused = results.flatMap((r) => (r.status === "rejected" ? [r.reason] : []));
     const reservation = entries()[0]!.tokens;
@@ -49,15 +53,20 @@ describe("budget in the durable loop", () => {
     expect(refused.length).toBe(50 - granted.length);
     for (const e of refused) expect(e).toMatchObject({ status: 429, retryAfter: expect.any(Number) });
     // A refused send stored nothing.
-    expect(store.rows).toHaveLength(0);
+    expect(stores.filter((_, i) => results[i]!.status === "rejected").flatMap((s) => s.rows)).toHaveLength(0);
 
     const runs = granted.map((g) => g.run(() => {}, new AbortController().signal));
     await vi.advanceTimersByTimeAsync(1000);
     await Promise.all(runs);
-    expect(store.rows.filter((r) => r.role === "assistant").map((r) => r.finish_reason)).toEqual(granted.map(() => "end_turn"));
-    // Settled to the provider's figures (3 in, 4 out): the reservations are given back.
-    expect(entries().map((e) => e.settled && [e.settled.input_tokens, e.settled.output_tokens])).toEqual(granted.map(() => [3, 4]));
-    expect(store.ledgerTotal).toBe(granted.length * 7);
+    const replies = stores.flatMap((s) => s.rows.filter((r) => r.role === "assistant"));
+    expect(replies.map((r) => r.finish_reason)).toEqual(granted.map(() => "end_turn"));
+    // Settled to the real figures (our count of the prompt in, the provider's 4 out): the rest of each
+    // reservation is given back.
+    const prompt = replies[0]!.input_tokens!;
+    expect(prompt).toBeGreaterThan(0);
+    for (const r of replies) expect(r.input_tokens).toBe(prompt);
+    expect(entries().map((e) => e.settled && [e.settled.input_tokens, e.settled.output_tokens])).toEqual(granted.map(() => [prompt, 4]));
+    expect(store.ledgerTotal).toBe(granted.length * (prompt + 4));
   });
 
   it("settles a cancelled reply to what it used, after its final write", async () => {
@@ -100,16 +109,23 @@ describe("budget in the durable loop", () => {
     expect(entries()).toHaveLength(2);
     expect(entries()[1]!.settled).toMatchObject({ input_tokens: 0, output_tokens: 0 });
     expect(store.ledgerTotal).toBe(entries()[0]!.tokens);
+    // Another send while it streams: 409 naming the streaming reply (one at a time), nothing kept.
+    await expect(startReply(deps(provider), request())).rejects.toMatchObject({ status: 409, replyId: reply().id });
+    expect(entries()).toHaveLength(3);
+    expect(entries()[2]!.settled).toMatchObject({ input_tokens: 0, output_tokens: 0 });
+    expect(store.ledgerTotal).toBe(entries()[0]!.tokens);
     await vi.advanceTimersByTimeAsync(3000);
     await Promise.all([done, following]);
     expect(provider.requests).toHaveLength(1);
-    expect(store.ledgerTotal).toBe(7);
+    // Our count of the prompt in, the provider's 4 out.
+    const settled = reply().input_tokens! + 4;
+    expect(store.ledgerTotal).toBe(settled);
     // After completion a repeat is 409 before anything is reserved; a 422 reserves nothing either.
     await expect(startReply(deps(provider), request("k"))).rejects.toMatchObject({ status: 409 });
     await expect(startReply(deps(provider), request(null, { model: "openai/gpt-oss-20b", reasoning_effort: "none" }))).rejects.toMatchObject({
       status: 422,
     });
-    expect(entries()).toHaveLength(2);
-    expect(store.ledgerTotal).toBe(7);
+    expect(entries()).toHaveLength(3);
+    expect(store.ledgerTotal).toBe(settled);
   });
 });
