@@ -647,11 +647,19 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
       it("regenerates a reply as a sibling, switches branches, and builds prompts from the path only", async () => {
         const { as } = await newUser();
         const c = await newConversation(as);
+        // As the reply loop does (access's ledger): each reply reserves, and settles to its figures (7 in, 1 out).
+        const charge = async () => {
+          const r = await as.reserveTokens({ reservation_id: randomUUID(), model: "m", tokens: 100, budget: 0, since: "2000-01-01T00:00:00Z" });
+          if (!r.ok) throw new Error("reservation refused");
+          expect(await as.settleTokens({ reservation_id: r.reservation_id, secret: r.secret, input_tokens: 7, output_tokens: 1, latency_ms: 1 })).toBe(true);
+        };
         const a = await created(begin(as, c.id, { content: "q" }));
         await done(as, a.reply.id, "first");
+        await charge();
         const again = await created(begin(as, c.id, { content: "q", answer_to: a.user_message.id }));
         expect(again.user_message.id).toBe(a.user_message.id);
         await done(as, again.reply.id, "second");
+        await charge();
         const u = a.user_message.id;
         expect(await listed(as, c.id)).toEqual([
           { id: u, parent: null, n: 1, i: 0, ids: [u] },
@@ -660,6 +668,7 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
         // A send continues the current branch; its prompt never sees the other reply.
         const next = await created(begin(as, c.id, { content: "more" }));
         await done(as, next.reply.id);
+        await charge();
         const turn = (await as.prepareTurn(c.id, { historyLimit: 10, idempotencyKey: null }))!;
         expect(turn.history.map((m) => m.content)).toEqual(["q", "second", "more", "ok"]);
 
@@ -676,7 +685,7 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
         expect([to.parent_found, to.history.map((m) => m.content)]).toEqual([true, ["q", "first"]]);
         const none = (await as.prepareTurn(c.id, { historyLimit: 10, idempotencyKey: null, parent: { branch: true, parentId: randomUUID() } }))!;
         expect([none.parent_found, none.history]).toEqual([false, []]);
-        // Usage counts every branch.
+        // Usage counts every branch (the ledger, whatever branch is current: here not the first reply's).
         expect(await as.tokensUsedSince("2000-01-01T00:00:00Z")).toBe(3 * 8);
       });
 
@@ -927,7 +936,8 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
         const exported = await as.exportConversation(c.id);
         const { messages, ...conversation } = exported!;
         expect(conversation).toEqual(await as.getConversation(c.id));
-        expect(messages.map(({ parent_id: _, ...m }) => m)).toEqual([u, r]);
+        expect(messages).toEqual([u, r]);
+        expect(messages.map((m) => m.parent_id)).toEqual([null, u.id]);
         expect(messages[1]).toMatchObject({ reasoning: "Thinking", metadata: { usage: { x: 1 } }, token_count: 5, input_tokens: 20 });
         const other = await newUser();
         expect(await other.as.exportConversation(c.id)).toBeNull();

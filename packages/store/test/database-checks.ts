@@ -279,6 +279,37 @@ export function describeDatabaseChecks(name: string, getSql: () => SqlClient, fr
       expect((await failure(as(A, (tx) => tx.query("select settle_stale_replies(null, -1)")))).code).toBe("22023");
     });
 
+    it("keeps the message tree acyclic and the current branch the caller's own (issue 14)", async () => {
+      const fn = (name: string) =>
+        sql.query<{ prosecdef: boolean; proconfig: string[] | null }>("select prosecdef, proconfig from pg_proc where proname = $1", [name]);
+      // They move current_leaf_id, which users may not update directly.
+      for (const name of ["switch_branch", "append_user_message", "append_assistant_message"]) {
+        const [p] = await fn(name);
+        expect(p, name).toMatchObject({ prosecdef: true, proconfig: [expect.stringMatching(/^search_path=public, ?pg_temp$/)] });
+      }
+      // One definition each, so a call by name is never ambiguous.
+      for (const name of ["begin_reply", "prepare_turn", "append_assistant_message"])
+        expect(await sql.query("select 1 from pg_proc where proname = $1 and pronamespace = 'public'::regnamespace", [name]), name).toHaveLength(1);
+      const [leafA] = await as(A, (tx) => tx.query<{ id: string }>("select id from messages where conversation_id = $1 order by seq desc limit 1", [convA]));
+      expect((await failure(as(A, (tx) => tx.query("update conversations set current_leaf_id = $1 where id = $2", [leafA!.id, convA])))).code).toBe("42501");
+      // A message its own parent, or two messages each other's, in one statement: refused.
+      const [x, y] = [randomUUID(), randomUUID()];
+      const insert = (rows: string, params: string[]) =>
+        as(A, (tx) => tx.query(`insert into messages (id, conversation_id, user_id, role, content, parent_id) values ${rows}`, params));
+      expect((await failure(insert("($1, $2, $3, 'user', 'a', $1)", [x, convA, A]))).code).toBe("23503");
+      expect((await failure(insert("($1, $3, $4, 'user', 'a', $2), ($2, $3, $4, 'user', 'b', $1)", [x, y, convA, A]))).code).toBe("23503");
+      // A parent in another user's conversation is refused too; one stored before the child is fine.
+      const [leafB] = await sql.query<{ id: string }>("select id from messages where conversation_id = $1 limit 1", [convB]);
+      expect((await failure(as(A, (tx) => tx.query("insert into messages (conversation_id, user_id, role, content, parent_id) values ($1, $2, 'user', 'c', $3)", [convA, A, leafB!.id])))).code).toBe("23503");
+      await as(A, (tx) => tx.query("insert into messages (id, conversation_id, user_id, role, content, parent_id) values ($1, $2, $3, 'user', 'd', $4)", [x, convA, A, leafA!.id]));
+      // switch_branch: only the caller's own message in the caller's own conversation.
+      const sw = (sub: string, conv: string, msg: string) => as(sub, (tx) => tx.query<{ r: string | null }>("select switch_branch($1, $2) as r", [conv, msg]));
+      expect((await sw(B, convA, x))[0]!.r).toBeNull();
+      expect((await sw(A, convA, leafB!.id))[0]!.r).toBeNull();
+      expect((await sw(A, convA, x))[0]!.r).toBe(x);
+      expect((await failure(sql.query("select switch_branch($1, $2)", [convA, x]))).code).toBe("42501");
+    });
+
     it("runs server-only functions for the server alone", async () => {
       for (const call of SERVER_ONLY) {
         const e = await failure(as(A, (tx) => tx.query(`select ${call}`, call.includes("$1") ? [A] : [])));
