@@ -1,6 +1,7 @@
 // The API: an HTTP API with one Lambda function per buffered route of the routes table, and each
 // streaming route as its own function behind a Function URL in RESPONSE_STREAM mode (API Gateway
 // cannot stream). The handler reads its path parameters from rawPath there.
+import type { CfnStage } from "aws-cdk-lib/aws-apigatewayv2";
 import { Api, Function, use, type ApiRouteProps, type StackContext } from "sst/constructs";
 import { routes } from "../packages/functions/src/routes";
 import { ConfigStack } from "./ConfigStack";
@@ -31,6 +32,16 @@ export function ApiStack({ stack, app }: StackContext) {
     cors: { allowOrigins: corsOrigins, allowMethods: ["GET", "POST", "PATCH", "DELETE", "OPTIONS"], allowHeaders: ALLOW_HEADERS, exposeHeaders: EXPOSE_HEADERS, maxAge: "10 minutes" },
     routes: apiRoutes,
   });
+
+  // Per-route stage settings (SST v2 only sets the stage default): the credential routes get their own,
+  // tighter limits. The stage is CloudFormation's AWS::ApiGatewayV2::Stage, keyed by route key; the
+  // property is raw JSON to CDK, so its keys are written as CloudFormation spells them.
+  const stage = api.cdk.httpApi.defaultStage!.node.defaultChild as CfnStage;
+  stage.routeSettings = Object.fromEntries(
+    routes
+      .filter((r) => !r.streaming && r.path.includes("/auth/") && r.method === "POST")
+      .map((r) => [`${r.method} ${r.path}`, { ThrottlingRateLimit: operations.AUTH_THROTTLE_RATE, ThrottlingBurstLimit: operations.AUTH_THROTTLE_BURST }]),
+  );
 
   const outputs: Record<string, string> = { ApiUrl: api.url };
   for (const route of routes.filter((r) => r.streaming)) {

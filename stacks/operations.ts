@@ -27,6 +27,11 @@ const OperationsSchema = z.object({
   // HTTP API stage default route throttling (requests per second, steady and burst).
   API_THROTTLE_RATE: z.coerce.number().min(1).default(50),
   API_THROTTLE_BURST: z.coerce.number().int().min(1).default(100),
+  // Tighter stage-wide limits on the routes that take a password or a refresh token. They cap the whole
+  // route for everyone (a circuit breaker against a flood); the per-account and per-IP limits that a
+  // single attacker meets are kept in PostgreSQL (LOGIN_*/REGISTER_* settings).
+  AUTH_THROTTLE_RATE: z.coerce.number().min(1).default(10),
+  AUTH_THROTTLE_BURST: z.coerce.number().int().min(1).default(20),
 });
 
 export type Operations = z.infer<typeof OperationsSchema> & { logRetention: string };

@@ -158,9 +158,17 @@ describe("synthesized stacks (sst deploy)", () => {
     }
   });
 
-  it("throttle the HTTP API's routes", () => {
+  it("throttle the HTTP API's routes, the credential routes tighter", () => {
     const stage = s.ofType("AWS::ApiGatewayV2::Stage")[0]!;
     expect(stage.Properties.DefaultRouteSettings).toMatchObject({ ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 });
+    const credentialRoutes = routes.filter((r) => !r.streaming && r.method === "POST" && r.path.includes("/auth/")).map((r) => `POST ${r.path}`);
+    expect(credentialRoutes).toEqual(expect.arrayContaining(["POST /api/v1/auth/login", "POST /api/v1/auth/register", "POST /api/v1/auth/refresh"]));
+    const perRoute = stage.Properties.RouteSettings as Record<string, unknown>;
+    expect(Object.keys(perRoute).sort()).toEqual(credentialRoutes.sort());
+    // Every key must name a route the API really has, or API Gateway refuses the stage.
+    const routeKeys = s.ofType("AWS::ApiGatewayV2::Route").map((r) => r.Properties.RouteKey);
+    for (const key of Object.keys(perRoute)) expect(routeKeys).toContain(key);
+    for (const v of Object.values(perRoute)) expect(v).toEqual({ ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 });
   });
 
   it("copy the docs assets beside the docs-asset function and write the API document", () => {

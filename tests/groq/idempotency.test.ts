@@ -1,8 +1,9 @@
 // The Idempotency-Key on a send: a client that retries after a broken stream gets a fresh answer to the
 // one stored user message; a repeat after a finished reply gets 409 with that reply's id, and the model
 // is not called again.
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from "vitest";
 import { reply } from "../fixtures/groq-server";
+import { captureConsoleErrors } from "../support/console";
 import { readSse, registerUser, stream } from "../support/http";
 import { errorOf, messages, newConversation, startGroqApp, textOf, type GroqApp } from "./harness";
 
@@ -13,6 +14,11 @@ beforeAll(async () => {
   api = h.app.api;
 });
 afterAll(() => h.close());
+
+// The failed sends below are logged as reply_failed; keep them out of the test output and check them.
+let logs: ReturnType<typeof captureConsoleErrors>;
+beforeEach(() => (logs = captureConsoleErrors()));
+afterEach(() => logs.restore());
 
 const usage = { prompt_tokens: 10, completion_tokens: 2 };
 
@@ -26,6 +32,7 @@ it("a retried send after a failed stream stores no second user message; a repeat
   h.groq.enqueue({ steps: [{ text: "Broken" }, { delay: 150 }, { drop: true }] });
   const first = await readSse(await stream(api, conv, token, { content: "What is 2+2?" }, { headers }));
   expect(errorOf(first).type).toBe("api_error");
+  expect(logs.text()).toContain("reply_failed");
 
   h.groq.enqueue(reply(["Four."], usage));
   const second = await readSse(await stream(api, conv, token, { content: "What is 2+2?" }, { headers }));
@@ -89,4 +96,5 @@ it("a failed send the conversation has since moved past cannot be answered again
   const late = await stream(api, conv, token, { content: "first" }, { headers: { "idempotency-key": "old" } });
   expect(late.status).toBe(409);
   expect(h.groq.requests.length).toBe(seen);
+  expect(logs.text()).toContain("reply_failed");
 });

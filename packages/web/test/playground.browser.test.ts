@@ -279,32 +279,33 @@ describe.skipIf(missing)("playground in Chromium", { timeout: 60_000 }, () => {
   });
 
   it("refreshes an expired access token with the refresh token, and hands the refresh token back on logout", async () => {
-    // The refresh and logout routes of CONTRACTS.md (branch access) are answered by the browser here;
-    // /auth/me and the rest are the real API.
-    const { token, email } = await registerUserFor(app.api);
+    // The real refresh and logout routes: the page holds an access token the API refuses and a live
+    // refresh token; it must rotate the pair once, carry on, and revoke the family when logging out.
+    const email = `refresh-${process.pid}-${Date.now()}@example.com`;
+    const reg = await call(app.api, "POST", "/auth/register", { body: { email, password: "correct horse battery" } });
+    expect(reg.status).toBe(201);
     const s = await openPlayground(browser, app.url);
     const { page } = s;
-    const refreshed: unknown[] = [];
-    const loggedOut: unknown[] = [];
-    await page.route("**/api/v1/auth/refresh", (route) => {
-      refreshed.push(route.request().postDataJSON());
-      return route.fulfill({ status: 200, contentType: "application/json", body: JSON.stringify({ access_token: token, token_type: "bearer", expires_in: 900, refresh_token: "refresh-2" }) });
-    });
-    await page.route("**/api/v1/auth/logout", (route) => {
-      loggedOut.push(route.request().postDataJSON());
-      return route.fulfill({ status: 204 });
-    });
     await page.evaluate(
       (session) => (globalThis as any).localStorage.setItem("playground.session", JSON.stringify(session)),
-      { access_token: "expired-token", refresh_token: "refresh-1", email },
+      { access_token: "expired-token", refresh_token: reg.body.refresh_token, email },
     );
+    const refresh = page.waitForResponse((r) => r.url().endsWith("/api/v1/auth/refresh"));
     await page.reload();
+    const rotated = await refresh;
+    expect(rotated.status()).toBe(200);
+    expect(rotated.request().postDataJSON()).toEqual({ refresh_token: reg.body.refresh_token });
+    const next = (await rotated.json()).refresh_token as string;
     await page.locator("#who").filter({ hasText: email }).waitFor();
-    expect(refreshed).toEqual([{ refresh_token: "refresh-1" }]);
 
+    const logout = page.waitForResponse((r) => r.url().endsWith("/api/v1/auth/logout"));
     await page.click("#logout");
+    const out = await logout;
+    expect(out.request().postDataJSON()).toEqual({ refresh_token: next });
     await page.locator("#auth").waitFor();
-    expect(loggedOut).toEqual([{ refresh_token: "refresh-2" }]);
+    // The family is gone: neither the rotated token nor the one before it refreshes any more.
+    expect((await call(app.api, "POST", "/auth/refresh", { body: { refresh_token: next } })).status).toBe(401);
+    expect((await call(app.api, "POST", "/auth/refresh", { body: { refresh_token: reg.body.refresh_token } })).status).toBe(401);
     // The one console error is the browser noting the expired token's 401.
     expect(s.errors.filter((e) => !/status of 401/.test(e))).toEqual([]);
     await s.close();
