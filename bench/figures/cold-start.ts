@@ -17,7 +17,7 @@ import { startSsmStub, type SsmStub } from "../lib/ssm-stub";
 import { ISSUE_UPSTREAM } from "./felt";
 import { metric, type Metric } from "../lib/report";
 import { median, percentile, round } from "../lib/stats";
-import { JWT_SECRET, timed, type BenchOptions } from "./common";
+import { JWT_SECRET, profileArgs, timed, type BenchOptions } from "./common";
 
 const STREAM_HANDLER = "messages-stream";
 const OUT = resolve(".bench/bundles");
@@ -47,10 +47,17 @@ export const LAMBDA_ARM64 = { perGbSecond: 0.0000133334, perRequest: 0.2 / 1e6, 
 /** The stream function's configured memory (stacks/route-functions.ts, streaming routes): billing uses it, not the peak. */
 const STREAM_MEMORY_MB = 1024;
 
-function coldRun(childFile: string, bundle: string, event: unknown, env: Record<string, string>, warm?: { count: number; event: unknown }): Promise<ColdRun> {
+function coldRun(
+  childFile: string,
+  bundle: string,
+  event: unknown,
+  env: Record<string, string>,
+  warm?: { count: number; event: unknown },
+  nodeArgs: string[] = [],
+): Promise<ColdRun> {
   return new Promise((resolvePromise, reject) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, [childFile], {
+    const child = spawn(process.execPath, [...nodeArgs, childFile], {
       env: { PATH: process.env.PATH ?? "", ...env, BENCH_BUNDLE: bundle, BENCH_EVENT: JSON.stringify(event), ...(warm ? { BENCH_WARM: String(warm.count), BENCH_WARM_EVENT: JSON.stringify(warm.event) } : {}) },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -192,7 +199,8 @@ export function coldStartFigure(opts: BenchOptions) {
       for (let i = 0; i < samples; i++) {
         const runSubj = async () => {
           await enqueueFor(warmPerProcess);
-          subj.push(await coldRun(childFile, stream.file, eventFor(conversations[i]!), env, { count: warmPerProcess, event: eventFor(conversations[i]!) }));
+          // --profile: a CPU profile of each cold process (import, first and warm invocations) in .bench/profiles.
+          subj.push(await coldRun(childFile, stream.file, eventFor(conversations[i]!), env, { count: warmPerProcess, event: eventFor(conversations[i]!) }, profileArgs(opts, "cold-start")));
         };
         const runBase = async () => base.push(await coldRun(childFile, baselineBundle, {}, {}));
         if (i % 2 === 0) {
