@@ -82,7 +82,8 @@ function coldRun(
 export function coldStartFigure(opts: BenchOptions) {
   return timed("5", "Stream function: bundle, cold start with secrets from SSM, duration, memory, cost", async () => {
     mkdirSync(OUT, { recursive: true });
-    const bundles = await bundleHandlers({ outdir: join(OUT, "handlers"), minify: true });
+    // BENCH_MINIFY=0: readable bundles, so a --profile names the modules (sizes are then not the deployed ones).
+    const bundles = await bundleHandlers({ outdir: join(OUT, "handlers"), minify: process.env.BENCH_MINIFY !== "0" });
     const stream = bundles.find((b) => b.name === STREAM_HANDLER);
     if (!stream) throw new Error(`no ${STREAM_HANDLER} bundle`);
 
