@@ -19,9 +19,18 @@ export const LAMBDA_TARGET = "node24";
  *    streaming functions (COPIED_BESIDE), not installed: SST's `nodejs.install` would run `npm install`
  *    at deploy time with the version range of the handler's package.json ("*" for anything not listed
  *    there), and ship the whole 30 MB package with every other encoding.
- * node-postgres (`pg`, only with DATABASE_URL) is bundled: ~150 kB, initialised only when imported.
+ * node-postgres (`pg`, only with DATABASE_URL) is bundled, in a chunk of its own (LAMBDA_SPLITTING).
  */
 export const LAMBDA_EXTERNAL = ["@aws-sdk/*", "@electric-sql/pglite", "pg-native", "gpt-tokenizer"];
+
+/**
+ * ESM code splitting (SST's `nodejs.splitting`): every `await import(…)` becomes a chunk file beside the
+ * handler, loaded only when that code runs. A cold start then parses only what its configuration uses:
+ * node-postgres (~90 kB, only with DATABASE_URL) and the PostgREST client (only with SUPABASE_URL) are
+ * chunks, and so is aws4fetch (only when secrets come from SSM). SST builds each function on its own
+ * with `outdir` = the function's directory, so its chunks ship with it and are shared with no other.
+ */
+export const LAMBDA_SPLITTING = true;
 
 /**
  * Files copied into a streaming function's node_modules: the package.json and exactly the modules the

@@ -1,7 +1,7 @@
 // Props every function shares. Sizing per route is in route-functions.ts.
 import { LoggingFormat } from "aws-cdk-lib/aws-lambda";
 import type { FunctionProps } from "sst/constructs";
-import { LAMBDA_EXTERNAL, LAMBDA_TARGET } from "./bundling";
+import { LAMBDA_EXTERNAL, LAMBDA_SPLITTING, LAMBDA_TARGET } from "./bundling";
 
 export const functionDefaults: FunctionProps = {
   // Node.js 24: Node 22 reaches end of life in April 2027 and Lambda deprecates runtimes around then.
@@ -18,6 +18,8 @@ export const functionDefaults: FunctionProps = {
     minify: true,
     // No source maps: SST would upload them for its console, and each bundle would carry a multi-MB map.
     sourcemap: false,
+    // Lazy imports become chunks loaded only when used (stacks/bundling.ts).
+    splitting: LAMBDA_SPLITTING,
     esbuild: { target: LAMBDA_TARGET, external: LAMBDA_EXTERNAL },
   },
 };

@@ -17,7 +17,7 @@ import { startSsmStub, type SsmStub } from "../lib/ssm-stub";
 import { ISSUE_UPSTREAM } from "./felt";
 import { metric, type Metric } from "../lib/report";
 import { median, percentile, round } from "../lib/stats";
-import { JWT_SECRET, timed, type BenchOptions } from "./common";
+import { JWT_SECRET, profileArgs, timed, type BenchOptions } from "./common";
 
 const STREAM_HANDLER = "messages-stream";
 const OUT = resolve(".bench/bundles");
@@ -47,10 +47,17 @@ export const LAMBDA_ARM64 = { perGbSecond: 0.0000133334, perRequest: 0.2 / 1e6, 
 /** The stream function's configured memory (stacks/route-functions.ts, streaming routes): billing uses it, not the peak. */
 const STREAM_MEMORY_MB = 1024;
 
-function coldRun(childFile: string, bundle: string, event: unknown, env: Record<string, string>, warm?: { count: number; event: unknown }): Promise<ColdRun> {
+function coldRun(
+  childFile: string,
+  bundle: string,
+  event: unknown,
+  env: Record<string, string>,
+  warm?: { count: number; event: unknown },
+  nodeArgs: string[] = [],
+): Promise<ColdRun> {
   return new Promise((resolvePromise, reject) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, [childFile], {
+    const child = spawn(process.execPath, [...nodeArgs, childFile], {
       env: { PATH: process.env.PATH ?? "", ...env, BENCH_BUNDLE: bundle, BENCH_EVENT: JSON.stringify(event), ...(warm ? { BENCH_WARM: String(warm.count), BENCH_WARM_EVENT: JSON.stringify(warm.event) } : {}) },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -75,7 +82,8 @@ function coldRun(childFile: string, bundle: string, event: unknown, env: Record<
 export function coldStartFigure(opts: BenchOptions) {
   return timed("5", "Stream function: bundle, cold start with secrets from SSM, duration, memory, cost", async () => {
     mkdirSync(OUT, { recursive: true });
-    const bundles = await bundleHandlers({ outdir: join(OUT, "handlers"), minify: true });
+    // BENCH_MINIFY=0: readable bundles, so a --profile names the modules (sizes are then not the deployed ones).
+    const bundles = await bundleHandlers({ outdir: join(OUT, "handlers"), minify: process.env.BENCH_MINIFY !== "0" });
     const stream = bundles.find((b) => b.name === STREAM_HANDLER);
     if (!stream) throw new Error(`no ${STREAM_HANDLER} bundle`);
 
@@ -192,7 +200,8 @@ export function coldStartFigure(opts: BenchOptions) {
       for (let i = 0; i < samples; i++) {
         const runSubj = async () => {
           await enqueueFor(warmPerProcess);
-          subj.push(await coldRun(childFile, stream.file, eventFor(conversations[i]!), env, { count: warmPerProcess, event: eventFor(conversations[i]!) }));
+          // --profile: a CPU profile of each cold process (import, first and warm invocations) in .bench/profiles.
+          subj.push(await coldRun(childFile, stream.file, eventFor(conversations[i]!), env, { count: warmPerProcess, event: eventFor(conversations[i]!) }, profileArgs(opts, "cold-start")));
         };
         const runBase = async () => base.push(await coldRun(childFile, baselineBundle, {}, {}));
         if (i % 2 === 0) {
@@ -232,6 +241,14 @@ export function coldStartFigure(opts: BenchOptions) {
           baseline: "same process harness importing a trivial streamified handler bundled the same way",
           subject_ms: { bootstrap: stat(subj, "bootstrapMs"), import: stat(subj, "importMs"), invoke: stat(subj, "invokeMs"), spawn_to_exit: stat(subj, "wallMs") },
           baseline_ms: { bootstrap: stat(base, "bootstrapMs"), import: stat(base, "importMs"), invoke: stat(base, "invokeMs"), spawn_to_exit: stat(base, "wallMs") },
+          bundle_kB:
+            "cold-start code = the handler's entry file and the chunks it imports statically (scripts/bundle.ts, esbuild code splitting as SST's nodejs.splitting); a lazy chunk loads only when its code path runs",
+          stream_lazy_chunks_kB: Object.fromEntries(Object.entries(stream.lazy).map(([k, v]) => [k, round(kB(v), 1)])),
+          stream_loaded_kB: {
+            this_run: round(kB(stream.bytes + (stream.lazy.aws4fetch ?? 0) + (pg ? (stream.lazy.pg ?? 0) : 0)), 1),
+            deployed_supabase: round(kB(stream.bytes + (stream.lazy.aws4fetch ?? 0) + (stream.lazy["@supabase/postgrest-js"] ?? 0)), 1),
+          },
+          stream_shipped_kB: round(kB(stream.totalBytes), 1),
           total_bundle_kB: round(kB(bundles.reduce((a, b) => a + b.bytes, 0)), 1),
           secrets: "JWT_SECRET and GROQ_API_KEY bound as SST secrets: the function's config loader (packages/functions/src/config.ts: GetParameters over fetch, SigV4-signed with aws4fetch from the environment's credentials) sends GetParameters to a loopback SSM stand-in (bench/lib/ssm-stub.ts) during init; answered at once, so an in-region round trip to SSM is not included",
           ssm_get_parameters_calls: ssm.calls(),

@@ -59,25 +59,129 @@ export interface PgliteOptions {
 
 export async function createPgliteClient(opts: PgliteOptions = {}): Promise<SqlClient> {
   // Imported lazily so a Lambda talking to PostgreSQL never loads the WASM build.
-  const { PGlite } = await import("@electric-sql/pglite");
+  const { PGlite, protocol, parse } = await import("@electric-sql/pglite");
   if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
   const db = await PGlite.create({
     ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
     parsers: { [TIMESTAMPTZ]: timestamptzToIso, [INT8]: int8ToNumber },
   });
-  type Queryable = Pick<typeof db, "query" | "exec">;
-  const wrap = (q: Queryable): SqlTx => ({
-    async query<T>(text: string, params: unknown[] = []) {
-      return (await q.query<T>(text, params)).rows;
-    },
-    async exec(script: string) {
-      await q.exec(script);
-    },
-  });
+  return pgliteClient(db, protocol.serialize, parse);
+}
+
+type PGliteDb = import("@electric-sql/pglite").PGlite;
+type Serialize = typeof import("@electric-sql/pglite").protocol.serialize;
+type Parse = typeof import("@electric-sql/pglite").parse;
+
+/** Named prepared statements kept per client; beyond this, statements are parsed unnamed each time. */
+const STATEMENT_CACHE = 500;
+
+/**
+ * PGlite's `query` costs six calls into the WASM backend (Parse, Describe, Bind, Describe, Execute,
+ * Sync, each a separate round) and plans the statement again every time; its `transaction` adds a BEGIN
+ * and a COMMIT round each. This client speaks the extended protocol to the same backend directly:
+ *  - each statement text is parsed once into a named prepared statement (plan cached by PostgreSQL,
+ *    re-planned by PostgreSQL itself when the role, RLS or the schema it depends on changes), its
+ *    parameter types read once with Describe;
+ *  - an execution is one batch: Bind + Describe + Execute + Sync;
+ *  - BEGIN travels in the same batch as a transaction's first statement.
+ * Parameters are still sent as protocol values (never spliced into SQL), serialized by their declared
+ * type with PGlite's own serializers; rows are parsed by PGlite's own result parser and type parsers.
+ * All calls go through one queue: a transaction holds it from BEGIN to COMMIT, as PGlite's does.
+ */
+export function pgliteClient(db: PGliteDb, serialize: Serialize, parse: Parse): SqlClient {
+  const statements = new Map<string, { name: string; paramTypes: number[] }>();
+  let queue: Promise<unknown> = Promise.resolve();
+  /** Runs `fn` when every earlier call has finished. */
+  const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = queue.then(fn, fn);
+    queue = run.catch(() => {});
+    return run;
+  };
+
+  const batch = (parts: Uint8Array[]): Uint8Array => {
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  };
+
+  /** Parses `text` (once per text while the cache has room) and returns its statement name and parameter types. */
+  async function prepare(text: string): Promise<{ name: string; paramTypes: number[] }> {
+    const known = statements.get(text);
+    if (known) return known;
+    const name = statements.size < STATEMENT_CACHE ? `s${statements.size + 1}` : "";
+    const { messages } = await db.execProtocol(batch([serialize.parse({ name, text, types: [] }), serialize.describe({ type: "S", name }), serialize.sync()]), {
+      syncToFs: false,
+    });
+    const statement = { name, paramTypes: parse.parseDescribeStatementResults(messages) };
+    if (name) statements.set(text, statement);
+    return statement;
+  }
+
+  /**
+   * One statement: the rows of its (last) result. `prefix`: messages to send before it in the same
+   * batch, asked for only once the statement has parsed (a parse error sends nothing).
+   */
+  async function run<T>(text: string, params: unknown[], prefix: () => Uint8Array[] = () => []): Promise<T[]> {
+    const { name, paramTypes } = await prepare(text);
+    const values = params.map((v, i) => {
+      if (v === null || v === undefined) return null;
+      const toText = db.serializers[paramTypes[i]!];
+      return toText ? toText(v) : String(v);
+    });
+    const { messages } = await db.execProtocol(
+      batch([...prefix(), serialize.bind({ statement: name, values }), serialize.describe({ type: "P" }), serialize.execute({}), serialize.sync()]),
+    );
+    const results = parse.parseResults(messages, db.parsers);
+    return (results.at(-1)?.rows ?? []) as T[];
+  }
+
+  async function script(text: string): Promise<void> {
+    await db.execProtocol(batch([serialize.query(text)]));
+  }
+
   return {
-    ...wrap(db),
-    transaction: (fn) => db.transaction((tx) => fn(wrap(tx))),
-    close: () => db.close(),
+    query: (text, params = []) => exclusive(() => run(text, params)),
+    exec: (text) => exclusive(() => script(text)),
+    transaction: <T>(fn: (tx: SqlTx) => Promise<T>) =>
+      exclusive(async () => {
+        let begun = false;
+        let closed = false;
+        // BEGIN rides with the first statement; a transaction that sends nothing sends no BEGIN.
+        const begin = (): Uint8Array[] => {
+          if (begun) return [];
+          begun = true;
+          return [serialize.query("BEGIN")];
+        };
+        const open = () => {
+          if (closed) throw new Error("Transaction is closed");
+        };
+        const tx: SqlTx = {
+          query: async (text, params = []) => (open(), run(text, params, begin)),
+          exec: async (text) => {
+            open();
+            await db.execProtocol(batch([...begin(), serialize.query(text)]));
+          },
+        };
+        try {
+          const result = await fn(tx);
+          closed = true;
+          if (begun) {
+            const { messages } = await db.execProtocol(batch([serialize.query("COMMIT")]));
+            // COMMIT of a transaction in which a statement failed (and the error was caught) rolls back.
+            if (parse.parseResults(messages, db.parsers).at(-1)?.command === "ROLLBACK") throw new Error("Transaction aborted: a statement in it failed");
+          }
+          return result;
+        } catch (e) {
+          closed = true;
+          if (db.isInTransaction()) await script("ROLLBACK");
+          throw e;
+        }
+      }),
+    close: () => exclusive(() => db.close()),
   };
 }
 
