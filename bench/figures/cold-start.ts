@@ -257,7 +257,7 @@ export function coldStartFigure(opts: BenchOptions) {
             formula: "1000 × (median warm reply duration × configured memory × price per GB-s + price per request)",
             configured_memory_mb: STREAM_MEMORY_MB,
             lambda_arm64: LAMBDA_ARM64,
-            excludes: "Groq tokens (priced separately, see notes/bench.md), Function URL/response-streaming bytes beyond the free 6 MB per request, database, data transfer",
+            excludes: "Groq tokens (priced separately, see the README, Scale and cost), Function URL/response-streaming bytes beyond the free 6 MB per request, database, data transfer",
             note: "a streaming reply is billed for as long as the stream is open, so the upstream's 350 ms dominate",
           },
         },

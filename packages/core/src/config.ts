@@ -60,7 +60,7 @@ export const ConfigSchema = z
     ACCESS_TOKEN_EXPIRE_MINUTES: int(15, 1, 60 * 24 * 30),
     GROQ_API_KEY: optionalText,
     GROQ_BASE_URL: z.url().optional(),
-    // Groq's current production models (notes/models.md); the fast one answers by default.
+    // Groq's current production models (README, Models); the fast one answers by default.
     DEFAULT_MODEL: z.string().min(1).default("openai/gpt-oss-20b"),
     ALLOWED_MODELS: list("openai/gpt-oss-20b,openai/gpt-oss-120b,qwen/qwen3.6-27b"),
     MODEL_CONTEXT_WINDOWS: contextWindows,

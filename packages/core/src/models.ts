@@ -1,6 +1,6 @@
 // The model catalog: what this API knows about each Groq model it may call. One source for the
 // `GET /api/v1/models` listing, the `reasoning_effort` check, the stream's thinking block and the choice
-// of tokenizer. Facts from Groq's docs (notes/models.md lists the pages); a context window can be
+// of tokenizer. Facts from Groq's docs (the README's Models section cites the pages); a context window can be
 // overridden per model with MODEL_CONTEXT_WINDOWS, for a model Groq serves with a different window or
 // one this catalog does not know.
 

@@ -190,7 +190,7 @@ describe("Supabase adapter on the wire", () => {
         status: 401,
         type: "authentication_error",
         expose: true,
-        message: expect.stringMatching(/API keys are not supported by this deployment/),
+        message: expect.stringMatching(/API keys are not available on this function/),
       });
     });
     expect(sent).toEqual([]);

@@ -160,7 +160,7 @@ describe("API keys on Supabase, through the token exchange", () => {
     try {
       const res = await fns.list(event("GET", "/api/v1/conversations", { authorization: `Bearer ${key}` }), context());
       expect(res.statusCode).toBe(401);
-      expect(json(res).error.message).toContain("not supported by this deployment");
+      expect(json(res).error.message).toContain("API keys are not available on this function");
     } finally {
       fns.setExchangeTransport(async (request) => {
         exchanges++;

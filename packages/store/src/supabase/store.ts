@@ -7,7 +7,7 @@
 //   * the server-privileged operations (accounts, sessions, login throttling, password changes, API-key
 //     checks) act before there is a user or on what no user may touch, and use the secret (service-role)
 //     key, sent only as `apikey`. Only routes whose `holds` lists "secret-key" get it; elsewhere this
-//     store refuses them (an API key then gets a clear 401: notes/integ.md, known limits);
+//     store refuses them (a data function resolves API keys through the token exchange instead);
 //   * the health probe sends only the publishable key (PostgREST's anonymous role, which may read nothing).
 import { AppError, ConfigError, unauthorized, type NewUser, type Store, type User, type UserCredential } from "@conversation-api/core";
 import type { DataClient as SupabaseClient } from "./clients";
@@ -105,12 +105,12 @@ export function createSupabaseStore(opts: SupabaseStoreOptions): Store {
       return (await serviceRpc("changePassword", "change_password", { p_user_id: userId, p_password_hash: passwordHash })) === true;
     },
     async authenticateApiKey(keyHash) {
-      // Known limit (notes/integ.md): keys are checked by a server-only SQL function, and the data
-      // functions hold no secret key on Supabase. Say so plainly instead of failing with a 500.
+      // Keys are checked by a server-only SQL function; data functions hold no secret key on Supabase and
+      // go through the token exchange. A function given neither says so plainly instead of failing with a 500.
       if (!opts.secretKey)
         throw new AppError(
           "authentication_error",
-          "API keys are not supported by this deployment yet (Supabase); sign in and send an access token instead",
+          "API keys are not available on this function (no token exchange configured); sign in and send an access token instead",
         );
       const id = await serviceRpc("authenticateApiKey", "authenticate_api_key", { p_key_hash: keyHash });
       return typeof id === "string" ? id : null;
