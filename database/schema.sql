@@ -675,6 +675,8 @@ begin
       ('conversations', 'conversations_model_len', 'char_length(model) between 1 and 100'),
       ('api_keys', 'api_keys_name_len', 'name is null or char_length(name) between 1 and 100'),
       ('api_keys', 'api_keys_prefix_len', 'char_length(prefix) between 1 and 32'),
+      -- Only ever a SHA-256 hex digest: a caller cannot store a chosen weak key's hash of another shape.
+      ('api_keys', 'api_keys_key_hash_sha256', 'key_hash ~ ''^[0-9a-f]{64}$'''),
       -- ---- messages constraints (kept apart: the reply loop's columns change them) ----
       -- A user's message is at most the API's 32,000 characters; a reply is bounded by max_tokens.
       ('messages', 'messages_content_len', 'char_length(content) <= case when role = ''user'' then 32000 else 1000000 end'),
@@ -683,7 +685,13 @@ begin
         'coalesce(token_count, 0) >= 0 and coalesce(input_tokens, 0) >= 0 and coalesce(latency_ms, 0) >= 0 and coalesce(ttft_ms, 0) >= 0'),
       ('messages', 'messages_idempotency_key_len', 'idempotency_key is null or char_length(idempotency_key) between 1 and 255'),
       -- Reasoning belongs to replies only, bounded like a reply's content.
-      ('messages', 'messages_reasoning_len', 'char_length(reasoning) <= case when role = ''user'' then 0 else 1000000 end')
+      ('messages', 'messages_reasoning_len', 'char_length(reasoning) <= case when role = ''user'' then 0 else 1000000 end'),
+      -- The API's metadata is a few hundred bytes (usage, ids, an error); a direct insert may not use the
+      -- column to fill the shared database.
+      ('messages', 'messages_metadata_size', 'pg_column_size(metadata) <= 65536'),
+      -- A heartbeat in the far future would make the conversation look busy forever (one reply at a
+      -- time); no reply streams for a day.
+      ('messages', 'messages_heartbeat_bounded', 'heartbeat_at is null or heartbeat_at <= created_at + interval ''1 day''')
       -- ---- end of messages constraints ----
     ) as t(tbl, name, expr)
   loop

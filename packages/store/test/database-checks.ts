@@ -1,6 +1,6 @@
 // Proves in plain SQL, below the store, that the database itself enforces per-user isolation: even
 // a buggy query run as the `authenticated` role cannot read or write another user's rows.
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { migrate, readSchema, type SqlClient, type SqlTx } from "../src/index";
 
@@ -46,7 +46,7 @@ export function describeDatabaseChecks(name: string, getSql: () => SqlClient, fr
         await sql.query("insert into users (id, email, password_hash) values ($1, $2, 'h')", [id, `${id}@example.com`]);
         await sql.query("insert into conversations (id, user_id, model) values ($1, $2, 'm')", [conv, id]);
         await sql.query("insert into messages (conversation_id, user_id, role, content) values ($1, $2, 'user', 'secret')", [conv, id]);
-        await sql.query("insert into api_keys (user_id, prefix, key_hash) values ($1, 'ck_', $2)", [id, randomUUID()]);
+        await sql.query("insert into api_keys (user_id, prefix, key_hash) values ($1, 'ck_', $2)", [id, createHash("sha256").update(randomUUID()).digest("hex")]);
       }
     });
 
@@ -421,6 +421,20 @@ export function describeDatabaseChecks(name: string, getSql: () => SqlClient, fr
         expect(row).toEqual({ anon_relations: 0, anon_functions: 0, server_only_for_users: 0, hash_readable: 0, server_tables_writable: 0 });
       } finally {
         await db.close();
+      }
+    });
+
+    it("refuses, even through the API's own functions, values the API never writes", async () => {
+      for (const q of [
+        // A metadata blob used to fill the shared database.
+        `insert into messages (conversation_id, user_id, role, content, metadata) values ('${convA}', '${A}', 'assistant', 'x', jsonb_build_object('pad', repeat('x', 70000)))`,
+        // A heartbeat in the far future: the conversation would look busy (a reply streaming) forever.
+        `insert into messages (conversation_id, user_id, role, content, heartbeat_at) values ('${convA}', '${A}', 'assistant', 'x', 'infinity')`,
+        // An API key "hash" of another shape than SHA-256 hex (a chosen weak key, or megabytes of text).
+        "select create_api_key('k', 'cak_x', 'not-a-sha256-digest', null)",
+      ]) {
+        const e = await failure(as(A, (tx) => tx.query(q)));
+        expect(e.code, q).toBe("23514");
       }
     });
 
