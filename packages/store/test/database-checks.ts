@@ -381,6 +381,26 @@ export function describeDatabaseChecks(name: string, getSql: () => SqlClient, fr
         expect((await failure(reserve(U, -100))).code).toBe("22023");
       });
 
+      it("refuses a reservation in begin_reply without a SHA-256 secret hash, storing nothing", async () => {
+        const U = randomUUID();
+        const conv = randomUUID();
+        await sql.query("insert into users (id, email, password_hash) values ($1, $2, 'h')", [U, `${U}@example.com`]);
+        await sql.query("insert into conversations (id, user_id, model) values ($1, $2, 'm')", [conv, U]);
+        for (const hash of [null, "secret", "A".repeat(64)]) {
+          const call = as(U, (tx) =>
+            tx.query(
+              `select begin_reply($1, $2, 'Hi', null, $3, 'm', '{}'::jsonb, 60000, null, null, null, false,
+                                  $4, 'm', 10, 0, now() - interval '1 day', $5)`,
+              [conv, randomUUID(), randomUUID(), randomUUID(), hash],
+            ),
+          );
+          expect((await failure(call)).code).toBe("22023");
+        }
+        expect(await used(U)).toBe(0);
+        const [row] = await sql.query<{ n: number }>("select count(*)::int as n from messages where conversation_id = $1", [conv]);
+        expect(row!.n).toBe(0);
+      });
+
       it("lets 50 concurrent reservations overshoot the budget by at most one reservation", async () => {
         const U = randomUUID();
         await sql.query("insert into users (id, email, password_hash) values ($1, $2, 'h')", [U, `${U}@example.com`]);
