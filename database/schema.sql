@@ -240,7 +240,7 @@ create table if not exists public.auth_attempts (
 create index if not exists auth_attempts_scope_key_idx on public.auth_attempts (scope, key, created_at);
 
 -- The token ledger: append-only, the only record of usage that budgets and /usage read. Rows are
--- added by reserve_tokens (the worst case, before the model is called) and settle_tokens (the real
+-- added by begin_reply (the worst case, before the model is called) and settle_tokens (the real
 -- figures, once, as a correction: tokens = real - reserved). No foreign key to conversations, so
 -- deleting one leaves the ledger alone. Nobody but the owner holds a write grant: the functions are
 -- the only way in.
@@ -256,7 +256,7 @@ create table if not exists public.usage_ledger (
   input_tokens   integer not null default 0 check (input_tokens >= 0),
   output_tokens  integer not null default 0 check (output_tokens >= 0),
   latency_ms     integer check (latency_ms >= 0),
-  -- sha256 of the settle secret that reserve_tokens handed out (reserve rows only).
+  -- sha256 of the settle secret the API process chose and keeps (reserve rows only).
   secret_hash    text,
   -- When the reservation was made: a settle row counts for the day its reservation did.
   reserved_at    timestamptz not null default now(),
@@ -711,51 +711,14 @@ $$;
 -- Budgets: reserve before the model is called, settle when the reply ends.
 -- ---------------------------------------------------------------------------------------------
 
--- reserve_tokens(p_reservation_id uuid, p_model text, p_tokens integer, p_budget bigint, p_since timestamptz)
---   returns jsonb {"ok": bool, "used": bigint, "secret": text | null}
--- In one statement, under a per-user lock: when the caller's ledger since p_since is under p_budget
--- (0 = no budget), records a reservation of p_tokens and returns a fresh random settle secret, of
--- which only the SHA-256 is kept. Concurrent sends queue on the lock, so together they overshoot the
--- budget by at most one reservation. SECURITY DEFINER: the ledger has no write grant. Calling it
--- directly only ever adds to the caller's own usage.
-create or replace function public.reserve_tokens(
-  p_reservation_id uuid,
-  p_model          text,
-  p_tokens         integer,
-  p_budget         bigint,
-  p_since          timestamptz
-) returns jsonb
-language plpgsql
-security definer
-set search_path = public, pg_temp
-as $$
-declare
-  v_uid    uuid := auth.uid();
-  v_used   bigint;
-  v_secret text;
-begin
-  if v_uid is null then
-    raise exception 'no user' using errcode = '42501';
-  end if;
-  perform pg_advisory_xact_lock(hashtextextended('usage_ledger:' || v_uid::text, 0));
-  select coalesce(sum(tokens), 0) into v_used
-    from public.usage_ledger where user_id = v_uid and reserved_at >= p_since;
-  if coalesce(p_budget, 0) > 0 and v_used >= p_budget then
-    return jsonb_build_object('ok', false, 'used', v_used, 'secret', null);
-  end if;
-  -- 244 random bits (two version-4 UUIDs).
-  v_secret := replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', '');
-  insert into public.usage_ledger (user_id, reservation_id, entry, model, tokens, secret_hash)
-  values (v_uid, p_reservation_id, 'reserve', p_model, p_tokens,
-          encode(sha256(convert_to(v_secret, 'UTF8')), 'hex'));
-  return jsonb_build_object('ok', true, 'used', v_used, 'secret', v_secret);
-end
-$$;
+-- Reservations are made by begin_reply (one round trip, and only for a send that calls the model);
+-- the separate reserve_tokens it replaced is dropped, with its grant.
+drop function if exists public.reserve_tokens(uuid, text, integer, bigint, timestamptz);
 
 -- settle_tokens(p_reservation_id uuid, p_secret text, p_input_tokens integer, p_output_tokens integer,
 --   p_latency_ms integer) returns boolean
 -- Records the real usage of a reservation, once: a settle row whose tokens are real - reserved.
--- Needs the secret reserve_tokens returned (held only by the API process that reserved), so a user
+-- Needs the secret whose hash begin_reply stored (held only by the API process that reserved), so a user
 -- cannot settle a real reply at a lower figure. false when the secret is wrong or it was settled.
 create or replace function public.settle_tokens(
   p_reservation_id uuid,
@@ -1039,7 +1002,6 @@ begin
     'public.prepare_turn(uuid, integer, text, uuid, boolean)',
     'public.tokens_used_since(timestamptz)',
     'public.usage_report(timestamptz, timestamptz, text)',
-    'public.reserve_tokens(uuid, text, integer, bigint, timestamptz)',
     'public.settle_tokens(uuid, text, integer, integer, integer)',
     'public.create_api_key(text, text, text, timestamptz)',
     'public.revoke_api_key(uuid)'
@@ -1126,8 +1088,10 @@ $$;
 
 -- begin_reply(p_conversation_id uuid, p_user_message_id uuid, p_content text, p_idempotency_key text,
 --   p_reply_id uuid, p_model text, p_metadata jsonb, p_stale_ms integer, p_parent_id uuid,
---   p_answer_to uuid, p_input_tokens integer, p_branch boolean) returns jsonb
+--   p_answer_to uuid, p_input_tokens integer, p_branch boolean, p_reservation_id uuid, p_reserve_model text,
+--   p_reserve_tokens integer, p_budget bigint, p_since timestamptz, p_secret_hash text) returns jsonb
 --   {"status": "created" | "attach" | "done" | "mismatch" | "busy", "reply": message, "user_message": message}
+--   | {"status": "over_budget", "used": bigint}
 -- The one place that decides whether a send calls the model. It locks the conversation row first, so
 -- concurrent sends of one conversation pass through here one at a time and each sees the rows the
 -- previous one committed:
@@ -1137,14 +1101,25 @@ $$;
 --   (an idempotent repeat is decided before the busy check, so it still attaches to its own reply)
 --   * another reply of the conversation streaming, and not stale → busy (409 with its id): one reply
 --     at a time per conversation (issue 14); a stale one is settled as error first and does not block;
---   * otherwise → created: the user message (unless p_answer_to) and the streaming reply row, stored
---     together; a key whose reply failed or was cancelled gets a new reply to the same user message.
+--   * the caller's ledger since p_since at p_budget (0 = no budget) → over_budget (429), nothing stored;
+--   * otherwise → created: the user message (unless p_answer_to), the streaming reply row and the
+--     ledger reservation (p_reservation_id: p_reserve_tokens, the send's worst case, settled later by
+--     settle_tokens with the secret whose SHA-256 is p_secret_hash), stored together; a key whose reply
+--     failed or was cancelled gets a new reply to the same user message.
+-- Only a created reply reserves, so busy/attach/done/mismatch leave the ledger alone and nothing needs
+-- giving back. The budget check and the reservation run under a per-user advisory lock (taken after
+-- the conversation's row lock, always in that order), so concurrent sends of one user, in any of their
+-- conversations, overshoot the budget by at most one reservation. Folding the reservation in here
+-- saves a round trip in front of the model call. Without p_reservation_id nothing is reserved: only a
+-- direct caller does that, and the ledger only has to hold for model calls, which the API makes.
 -- Branches (issue 14): p_answer_to answers that stored user message again (regenerate; no user message
 -- is stored, the new reply is a sibling of its earlier replies); otherwise the new user message's parent
 -- is p_parent_id when p_branch (an edit; null: a new root), else the current leaf. The new reply becomes
 -- the current leaf, and p_input_tokens (the prompt as sent, our count) is stored at once.
--- The 8-argument version predates branches; dropped so a call by name matches exactly one function.
+-- Older versions (before branches; before the reservation moved in) are dropped so a call by name
+-- matches exactly one function.
 drop function if exists public.begin_reply(uuid, uuid, text, text, uuid, text, jsonb, integer);
+drop function if exists public.begin_reply(uuid, uuid, text, text, uuid, text, jsonb, integer, uuid, uuid, integer, boolean);
 create or replace function public.begin_reply(
   p_conversation_id uuid,
   p_user_message_id uuid,
@@ -1157,7 +1132,13 @@ create or replace function public.begin_reply(
   p_parent_id       uuid default null,
   p_answer_to       uuid default null,
   p_input_tokens    integer default null,
-  p_branch          boolean default false
+  p_branch          boolean default false,
+  p_reservation_id  uuid default null,
+  p_reserve_model   text default null,
+  p_reserve_tokens  integer default null,
+  p_budget          bigint default null,
+  p_since           timestamptz default null,
+  p_secret_hash     text default null
 ) returns jsonb
 language plpgsql
 volatile
@@ -1169,6 +1150,7 @@ declare
   v_reply public.messages;
   v_busy  public.messages;
   v_later boolean;
+  v_used  bigint;
 begin
   if auth.uid() is null then
     raise exception 'no user' using errcode = '42501';
@@ -1182,6 +1164,13 @@ begin
   end if;
   if p_input_tokens is not null and p_input_tokens < 0 then
     raise exception 'p_input_tokens must be non-negative' using errcode = '22023';
+  end if;
+  if p_reservation_id is not null and (
+       p_reserve_tokens is null or p_reserve_tokens < 0 or p_since is null or coalesce(p_budget, 0) < 0
+       or p_secret_hash is null or p_secret_hash !~ '^[0-9a-f]{64}$'
+       or (p_reserve_model is not null and char_length(p_reserve_model) > 100)) then
+    raise exception 'a reservation needs p_reserve_tokens >= 0, p_since, p_budget >= 0 and a SHA-256 hex p_secret_hash'
+      using errcode = '22023';
   end if;
   -- The row lock orders every send of this conversation: each sees what the previous one committed.
   update public.conversations set updated_at = now()
@@ -1221,6 +1210,18 @@ begin
    order by b.seq desc limit 1;
   if v_busy.id is not null then
     return jsonb_build_object('status', 'busy', 'reply', to_jsonb(v_busy) - array['seq', 'user_id', 'idempotency_key']);
+  end if;
+
+  -- Reserved before the rows are stored: a later refusal (a missing message) rolls it back with them.
+  if p_reservation_id is not null then
+    perform pg_advisory_xact_lock(hashtextextended('usage_ledger:' || auth.uid()::text, 0));
+    select coalesce(sum(tokens), 0) into v_used
+      from public.usage_ledger where user_id = auth.uid() and reserved_at >= p_since;
+    if coalesce(p_budget, 0) > 0 and v_used >= p_budget then
+      return jsonb_build_object('status', 'over_budget', 'used', v_used);
+    end if;
+    insert into public.usage_ledger (user_id, reservation_id, entry, model, tokens, secret_hash)
+    values (auth.uid(), p_reservation_id, 'reserve', p_reserve_model, p_reserve_tokens, p_secret_hash);
   end if;
 
   if p_answer_to is not null then
@@ -1397,13 +1398,13 @@ end
 $$;
 
 revoke all on function public.settle_stale_replies(uuid, integer) from public, anon;
-revoke all on function public.begin_reply(uuid, uuid, text, text, uuid, text, jsonb, integer, uuid, uuid, integer, boolean) from public, anon;
+revoke all on function public.begin_reply(uuid, uuid, text, text, uuid, text, jsonb, integer, uuid, uuid, integer, boolean, uuid, text, integer, bigint, timestamptz, text) from public, anon;
 revoke all on function public.flush_reply(uuid, text, text) from public, anon;
 revoke all on function public.finish_reply(uuid, text, text, integer, integer, text, integer, integer, jsonb) from public, anon;
 revoke all on function public.get_reply(uuid, integer) from public, anon;
 revoke all on function public.request_cancel(uuid, integer) from public, anon;
 grant execute on function public.settle_stale_replies(uuid, integer) to authenticated, service_role;
-grant execute on function public.begin_reply(uuid, uuid, text, text, uuid, text, jsonb, integer, uuid, uuid, integer, boolean) to authenticated, service_role;
+grant execute on function public.begin_reply(uuid, uuid, text, text, uuid, text, jsonb, integer, uuid, uuid, integer, boolean, uuid, text, integer, bigint, timestamptz, text) to authenticated, service_role;
 grant execute on function public.flush_reply(uuid, text, text) to authenticated, service_role;
 grant execute on function public.finish_reply(uuid, text, text, integer, integer, text, integer, integer, jsonb) to authenticated, service_role;
 grant execute on function public.get_reply(uuid, integer) to authenticated, service_role;

@@ -73,6 +73,25 @@ export interface BeginReply {
   answer_to?: string | null;
   /** The prompt as sent (message_start's figure), stored with the row at once. */
   input_tokens?: number | null;
+  /**
+   * The ledger reservation of the send's worst case, made in the same transaction only when the reply
+   * is created (over the budget: status over_budget, nothing stored). Without one nothing is reserved.
+   */
+  reservation?: BeginReservation | null;
+}
+
+/** A reservation of the worst case a send may cost, made by beginReply before the model is called. */
+export interface BeginReservation {
+  /** Random id naming the reservation; settle_tokens takes it back. */
+  reservation_id: string;
+  model: string;
+  tokens: number;
+  /** 0 = no budget: always granted. */
+  budget: number;
+  /** Start of the budget's window (ISO). */
+  since: string;
+  /** SHA-256 (hex) of the settle secret, which only the reserving process holds. */
+  secret_hash: string;
 }
 
 /** What begin_reply decided (see database/schema.sql). */
@@ -82,7 +101,9 @@ export type BeginResult =
   | { status: "done"; reply: Message | null }
   | { status: "mismatch" }
   /** Another reply of the conversation is streaming: one at a time (409 with its id). */
-  | { status: "busy"; reply: Message };
+  | { status: "busy"; reply: Message }
+  /** The day's budget is used up (429): nothing was stored or reserved. */
+  | { status: "over_budget"; used: number };
 
 export interface FinishReply {
   id: string;
@@ -114,22 +135,6 @@ export interface UsageQuery {
 
 
 // ---- access: budgets, API keys, sessions, throttling ----
-
-/** A reservation of the worst case a send may cost, made before the model is called. */
-export interface ReserveRequest {
-  /** Random id naming the reservation; settle_tokens takes it back. */
-  reservation_id: string;
-  model: string;
-  tokens: number;
-  /** 0 = no budget: always granted. */
-  budget: number;
-  /** Start of the budget's window (ISO). */
-  since: string;
-}
-
-export type Reservation =
-  | { ok: true; reservation_id: string; /** Needed to settle; only its hash is stored. */ secret: string }
-  | { ok: false; used: number };
 
 export interface Settlement {
   reservation_id: string;
@@ -206,8 +211,6 @@ export interface UserStore {
   tokensUsedSince(since: string): Promise<number>;
   /** Per group; `mean_latency_ms` unrounded, so totals over groups can be exact. */
   usage(query: UsageQuery): Promise<UsageRow[]>;
-  /** Atomically: refused when the ledger since `since` is at the budget, else reserves `tokens`. */
-  reserveTokens(req: ReserveRequest): Promise<Reservation>;
   /** Records a reservation's real usage, once. false when the secret is wrong or it was settled. */
   settleTokens(s: Settlement): Promise<boolean>;
   createApiKey(input: { name: string | null; prefix: string; key_hash: string; expires_at: string | null }): Promise<ApiKeyRecord>;

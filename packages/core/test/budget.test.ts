@@ -1,6 +1,6 @@
 // The daily budget (access) in the durable reply loop: startReply reserves the worst case before the
 // model is called, and the reply settles it once when it ends, however it ends. In-memory store whose
-// ledger checks and reserves in one step (as reserve_tokens does under its lock), scripted provider,
+// ledger checks and reserves in one step (as begin_reply does under its lock), scripted provider,
 // fake timers.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { parseConfig } from "../src/config";
@@ -99,20 +99,18 @@ describe("budget in the durable loop", () => {
     expect(store.ledgerTotal).toBe(0);
   });
 
-  it("a repeat that attaches to a streaming reply, or is refused, keeps no reservation", async () => {
+  it("a repeat that attaches to a streaming reply, or is refused, makes no reservation", async () => {
     const provider = new ScriptedProvider([[...words(8, 60), { finish: "end_turn" }]]);
     const first = await startReply(deps(provider), request("k"));
     const done = first.run(() => {}, new AbortController().signal);
     const attach = await startReply(deps(provider), request("k"));
     const following = attach.run(() => {}, new AbortController().signal);
-    // The attach reserved and gave it back at once: only the producer's reservation counts.
-    expect(entries()).toHaveLength(2);
-    expect(entries()[1]!.settled).toMatchObject({ input_tokens: 0, output_tokens: 0 });
+    // The attach reserves nothing: only the producer's reservation counts.
+    expect(entries()).toHaveLength(1);
     expect(store.ledgerTotal).toBe(entries()[0]!.tokens);
     // Another send while it streams: 409 naming the streaming reply (one at a time), nothing kept.
     await expect(startReply(deps(provider), request())).rejects.toMatchObject({ status: 409, replyId: reply().id });
-    expect(entries()).toHaveLength(3);
-    expect(entries()[2]!.settled).toMatchObject({ input_tokens: 0, output_tokens: 0 });
+    expect(entries()).toHaveLength(1);
     expect(store.ledgerTotal).toBe(entries()[0]!.tokens);
     await vi.advanceTimersByTimeAsync(3000);
     await Promise.all([done, following]);
@@ -125,7 +123,7 @@ describe("budget in the durable loop", () => {
     await expect(startReply(deps(provider), request(null, { model: "openai/gpt-oss-20b", reasoning_effort: "none" }))).rejects.toMatchObject({
       status: 422,
     });
-    expect(entries()).toHaveLength(3);
+    expect(entries()).toHaveLength(1);
     expect(store.ledgerTotal).toBe(settled);
   });
 });

@@ -1,7 +1,7 @@
 // Fakes behind core's own ports for unit tests of the reply loop: an in-memory UserStore that keeps the
 // durable-reply rules of database/schema.sql (begin_reply, flush_reply, finish_reply, get_reply,
 // request_cancel, settle_stale_replies), and a provider that plays a script on (fake) timers.
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import type {
   BeginReply,
   BeginResult,
@@ -11,8 +11,6 @@ import type {
   FinishReply,
   Message,
   ModelProvider,
-  Reservation,
-  ReserveRequest,
   Settlement,
   StoredReply,
   UserStore,
@@ -134,6 +132,13 @@ export class MemoryStore implements UserStore {
     // As begin_reply: one streaming reply per conversation.
     const busy = this.rows.find((r) => r.role === "assistant" && r.finish_reason === null);
     if (busy) return { status: "busy", reply: this.strip(busy) };
+    // As begin_reply: the budget check and the reservation in one step, only for a reply it creates.
+    const r = input.reservation;
+    if (r) {
+      const used = this.ledgerTotal;
+      if (r.budget > 0 && used >= r.budget) return { status: "over_budget", used };
+      this.ledger.set(r.reservation_id, { tokens: r.tokens, secret_hash: r.secret_hash, settled: null });
+    }
     if (!user) {
       user = this.row({ id: input.user_message_id, role: "user", content: input.content, idempotency_key: input.idempotency_key });
       this.rows.push(user);
@@ -198,25 +203,18 @@ export class MemoryStore implements UserStore {
   }
 
   /**
-   * The usage ledger (access): reserve checks and adds in one step, as reserve_tokens does under its
-   * lock; a settle replaces its reservation's worst case with the real figures, once.
+   * The usage ledger (access): beginReply checks and reserves in one step, as begin_reply does under
+   * its lock; a settle replaces its reservation's worst case with the real figures, once.
    */
-  ledger = new Map<string, { tokens: number; secret: string; settled: Settlement | null }>();
+  ledger = new Map<string, { tokens: number; secret_hash: string; settled: Settlement | null }>();
   get ledgerTotal(): number {
     let n = 0;
     for (const r of this.ledger.values()) n += r.settled ? r.settled.input_tokens + r.settled.output_tokens : r.tokens;
     return n;
   }
-  async reserveTokens(r: ReserveRequest): Promise<Reservation> {
-    const used = this.ledgerTotal;
-    if (r.budget > 0 && used >= r.budget) return { ok: false, used };
-    const secret = randomUUID();
-    this.ledger.set(r.reservation_id, { tokens: r.tokens, secret, settled: null });
-    return { ok: true, reservation_id: r.reservation_id, secret };
-  }
   async settleTokens(s: Settlement): Promise<boolean> {
     const r = this.ledger.get(s.reservation_id);
-    if (!r || r.secret !== s.secret || r.settled) return false;
+    if (!r || r.secret_hash !== createHash("sha256").update(s.secret, "utf8").digest("hex") || r.settled) return false;
     r.settled = s;
     return true;
   }

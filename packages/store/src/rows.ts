@@ -2,6 +2,7 @@
 // pagination key where needed), so the mappers only pin down types.
 import type {
   ApiKeyRecord,
+  BeginReservation,
   BeginResult,
   CancelResult,
   Conversation,
@@ -11,7 +12,6 @@ import type {
   ListedMessage,
   Message,
   Page,
-  Reservation,
   Rotation,
   StoredReply,
   TurnContext,
@@ -146,11 +146,16 @@ const isoOrNull = (v: unknown): string | null => (v === null || v === undefined 
 export const apiKeyFromJson = (r: Row): ApiKeyRecord =>
   toApiKey({ ...r, created_at: iso(r.created_at), last_used_at: isoOrNull(r.last_used_at), expires_at: isoOrNull(r.expires_at) });
 
-/** reserve_tokens' jsonb. */
-export function reservationFrom(r: unknown, reservationId: string): Reservation {
-  const o = (r ?? {}) as { ok?: unknown; used?: unknown; secret?: unknown };
-  if (o.ok === true && typeof o.secret === "string") return { ok: true, reservation_id: reservationId, secret: o.secret };
-  return { ok: false, used: Number(o.used ?? 0) };
+/** begin_reply's reservation arguments, in its parameter order (none: nothing is reserved). */
+export function reservationArgs(r: BeginReservation | null | undefined) {
+  return {
+    p_reservation_id: r?.reservation_id ?? null,
+    p_reserve_model: r?.model ?? null,
+    p_reserve_tokens: r ? Math.trunc(r.tokens) : null,
+    p_budget: r ? Math.trunc(r.budget) : null,
+    p_since: r?.since ?? null,
+    p_secret_hash: r?.secret_hash ?? null,
+  };
 }
 
 /** rotate_refresh_token's jsonb. */
@@ -178,6 +183,8 @@ export function beginFromJson(r: Row): BeginResult {
       return { status: "done", reply: r.reply ? messageFromJson(r.reply as Row) : null };
     case "busy":
       return { status: "busy", reply: messageFromJson(r.reply as Row) };
+    case "over_budget":
+      return { status: "over_budget", used: Number(r.used ?? 0) };
     default:
       return { status: "mismatch" };
   }

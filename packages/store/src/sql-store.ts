@@ -31,7 +31,7 @@ import {
 import {
   API_KEY_COLUMNS,
   apiKeyFromJson,
-  reservationFrom,
+  reservationArgs,
   rotationFrom,
   toApiKey,
   CONVERSATION_COLUMNS,
@@ -327,7 +327,8 @@ function createUserStore(sql: SqlClient, userId: string): UserStore {
       try {
         const row = await one(
           `select public.begin_reply($1::uuid, $2::uuid, $3::text, $4::text, $5::uuid, $6::text, $7::jsonb, $8::integer,
-                  $9::uuid, $10::uuid, $11::integer, $12::boolean) as r`,
+                  $9::uuid, $10::uuid, $11::integer, $12::boolean,
+                  $13::uuid, $14::text, $15::integer, $16::bigint, $17::timestamptz, $18::text) as r`,
           [
             input.conversation_id,
             input.user_message_id,
@@ -341,6 +342,7 @@ function createUserStore(sql: SqlClient, userId: string): UserStore {
             input.answer_to ?? null,
             input.input_tokens ?? null,
             input.branch ?? false,
+            ...Object.values(reservationArgs(input.reservation)),
           ],
         );
         return beginFromJson(json(row!.r)!);
@@ -403,21 +405,6 @@ function createUserStore(sql: SqlClient, userId: string): UserStore {
         tx.query("select * from public.usage_report($1::timestamptz, $2::timestamptz, $3)", [query.from, query.to, query.group_by]),
       );
       return rows.map(usageRowFrom);
-    },
-
-    async reserveTokens(req) {
-      const row = await one("select public.reserve_tokens($1, $2, $3, $4, $5) as r", [
-        req.reservation_id,
-        req.model,
-        req.tokens,
-        req.budget,
-        req.since,
-      ]).catch((e: unknown) => {
-        // A valid token for an account that has since been deleted.
-        if (sqlState(e) === "23503") throw unauthorized();
-        throw e;
-      });
-      return reservationFrom(row?.r, req.reservation_id);
     },
 
     async settleTokens(st) {

@@ -1,7 +1,7 @@
 // The behaviour every Store adapter must have, written against the port only so the same suite can
 // run against each database (and later adapters). `hooks` rewrite timestamps, which the port
 // deliberately cannot do, to test ordering and date grouping deterministically.
-import { randomUUID } from "node:crypto";
+import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { AppError, Message, NewAssistantMessage, Store, UserStore } from "@conversation-api/core";
 
@@ -62,14 +62,29 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
       metadata: {},
       ...extra,
     });
+    /**
+     * A send's reservation as the reply loop makes it: begin_reply (here in a fresh conversation, so no
+     * other reply is streaming) reserves the worst case only when it creates the reply.
+     */
+    const reserveTokens = async (as: UserStore, r: { model: string; tokens: number; budget: number; since: string }) => {
+      const secret = randomBytes(32).toString("hex");
+      const reservation = { ...r, reservation_id: randomUUID(), secret_hash: createHash("sha256").update(secret).digest("hex") };
+      const c = await newConversation(as);
+      const out = await as.beginReply({
+        conversation_id: c.id, user_message_id: randomUUID(), content: "Hi", idempotency_key: null,
+        reply_id: randomUUID(), model: r.model, metadata: {}, stale_ms: 60_000, reservation,
+      });
+      if (out.status === "over_budget") return { ok: false as const, used: out.used };
+      if (out.status !== "created") throw new Error(`expected created, got ${out.status}`);
+      return { ok: true as const, reservation_id: reservation.reservation_id, secret };
+    };
     /** One send's ledger entries: a reservation, then its settlement. Returns the reservation id. */
     const spend = async (
       as: UserStore,
       real: { input_tokens: number; output_tokens: number; latency_ms?: number | null; model?: string },
       reserved = 1000,
     ) => {
-      const r = await as.reserveTokens({
-        reservation_id: randomUUID(),
+      const r = await reserveTokens(as, {
         model: real.model ?? "llama-3.1-8b-instant",
         tokens: reserved,
         budget: 0,
@@ -457,14 +472,14 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
         expect(await a.as.tokensUsedSince("2019-12-31T00:00:00Z")).toBe(2022);
         expect(await a.as.tokensUsedSince(new Date(Date.now() + 60_000).toISOString())).toBe(0);
 
-        const open = await a.as.reserveTokens({ reservation_id: randomUUID(), model: "m", tokens: 500, budget: 0, since: since() });
-        expect(open).toMatchObject({ ok: true, secret: expect.stringMatching(/^[0-9a-f]{64}$/) });
+        const open = await reserveTokens(a.as, { model: "m", tokens: 500, budget: 0, since: since() });
+        expect(open).toMatchObject({ ok: true });
         expect(await a.as.tokensUsedSince(since())).toBe(522);
       });
 
       it("refuses a reservation once the budget is reached, and settles only with the secret, once", async () => {
         const { as } = await newUser();
-        const reserve = (tokens: number) => as.reserveTokens({ reservation_id: randomUUID(), model: "m", tokens, budget: 100, since: since() });
+        const reserve = (tokens: number) => reserveTokens(as, { model: "m", tokens, budget: 100, since: since() });
         const first = await reserve(80);
         const second = await reserve(80);
         expect(first.ok && second.ok).toBe(true);
@@ -480,6 +495,41 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
         expect(await other.as.settleTokens({ ...settle, secret: first.secret })).toBe(false);
       });
 
+      it("reserves in begin_reply only for a reply it creates; over the budget it stores nothing", async () => {
+        const { as } = await newUser();
+        const c = await newConversation(as);
+        const secret = randomBytes(32).toString("hex");
+        const reservation = (budget: number) => ({
+          reservation_id: randomUUID(), model: "m", tokens: 40, budget, since: since(),
+          secret_hash: createHash("sha256").update(secret).digest("hex"),
+        });
+        const send = (conversationId: string, budget: number, key: string | null = null) =>
+          as.beginReply({
+            conversation_id: conversationId, user_message_id: randomUUID(), content: "Hi", idempotency_key: key,
+            reply_id: randomUUID(), model: "m", metadata: {}, stale_ms: 60_000, reservation: reservation(budget),
+          });
+        const first = reservation(0);
+        const made = await as.beginReply({
+          conversation_id: c.id, user_message_id: randomUUID(), content: "Hi", idempotency_key: "k1",
+          reply_id: randomUUID(), model: "m", metadata: {}, stale_ms: 60_000, reservation: first,
+        });
+        expect(made.status).toBe("created");
+        expect(await as.tokensUsedSince(since())).toBe(40);
+        // Attach (same key) and busy (another send) reserve nothing.
+        expect((await send(c.id, 0, "k1")).status).toBe("attach");
+        expect((await send(c.id, 0)).status).toBe("busy");
+        expect(await as.tokensUsedSince(since())).toBe(40);
+        // At the budget: refused before anything is stored.
+        const d = await newConversation(as);
+        expect(await send(d.id, 40)).toEqual({ status: "over_budget", used: 40 });
+        expect((await as.listMessages(d.id, { limit: 10 }))!.data).toEqual([]);
+        expect(await as.tokensUsedSince(since())).toBe(40);
+        // The reservation settles with the secret whose hash begin_reply stored.
+        const settle = { reservation_id: first.reservation_id, input_tokens: 3, output_tokens: 2, latency_ms: 1 };
+        expect(await as.settleTokens({ ...settle, secret })).toBe(true);
+        expect(await as.tokensUsedSince(since())).toBe(5);
+      });
+
       it("reports settled usage per UTC day and per model", async () => {
         const a = await newUser();
         const b = await newUser();
@@ -493,7 +543,7 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
         await at("2024-03-04T00:00:00Z", { model: "m-b", input_tokens: 1000, output_tokens: 1000, latency_ms: 1 });
         await at("2024-02-29T23:59:59Z", { model: "m-b", input_tokens: 1000, output_tokens: 1000, latency_ms: 1 });
         // An open reservation is not usage yet.
-        const open = await a.as.reserveTokens({ reservation_id: randomUUID(), model: "m-a", tokens: 70, budget: 0, since: since() });
+        const open = await reserveTokens(a.as, { model: "m-a", tokens: 70, budget: 0, since: since() });
         if (open.ok) await hooks.setLedgerTime(open.reservation_id, "2024-03-02T10:00:00Z");
         await hooks.setLedgerTime(await spend(b.as, { model: "m-a", input_tokens: 5, output_tokens: 5 }), "2024-03-02T10:00:00Z");
 
@@ -649,7 +699,7 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
         const c = await newConversation(as);
         // As the reply loop does (access's ledger): each reply reserves, and settles to its figures (7 in, 1 out).
         const charge = async () => {
-          const r = await as.reserveTokens({ reservation_id: randomUUID(), model: "m", tokens: 100, budget: 0, since: "2000-01-01T00:00:00Z" });
+          const r = await reserveTokens(as, { model: "m", tokens: 100, budget: 0, since: "2000-01-01T00:00:00Z" });
           if (!r.ok) throw new Error("reservation refused");
           expect(await as.settleTokens({ reservation_id: r.reservation_id, secret: r.secret, input_tokens: 7, output_tokens: 1, latency_ms: 1 })).toBe(true);
         };

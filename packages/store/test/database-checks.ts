@@ -1,6 +1,6 @@
 // Proves in plain SQL, below the store, that the database itself enforces per-user isolation: even
 // a buggy query run as the `authenticated` role cannot read or write another user's rows.
-import { createHash, randomUUID } from "node:crypto";
+import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { migrate, readSchema, type SqlClient, type SqlTx } from "../src/index";
 
@@ -336,15 +336,24 @@ export function describeDatabaseChecks(name: string, getSql: () => SqlClient, fr
     describe("the token ledger", () => {
       const since = () => new Date(Date.now() - 3_600_000).toISOString();
       const used = (sub: string) => as(sub, async (tx) => Number((await tx.query<{ n: number }>("select tokens_used_since($1) as n", [since()]))[0]!.n));
-      const reserve = (sub: string, tokens: number, budget = 0) =>
-        as(sub, async (tx) => {
-          const id = randomUUID();
-          const [row] = await tx.query<{ r: { ok: boolean; secret: string | null } }>(
-            "select reserve_tokens($1, 'm', $2, $3, $4) as r",
-            [id, tokens, budget, since()],
-          );
-          return { id, ...row!.r };
-        });
+      // As the reply loop reserves: in begin_reply, for the reply it creates (a fresh conversation each).
+      const reserve = async (sub: string, tokens: number, budget = 0) => {
+        const conv = randomUUID();
+        await sql.query("insert into conversations (id, user_id, model) values ($1, $2, 'm')", [conv, sub]);
+        const id = randomUUID();
+        const secret = randomBytes(32).toString("hex");
+        const hash = createHash("sha256").update(secret).digest("hex");
+        const r = await as(sub, async (tx) =>
+          (
+            await tx.query<{ r: { status: string } }>(
+              `select begin_reply($1, $2, 'Hi', null, $3, 'm', '{}'::jsonb, 60000, null, null, null, false,
+                                  $4, 'm', $5, $6, $7, $8) as r`,
+              [conv, randomUUID(), randomUUID(), id, tokens, budget, since(), hash],
+            )
+          )[0]!.r,
+        );
+        return { id, ok: r.status === "created", secret: r.status === "created" ? secret : null };
+      };
       const settle = (sub: string, id: string, secret: string | null, input: number, output: number) =>
         as(sub, async (tx) => (await tx.query<{ ok: boolean }>("select settle_tokens($1, $2, $3, $4, 10) as ok", [id, secret, input, output]))[0]!.ok);
 
@@ -369,7 +378,27 @@ export function describeDatabaseChecks(name: string, getSql: () => SqlClient, fr
         const fake = await reserve(U, 1_000_000);
         expect(await settle(U, fake.id, fake.secret, 0, 0)).toBe(true);
         expect(await used(U)).toBe(42);
-        expect((await failure(reserve(U, -100))).code).toBe("23514");
+        expect((await failure(reserve(U, -100))).code).toBe("22023");
+      });
+
+      it("refuses a reservation in begin_reply without a SHA-256 secret hash, storing nothing", async () => {
+        const U = randomUUID();
+        const conv = randomUUID();
+        await sql.query("insert into users (id, email, password_hash) values ($1, $2, 'h')", [U, `${U}@example.com`]);
+        await sql.query("insert into conversations (id, user_id, model) values ($1, $2, 'm')", [conv, U]);
+        for (const hash of [null, "secret", "A".repeat(64)]) {
+          const call = as(U, (tx) =>
+            tx.query(
+              `select begin_reply($1, $2, 'Hi', null, $3, 'm', '{}'::jsonb, 60000, null, null, null, false,
+                                  $4, 'm', 10, 0, now() - interval '1 day', $5)`,
+              [conv, randomUUID(), randomUUID(), randomUUID(), hash],
+            ),
+          );
+          expect((await failure(call)).code).toBe("22023");
+        }
+        expect(await used(U)).toBe(0);
+        const [row] = await sql.query<{ n: number }>("select count(*)::int as n from messages where conversation_id = $1", [conv]);
+        expect(row!.n).toBe(0);
       });
 
       it("lets 50 concurrent reservations overshoot the budget by at most one reservation", async () => {

@@ -1,7 +1,7 @@
-import { randomUUID } from "node:crypto";
+import { createHash, randomBytes, randomUUID } from "node:crypto";
 import type { Config } from "../config";
 import { AppError, conflict, notFound } from "../errors";
-import type { BeginResult, ModelProvider, StoredReply, TurnContext, TurnParent, UserStore } from "../ports";
+import type { BeginReservation, BeginResult, ModelProvider, StoredReply, TurnContext, TurnParent, UserStore } from "../ports";
 import type { Message, StreamRequest } from "../schemas";
 import { modelInfo } from "../models";
 import { parseEventId } from "./events";
@@ -147,38 +147,40 @@ export async function startReply(deps: ReplyDeps, req: ReplyRequest): Promise<Re
   const replyId = randomUUID();
   const label = deps.provider.modelLabel(model);
   const maxDurationMs = durationCap(settings, req.remainingMs);
-  // After every check that answers 4xx (nothing is reserved for a 404/409/422), before the rows exist
-  // (a 429 leaves nothing behind).
-  const reservation = await reserveWorstCase(deps, model, prompt.input_tokens, req.body.max_tokens);
-  const plan = { model, prompt, retried: send.retried, replyId, maxDurationMs, reservation, begin: async () => {} };
+  // The send's worst case (the counted prompt plus max_tokens, or RESERVE_OUTPUT_TOKENS without one) is
+  // reserved by begin_reply in the same round trip, only when it creates the reply: see reservationFor.
+  const { reservation, secret } = reservationFor(settings, model, prompt.input_tokens, req.body.max_tokens);
+  const plan = {
+    model,
+    prompt,
+    retried: send.retried,
+    replyId,
+    maxDurationMs,
+    reservation: { reservation_id: reservation.reservation_id, secret },
+    begin: async () => {},
+  };
   // A regenerate answers a conversation that already had its first reply: no title to write.
   const runReply = regen ? produceReply : titleAfterFirstReply(deps, turn, content);
 
-  // The database decides before the model is called: one reply at a time per conversation (409 with the
-  // streaming reply's id), and N concurrent sends with one Idempotency-Key make one model call.
-  let decided: BeginResult;
-  try {
-    decided = await store.beginReply({
-      conversation_id: req.conversationId,
-      user_message_id: randomUUID(),
-      content,
-      idempotency_key: regen ? null : req.idempotencyKey,
-      reply_id: replyId,
-      model: label,
-      metadata: req.idempotencyKey && !regen ? { idempotency_key: req.idempotencyKey } : regen ? { regenerate_of: regen } : {},
-      stale_ms: settings.REPLY_STALE_MS,
-      branch: parent?.branch ?? false,
-      parent_id: parent?.parentId ?? null,
-      answer_to: answerTo?.id ?? null,
-      input_tokens: prompt.input_tokens,
-    });
-  } catch (e) {
-    await releaseReservation(deps, reservation);
-    throw e;
-  }
-  // Only a send that created the reply calls the model; the others (attach, busy 409, done 409,
-  // mismatch 422) give their reservation back at once, so nothing is counted twice.
-  if (decided.status !== "created") await releaseReservation(deps, reservation);
+  // The database decides before the model is called, in one round trip: one reply at a time per
+  // conversation (409 with the streaming reply's id), N concurrent sends with one Idempotency-Key make
+  // one model call, and the day's budget (429). Only a created reply is reserved, so the other outcomes
+  // have nothing to give back.
+  const decided: BeginResult = await store.beginReply({
+    conversation_id: req.conversationId,
+    user_message_id: randomUUID(),
+    content,
+    idempotency_key: regen ? null : req.idempotencyKey,
+    reply_id: replyId,
+    model: label,
+    metadata: req.idempotencyKey && !regen ? { idempotency_key: req.idempotencyKey } : regen ? { regenerate_of: regen } : {},
+    stale_ms: settings.REPLY_STALE_MS,
+    branch: parent?.branch ?? false,
+    parent_id: parent?.parentId ?? null,
+    answer_to: answerTo?.id ?? null,
+    input_tokens: prompt.input_tokens,
+    reservation,
+  });
   switch (decided.status) {
     case "created":
       return { run: (write, signal) => runReply(deps, req, plan, write, signal) };
@@ -202,35 +204,32 @@ export async function startReply(deps: ReplyDeps, req: ReplyRequest): Promise<Re
       throw new AppError("conflict_error", "A reply is still streaming in this conversation; resume it or wait for it to end", {
         replyId: decided.reply.id,
       });
+    case "over_budget":
+      throw new AppError("rate_limit_error", `Daily token budget of ${settings.DAILY_TOKEN_BUDGET} tokens is used up`, {
+        retryAfter: Math.max(1, Math.ceil((Date.parse(reservation.since) + DAY_MS - Date.now()) / 1000)),
+      });
   }
 }
 
+const dayStart = (now: number) => Math.floor(now / DAY_MS) * DAY_MS;
+
 /**
- * Every send is in the usage ledger from before the model is called: its worst case (the counted
- * prompt plus max_tokens, or RESERVE_OUTPUT_TOKENS without one) is reserved in one statement that
- * also checks the day's budget under a per-user lock, so concurrent sends overshoot it by at most one
- * reservation. runReply settles it to the real figures.
+ * Every send is in the usage ledger from before the model is called: begin_reply checks the day's
+ * budget and reserves the worst case under a per-user lock, so concurrent sends overshoot it by at
+ * most one reservation; runReply settles it to the real figures. The settle secret is made here and
+ * stays in this process: the database keeps only its SHA-256.
  */
-async function reserveWorstCase(deps: ReplyDeps, model: string, promptTokens: number, maxTokens: number | undefined) {
-  const budget = deps.settings.DAILY_TOKEN_BUDGET;
-  const dayStart = Math.floor(Date.now() / DAY_MS) * DAY_MS;
-  const reservation = await deps.store.reserveTokens({
+function reservationFor(settings: ReplySettings, model: string, promptTokens: number, maxTokens: number | undefined) {
+  const secret = randomBytes(32).toString("hex");
+  const reservation: BeginReservation = {
     reservation_id: randomUUID(),
     model,
-    tokens: promptTokens + (maxTokens ?? deps.settings.RESERVE_OUTPUT_TOKENS),
-    budget,
-    since: new Date(dayStart).toISOString(),
-  });
-  if (!reservation.ok)
-    throw new AppError("rate_limit_error", `Daily token budget of ${budget} tokens is used up`, {
-      retryAfter: Math.ceil((dayStart + DAY_MS - Date.now()) / 1000),
-    });
-  return reservation;
-}
-
-/** Gives a reservation back (settles it at zero) for a send that will not call the model. */
-async function releaseReservation(deps: ReplyDeps, reservation: { reservation_id: string; secret: string }): Promise<void> {
-  await deps.store.settleTokens({ ...reservation, input_tokens: 0, output_tokens: 0, latency_ms: 0 }).catch(() => false);
+    tokens: promptTokens + (maxTokens ?? settings.RESERVE_OUTPUT_TOKENS),
+    budget: settings.DAILY_TOKEN_BUDGET,
+    since: new Date(dayStart(Date.now())).toISOString(),
+    secret_hash: createHash("sha256").update(secret, "utf8").digest("hex"),
+  };
+  return { reservation, secret };
 }
 
 /**

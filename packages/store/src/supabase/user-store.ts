@@ -25,7 +25,7 @@ import {
   flushFromJson,
   messageFromJson as messageFromSqlJson,
   replyFromJson,
-  reservationFrom,
+  reservationArgs,
   turnFromJson,
   usageRowFrom,
 } from "../rows";
@@ -221,6 +221,7 @@ export function createSupabaseUserStore(db: SupabaseClient, userId: string): Use
           p_answer_to: input.answer_to ?? null,
           p_input_tokens: input.input_tokens ?? null,
           p_branch: input.branch ?? false,
+          ...reservationArgs(input.reservation),
         }),
         (e) => appendMessageError("beginReply", e),
       );
@@ -283,21 +284,6 @@ export function createSupabaseUserStore(db: SupabaseClient, userId: string): Use
     },
 
     // ---- access: the same SQL functions the SQL store calls ----
-    async reserveTokens(req) {
-      const data = await run(
-        "reserveTokens",
-        db.rpc("reserve_tokens", {
-          p_reservation_id: req.reservation_id,
-          p_model: req.model,
-          p_tokens: req.tokens,
-          p_budget: req.budget,
-          p_since: req.since,
-        }),
-        (e) => (e.code === "23503" ? unauthorized() : new SupabaseRequestError("reserveTokens", e)),
-      );
-      return reservationFrom(data, req.reservation_id);
-    },
-
     async settleTokens(st) {
       if (!isUuid(st.reservation_id)) return false;
       const data = await run(
