@@ -1,17 +1,22 @@
 import { vi } from "vitest";
 
 /**
- * Captures console.error for a test that provokes failures the handlers log (`reply_failed`, 500s), so
- * the output stays quiet while the test can still read what was logged. Call `restore()` afterwards.
+ * Captures console.error and console.warn for a test that provokes failures the handlers log
+ * (`reply_failed`, 500s, `title_failed`), so the output stays quiet while the test can still read what
+ * was logged. Call `restore()` afterwards.
  */
 export function captureConsoleErrors() {
   // Our own list: restoring a spy also clears its recorded calls.
   const calls: unknown[][] = [];
   const spy = vi.spyOn(console, "error").mockImplementation((...args: unknown[]) => void calls.push(args));
+  const warnSpy = vi.spyOn(console, "warn").mockImplementation((...args: unknown[]) => void calls.push(args));
   return {
     calls,
     /** Every logged call's arguments, as text. */
     text: () => JSON.stringify(calls),
-    restore: () => spy.mockRestore(),
+    restore: () => {
+      spy.mockRestore();
+      warnSpy.mockRestore();
+    },
   };
 }
