@@ -18,10 +18,12 @@ const today = (token: string) =>
 
 it("lets 50 concurrent sends overshoot the budget by at most one reservation", async () => {
   const { token } = await registerUser(app.api);
-  const conversations = await Promise.all([1, 2, 3, 4, 5].map(() => newConversation(token)));
+  // One conversation per send: a conversation streams one reply at a time (a second send is 409), and
+  // this is about the budget alone.
+  const conversations = await Promise.all(Array.from({ length: 50 }, () => newConversation(token)));
   const sends = await Promise.all(
     Array.from({ length: 50 }, async (_, i) => {
-      const res = await stream(app.api, conversations[i % 5]!, token, { content: `send ${i}`, max_tokens: MAX_TOKENS });
+      const res = await stream(app.api, conversations[i]!, token, { content: `send ${i}`, max_tokens: MAX_TOKENS });
       if (res.status === 200) {
         const events = await readSse(res);
         return { status: 200, usage: events.find((e) => e.event === "message_start")!.data.message.usage.input_tokens as number };

@@ -1,10 +1,12 @@
 // DISCONNECT_CANCELS=1 on a runtime that reports disconnects (the local runtime's default mode): a
 // client that leaves stops its reply. Lambda never reports a disconnect, so there the setting does nothing.
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { quietLateTitleFailures } from "../support/console";
 import { registerUser, sseEvents, stream } from "../support/http";
 import { newConversation, replies, startGroqApp, type GroqApp } from "./harness";
 
 let h: GroqApp;
+beforeAll(() => quietLateTitleFailures());
 beforeAll(async () => {
   h = await startGroqApp({ DISCONNECT_CANCELS: "1" });
 });

@@ -5,7 +5,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { reply, type Scenario } from "../fixtures/groq-server";
 import { readSse, registerUser, sseEvents, stream, type SseEvent } from "../support/http";
-import { captureConsoleErrors } from "../support/console";
+import { captureConsoleErrors, quietLateTitleFailures } from "../support/console";
 import { GROQ_KEY, errorOf, names, newConversation, replies, startGroqApp, textOf, type GroqApp } from "./harness";
 
 let h: GroqApp;
@@ -29,15 +29,7 @@ beforeEach(() => {
 });
 afterEach(() => logged.restore());
 
-// A reply's title is written after its stream ended, so a failed title request (the upstream here is
-// scripted to fail) can be logged after its test restored the console, even while the app shuts down:
-// keep that one line quiet for the whole file (each test file runs in its own process).
-const consoleWarn = console.warn;
-beforeAll(() => {
-  console.warn = (...args: unknown[]) => {
-    if (!String(args[0]).includes('"title_failed"')) consoleWarn(...args);
-  };
-});
+beforeAll(() => quietLateTitleFailures());
 
 const rateLimited = (retryAfter: string): Scenario => ({
   status: 429,

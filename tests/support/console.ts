@@ -20,3 +20,15 @@ export function captureConsoleErrors() {
     },
   };
 }
+
+/**
+ * A reply's title is written after its stream ended, so in a file whose upstream is scripted to fail, a
+ * failed title request can be logged after its test restored the console, even while the app shuts
+ * down. Keeps exactly that line quiet for the rest of the file (each test file runs in its own process).
+ */
+export function quietLateTitleFailures(): void {
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (!String(args[0]).includes('"title_failed"')) warn(...args);
+  };
+}
