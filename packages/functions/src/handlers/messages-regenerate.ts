@@ -1,7 +1,6 @@
 import { MessageParams, RegenerateRequest, startReply } from "@conversation-api/core";
 import { SSE_HEADERS, streamHandler } from "../http";
-import { loadTokenCounter } from "../tokenizer";
-import { logFailure } from "../reply-log";
+import { replyDeps } from "../reply-deps";
 
 export const handler = streamHandler(
   "messages-regenerate",
@@ -14,13 +13,7 @@ export const handler = streamHandler(
   },
   async ({ deps, userId, params, body, context }) => {
     const reply = await startReply(
-      {
-        store: deps.store.forUser(userId),
-        provider: deps.provider,
-        settings: deps.config,
-        tokenizer: loadTokenCounter,
-        onFailure: (f) => logFailure(context.requestId, f),
-      },
+      replyDeps(deps, userId, context.requestId, params.id),
       {
         conversationId: params.id,
         // The content is the stored user message's, read in startReply.

@@ -1,7 +1,6 @@
-import { AppError, IdParams, StreamHeaders, StreamRequest, startReply } from "@conversation-api/core";
+import { IdParams, StreamHeaders, StreamRequest, startReply } from "@conversation-api/core";
 import { SSE_HEADERS, streamHandler } from "../http";
-import { loadTokenCounter } from "../tokenizer";
-import { logFailure } from "../reply-log";
+import { replyDeps } from "../reply-deps";
 
 export const handler = streamHandler(
   "messages-stream",
@@ -16,14 +15,7 @@ export const handler = streamHandler(
   async ({ deps, userId, params, body, headers, context }) => {
     const key = headers["idempotency-key"] ?? null;
     const reply = await startReply(
-      {
-        store: deps.store.forUser(userId),
-        provider: deps.provider,
-        settings: deps.config,
-        tokenizer: loadTokenCounter,
-        onFailure: (f) => logFailure(context.requestId, f),
-        onTitleFailure: (e) => logTitleFailure(context.requestId, params.id, e),
-      },
+      replyDeps(deps, userId, context.requestId, params.id),
       {
         conversationId: params.id,
         body,
@@ -35,16 +27,3 @@ export const handler = streamHandler(
     return { headers: SSE_HEADERS, run: reply.run };
   },
 );
-
-/** The first-words title was used instead; worth a line, not an alarm. Only our own error's type goes out. */
-function logTitleFailure(requestId: string, conversationId: string, e: unknown) {
-  console.warn(
-    JSON.stringify({
-      level: "warn",
-      request_id: requestId,
-      event: "title_failed",
-      conversation_id: conversationId,
-      error: e instanceof AppError ? { type: e.type, message: e.message } : { name: String((e as Error)?.name ?? typeof e) },
-    }),
-  );
-}
