@@ -1116,10 +1116,20 @@ $$;
 -- is stored, the new reply is a sibling of its earlier replies); otherwise the new user message's parent
 -- is p_parent_id when p_branch (an edit; null: a new root), else the current leaf. The new reply becomes
 -- the current leaf, and p_input_tokens (the prompt as sent, our count) is stored at once.
--- Older versions (before branches; before the reservation moved in) are dropped so a call by name
--- matches exactly one function.
+-- The first token (issue 15): a warm instance may build the prompt from the history it keeps and call
+-- the model while this runs. p_expect = {"leaf": uuid | null, "system_prompt": text | null, "model": text}
+-- names the state that prompt was built from; when the conversation's current leaf, system prompt or
+-- model differ → moved, nothing stored (the caller stops the model call and reads the history). A path's
+-- messages never change once their reply finished, so the leaf stands for the whole history.
+-- A created reply reports budget_left (the budget less what the ledger holds, this reservation
+-- included) when there is a budget: the instance uses it to decide whether calling the model before
+-- this answer is safe next time.
+-- Older versions (before branches; before the reservation moved in; before p_expect) are dropped so a
+-- call by name matches exactly one function.
 drop function if exists public.begin_reply(uuid, uuid, text, text, uuid, text, jsonb, integer);
 drop function if exists public.begin_reply(uuid, uuid, text, text, uuid, text, jsonb, integer, uuid, uuid, integer, boolean);
+drop function if exists public.begin_reply(uuid, uuid, text, text, uuid, text, jsonb, integer, uuid, uuid, integer, boolean,
+  uuid, text, integer, bigint, timestamptz, text);
 create or replace function public.begin_reply(
   p_conversation_id uuid,
   p_user_message_id uuid,
@@ -1138,7 +1148,8 @@ create or replace function public.begin_reply(
   p_reserve_tokens  integer default null,
   p_budget          bigint default null,
   p_since           timestamptz default null,
-  p_secret_hash     text default null
+  p_secret_hash     text default null,
+  p_expect          jsonb default null
 ) returns jsonb
 language plpgsql
 volatile
@@ -1149,6 +1160,7 @@ declare
   v_user  public.messages;
   v_reply public.messages;
   v_busy  public.messages;
+  v_conv  public.conversations;
   v_later boolean;
   v_used  bigint;
 begin
@@ -1174,9 +1186,21 @@ begin
   end if;
   -- The row lock orders every send of this conversation: each sees what the previous one committed.
   update public.conversations set updated_at = now()
-   where id = p_conversation_id and user_id = auth.uid();
+   where id = p_conversation_id and user_id = auth.uid()
+  returning * into v_conv;
   if not found then
     raise exception 'conversation % not found', p_conversation_id using errcode = 'P0002';
+  end if;
+  -- A JSON null (what an rpc call sends for an absent value) is no expectation either.
+  if p_expect is not null and jsonb_typeof(p_expect) <> 'null' then
+    if jsonb_typeof(p_expect) <> 'object' or (p_expect->>'leaf' is not null and p_expect->>'leaf' !~ '^[0-9a-fA-F-]{36}$') then
+      raise exception 'p_expect must be {"leaf", "system_prompt", "model"}' using errcode = '22023';
+    end if;
+    if public.conversation_leaf(p_conversation_id) is distinct from (p_expect->>'leaf')::uuid
+       or v_conv.system_prompt is distinct from p_expect->>'system_prompt'
+       or v_conv.model is distinct from p_expect->>'model' then
+      return jsonb_build_object('status', 'moved');
+    end if;
   end if;
   perform public.settle_stale_replies(p_conversation_id, p_stale_ms);
 
@@ -1249,7 +1273,9 @@ begin
   return jsonb_build_object(
     'status', 'created',
     'reply', to_jsonb(v_reply) - array['seq', 'user_id', 'idempotency_key'],
-    'user_message', to_jsonb(v_user) - array['seq', 'user_id', 'idempotency_key']);
+    'user_message', to_jsonb(v_user) - array['seq', 'user_id', 'idempotency_key'],
+    'budget_left', case when p_reservation_id is not null and coalesce(p_budget, 0) > 0
+                        then p_budget - v_used - p_reserve_tokens end);
 end
 $$;
 
@@ -1398,13 +1424,13 @@ end
 $$;
 
 revoke all on function public.settle_stale_replies(uuid, integer) from public, anon;
-revoke all on function public.begin_reply(uuid, uuid, text, text, uuid, text, jsonb, integer, uuid, uuid, integer, boolean, uuid, text, integer, bigint, timestamptz, text) from public, anon;
+revoke all on function public.begin_reply(uuid, uuid, text, text, uuid, text, jsonb, integer, uuid, uuid, integer, boolean, uuid, text, integer, bigint, timestamptz, text, jsonb) from public, anon;
 revoke all on function public.flush_reply(uuid, text, text) from public, anon;
 revoke all on function public.finish_reply(uuid, text, text, integer, integer, text, integer, integer, jsonb) from public, anon;
 revoke all on function public.get_reply(uuid, integer) from public, anon;
 revoke all on function public.request_cancel(uuid, integer) from public, anon;
 grant execute on function public.settle_stale_replies(uuid, integer) to authenticated, service_role;
-grant execute on function public.begin_reply(uuid, uuid, text, text, uuid, text, jsonb, integer, uuid, uuid, integer, boolean, uuid, text, integer, bigint, timestamptz, text) to authenticated, service_role;
+grant execute on function public.begin_reply(uuid, uuid, text, text, uuid, text, jsonb, integer, uuid, uuid, integer, boolean, uuid, text, integer, bigint, timestamptz, text, jsonb) to authenticated, service_role;
 grant execute on function public.flush_reply(uuid, text, text) to authenticated, service_role;
 grant execute on function public.finish_reply(uuid, text, text, integer, integer, text, integer, integer, jsonb) to authenticated, service_role;
 grant execute on function public.get_reply(uuid, integer) to authenticated, service_role;

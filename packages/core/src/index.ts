@@ -9,6 +9,8 @@ export * from "./auth/secrets";
 export * from "./auth/password-policy";
 export * from "./services/api-keys";
 export * from "./chat/stream-reply";
+export { FinishingReplies } from "./chat/finishing";
+export { TurnCache, UserTurns, type KeptTurn } from "./chat/turn-cache";
 export { PING, ReplyEvents, type Position, type StartInfo } from "./chat/events";
 export * from "./chat/prompt";
 export * from "./providers/offline";

@@ -78,6 +78,18 @@ export interface BeginReply {
    * is created (over the budget: status over_budget, nothing stored). Without one nothing is reserved.
    */
   reservation?: BeginReservation | null;
+  /**
+   * The state a prompt built before this call assumed (a warm instance's kept history): when the
+   * conversation moved on from it, status moved and nothing is stored.
+   */
+  expect?: TurnVersion | null;
+}
+
+/** What a kept history stands for: the conversation's current leaf, system prompt and model. */
+export interface TurnVersion {
+  leaf: string | null;
+  system_prompt: string | null;
+  model: string;
 }
 
 /** A reservation of the worst case a send may cost, made by beginReply before the model is called. */
@@ -96,7 +108,10 @@ export interface BeginReservation {
 
 /** What begin_reply decided (see database/schema.sql). */
 export type BeginResult =
-  | { status: "created"; reply: Message; user_message: Message }
+  /** budget_left: the day's budget less the ledger, this reservation included (null without a budget). */
+  | { status: "created"; reply: Message; user_message: Message; budget_left: number | null }
+  /** The conversation is not in the state `expect` named: nothing was stored. */
+  | { status: "moved" }
   | { status: "attach"; reply: Message }
   | { status: "done"; reply: Message | null }
   | { status: "mismatch" }

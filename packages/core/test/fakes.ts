@@ -31,6 +31,8 @@ export class MemoryStore implements UserStore {
   flushes: { text: string; reasoning: string }[] = [];
   /** Set to hold every flush until the returned promise's resolver is called. */
   flushGate: Promise<void> | null = null;
+  /** Holds beginReply until it resolves (to see what happens while the database decides). */
+  beginGate: Promise<void> | null = null;
   beginCalls = 0;
 
   private strip = (r: Row): Message => {
@@ -119,6 +121,11 @@ export class MemoryStore implements UserStore {
 
   async beginReply(input: BeginReply): Promise<BeginResult> {
     this.beginCalls++;
+    await this.beginGate;
+    // As begin_reply: a prompt built from kept history stands only while the conversation is where it was.
+    const e = input.expect;
+    if (e && (e.leaf !== (this.rows.at(-1)?.id ?? null) || e.system_prompt !== this.conversation.system_prompt || e.model !== this.conversation.model))
+      return { status: "moved" };
     await this.settleStaleReplies(input.conversation_id, input.stale_ms);
     let user = input.idempotency_key ? this.rows.find((r) => r.role === "user" && r.idempotency_key === input.idempotency_key) : undefined;
     if (user) {
@@ -134,10 +141,12 @@ export class MemoryStore implements UserStore {
     if (busy) return { status: "busy", reply: this.strip(busy) };
     // As begin_reply: the budget check and the reservation in one step, only for a reply it creates.
     const r = input.reservation;
+    let left: number | null = null;
     if (r) {
       const used = this.ledgerTotal;
       if (r.budget > 0 && used >= r.budget) return { status: "over_budget", used };
       this.ledger.set(r.reservation_id, { tokens: r.tokens, secret_hash: r.secret_hash, settled: null });
+      left = r.budget > 0 ? r.budget - used - r.tokens : null;
     }
     if (!user) {
       user = this.row({ id: input.user_message_id, role: "user", content: input.content, idempotency_key: input.idempotency_key });
@@ -145,7 +154,7 @@ export class MemoryStore implements UserStore {
     }
     const reply = this.row({ id: input.reply_id, role: "assistant", content: "", model: input.model, metadata: input.metadata, input_tokens: input.input_tokens ?? null, parent_id: user.id });
     this.rows.push(reply);
-    return { status: "created", reply: this.strip(reply), user_message: this.strip(user) };
+    return { status: "created", reply: this.strip(reply), user_message: this.strip(user), budget_left: left };
   }
 
   async flushReply(id: string, text: string, reasoning: string) {

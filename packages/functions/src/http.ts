@@ -133,10 +133,12 @@ export const SSE_HEADERS: Record<string, string> = {
 export interface StreamBody {
   headers: Record<string, string>;
   /**
-   * Writes the body through `write`; resolves when it is complete. `signal` aborts when the client
-   * disconnects, where the runtime reports that (our local runtime by default; never Lambda).
+   * Writes the body through `write`; resolves when its work is over. The body is complete when `end`
+   * is called or, without a call, when `run` resolves: what `run` does after `end` (a title) no longer
+   * keeps the client waiting. `signal` aborts when the client disconnects, where the runtime reports
+   * that (our local runtime by default; never Lambda).
    */
-  run(write: (chunk: string) => void, signal: AbortSignal): Promise<unknown>;
+  run(write: (chunk: string) => void, signal: AbortSignal, end: () => void): Promise<unknown>;
 }
 
 /**
@@ -151,11 +153,16 @@ export function streamHandler<B = undefined, Q = undefined, P = undefined, H = u
 ) {
   const spec = specOf(route, options);
   const streaming = canStream();
-  const handler = middy<APIGatewayProxyEventV2, ApiResult, Error, ApiContext>({ streamifyResponse: streaming })
+  // Middy awaits requestEnd after the response stream ended, inside the handler's promise, and the
+  // Lambda runtime takes the next invocation only once that promise settles (aws-lambda-ric's
+  // handleOnceStreaming): the client has its whole response while the invocation finishes its work.
+  const requestEnd = async (request: { context: unknown }) => (request.context as ApiContext).afterResponse;
+  const handler = middy<APIGatewayProxyEventV2, ApiResult, Error, ApiContext>({ streamifyResponse: streaming, requestEnd })
     .use(middlewares(spec as HandlerSpec<unknown, unknown, unknown, unknown>, true))
     .handler(async (event, context): Promise<ApiResult> => {
       const { headers, run } = await fn(inputOf<B, Q, P, H>(event, context));
-      const body = bridge(run);
+      const { body, done } = bridge(run);
+      context.afterResponse = done;
       return { statusCode: 200, headers, body: streaming ? body : await collect(body) };
     });
   return Object.assign(handler, { spec: spec as HandlerSpec<unknown, unknown, unknown, unknown> });
@@ -173,7 +180,7 @@ export function streamHandler<B = undefined, Q = undefined, P = undefined, H = u
  * pipeline and one socket write instead of one per event. The Readable keeps strings as strings
  * (`encoding`), so nothing is copied into a Buffer on the way to the socket.
  */
-export function bridge(run: StreamBody["run"]): Readable {
+export function bridge(run: StreamBody["run"]): { body: Readable; done: Promise<unknown> } {
   const gone = new AbortController();
   let finished: Promise<unknown> = Promise.resolve();
   let pending = "";
@@ -192,22 +199,26 @@ export function bridge(run: StreamBody["run"]): Readable {
       finished.then(() => callback(err), callback);
     },
   });
+  let ended = false;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    flush();
+    if (!out.destroyed) out.push(null);
+  };
   const write = (chunk: string) => {
-    if (out.destroyed) return;
+    if (out.destroyed || ended) return;
     pending += chunk;
     if (!scheduled) {
       scheduled = true;
       setImmediate(flush);
     }
   };
-  finished = run(write, gone.signal)
+  finished = run(write, gone.signal, end)
     // `run` reports its own failures as events; this is a database failure while following a reply.
     .catch((e: unknown) => console.error(JSON.stringify({ level: "error", event: "stream_failed", error: String((e as Error)?.name ?? e) })))
-    .finally(() => {
-      flush();
-      if (!out.destroyed) out.push(null);
-    });
-  return out;
+    .finally(end);
+  return { body: out, done: finished };
 }
 
 async function collect(body: Readable): Promise<string> {

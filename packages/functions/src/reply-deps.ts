@@ -1,7 +1,11 @@
 // What the reply loop needs from a streaming handler, built the same way for a send and a regenerate.
-import { AppError, type ReplyDeps, type ReplyFailure } from "@conversation-api/core";
+import { AppError, FinishingReplies, type ReplyDeps, type ReplyFailure } from "@conversation-api/core";
 import type { Deps } from "./deps";
+import { keptTurns } from "./kept-turns";
 import { loadTokenCounter } from "./tokenizer";
+
+/** One per process (a Lambda instance, the local runtime): see FinishingReplies. */
+const finishing = new FinishingReplies();
 
 export function replyDeps(deps: Deps, userId: string, requestId: string, conversationId: string): ReplyDeps {
   return {
@@ -11,6 +15,8 @@ export function replyDeps(deps: Deps, userId: string, requestId: string, convers
     tokenizer: loadTokenCounter,
     onFailure: (f) => logFailure(requestId, f),
     onTitleFailure: (e) => logTitleFailure(requestId, conversationId, e),
+    finishing,
+    turns: keptTurns.forUser(userId),
   };
 }
 

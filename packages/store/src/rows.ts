@@ -17,6 +17,7 @@ import type {
   TurnContext,
   UsageRow,
   User,
+  TurnVersion,
 } from "@conversation-api/core";
 import { timestamptzToIso } from "./sql";
 import { toPage } from "./cursor";
@@ -147,6 +148,9 @@ export const apiKeyFromJson = (r: Row): ApiKeyRecord =>
   toApiKey({ ...r, created_at: iso(r.created_at), last_used_at: isoOrNull(r.last_used_at), expires_at: isoOrNull(r.expires_at) });
 
 /** begin_reply's reservation arguments, in its parameter order (none: nothing is reserved). */
+/** begin_reply's p_expect. */
+export const expectArg = (v: TurnVersion | null | undefined) => (v ? { leaf: v.leaf, system_prompt: v.system_prompt, model: v.model } : null);
+
 export function reservationArgs(r: BeginReservation | null | undefined) {
   return {
     p_reservation_id: r?.reservation_id ?? null,
@@ -176,7 +180,14 @@ export const replyFromJson = (r: Row): StoredReply => ({
 export function beginFromJson(r: Row): BeginResult {
   switch (r.status) {
     case "created":
-      return { status: "created", reply: messageFromJson(r.reply as Row), user_message: messageFromJson(r.user_message as Row) };
+      return {
+        status: "created",
+        reply: messageFromJson(r.reply as Row),
+        user_message: messageFromJson(r.user_message as Row),
+        budget_left: r.budget_left === null || r.budget_left === undefined ? null : Number(r.budget_left),
+      };
+    case "moved":
+      return { status: "moved" };
     case "attach":
       return { status: "attach", reply: messageFromJson(r.reply as Row) };
     case "done":

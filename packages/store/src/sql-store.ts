@@ -31,6 +31,7 @@ import {
 import {
   API_KEY_COLUMNS,
   apiKeyFromJson,
+  expectArg,
   reservationArgs,
   rotationFrom,
   toApiKey,
@@ -328,7 +329,7 @@ function createUserStore(sql: SqlClient, userId: string): UserStore {
         const row = await one(
           `select public.begin_reply($1::uuid, $2::uuid, $3::text, $4::text, $5::uuid, $6::text, $7::jsonb, $8::integer,
                   $9::uuid, $10::uuid, $11::integer, $12::boolean,
-                  $13::uuid, $14::text, $15::integer, $16::bigint, $17::timestamptz, $18::text) as r`,
+                  $13::uuid, $14::text, $15::integer, $16::bigint, $17::timestamptz, $18::text, $19::jsonb) as r`,
           [
             input.conversation_id,
             input.user_message_id,
@@ -343,6 +344,7 @@ function createUserStore(sql: SqlClient, userId: string): UserStore {
             input.input_tokens ?? null,
             input.branch ?? false,
             ...Object.values(reservationArgs(input.reservation)),
+            input.expect ? JSON.stringify(expectArg(input.expect)) : null,
           ],
         );
         return beginFromJson(json(row!.r)!);

@@ -65,7 +65,10 @@ export class Flusher {
       });
   }
 
-  /** Stops the timer, waits for a write in flight, and hands back what is not stored yet. */
+  /**
+   * Stops the timer and hands back what is not stored yet, once a write in flight is over (a failed one
+   * puts its text back into the tail).
+   */
   async close(): Promise<{ text: string; reasoning: string }> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;

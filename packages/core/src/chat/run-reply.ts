@@ -8,6 +8,7 @@ import type { CompletionEvent } from "../ports";
 import type { Message } from "../schemas";
 import { PING, ReplyEvents } from "./events";
 import { Flusher } from "./flusher";
+import { callModel, type ModelCall } from "./model-call";
 import type { Prompt } from "./prompt";
 import { replyRecord, loadCounter, settleReservation } from "./record";
 import type { ReplyDeps, ReplyRequest } from "./stream-reply";
@@ -28,6 +29,10 @@ export interface ReplyPlan {
   maxDurationMs: number;
   /** The ledger reservation startReply made; settled once when the reply ends, however it ends. */
   reservation: { reservation_id: string; secret: string };
+  /** The model call, when startReply started it already. */
+  call?: ModelCall | undefined;
+  /** Told the stored reply once its final write landed (the instance keeps the new history). */
+  onStored?: ((reply: Message) => void) | undefined;
 }
 
 export interface ReplyFailure {
@@ -49,17 +54,25 @@ export interface ReplyOutcome {
   writes: number;
 }
 
+/** Wait before the second try of a failed final write. */
+const FINAL_WRITE_RETRY_MS = 200;
+
 export async function runReply(
   deps: ReplyDeps,
   req: ReplyRequest,
   plan: ReplyPlan,
   write: (chunk: string) => void,
   clientSignal: AbortSignal,
+  /** Ends the response once the reply's last event is written (before its final write). */
+  end?: () => void,
 ): Promise<ReplyOutcome> {
   const { store, provider, settings } = deps;
   const replyId = plan.replyId;
   const label = provider.modelLabel(plan.model);
-  const upstream = new AbortController();
+  // Started by startReply when it could be (before begin_reply answered), else now.
+  const call = plan.call ?? callModel(deps, req, plan);
+  const upstream = call.controller;
+  const iterator = call.iterator;
   const abort = (reason: unknown) => upstream.signal.aborted || upstream.abort(reason);
   // By default a reply outlives its client, so a reload can pick it up; Lambda never reports a
   // disconnect anyway.
@@ -68,27 +81,12 @@ export async function runReply(
     clientSignal.addEventListener("abort", onClientGone, { once: true });
     if (clientSignal.aborted) abort(CANCELLED);
   }
-
   // The rows exist already (startReply); `plan.begin` runs once the upstream has accepted the request.
-  let accepted!: () => void;
-  const acceptance = new Promise<void>((resolve) => (accepted = resolve));
-  const iterator = provider
-    .complete({
-      model: plan.model,
-      messages: plan.prompt.messages,
-      max_tokens: req.body.max_tokens,
-      temperature: req.body.temperature,
-      reasoning_effort: req.body.reasoning_effort,
-      signal: upstream.signal,
-      onAccepted: accepted,
-    })
-    [Symbol.asyncIterator]();
-  let pending = iterator.next();
-  pending.then(accepted, accepted);
+  let pending = call.first;
 
   const ev = new ReplyEvents(write);
   ev.start({ id: replyId, conversation_id: req.conversationId, model: label, input_tokens: plan.prompt.input_tokens });
-  const begun = acceptance.then(plan.begin);
+  const begun = call.accepted.then(plan.begin);
   begun.catch((e) => abort(e));
 
   const flusher = new Flusher(
@@ -186,31 +184,46 @@ export async function runReply(
   // Without the upstream's usage the figures are counted with the real tokenizer, after the stream.
   const count = !finish?.usage && (text || thought) ? await loadCounter(deps, plan.model) : undefined;
   const record = replyRecord(req, plan, count, { text, reasoning: thought, finish, failure, cancelled, publicError, ttft });
-  // Only now: the flusher's heartbeat kept the row alive while the tokenizer loaded.
-  const tail = await flusher.close();
-  let stored: Message | null = null;
-  try {
-    // A reply row that was never created (the user message could not be stored) has nothing to finish.
-    await begun;
-    stored = await store.finishReply({ id: replyId, text: tail.text, reasoning: tail.reasoning, ...record });
-  } catch (e) {
-    report(e);
-    if (!failure) failure = e;
-  }
-  // The reply ended, however it ended (end_turn, max_tokens, cancel, error, the duration cap): its
-  // ledger reservation is settled to the real figures, once, after the loop's final write.
-  await settleReservation(deps, plan, record, report);
-  const writes = flusher.writes + 2;
-
-  if (cancelled) {
-    ev.finish("cancelled", record.token_count ?? 0);
-    return { stored, writes };
-  }
-  if (failure) {
+  // Only now: the flusher's heartbeat kept the row alive while the tokenizer loaded. The final write
+  // goes out after a flush still in flight (the two append to the same text, in order) and settles the
+  // ledger reservation to the real figures alongside, once, however the reply ended.
+  const finalWrite = flusher.close().then(async (tail) => {
+    const [finished] = await Promise.allSettled([
+      // A reply row that was never created (the user message could not be stored) has nothing to finish.
+      begun.then(() => finishWithRetry(deps, { id: replyId, text: tail.text, reasoning: tail.reasoning, ...record })),
+      settleReservation(deps, plan, record, report),
+    ]);
+    if (finished.status === "rejected") throw finished.reason;
+    if (finished.value) plan.onStored?.(finished.value);
+    return finished.value;
+  });
+  // The client has every token already; the final write is at most a flush interval behind what it saw
+  // (the rows exist and were flushed all along), so the stream ends now rather than after a round trip.
+  // This process holds the conversation's next send until the write landed (one reply at a time).
+  deps.finishing?.track(req.conversationId, finalWrite);
+  if (cancelled) ev.finish("cancelled", record.token_count ?? 0);
+  else if (failure) {
     const pe = publicError ?? toPublicError(failure);
     ev.error(pe.type, pe.message);
-    return { stored, writes };
+  } else ev.finish(record.finish_reason, record.token_count ?? 0);
+  end?.();
+
+  let stored: Message | null = null;
+  try {
+    stored = await finalWrite;
+  } catch (e) {
+    // Logged: a reader settles the row as failed once its heartbeat is stale, with the flushed text.
+    report(e);
   }
-  ev.finish(stored?.finish_reason ?? record.finish_reason, record.token_count ?? 0);
-  return { stored, writes };
+  return { stored, writes: flusher.writes + 2 };
+}
+
+/** The final write, tried twice: it is idempotent (a finished reply is never rewritten). */
+async function finishWithRetry(deps: ReplyDeps, input: Parameters<ReplyDeps["store"]["finishReply"]>[0]) {
+  try {
+    return await deps.store.finishReply(input);
+  } catch {
+    await new Promise((r) => setTimeout(r, FINAL_WRITE_RETRY_MS));
+    return deps.store.finishReply(input);
+  }
 }

@@ -5,10 +5,13 @@ import type { BeginReservation, BeginResult, ModelProvider, StoredReply, TurnCon
 import type { Message, StreamRequest } from "../schemas";
 import { modelInfo } from "../models";
 import { parseEventId } from "./events";
+import type { FinishingReplies } from "./finishing";
+import { callModel } from "./model-call";
+import { versionOf, type UserTurns } from "./turn-cache";
 import { followReply } from "./follow";
 import { keyMismatch, planSend } from "./idempotency";
 import { buildPrompt, estimateTokens, fitsWithoutCounting, type TokenCounter } from "./prompt";
-import { runReply as produceReply, type ReplyFailure, type ReplyOutcome } from "./run-reply";
+import { runReply as produceReply, type ReplyFailure, type ReplyOutcome, type ReplyPlan } from "./run-reply";
 import { writeTitle } from "./title";
 
 export type { ReplyFailure, ReplyOutcome } from "./run-reply";
@@ -42,6 +45,10 @@ export interface ReplyDeps {
   onFailure?: (failure: ReplyFailure) => void;
   /** Told, for a quiet log line, when the conversation's title could not be written by the model or stored. */
   onTitleFailure?: (error: unknown) => void;
+  /** This process's replies whose stream ended and whose final write is in flight (one per process). */
+  finishing?: FinishingReplies;
+  /** This process's kept histories, as the caller sees them (turn-cache.ts). */
+  turns?: UserTurns;
 }
 
 export interface ReplyRequest {
@@ -61,9 +68,10 @@ export interface ReplyStream {
   /**
    * Streams the reply as SSE text through `write` and stores it. Never throws: a failure becomes an
    * `error` event, and the partial reply is stored either way. `signal` aborts when the client leaves
-   * (where the runtime can tell).
+   * (where the runtime can tell). `end`, when given, is called once the client has the whole reply and
+   * only work it does not wait for (the title) is left.
    */
-  run(write: (chunk: string) => void, signal: AbortSignal): Promise<ReplyOutcome | null>;
+  run(write: (chunk: string) => void, signal: AbortSignal, end?: () => void): Promise<ReplyOutcome | null>;
 }
 
 /** Time kept back from the invocation's end for the final write and closing the stream. */
@@ -76,6 +84,7 @@ export function durationCap(settings: Pick<ReplySettings, "REPLY_MAX_DURATION_MS
 }
 
 const DAY_MS = 86_400_000;
+const dayStart = (now: number) => Math.floor(now / DAY_MS) * DAY_MS;
 
 export function assertModelAllowed(model: string, allowed: string[]): void {
   if (!allowed.includes(model))
@@ -85,11 +94,32 @@ export function assertModelAllowed(model: string, allowed: string[]): void {
 }
 
 /**
- * Everything that can refuse the request before a byte is streamed (404, 409, 422, 429), done in as few
- * round trips as possible because it sits in front of the first token. The model is not called before
- * all of them pass.
+ * Everything that can refuse the request before a byte is streamed (404, 409, 422, 429). It sits in
+ * front of the first token, so the model call starts as soon as the prompt is known and begin_reply
+ * decides while the request travels: see startReplyWith.
  */
 export async function startReply(deps: ReplyDeps, req: ReplyRequest): Promise<ReplyStream> {
+  // The previous reply's stream may have ended a moment ago, with its final write still on its way.
+  await deps.finishing?.settled(req.conversationId);
+  const release = await deps.turns?.lock(req.conversationId);
+  try {
+    const started = await startReplyWith(deps, req, true);
+    // The kept history was out of date: nothing was stored and the model call was stopped; read it.
+    return started ?? (await startReplyWith(deps, req, false))!;
+  } finally {
+    release?.();
+  }
+}
+
+/**
+ * One attempt. With `useKept`, a plain send (no branch, regenerate or Idempotency-Key) on a conversation
+ * this instance kept builds its prompt without reading; null when begin_reply says the conversation moved
+ * on. The model is called before begin_reply answers only when a refusal is unlikely to waste the call:
+ * no reply streaming on the branch, no Idempotency-Key (a retry usually attaches to its first reply),
+ * and room left in the user's budget as this instance last saw it (UserTurns.mayCallEarly). A refused
+ * send stops the call before a byte of it reached the client.
+ */
+async function startReplyWith(deps: ReplyDeps, req: ReplyRequest, useKept: boolean): Promise<ReplyStream | null> {
   const { store, settings } = deps;
   // The prompt's history is the path from the root to the new message's parent (branches). A regenerate
   // reads the path down to the reply it replaces, then drops that reply and answers its user message again.
@@ -100,18 +130,28 @@ export async function startReply(deps: ReplyDeps, req: ReplyRequest): Promise<Re
       ? { branch: true, parentId: req.body.parent_id }
       : undefined;
   const historyLimit = settings.HISTORY_LIMIT + (regen ? 2 : 0);
-  const turn = await store.prepareTurn(req.conversationId, {
-    historyLimit,
-    idempotencyKey: regen ? null : req.idempotencyKey,
-    parent,
-  });
-  if (!turn) throw notFound("Conversation");
+  const plain = !regen && !parent && !req.idempotencyKey;
+  const kept = useKept && plain ? deps.turns?.get(req.conversationId) : undefined;
+  const turn: TurnContext | null = kept
+    ? { conversation: kept.conversation, history: kept.history, idempotent: null, parent_found: true }
+    : await store.prepareTurn(req.conversationId, {
+        historyLimit,
+        idempotencyKey: regen ? null : req.idempotencyKey,
+        parent,
+      });
+  if (!turn) {
+    deps.turns?.forget(req.conversationId);
+    throw notFound("Conversation");
+  }
   if (!turn.parent_found) {
     if (regen) throw notFound("Message");
     throw new AppError("validation_error", "parent_id is not a message of this conversation", {
       fields: [{ path: "body.parent_id", message: "must be the id of a message in this conversation" }],
     });
   }
+  const leaf = turn.history.at(-1);
+  const streaming = leaf?.role === "assistant" && leaf.finish_reason === null;
+  if (plain && !kept && !streaming) deps.turns?.keep({ conversation: turn.conversation, history: turn.history }, settings.HISTORY_LIMIT);
   let answerTo: Message | null = null;
   if (regen) {
     const replaced = turn.history.at(-1);
@@ -150,7 +190,16 @@ export async function startReply(deps: ReplyDeps, req: ReplyRequest): Promise<Re
   // The send's worst case (the counted prompt plus max_tokens, or RESERVE_OUTPUT_TOKENS without one) is
   // reserved by begin_reply in the same round trip, only when it creates the reply: see reservationFor.
   const { reservation, secret } = reservationFor(settings, model, prompt.input_tokens, req.body.max_tokens);
-  const plan = {
+  const today = dayStart(Date.now());
+  const early =
+    deps.turns !== undefined && !req.idempotencyKey && !streaming && deps.turns.mayCallEarly(reservation.tokens, settings.DAILY_TOKEN_BUDGET, today);
+  const call = early ? callModel(deps, req, { model, prompt }) : undefined;
+  // Let the request reach the socket before the database work (in-process PGlite holds the thread).
+  if (call) await new Promise((resolve) => setImmediate(resolve));
+  // The new branch, kept once the reply is stored: the next send on this instance needs no read.
+  const history = send.history;
+  let asked: Message | null = answerTo;
+  const plan: ReplyPlan = {
     model,
     prompt,
     retried: send.retried,
@@ -158,32 +207,53 @@ export async function startReply(deps: ReplyDeps, req: ReplyRequest): Promise<Re
     maxDurationMs,
     reservation: { reservation_id: reservation.reservation_id, secret },
     begin: async () => {},
+    call,
+    onStored: (reply) => {
+      const done = reply.finish_reason === "end_turn" || reply.finish_reason === "max_tokens";
+      if (done && asked && !send.retried) deps.turns?.keep({ conversation: turn.conversation, history: [...history, asked, reply] }, settings.HISTORY_LIMIT);
+      else deps.turns?.forget(req.conversationId);
+    },
   };
   // A regenerate answers a conversation that already had its first reply: no title to write.
-  const runReply = regen ? produceReply : titleAfterFirstReply(deps, turn, content);
+  const runReply: Produce = regen ? produceReply : titleAfterFirstReply(deps, turn, content);
 
-  // The database decides before the model is called, in one round trip: one reply at a time per
-  // conversation (409 with the streaming reply's id), N concurrent sends with one Idempotency-Key make
-  // one model call, and the day's budget (429). Only a created reply is reserved, so the other outcomes
-  // have nothing to give back.
-  const decided: BeginResult = await store.beginReply({
-    conversation_id: req.conversationId,
-    user_message_id: randomUUID(),
-    content,
-    idempotency_key: regen ? null : req.idempotencyKey,
-    reply_id: replyId,
-    model: label,
-    metadata: req.idempotencyKey && !regen ? { idempotency_key: req.idempotencyKey } : regen ? { regenerate_of: regen } : {},
-    stale_ms: settings.REPLY_STALE_MS,
-    branch: parent?.branch ?? false,
-    parent_id: parent?.parentId ?? null,
-    answer_to: answerTo?.id ?? null,
-    input_tokens: prompt.input_tokens,
-    reservation,
-  });
+  // The database decides, in one round trip: one reply at a time per conversation (409 with the
+  // streaming reply's id), N concurrent sends with one Idempotency-Key make one model call, the day's
+  // budget (429), and, for a prompt built from kept history, that the conversation is where it was.
+  // Only a created reply is reserved, so the other outcomes have nothing to give back.
+  let decided: BeginResult;
+  try {
+    decided = await store.beginReply({
+      conversation_id: req.conversationId,
+      user_message_id: randomUUID(),
+      content,
+      idempotency_key: regen ? null : req.idempotencyKey,
+      reply_id: replyId,
+      model: label,
+      metadata: req.idempotencyKey && !regen ? { idempotency_key: req.idempotencyKey } : regen ? { regenerate_of: regen } : {},
+      stale_ms: settings.REPLY_STALE_MS,
+      branch: parent?.branch ?? false,
+      parent_id: parent?.parentId ?? null,
+      answer_to: answerTo?.id ?? null,
+      input_tokens: prompt.input_tokens,
+      reservation,
+      expect: kept ? versionOf(kept) : null,
+    });
+  } catch (e) {
+    call?.stop(e);
+    deps.turns?.forget(req.conversationId);
+    throw e;
+  }
+  // Whatever was decided, the kept history is out of date: a created reply is kept again once stored.
+  deps.turns?.forget(req.conversationId);
+  if (decided.status !== "created") call?.stop(new Error(`begin_reply: ${decided.status}`));
   switch (decided.status) {
     case "created":
-      return { run: (write, signal) => runReply(deps, req, plan, write, signal) };
+      asked = decided.user_message;
+      deps.turns?.noteRoom(decided.budget_left, today);
+      return { run: (write, signal, end) => runReply(deps, req, plan, write, signal, end) };
+    case "moved":
+      return null;
     case "attach": {
       const id = decided.reply.id;
       return {
@@ -211,7 +281,6 @@ export async function startReply(deps: ReplyDeps, req: ReplyRequest): Promise<Re
   }
 }
 
-const dayStart = (now: number) => Math.floor(now / DAY_MS) * DAY_MS;
 
 /**
  * Every send is in the usage ledger from before the model is called: begin_reply checks the day's
@@ -232,19 +301,24 @@ function reservationFor(settings: ReplySettings, model: string, promptTokens: nu
   return { reservation, secret };
 }
 
+type Produce = (...args: [...Parameters<typeof produceReply>, end?: () => void]) => Promise<ReplyOutcome>;
+
 /**
  * The reply loop, followed (for a conversation that has no title and no finished reply yet) by its
- * title: after message_stop was written, so the reply never waits for it, and before `run` resolves,
- * so the invocation is not frozen with the request in flight. Failures only reach onTitleFailure.
+ * title: after message_stop was written, so the reply never waits for it, but before the response ends,
+ * so a client that re-reads its conversations when the stream closes finds the title (the playground
+ * does); and before `run` resolves, so the invocation is not frozen with the request in flight.
+ * Failures only reach onTitleFailure.
  */
-function titleAfterFirstReply(deps: ReplyDeps, turn: TurnContext, content: string): typeof produceReply {
+function titleAfterFirstReply(deps: ReplyDeps, turn: TurnContext, content: string): Produce {
   const finished = (m: Message) => m.role === "assistant" && (m.finish_reason === "end_turn" || m.finish_reason === "max_tokens");
   if (turn.conversation.title !== null || turn.history.some(finished)) return produceReply;
   const first = turn.history.find((m) => m.role === "user")?.content ?? content;
   const titleDeps = { store: deps.store, provider: deps.provider, model: deps.settings.DEFAULT_MODEL, onFailure: deps.onTitleFailure };
-  return async (...args) => {
-    const outcome = await produceReply(...args);
+  return async (d, r, p, write, signal, end) => {
+    const outcome = await produceReply(d, r, p, write, signal);
     await writeTitle(titleDeps, turn.conversation.id, first);
+    end?.();
     return outcome;
   };
 }

@@ -11,6 +11,11 @@ export interface ApiContext extends Context {
   /** Who is calling and with what credential (set by the auth middleware on `auth` routes). */
   principal?: Principal;
   input?: { body: unknown; query: unknown; params: unknown; headers: unknown };
+  /**
+   * Work a streaming handler still does after its response ended (a conversation's title): the
+   * invocation lasts until it settles, so the sandbox is never frozen with a write in flight.
+   */
+  afterResponse?: Promise<unknown>;
 }
 
 export interface Principal {

@@ -25,6 +25,7 @@ import {
   flushFromJson,
   messageFromJson as messageFromSqlJson,
   replyFromJson,
+  expectArg,
   reservationArgs,
   turnFromJson,
   usageRowFrom,
@@ -222,6 +223,7 @@ export function createSupabaseUserStore(db: SupabaseClient, userId: string): Use
           p_input_tokens: input.input_tokens ?? null,
           p_branch: input.branch ?? false,
           ...reservationArgs(input.reservation),
+          p_expect: expectArg(input.expect),
         }),
         (e) => appendMessageError("beginReply", e),
       );

@@ -1,0 +1,48 @@
+// The upstream request of a reply, started as soon as its prompt is known: before begin_reply answered
+// when that is safe (stream-reply.ts), else once it did. Whoever started it either hands it to the
+// reply loop or stops it.
+import type { CompletionEvent } from "../ports";
+import type { ReplyPlan } from "./run-reply";
+import type { ReplyDeps, ReplyRequest } from "./stream-reply";
+
+export interface ModelCall {
+  iterator: AsyncIterator<CompletionEvent>;
+  /** The first event (or the failure); already asked for, so the request is on its way. */
+  first: Promise<IteratorResult<CompletionEvent>>;
+  controller: AbortController;
+  /** Resolves once the upstream accepted the request (or failed). */
+  accepted: Promise<void>;
+  /** Stops a call whose reply will not be produced (begin_reply refused it, or it moved on). */
+  stop(reason: unknown): void;
+}
+
+export function callModel(deps: Pick<ReplyDeps, "provider">, req: ReplyRequest, plan: Pick<ReplyPlan, "model" | "prompt">): ModelCall {
+  const controller = new AbortController();
+  let accept!: () => void;
+  const accepted = new Promise<void>((resolve) => (accept = resolve));
+  const iterator = deps.provider
+    .complete({
+      model: plan.model,
+      messages: plan.prompt.messages,
+      max_tokens: req.body.max_tokens,
+      temperature: req.body.temperature,
+      reasoning_effort: req.body.reasoning_effort,
+      signal: controller.signal,
+      onAccepted: accept,
+    })
+    [Symbol.asyncIterator]();
+  const first = iterator.next();
+  first.then(accept, accept);
+  return {
+    iterator,
+    first,
+    controller,
+    accepted,
+    stop(reason) {
+      if (!controller.signal.aborted) controller.abort(reason);
+      // Nobody reads a stopped call: its failure is expected, and the request must be closed.
+      first.catch(() => {});
+      void iterator.return?.(undefined)?.catch(() => {});
+    },
+  };
+}
