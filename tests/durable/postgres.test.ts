@@ -7,7 +7,7 @@ import { postgresAvailable, startPostgres, type PostgresServer } from "../../pac
 import { startGroqServer, type GroqServer } from "../fixtures/groq-server";
 import { GROQ_KEY, messages, newConversation, textOf } from "../groq/harness";
 import { startApp, type TestApp } from "../support/app";
-import { registerUser, sseEvents, stream, type SseEvent } from "../support/http";
+import { call, readSse, registerUser, sseEvents, stream, type SseEvent } from "../support/http";
 import { startAppProcess, type AppProcess } from "../support/process";
 import { DURABLE_ENV, FLUSH_MS, STALE_MS, describeDurable, slowReply, storedReply } from "./scenarios";
 
@@ -76,5 +76,48 @@ describe.skipIf(!postgresAvailable() && process.env.REQUIRE_POSTGRES !== "1")("d
     } finally {
       await producer.kill();
     }
+  }, 60_000);
+
+  it("an instance builds a prompt from the history it kept only while the conversation is where it left it", async () => {
+    const { token } = await registerUser(app.api);
+    const conv = await newConversation(app.api, token, { title: "Kept" });
+    const answer = (text: string) => ({ steps: [{ text }, { finish: "stop" as const, usage: { prompt_tokens: 5, completion_tokens: 1 } }, { done: true as const }] });
+    const ask = async (api: string, content: string, text: string) => {
+      groq.enqueue(answer(text));
+      const upstream = groq.nextRequest();
+      expect(textOf(await readSse(await stream(api, conv, token, { content })))).toBe(text);
+      return (await upstream).body.messages;
+    };
+    // This process keeps the conversation after its first reply...
+    await ask(app.api, "one", "1");
+    // ...then the second process answers in it, and the system prompt changes.
+    await ask(second.api, "two", "2");
+    const patched = await call(app.api, "PATCH", `/conversations/${conv}`, { token, body: { system_prompt: "Answer in digits." } });
+    expect(patched.status).toBe(200);
+
+    // This process calls the model at once with what it kept; begin_reply says the conversation moved
+    // on, so that call is stopped (nothing of it reaches the client) and the model is asked again with
+    // what the database holds.
+    groq.enqueue({ steps: [{ delay: 10_000 }, { text: "stale" }] }, answer("3"));
+    const early = groq.nextRequest();
+    const events = await readSse(await stream(app.api, conv, token, { content: "three" }));
+    expect(textOf(events)).toBe("3");
+    const [stale, fresh] = groq.requests.slice(-2);
+    expect(stale).toBe(await early);
+    expect(stale!.body.messages).toEqual([
+      { role: "user", content: "one" },
+      { role: "assistant", content: "1" },
+      { role: "user", content: "three" },
+    ]);
+    expect((await stale!.closed).early).toBe(true);
+    expect(fresh!.body.messages).toEqual([
+      { role: "system", content: "Answer in digits." },
+      { role: "user", content: "one" },
+      { role: "assistant", content: "1" },
+      { role: "user", content: "two" },
+      { role: "assistant", content: "2" },
+      { role: "user", content: "three" },
+    ]);
+    expect((await messages(app.api, token, conv)).map((m) => m.content)).toEqual(["one", "1", "two", "2", "three", "3"]);
   }, 60_000);
 });

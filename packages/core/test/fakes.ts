@@ -33,7 +33,10 @@ export class MemoryStore implements UserStore {
   flushGate: Promise<void> | null = null;
   /** Holds beginReply until it resolves (to see what happens while the database decides). */
   beginGate: Promise<void> | null = null;
+  /** Holds finishReply until it resolves (a final write on its way). */
+  finishGate: Promise<void> | null = null;
   beginCalls = 0;
+  prepareCalls = 0;
 
   private strip = (r: Row): Message => {
     const { cancel_requested: _c, idempotency_key: _k, heartbeat: _h, ...m } = r;
@@ -101,6 +104,7 @@ export class MemoryStore implements UserStore {
     throw new Error("not used by the reply loop");
   }
   async prepareTurn(id: string, opts: { historyLimit: number; idempotencyKey: string | null }) {
+    this.prepareCalls++;
     if (id !== this.conversation.id) return null;
     const u = this.rows.find((r) => r.role === "user" && opts.idempotencyKey && r.idempotency_key === opts.idempotencyKey);
     // As prepare_turn: reasoning never comes back into a prompt's history.
@@ -171,6 +175,7 @@ export class MemoryStore implements UserStore {
   }
 
   async finishReply(input: FinishReply): Promise<Message | null> {
+    await this.finishGate;
     const r = this.rows.find((x) => x.id === input.id);
     if (!r) return null;
     r.content += input.text;

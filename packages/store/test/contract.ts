@@ -775,6 +775,34 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
         expect(next.user_message.parent_id).toBe(a.reply.id);
       });
 
+      it("begins only while the conversation is where a kept history says (p_expect): leaf, system prompt, model", async () => {
+        const { as } = await newUser();
+        const c = await newConversation(as);
+        const at = (leaf: string | null, system_prompt: string | null = c.system_prompt, model = c.model) => ({ expect: { leaf, system_prompt, model } });
+        const stored = async () => (await as.listMessages(c.id, { limit: 50 }))!.data.length;
+        // A fresh conversation: its leaf is null.
+        expect(await begin(as, c.id, at(randomUUID()))).toEqual({ status: "moved" });
+        const a = await created(begin(as, c.id, { ...at(null), content: "one" }));
+        await done(as, a.reply.id);
+        expect(await stored()).toBe(2);
+        // The leaf moved on (that reply); the old expectation is refused, nothing is stored.
+        expect(await begin(as, c.id, { ...at(null), content: "two" })).toEqual({ status: "moved" });
+        expect(await stored()).toBe(2);
+        // A new system prompt or model is a move too, even at the same leaf.
+        await as.updateConversation(c.id, { system_prompt: "Be kind." });
+        expect(await begin(as, c.id, at(a.reply.id))).toEqual({ status: "moved" });
+        expect(await begin(as, c.id, at(a.reply.id, "Be kind.", "other-model"))).toEqual({ status: "moved" });
+        const b = await created(begin(as, c.id, { ...at(a.reply.id, "Be kind."), content: "two" }));
+        expect(b.user_message.parent_id).toBe(a.reply.id);
+        // A branch switch moves the leaf: a history kept at a regenerated reply no longer holds.
+        await done(as, b.reply.id);
+        const again = await created(begin(as, c.id, { answer_to: a.user_message.id }));
+        await done(as, again.reply.id);
+        expect(await as.switchBranch(c.id, b.reply.id)).toBe(b.reply.id);
+        expect(await begin(as, c.id, at(again.reply.id, "Be kind."))).toEqual({ status: "moved" });
+        expect(await stored()).toBe(4);
+      });
+
       it("switches only within the caller's own conversation", async () => {
         const a = await newUser();
         const b = await newUser();

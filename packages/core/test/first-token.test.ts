@@ -1,0 +1,223 @@
+// The first token (issue 15): a kept history lets a send call the model while begin_reply decides; a
+// conversation that moved on, a refusal, or a budget this instance knows nothing about keeps the model
+// from being called early or stops the call; the stream ends before the reply's final write lands, and
+// the next send of the conversation in this process waits for that write.
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { parseConfig } from "../src/config";
+import { FinishingReplies } from "../src/chat/finishing";
+import { startReply, type ReplyDeps } from "../src/chat/stream-reply";
+import { TurnCache } from "../src/chat/turn-cache";
+import { MemoryStore, ScriptedProvider, deltaText, parseSse, type Step } from "./fakes";
+
+const settings = parseConfig({
+  FLUSH_INTERVAL_MS: "250",
+  REPLY_STALE_MS: "1000",
+  ALLOWED_MODELS: "m",
+  DEFAULT_MODEL: "m",
+  DAILY_TOKEN_BUDGET: "0",
+});
+
+let store: MemoryStore;
+let cache: TurnCache;
+let finishing: FinishingReplies;
+beforeEach(() => {
+  vi.useFakeTimers();
+  store = new MemoryStore();
+  cache = new TurnCache();
+  finishing = new FinishingReplies();
+});
+afterEach(() => vi.useRealTimers());
+
+const USER = "user-1";
+const deps = (provider: ScriptedProvider, extra: Partial<ReplyDeps["settings"]> = {}): ReplyDeps => ({
+  store,
+  provider,
+  settings: { ...settings, ...extra },
+  turns: cache.forUser(USER),
+  finishing,
+});
+const request = (content = "hi") => ({ conversationId: store.conversation.id, body: { content }, idempotencyKey: null, receivedAt: performance.now() });
+const answer = (text: string): Step[] => [{ wait: 10 }, { text }, { finish: "end_turn" }];
+const keepEmpty = () => cache.forUser(USER).keep({ conversation: { ...store.conversation }, history: [] }, settings.HISTORY_LIMIT);
+
+/** Starts a send (timers advance meanwhile, as they would) and runs its stream to the end. */
+async function send(d: ReplyDeps, content = "hi") {
+  let settled = false;
+  const started = startReply(d, request(content)).finally(() => (settled = true));
+  started.catch(() => {});
+  while (!settled) await vi.advanceTimersByTimeAsync(1);
+  const reply = await started;
+  let out = "";
+  let endedAt: number | null = null;
+  const done = reply.run((c) => void (out += c), new AbortController().signal, () => void (endedAt ??= out.length));
+  return { done, out: () => out, ended: () => endedAt !== null, events: () => parseSse(out) };
+}
+
+describe("kept history", () => {
+  it("calls the model before begin_reply answers, without reading the conversation", async () => {
+    keepEmpty();
+    const provider = new ScriptedProvider([answer("Hello.")]);
+    let release!: () => void;
+    store.beginGate = new Promise((r) => (release = r));
+    const started = startReply(deps(provider), request("first"));
+    await vi.advanceTimersByTimeAsync(0);
+    // The request is out while the database still decides; nothing was read first.
+    expect(provider.requests).toHaveLength(1);
+    expect(provider.requests[0]!.messages.at(-1)).toEqual({ role: "user", content: "first" });
+    expect(store.prepareCalls).toBe(0);
+    release();
+    store.beginGate = null;
+    const reply = await started;
+    let out = "";
+    const done = reply.run((c) => void (out += c), new AbortController().signal);
+    await vi.advanceTimersByTimeAsync(100);
+    await done;
+    expect(deltaText(parseSse(out))).toBe("Hello.");
+  });
+
+  it("keeps the new branch after a reply, so the next send's prompt holds it without a read", async () => {
+    keepEmpty();
+    const provider = new ScriptedProvider([answer("One."), answer("Two.")]);
+    const a = await send(deps(provider), "first");
+    await vi.advanceTimersByTimeAsync(100);
+    await a.done;
+    const b = await send(deps(provider), "second");
+    await vi.advanceTimersByTimeAsync(100);
+    await b.done;
+    expect(store.prepareCalls).toBe(0);
+    expect(provider.requests[1]!.messages).toEqual([
+      { role: "user", content: "first" },
+      { role: "assistant", content: "One." },
+      { role: "user", content: "second" },
+    ]);
+    expect(store.rows.map((r) => r.content)).toEqual(["first", "One.", "second", "Two."]);
+  });
+
+  it("stops the early call and reads when the conversation moved on (another instance answered)", async () => {
+    keepEmpty();
+    // Elsewhere: an exchange this instance never saw, and a new system prompt.
+    store.rows.push(
+      { ...store.rows[0]!, ...rowOf(store, "user", "elsewhere") },
+      { ...rowOf(store, "assistant", "Answered elsewhere."), finish_reason: "end_turn" },
+    );
+    store.conversation.system_prompt = "Be brief.";
+    const provider = new ScriptedProvider([[{ wait: 1000 }, { text: "stale" }, { finish: "end_turn" }], answer("Fresh.")]);
+    const s = await send(deps(provider), "next");
+    await vi.advanceTimersByTimeAsync(100);
+    await s.done;
+    expect(provider.requests).toHaveLength(2);
+    expect(provider.requests[0]!.signal.aborted).toBe(true);
+    expect(provider.requests[1]!.messages).toEqual([
+      { role: "system", content: "Be brief." },
+      { role: "user", content: "elsewhere" },
+      { role: "assistant", content: "Answered elsewhere." },
+      { role: "user", content: "next" },
+    ]);
+    expect(deltaText(s.events())).toBe("Fresh.");
+    expect(store.prepareCalls).toBe(1);
+  });
+
+  it("stops the early call when a reply is streaming (moved, then a read and a 409 without a second call)", async () => {
+    keepEmpty();
+    store.rows.push({ ...rowOf(store, "assistant", ""), finish_reason: null });
+    cache.forUser(USER).keep({ conversation: { ...store.conversation }, history: [] }, settings.HISTORY_LIMIT);
+    // The kept history says "empty", so the send moves on to a read, which shows the streaming reply:
+    // no model call at all the second time, and a 409.
+    const provider = new ScriptedProvider([[{ wait: 1000 }, { finish: "end_turn" }]]);
+    const started = startReply(deps(provider), request("again"));
+    started.catch(() => {});
+    await vi.advanceTimersByTimeAsync(0);
+    await expect(started).rejects.toMatchObject({ type: "conflict_error" });
+    expect(provider.requests).toHaveLength(1);
+    expect(provider.requests[0]!.signal.aborted).toBe(true);
+  });
+
+  it("with a budget, calls the model early only once this instance saw room for the send", async () => {
+    keepEmpty();
+    const provider = new ScriptedProvider([answer("One."), answer("Two.")]);
+    const d = deps(provider, { DAILY_TOKEN_BUDGET: 100_000, RESERVE_OUTPUT_TOKENS: 1000 });
+    let release!: () => void;
+    store.beginGate = new Promise((r) => (release = r));
+    const first = startReply(d, request("first"));
+    await vi.advanceTimersByTimeAsync(0);
+    // Nothing known about this user's budget yet: begin_reply first.
+    expect(provider.requests).toHaveLength(0);
+    release();
+    store.beginGate = null;
+    const a = await first;
+    const done = a.run(() => {}, new AbortController().signal);
+    await vi.advanceTimersByTimeAsync(100);
+    await done;
+
+    store.beginGate = new Promise((r) => (release = r));
+    const second = startReply(d, request("second"));
+    await vi.advanceTimersByTimeAsync(0);
+    // begin_reply reported ~99,000 tokens left: room for this send, so the call went out at once.
+    expect(provider.requests).toHaveLength(2);
+    release();
+    store.beginGate = null;
+    await second;
+  });
+});
+
+describe("the end of a reply", () => {
+  it("ends the stream before the final write lands; the next send here waits for that write", async () => {
+    // A titled conversation: the first reply of an untitled one keeps its stream for the title.
+    store.conversation.title = "Titled";
+    keepEmpty();
+    const provider = new ScriptedProvider([answer("One."), answer("Two.")]);
+    let release!: () => void;
+    store.finishGate = new Promise((r) => (release = r));
+    const a = await send(deps(provider), "first");
+    await vi.advanceTimersByTimeAsync(100);
+    // The client has message_stop and the response ended; the row is still streaming.
+    expect(a.events().at(-1)!.event).toBe("message_stop");
+    expect(a.ended()).toBe(true);
+    expect(store.rows.find((r) => r.role === "assistant")!.finish_reason).toBeNull();
+
+    // The next send does not find the reply streaming (no 409): it waits for the write.
+    const next = startReply(deps(provider), request("second"));
+    let decided = false;
+    void next.then(() => (decided = true), () => (decided = true));
+    await vi.advanceTimersByTimeAsync(50);
+    expect(decided).toBe(false);
+    expect(store.beginCalls).toBe(1);
+    release();
+    store.finishGate = null;
+    await a.done;
+    await vi.advanceTimersByTimeAsync(0);
+    const b = await next;
+    const done = b.run(() => {}, new AbortController().signal);
+    await vi.advanceTimersByTimeAsync(100);
+    await done;
+    expect(store.rows.map((r) => [r.content, r.finish_reason])).toEqual([
+      ["first", null],
+      ["One.", "end_turn"],
+      ["second", null],
+      ["Two.", "end_turn"],
+    ]);
+  });
+});
+
+function rowOf(s: MemoryStore, role: "user" | "assistant", content: string) {
+  const base = {
+    id: crypto.randomUUID(),
+    conversation_id: s.conversation.id,
+    role,
+    content,
+    reasoning: "",
+    model: role === "assistant" ? "m" : null,
+    token_count: null,
+    input_tokens: null,
+    finish_reason: null,
+    latency_ms: null,
+    ttft_ms: null,
+    metadata: {},
+    created_at: new Date().toISOString(),
+    parent_id: s.rows.at(-1)?.id ?? null,
+    cancel_requested: false,
+    idempotency_key: null,
+    heartbeat: Date.now(),
+  };
+  return base as (typeof s.rows)[number];
+}
