@@ -150,7 +150,7 @@ describe("the artifacts SST builds", () => {
       ...lambdaEnv(),
       RIC_DIST,
     });
-    const result = JSON.parse(readFileSync(out, "utf8")) as { node: string; contentType: string; body: string };
+    const result = JSON.parse(readFileSync(out, "utf8")) as { node: string; contentType: string; endedAt: number; body: string };
     expect(result.node).toBe(node.version);
     expect(result.contentType).toBe("application/vnd.awslambda.http-integration-response");
 
@@ -172,9 +172,16 @@ describe("the artifacts SST builds", () => {
     // Every PostgREST request carried the publishable key and exactly the user's token.
     const traffic = rest.requests.slice(sentBefore);
     expect(traffic.map((r) => r.path)).toEqual(expect.arrayContaining(["/rest/v1/rpc/begin_reply", "/rest/v1/rpc/finish_reply"]));
+    // The response ended before the reply's final write was sent: the client was not kept waiting for
+    // it, and the invocation still made it (inside the handler's promise: Middy's requestEnd), since
+    // the reply is stored as finished below.
+    expect(traffic.find((r) => r.path === "/rest/v1/rpc/finish_reply")!.at).toBeGreaterThanOrEqual(result.endedAt);
     for (const r of traffic) expect(r.headers).toMatchObject({ apikey: rest.publishableKey, authorization: `Bearer ${token}` });
     const stored = await asTheApi(createSupabaseStore({ url: rest.url, apiKey: rest.publishableKey }), keys.tokens).forUser(user.id).listMessages(conversation.id, { limit: 10 });
-    expect(stored!.data.map((m) => [m.role, m.content])).toEqual([["user", "Hello from SST's artifact"], ["assistant", text]]);
+    expect(stored!.data.map((m) => [m.role, m.content, m.finish_reason])).toEqual([
+      ["user", "Hello from SST's artifact", null],
+      ["assistant", text, "end_turn"],
+    ]);
     const ids = events.filter((e) => e.event !== "ping").map((e) => Number(e.id));
     expect(ids.every((id, i) => i === 0 || id > ids[i - 1]!)).toBe(true);
 
