@@ -1347,6 +1347,13 @@ begin
   if p_metadata is not null and jsonb_typeof(p_metadata) <> 'object' then
     raise exception 'p_metadata must be a JSON object' using errcode = '22023';
   end if;
+  -- The conversation's row first, as begin_reply takes it: a send that arrives while this runs waits
+  -- for it and then finds the reply finished, not streaming (the stream may end before this write
+  -- lands, so a client's next send can follow it closely).
+  perform 1 from public.conversations c
+    join public.messages m on m.conversation_id = c.id
+   where m.id = p_id and m.user_id = auth.uid() and c.user_id = auth.uid()
+     for update of c;
   -- Once: a reply is finished while it streams, or after a reader settled it as stale (error, and
   -- no figures yet). A finished reply's figures are never rewritten: it is returned as stored.
   update public.messages
