@@ -1238,11 +1238,14 @@ begin
 
   -- Reserved before the rows are stored: a later refusal (a missing message) rolls it back with them.
   if p_reservation_id is not null then
-    perform pg_advisory_xact_lock(hashtextextended('usage_ledger:' || auth.uid()::text, 0));
-    select coalesce(sum(tokens), 0) into v_used
-      from public.usage_ledger where user_id = auth.uid() and reserved_at >= p_since;
-    if coalesce(p_budget, 0) > 0 and v_used >= p_budget then
-      return jsonb_build_object('status', 'over_budget', 'used', v_used);
+    -- Without a budget there is nothing to check: no lock, no sum over the day's ledger.
+    if coalesce(p_budget, 0) > 0 then
+      perform pg_advisory_xact_lock(hashtextextended('usage_ledger:' || auth.uid()::text, 0));
+      select coalesce(sum(tokens), 0) into v_used
+        from public.usage_ledger where user_id = auth.uid() and reserved_at >= p_since;
+      if v_used >= p_budget then
+        return jsonb_build_object('status', 'over_budget', 'used', v_used);
+      end if;
     end if;
     insert into public.usage_ledger (user_id, reservation_id, entry, model, tokens, secret_hash)
     values (auth.uid(), p_reservation_id, 'reserve', p_reserve_model, p_reserve_tokens, p_secret_hash);
