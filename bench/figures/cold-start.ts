@@ -245,12 +245,12 @@ export function coldStartFigure(opts: BenchOptions) {
             "cold-start code = the handler's entry file and the chunks it imports statically (scripts/bundle.ts, esbuild code splitting as SST's nodejs.splitting); a lazy chunk loads only when its code path runs",
           stream_lazy_chunks_kB: Object.fromEntries(Object.entries(stream.lazy).map(([k, v]) => [k, round(kB(v), 1)])),
           stream_loaded_kB: {
-            this_run: round(kB(stream.bytes + (stream.lazy.aws4fetch ?? 0) + (pg ? (stream.lazy.pg ?? 0) : 0)), 1),
-            deployed_supabase: round(kB(stream.bytes + (stream.lazy.aws4fetch ?? 0) + (stream.lazy["@supabase/postgrest-js"] ?? 0)), 1),
+            this_run: round(kB(stream.bytes + (stream.lazy.aws4 ?? 0) + (pg ? (stream.lazy.pg ?? 0) : 0)), 1),
+            deployed_supabase: round(kB(stream.bytes + (stream.lazy.aws4 ?? 0) + (stream.lazy["@supabase/postgrest-js"] ?? 0)), 1),
           },
           stream_shipped_kB: round(kB(stream.totalBytes), 1),
           total_bundle_kB: round(kB(bundles.reduce((a, b) => a + b.bytes, 0)), 1),
-          secrets: "JWT_SECRET and GROQ_API_KEY bound as SST secrets: the function's config loader (packages/functions/src/config.ts: GetParameters over fetch, SigV4-signed with aws4fetch from the environment's credentials) sends GetParameters to a loopback SSM stand-in (bench/lib/ssm-stub.ts) during init; answered at once, so an in-region round trip to SSM is not included",
+          secrets: "JWT_SECRET and GROQ_API_KEY bound as SST secrets: the function's config loader (packages/functions/src/config.ts and ssm.ts: GetParameters over node:http(s), SigV4-signed with aws4 from the environment's credentials) sends GetParameters to a loopback SSM stand-in (bench/lib/ssm-stub.ts) during init; answered at once, so an in-region round trip to SSM is not included",
           ssm_get_parameters_calls: ssm.calls(),
           warm_replies: { per_process: warmPerProcess, upstream: ISSUE_UPSTREAM, duration_ms: { p50: round(replyMs, 2), p99: round(percentile(warm, 99), 2) }, peak_rss_mib_each_process: subj.map((r) => round(r.maxRssMiB, 1)) },
           cost: {

@@ -1,3 +1,6 @@
+// The account services (register, login, refresh, password…) are `@conversation-api/core/accounts`, not
+// here: their password policy imports zxcvbn's dictionaries (~460 kB) lazily, and esbuild makes a chunk
+// of every dynamic import it can reach, so every function importing this index would ship them.
 export * from "./schemas";
 export * from "./errors";
 export type * from "./ports";
@@ -6,13 +9,11 @@ export * from "./models";
 export * from "./auth/tokens";
 export * from "./auth/passwords";
 export * from "./auth/secrets";
-export * from "./auth/password-policy";
 export * from "./services/api-keys";
 export * from "./chat/stream-reply";
 export { PING, ReplyEvents, type Position, type StartInfo } from "./chat/events";
 export * from "./chat/prompt";
 export * from "./providers/offline";
-export * from "./services/accounts";
 export * from "./services/conversations";
 export * from "./services/usage";
 export * from "./services/export";

@@ -5,7 +5,7 @@ import {
   type Store,
   type TokenSettings,
 } from "@conversation-api/core";
-import { openStore } from "@conversation-api/store";
+import { openStore, preloadPg, type SqlClient } from "@conversation-api/store";
 import { ConfigError } from "@conversation-api/core";
 import { loadConfig, isMemoryDataDir, onLambda, tokenSettings, type AppConfig } from "./config";
 import { createGroqProvider } from "./providers/groq";
@@ -37,13 +37,37 @@ export function getDeps(): Promise<Deps> {
 if (onLambda()) getDeps().catch(() => {});
 
 async function build(): Promise<Deps> {
+  // Independent, so started together: the secrets (an SSM round trip) and the store driver's module
+  // (which store is chosen by plain environment values, known before any secret arrives).
+  const driver = loadStoreDriver(process.env);
   const config = await loadConfig();
+  await driver;
   const store = await openConfiguredStore(config);
   const provider = config.GROQ_API_KEY
     ? createGroqProvider(config)
     : createOfflineProvider({ tokenDelayMs: config.OFFLINE_TOKEN_DELAY_MS });
   const tokens: TokenSettings = tokenSettings(config);
+  if (onLambda()) warmUp(store);
   return { config, store, provider, tokens };
+}
+
+/** The chunk of the driver openConfiguredStore will choose (a no-op where it is already loaded). */
+function loadStoreDriver(env: Record<string, string | undefined>): Promise<unknown> {
+  const bound = (name: string) => env[name] ?? env[`SST_Parameter_value_${name}`];
+  const load = bound("SUPABASE_URL") ? import("@conversation-api/store/supabase") : bound("DATABASE_URL") ? preloadPg() : Promise.resolve();
+  return load.catch(() => {}); // openConfiguredStore reports a failure, with its context
+}
+
+/**
+ * Work every first request would do, done while the container initialises: a node-postgres store
+ * opens its connection (one round trip, in the background), and Node compiles its fetch
+ * implementation (undici, ~15-25 ms the first time `fetch`, `Headers` or `Response` is touched; the Groq
+ * SDK and the PostgREST client both use it) while that connection is being made.
+ */
+function warmUp(store: Store) {
+  const sql = (store as { sql?: SqlClient }).sql;
+  sql?.query("select 1").catch(() => {});
+  new Headers();
 }
 
 /**

@@ -1,4 +1,4 @@
-// The cold-start secret fetch signs GetParameters itself (aws4fetch) instead of loading the AWS SDK.
+// The cold-start secret fetch signs GetParameters itself (aws4, over node:http) instead of loading the AWS SDK.
 // A loopback SSM stand-in checks each request's SigV4 signature by signing the same request again with
 // the AWS SDK's own signer (@smithy/signature-v4), so a signature SSM would refuse fails here.
 import { createServer, type IncomingMessage } from "node:http";
