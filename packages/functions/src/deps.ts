@@ -1,5 +1,6 @@
 import {
   createOfflineProvider,
+  prepareTokenKeys,
   type Config,
   type ModelProvider,
   type Store,
@@ -31,11 +32,6 @@ export function getDeps(): Promise<Deps> {
   return current;
 }
 
-// On Lambda, start building during the init phase (module load): the SSM read of the secrets and the
-// store's setup then run before the first request instead of inside its latency. A failure here is
-// not fatal: the first request retries and answers it as a structured error.
-if (onLambda()) getDeps().catch(() => {});
-
 async function build(): Promise<Deps> {
   // Independent, so started together: the secrets (an SSM round trip) and the store driver's module
   // (which store is chosen by plain environment values, known before any secret arrives).
@@ -47,7 +43,7 @@ async function build(): Promise<Deps> {
     ? createGroqProvider(config)
     : createOfflineProvider({ tokenDelayMs: config.OFFLINE_TOKEN_DELAY_MS });
   const tokens: TokenSettings = tokenSettings(config);
-  if (onLambda()) warmUp(store);
+  if (onLambda()) await warmUp(store, config, tokens);
   return { config, store, provider, tokens };
 }
 
@@ -59,15 +55,18 @@ function loadStoreDriver(env: Record<string, string | undefined>): Promise<unkno
 }
 
 /**
- * Work every first request would do, done while the container initialises: a node-postgres store
- * opens its connection (one round trip, in the background), and Node compiles its fetch
- * implementation (undici, ~15-25 ms the first time `fetch`, `Headers` or `Response` is touched; the Groq
- * SDK and the PostgREST client both use it) while that connection is being made.
+ * Work the first request would do, done while the container initialises: a node-postgres store opens
+ * its connection, the token keys are imported (WebCrypto), and Node compiles its fetch implementation
+ * (undici: 15-25 ms the first time `fetch`, `Headers` or `Response` is touched) when the Groq SDK or
+ * the PostgREST client will need it, while the connection is being made. Never fails.
  */
-function warmUp(store: Store) {
-  const sql = (store as { sql?: SqlClient }).sql;
-  sql?.query("select 1").catch(() => {});
-  new Headers();
+function warmUp(store: Store, config: AppConfig, tokens: TokenSettings): Promise<void> {
+  // Not awaited: an unreachable database must not hold up the build (pg has no connect timeout); the
+  // first query reports it.
+  (store as { sql?: SqlClient }).sql?.query("select 1").catch(() => {});
+  const keys = prepareTokenKeys(tokens);
+  if (config.GROQ_API_KEY || config.supabase) new Headers();
+  return keys;
 }
 
 /**
@@ -91,4 +90,17 @@ export async function shutdown(): Promise<void> {
   const d = current;
   current = undefined;
   if (d) await (await d).store.close();
+}
+
+// On Lambda, build during the init phase: the module's load waits (top-level await) for the SSM read
+// of the secrets, the store's setup and the warm-up below, so they run before the first request
+// instead of inside its latency, and with the init phase's CPU: an on-demand function initialises with
+// a full vCPU, while a 1024 MB one is invoked with about 0.6 of one. The wait is bounded, far inside
+// the init phase's 10 s: past it the build goes on in the background. A failure is not fatal here: the
+// first request retries and answers it as a structured error.
+const INIT_WAIT_MS = 3_000;
+if (onLambda()) {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([getDeps().catch(() => {}), new Promise((r) => (timer = setTimeout(r, INIT_WAIT_MS)))]);
+  clearTimeout(timer);
 }
