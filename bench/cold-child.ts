@@ -75,6 +75,12 @@ async function invoke(ev: unknown) {
 
 const first = await invoke(event);
 const done = performance.now();
+// CPU the process used up to here (user + system, ms): steadier than wall time on a busy machine.
+const cpu = process.cpuUsage();
+const cpuMs = (cpu.user + cpu.system) / 1000;
+// The main thread's alone (Node 23.9+), where the cold path runs: JIT, GC and thread-pool helpers excluded.
+const threadCpu = (process as { threadCpuUsage?: () => NodeJS.CpuUsage }).threadCpuUsage?.();
+const threadCpuMs = threadCpu ? (threadCpu.user + threadCpu.system) / 1000 : undefined;
 
 // Warm replies after the cold one (BENCH_WARM of them, with BENCH_WARM_EVENT): each one's duration, as
 // Lambda bills a streaming invocation (handler start → stream end), and the process's peak RSS.
@@ -100,12 +106,16 @@ process.stdout.write(
     importMs: imported - t0,
     invokeMs: done - imported,
     totalMs: done,
+    cpuMs,
+    threadCpuMs,
     ...first,
     warmMs,
     warmOk,
     warmError,
     // KiB on Linux: the high-water mark of the whole process, cold start included.
     maxRssMiB: process.resourceUsage().maxRSS / 1024,
+    // performance.mark()s the bundle made, if any (ms since the time origin): where a cold start's time goes.
+    marks: performance.getEntriesByType("mark").map((m) => [m.name, Math.round(m.startTime * 100) / 100]),
   }) + "\n",
   // Lambda would freeze here; the pg pool and keep-alive sockets would otherwise hold the process open.
   () => process.exit(0),

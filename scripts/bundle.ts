@@ -4,7 +4,7 @@
 //
 // One esbuild build per handler, as SST builds each function on its own: chunks are never shared
 // between functions. A handler's directory holds its entry (<name>.mjs) and the chunks of its lazy
-// imports (pg, the Supabase client, aws4fetch…), which load only when the code path that imports them runs.
+// imports (pg, the Supabase client, the SSM client…), which load only when the code path that imports them runs.
 import { statSync } from "node:fs";
 import { basename, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -34,7 +34,7 @@ export interface HandlerBundle {
   files: Record<string, number>;
   /**
    * Each lazy chunk (a dynamic import), named by the package or directory most of its bytes come from
-   * (`pg`, `src/supabase`, `aws4fetch`…): the bytes it adds on top of `bytes` when that import runs,
+   * (`pg`, `src/supabase`, `aws4`…): the bytes it adds on top of `bytes` when that import runs,
    * its own static imports included.
    */
   lazy: Record<string, number>;

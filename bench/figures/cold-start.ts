@@ -12,6 +12,7 @@ import { openStore } from "@conversation-api/store";
 import { postgresAvailable, startPostgres, type PostgresServer } from "@conversation-api/store/test/pg-server";
 import { bundleHandlers } from "../../scripts/bundle";
 import { LAMBDA_EXTERNAL } from "../../stacks/bundling";
+import { lambdaNode } from "../../tests/deploy/lambda-node";
 import { forkTs, type BenchChild } from "../lib/ipc";
 import { startSsmStub, type SsmStub } from "../lib/ssm-stub";
 import { ISSUE_UPSTREAM } from "./felt";
@@ -28,6 +29,8 @@ interface ColdRun {
   importMs: number;
   invokeMs: number;
   totalMs: number;
+  cpuMs: number;
+  threadCpuMs?: number;
   statusCode: number | null;
   bytes: number;
   completed: boolean;
@@ -48,6 +51,7 @@ export const LAMBDA_ARM64 = { perGbSecond: 0.0000133334, perRequest: 0.2 / 1e6, 
 const STREAM_MEMORY_MB = 1024;
 
 function coldRun(
+  node: string,
   childFile: string,
   bundle: string,
   event: unknown,
@@ -57,7 +61,7 @@ function coldRun(
 ): Promise<ColdRun> {
   return new Promise((resolvePromise, reject) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, [...nodeArgs, childFile], {
+    const child = spawn(node, [...nodeArgs, childFile], {
       env: { PATH: process.env.PATH ?? "", ...env, BENCH_BUNDLE: bundle, BENCH_EVENT: JSON.stringify(event), ...(warm ? { BENCH_WARM: String(warm.count), BENCH_WARM_EVENT: JSON.stringify(warm.event) } : {}) },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -79,9 +83,26 @@ function coldRun(
   });
 }
 
+/**
+ * The Node the fresh processes run on: the Lambda runtime's (nodejs24.x), the binary the deploy tests
+ * install from the npm registry (tests/deploy/lambda-node.ts), since what a cold start costs differs
+ * between Node majors (e.g. node-postgres compiles fetch at import on Node 20, not on 24). Not installed
+ * here: a bench must not wait on a download. BENCH_COLD_NODE=current uses the bench's own Node; so does
+ * a machine where the deploy tests have not installed it yet (the output says which ran).
+ */
+function coldNode(): { path: string; version: string; why: string } {
+  if (process.env.BENCH_COLD_NODE === "current") return { path: process.execPath, version: process.version, why: "BENCH_COLD_NODE=current" };
+  try {
+    return { ...lambdaNode(), why: "the Lambda runtime's Node major (nodejs24.x)" };
+  } catch {
+    return { path: process.execPath, version: process.version, why: "the bench's own Node: the Lambda runtime's is not installed (the deploy tests install it)" };
+  }
+}
+
 export function coldStartFigure(opts: BenchOptions) {
   return timed("5", "Stream function: bundle, cold start with secrets from SSM, duration, memory, cost", async () => {
     mkdirSync(OUT, { recursive: true });
+    const node = coldNode();
     // BENCH_MINIFY=0: readable bundles, so a --profile names the modules (sizes are then not the deployed ones).
     const bundles = await bundleHandlers({ outdir: join(OUT, "handlers"), minify: process.env.BENCH_MINIFY !== "0" });
     const stream = bundles.find((b) => b.name === STREAM_HANDLER);
@@ -193,7 +214,7 @@ export function coldStartFigure(opts: BenchOptions) {
       // One untimed run warms the OS file cache, as a deployed function's image would be warm on disk.
       if (!opts.quick) {
         await enqueueFor(0);
-        await coldRun(childFile, stream.file, eventFor(conversations[samples]!), env);
+        await coldRun(node.path, childFile, stream.file, eventFor(conversations[samples]!), env);
       }
       const subj: ColdRun[] = [];
       const base: ColdRun[] = [];
@@ -201,9 +222,9 @@ export function coldStartFigure(opts: BenchOptions) {
         const runSubj = async () => {
           await enqueueFor(warmPerProcess);
           // --profile: a CPU profile of each cold process (import, first and warm invocations) in .bench/profiles.
-          subj.push(await coldRun(childFile, stream.file, eventFor(conversations[i]!), env, { count: warmPerProcess, event: eventFor(conversations[i]!) }, profileArgs(opts, "cold-start")));
+          subj.push(await coldRun(node.path, childFile, stream.file, eventFor(conversations[i]!), env, { count: warmPerProcess, event: eventFor(conversations[i]!) }, profileArgs(opts, "cold-start")));
         };
-        const runBase = async () => base.push(await coldRun(childFile, baselineBundle, {}, {}));
+        const runBase = async () => base.push(await coldRun(node.path, childFile, baselineBundle, {}, {}));
         if (i % 2 === 0) {
           await runBase();
           await runSubj();
@@ -236,21 +257,31 @@ export function coldStartFigure(opts: BenchOptions) {
           bundler: "scripts/bundle.ts bundleHandlers (esbuild, minified, stacks/bundling.ts target/externals/banner); kB = 1000 bytes",
           externals_not_in_bundle_size: LAMBDA_EXTERNAL,
           samples,
-          measured: "in the fresh process: from its time origin (Node bootstrap) through importing the bundle to the end of one streamed invocation",
+          node: { version: node.version, why: node.why },
+          measured:
+            "in the fresh process: from its time origin (Node bootstrap) through importing the bundle to the end of one streamed invocation. The import is the Lambda init phase: it waits for the dependencies (secrets from SSM, the store, token keys: packages/functions/src/deps.ts), which on AWS run with a full vCPU (https://serverlessland.com/content/service/lambda/guides/effectively-running-java-on-serverless/init-heavy-lifting); here every phase gets the same CPU",
           subject: `${STREAM_HANDLER} bundle, one real reply (JWT check, ${pg ? "PostgreSQL on loopback via DATABASE_URL" : "PGlite in memory (no PostgreSQL found)"}, 5 tokens from the Groq stand-in), AWS_LAMBDA_FUNCTION_NAME set`,
           baseline: "same process harness importing a trivial streamified handler bundled the same way",
-          subject_ms: { bootstrap: stat(subj, "bootstrapMs"), import: stat(subj, "importMs"), invoke: stat(subj, "invokeMs"), spawn_to_exit: stat(subj, "wallMs") },
+          subject_ms: {
+            bootstrap: stat(subj, "bootstrapMs"),
+            import: stat(subj, "importMs"),
+            invoke: stat(subj, "invokeMs"),
+            spawn_to_exit: stat(subj, "wallMs"),
+            // CPU used up to the end of the first invocation: the process, and (Node 23.9+) its main thread alone.
+            cpu: stat(subj, "cpuMs"),
+            ...(subj.every((r) => typeof r.threadCpuMs === "number") ? { main_thread_cpu: stat(subj, "threadCpuMs") } : {}),
+          },
           baseline_ms: { bootstrap: stat(base, "bootstrapMs"), import: stat(base, "importMs"), invoke: stat(base, "invokeMs"), spawn_to_exit: stat(base, "wallMs") },
           bundle_kB:
             "cold-start code = the handler's entry file and the chunks it imports statically (scripts/bundle.ts, esbuild code splitting as SST's nodejs.splitting); a lazy chunk loads only when its code path runs",
           stream_lazy_chunks_kB: Object.fromEntries(Object.entries(stream.lazy).map(([k, v]) => [k, round(kB(v), 1)])),
           stream_loaded_kB: {
-            this_run: round(kB(stream.bytes + (stream.lazy.aws4fetch ?? 0) + (pg ? (stream.lazy.pg ?? 0) : 0)), 1),
-            deployed_supabase: round(kB(stream.bytes + (stream.lazy.aws4fetch ?? 0) + (stream.lazy["@supabase/postgrest-js"] ?? 0)), 1),
+            this_run: round(kB(stream.bytes + (stream.lazy.aws4 ?? 0) + (pg ? (stream.lazy.pg ?? 0) : 0)), 1),
+            deployed_supabase: round(kB(stream.bytes + (stream.lazy.aws4 ?? 0) + (stream.lazy["@supabase/postgrest-js"] ?? 0)), 1),
           },
           stream_shipped_kB: round(kB(stream.totalBytes), 1),
           total_bundle_kB: round(kB(bundles.reduce((a, b) => a + b.bytes, 0)), 1),
-          secrets: "JWT_SECRET and GROQ_API_KEY bound as SST secrets: the function's config loader (packages/functions/src/config.ts: GetParameters over fetch, SigV4-signed with aws4fetch from the environment's credentials) sends GetParameters to a loopback SSM stand-in (bench/lib/ssm-stub.ts) during init; answered at once, so an in-region round trip to SSM is not included",
+          secrets: "JWT_SECRET and GROQ_API_KEY bound as SST secrets: the function's config loader (packages/functions/src/config.ts and ssm.ts: GetParameters over node:http(s), SigV4-signed with aws4 from the environment's credentials) sends GetParameters to a loopback SSM stand-in (bench/lib/ssm-stub.ts) during init; answered at once, so an in-region round trip to SSM is not included",
           ssm_get_parameters_calls: ssm.calls(),
           warm_replies: { per_process: warmPerProcess, upstream: ISSUE_UPSTREAM, duration_ms: { p50: round(replyMs, 2), p99: round(percentile(warm, 99), 2) }, peak_rss_mib_each_process: subj.map((r) => round(r.maxRssMiB, 1)) },
           cost: {

@@ -1,3 +1,6 @@
+// The account services (register, login, refresh, password…) are `@conversation-api/core/accounts`, not
+// here: their password policy imports zxcvbn's dictionaries (~460 kB) lazily, and esbuild makes a chunk
+// of every dynamic import it can reach, so every function importing this index would ship them.
 export * from "./schemas";
 export * from "./errors";
 export type * from "./ports";
@@ -6,7 +9,6 @@ export * from "./models";
 export * from "./auth/tokens";
 export * from "./auth/passwords";
 export * from "./auth/secrets";
-export * from "./auth/password-policy";
 export * from "./services/api-keys";
 export * from "./chat/stream-reply";
 export { FinishingReplies } from "./chat/finishing";
@@ -14,7 +16,6 @@ export { TurnCache, UserTurns, type KeptTurn } from "./chat/turn-cache";
 export { PING, ReplyEvents, type Position, type StartInfo } from "./chat/events";
 export * from "./chat/prompt";
 export * from "./providers/offline";
-export * from "./services/accounts";
 export * from "./services/conversations";
 export * from "./services/usage";
 export * from "./services/export";

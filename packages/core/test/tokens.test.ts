@@ -1,7 +1,7 @@
 // Access tokens verified once are remembered per settings object until their own expiry: a hit must
 // never outlive the token, nor carry over to other keys.
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { issueAccessToken, verifyAccessToken, type TokenSettings } from "../src/auth/tokens";
+import { generateSigningKey, issueAccessToken, prepareTokenKeys, publicJwkOf, verifyAccessToken, type TokenSettings } from "../src/auth/tokens";
 
 const USER = "7c3d1b2e-0000-4000-8000-000000000001";
 const settings = (secret: string): TokenSettings => ({ secret, issuer: "conversation-api", audience: "conversation-api", expiresInSeconds: 60 });
@@ -35,5 +35,25 @@ describe("verifyAccessToken's cache of verified tokens", () => {
     expect(await verifyAccessToken(token, s)).toBe(USER);
     const forged = token.slice(0, -2) + (token.endsWith("AA") ? "BB" : "AA");
     await expect(verifyAccessToken(forged, s)).rejects.toMatchObject({ status: 401 });
+  });
+});
+
+describe("prepareTokenKeys (a cold start imports the keys during init)", () => {
+  it("imports an ES256 key set ahead of the check, and the check then accepts and refuses as before", async () => {
+    const privateKey = await generateSigningKey("ES256");
+    const s: TokenSettings = { privateKey, publicKeys: { keys: [publicJwkOf(privateKey)] }, issuer: "conversation-api", audience: "conversation-api", expiresInSeconds: 60 };
+    await prepareTokenKeys(s);
+    const { token } = await issueAccessToken(USER, s);
+    expect(await verifyAccessToken(token, { ...s, privateKey: undefined })).toBe(USER);
+    const other = await generateSigningKey("ES256");
+    const { token: foreign } = await issueAccessToken(USER, { ...s, privateKey: { ...other, kid: privateKey.kid } });
+    await expect(verifyAccessToken(foreign, { ...s, privateKey: undefined })).rejects.toMatchObject({ status: 401 });
+  });
+
+  it("never fails: a key it cannot import is left for the check to refuse", async () => {
+    const s: TokenSettings = { publicKeys: { keys: [{ kty: "EC", crv: "P-256", x: "not-a-point", y: "not-a-point", kid: "k1" }] }, issuer: "i", audience: "a", expiresInSeconds: 60 };
+    await expect(prepareTokenKeys(s)).resolves.toBeUndefined();
+    const { token } = await issueAccessToken(USER, settings("d".repeat(32)));
+    await expect(verifyAccessToken(token, s)).rejects.toMatchObject({ status: 401 });
   });
 });

@@ -111,8 +111,8 @@ export async function sstBoundValues(env: Record<string, string | undefined>, ge
 }
 
 /**
- * The real SSM call: one signed GetParameters per 10 names over `fetch`, with the execution role's
- * credentials that Lambda puts in the environment. aws4fetch (a few kB, WebCrypto) signs it; loading
+ * The real SSM call: one signed GetParameters per 10 names, with the execution role's credentials that
+ * Lambda puts in the environment, over node:http(s) (ssm.ts: why not fetch). Loading
  * `@aws-sdk/client-ssm` for this one call cost most of a cold start's first invocation (bench figure 5).
  * Where there are no credentials in the environment (e.g. a profile under `sst dev`) the SDK, with its
  * full credential chain, still does it.
@@ -120,32 +120,14 @@ export async function sstBoundValues(env: Record<string, string | undefined>, ge
 export const ssmGetParameters: GetParameters = async (names) => {
   const env = process.env;
   if (!env.AWS_ACCESS_KEY_ID || !env.AWS_SECRET_ACCESS_KEY) return sdkGetParameters(names);
-  const { AwsClient } = await import("aws4fetch");
+  const { getParametersOnce } = await import("./ssm");
   const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? "us-east-1";
-  const aws = new AwsClient({
-    accessKeyId: env.AWS_ACCESS_KEY_ID,
-    secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
-    ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
-    service: "ssm",
-    region,
-    retries: 3,
-  });
+  const credentials = { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, sessionToken: env.AWS_SESSION_TOKEN || undefined };
   const endpoint = env.AWS_ENDPOINT_URL_SSM ?? env.AWS_ENDPOINT_URL ?? `https://ssm.${region}.amazonaws.com/`;
   const values: Record<string, string> = {};
   const missing: string[] = [];
   for (let i = 0; i < names.length; i += 10) {
-    const res = await aws.fetch(endpoint, {
-      method: "POST",
-      headers: { "content-type": "application/x-amz-json-1.1", "x-amz-target": "AmazonSSM.GetParameters" },
-      body: JSON.stringify({ Names: names.slice(i, i + 10), WithDecryption: true }),
-    });
-    const out = (await res.json().catch(() => ({}))) as {
-      Parameters?: { Name?: string; Value?: string }[];
-      InvalidParameters?: string[];
-      __type?: string;
-      message?: string;
-    };
-    if (!res.ok) throw new Error(`SSM GetParameters failed: ${res.status} ${out.__type ?? ""} ${out.message ?? ""}`.trim());
+    const out = await getParametersOnce(endpoint, region, credentials, names.slice(i, i + 10));
     for (const p of out.Parameters ?? []) if (p.Name && p.Value !== undefined) values[p.Name] = p.Value;
     missing.push(...(out.InvalidParameters ?? []));
   }

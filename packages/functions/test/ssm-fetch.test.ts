@@ -1,4 +1,4 @@
-// The cold-start secret fetch signs GetParameters itself (aws4fetch) instead of loading the AWS SDK.
+// The cold-start secret fetch signs GetParameters itself (aws4, over node:http) instead of loading the AWS SDK.
 // A loopback SSM stand-in checks each request's SigV4 signature by signing the same request again with
 // the AWS SDK's own signer (@smithy/signature-v4), so a signature SSM would refuse fails here.
 import { createServer, type IncomingMessage } from "node:http";
@@ -70,4 +70,34 @@ test("GetParameters is signed as SSM expects, in batches of 10, with values and 
     ["AmazonSSM.GetParameters", true, 10],
     ["AmazonSSM.GetParameters", true, 2],
   ]);
+});
+
+test("throttling and 5xx answers are retried; a client error is not", async () => {
+  const { getParametersOnce } = await import("../src/ssm");
+  const answers: [number, unknown][] = [];
+  let calls = 0;
+  const flaky = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      calls++;
+      const [status, body] = answers.shift() ?? [200, { Parameters: [{ Name: "/p", Value: "v" }], InvalidParameters: [] }];
+      res.writeHead(status, { "content-type": "application/x-amz-json-1.1" });
+      res.end(JSON.stringify(body));
+    });
+  });
+  await new Promise<void>((r) => flaky.listen(0, "127.0.0.1", r));
+  const endpoint = `http://127.0.0.1:${(flaky.address() as AddressInfo).port}/`;
+  try {
+    answers.push([400, { __type: "ThrottlingException", message: "Rate exceeded" }], [503, {}]);
+    const out = await getParametersOnce(endpoint, "eu-west-1", creds, ["/p"]);
+    expect(out.Parameters).toEqual([{ Name: "/p", Value: "v" }]);
+    expect(calls).toBe(3);
+
+    calls = 0;
+    answers.push([400, { __type: "AccessDeniedException", message: "not allowed" }]);
+    await expect(getParametersOnce(endpoint, "eu-west-1", creds, ["/p"])).rejects.toThrow(/400 AccessDeniedException not allowed/);
+    expect(calls).toBe(1);
+  } finally {
+    await new Promise<void>((r) => flaky.close(() => r()));
+  }
 });

@@ -40,3 +40,9 @@ export async function openStore(opts: OpenStoreOptions = {}): Promise<SqlStore> 
   }
   return Object.assign(createSqlStore(sql), { sql });
 }
+
+/**
+ * Starts loading node-postgres (a chunk of its own in a Lambda bundle) ahead of createPgClient, e.g.
+ * while a cold start waits for its secrets.
+ */
+export const preloadPg = (): Promise<unknown> => import("pg");

@@ -133,6 +133,24 @@ export async function verifyAccessToken(token: string, s: TokenSettings): Promis
   return sub;
 }
 
+/**
+ * Imports the keys tokens are checked with ahead of the first check (a cold start does it during
+ * init): WebCrypto's first use, the HMAC key or each public key's import. Failures are left for the
+ * check itself to report.
+ */
+export async function prepareTokenKeys(s: TokenSettings): Promise<void> {
+  if (s.publicKeys) {
+    let getKey = jwksGetters.get(s.publicKeys);
+    if (!getKey) jwksGetters.set(s.publicKeys, (getKey = createLocalJWKSet(s.publicKeys)));
+    await Promise.all(
+      s.publicKeys.keys.map((k) => {
+        const alg = k.alg ?? (k.kty === "EC" ? "ES256" : k.kty === "RSA" ? "RS256" : undefined);
+        return alg ? Promise.resolve(getKey({ alg, ...(k.kid ? { kid: k.kid } : {}) }, { payload: "", signature: "" })).catch(() => {}) : undefined;
+      }),
+    );
+  } else if (s.secret) await hmacKey(s.secret).catch(() => {});
+}
+
 async function verifyUncached(token: string, s: TokenSettings): Promise<{ sub: string; exp: number }> {
   // The algorithm is pinned per mode: a token claiming any other `alg` (including "none", or HS256
   // signed with a public key as the "secret") is refused by jwtVerify.

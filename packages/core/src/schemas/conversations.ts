@@ -78,48 +78,6 @@ export type UpdateConversationRequest = z.infer<typeof UpdateConversationRequest
 export const ConversationPage = pageOf(Conversation);
 export const MessagePage = pageOf(ListedMessage);
 
-export const StreamRequest = z.object({
-  content: noNul(z.string().min(1).max(32_000)),
-  max_tokens: z.number().int().min(1).max(32_768).optional(),
-  temperature: z.number().min(0).max(2).optional(),
-  model: noNul(z.string().min(1).max(100)).optional(),
-  reasoning_effort: z
-    .enum(REASONING_EFFORTS)
-    .optional()
-    .describe("How hard a reasoning model thinks; only values the model lists in GET /api/v1/models (422 otherwise)"),
-  parent_id: Uuid.nullable()
-    .optional()
-    .describe(
-      "Start a branch: the new message follows this one (null: a new first message) instead of the current branch's last. To edit a message and resend it, give the edited message's parent_id",
-    ),
-});
-export type StreamRequest = z.infer<typeof StreamRequest>;
-
-export const StreamHeaders = z.object({
-  "idempotency-key": z
-    .string()
-    .regex(/^[\x21-\x7e]{1,255}$/, "1 to 255 visible ASCII characters")
-    .optional()
-    .describe(
-      "Makes a retry safe: a repeat with the same key reuses the stored user message, and once the reply is stored answers 409 with `error.reply_id` naming it",
-    ),
-});
-
-export const MessageParams = z.object({ id: Uuid, message_id: Uuid });
-
-export const ResumeQuery = z.object({
-  last_event_id: z.string().max(64).optional().describe("The id of the last event received (or send the Last-Event-ID header)"),
-});
-
-export const ResumeHeaders = z.object({
-  "last-event-id": z.string().max(64).optional().describe("What EventSource sends on reconnect: the id of the last event received"),
-});
-
-export const CancelResponse = z.object({
-  id: Uuid,
-  status: z.literal("cancelling").describe("The producer stops within about a second and stores the reply as cancelled"),
-});
-
 export const Health = z.object({
   status: z.enum(["ok", "degraded"]),
   database: z.enum(["ok", "unavailable"]),
@@ -134,10 +92,6 @@ export const ModelEntry = z.object({
 });
 export const ModelList = z.object({ data: z.array(ModelEntry) });
 export type ModelList = z.infer<typeof ModelList>;
-
-/** POST …/messages/{message_id}/regenerate: the send's options, without content (the user message is answered again). */
-export const RegenerateRequest = StreamRequest.omit({ content: true, parent_id: true });
-export type RegenerateRequest = z.infer<typeof RegenerateRequest>;
 
 export const BranchRequest = z.object({
   message_id: Uuid.describe("Any message of the branch to make current; its most recent descendants are followed to the leaf"),

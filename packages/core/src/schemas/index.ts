@@ -1,5 +1,6 @@
 export * from "./common";
 export * from "./auth";
 export * from "./conversations";
+export * from "./stream";
 export * from "./stream-events";
 export * from "./usage";

@@ -1,4 +1,5 @@
-import { LoginRequest, login, TokenResponse } from "@conversation-api/core";
+import { LoginRequest, TokenResponse } from "@conversation-api/core";
+import { login } from "@conversation-api/core/accounts";
 import { clientIp } from "../client-ip";
 import { jsonHandler } from "../http";
 

@@ -1,4 +1,5 @@
-import { RefreshRequest, logout } from "@conversation-api/core";
+import { RefreshRequest } from "@conversation-api/core";
+import { logout } from "@conversation-api/core/accounts";
 import { jsonHandler } from "../http";
 
 export const handler = jsonHandler(

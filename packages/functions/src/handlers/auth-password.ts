@@ -1,4 +1,5 @@
-import { ChangePasswordRequest, changePassword, TokenResponse } from "@conversation-api/core";
+import { ChangePasswordRequest, TokenResponse } from "@conversation-api/core";
+import { changePassword } from "@conversation-api/core/accounts";
 import { clientIp } from "../client-ip";
 import { jsonHandler } from "../http";
 

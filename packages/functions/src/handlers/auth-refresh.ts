@@ -1,4 +1,5 @@
-import { RefreshRequest, refresh, TokenResponse } from "@conversation-api/core";
+import { RefreshRequest, TokenResponse } from "@conversation-api/core";
+import { refresh } from "@conversation-api/core/accounts";
 import { jsonHandler } from "../http";
 
 export const handler = jsonHandler(

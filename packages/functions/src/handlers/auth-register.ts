@@ -1,4 +1,5 @@
-import { RegisterRequest, register, TokenResponse } from "@conversation-api/core";
+import { RegisterRequest, TokenResponse } from "@conversation-api/core";
+import { register } from "@conversation-api/core/accounts";
 import { clientIp } from "../client-ip";
 import { jsonHandler } from "../http";
 
