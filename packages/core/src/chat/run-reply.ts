@@ -187,16 +187,21 @@ export async function runReply(
   // Only now: the flusher's heartbeat kept the row alive while the tokenizer loaded. The final write
   // goes out after a flush still in flight (the two append to the same text, in order) and settles the
   // ledger reservation to the real figures alongside, once, however the reply ended.
-  const finalWrite = flusher.close().then(async (tail) => {
-    const [finished] = await Promise.allSettled([
-      // A reply row that was never created (the user message could not be stored) has nothing to finish.
-      begun.then(() => finishWithRetry(deps, { id: replyId, text: tail.text, reasoning: tail.reasoning, ...record })),
-      settleReservation(deps, plan, record, report),
-    ]);
-    if (finished.status === "rejected") throw finished.reason;
-    if (finished.value) plan.onStored?.(finished.value);
-    return finished.value;
-  });
+  // The write starts a turn of the event loop later: an in-process database (PGlite) runs its queries
+  // synchronously, and the bytes written to the socket just now (Node sends them once the current
+  // microtasks are done) must not wait behind it.
+  const finalWrite = nextTurn()
+    .then(() => flusher.close())
+    .then(async (tail) => {
+      const [finished] = await Promise.allSettled([
+        // A reply row that was never created (the user message could not be stored) has nothing to finish.
+        begun.then(() => finishWithRetry(deps, { id: replyId, text: tail.text, reasoning: tail.reasoning, ...record })),
+        settleReservation(deps, plan, record, report),
+      ]);
+      if (finished.status === "rejected") throw finished.reason;
+      if (finished.value) plan.onStored?.(finished.value);
+      return finished.value;
+    });
   // The client has every token already; the final write is at most a flush interval behind what it saw
   // (the rows exist and were flushed all along), so the stream ends now rather than after a round trip.
   // This process holds the conversation's next send until the write landed (one reply at a time).
@@ -217,6 +222,8 @@ export async function runReply(
   }
   return { stored, writes: flusher.writes + 2 };
 }
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** The final write, tried twice: it is idempotent (a finished reply is never rewritten). */
 async function finishWithRetry(deps: ReplyDeps, input: Parameters<ReplyDeps["store"]["finishReply"]>[0]) {
