@@ -210,7 +210,9 @@ async function startReplyWith(deps: ReplyDeps, req: ReplyRequest, useKept: boole
     call,
     onStored: (reply) => {
       const done = reply.finish_reason === "end_turn" || reply.finish_reason === "max_tokens";
-      if (done && asked && !send.retried) deps.turns?.keep({ conversation: turn.conversation, history: [...history, asked, reply] }, settings.HISTORY_LIMIT);
+      // As prepare_turn returns it: reasoning never goes back into a prompt.
+      if (done && asked && !send.retried)
+        deps.turns?.keep({ conversation: turn.conversation, history: [...history, asked, { ...reply, reasoning: "" }] }, settings.HISTORY_LIMIT);
       else deps.turns?.forget(req.conversationId);
     },
   };
