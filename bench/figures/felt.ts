@@ -184,15 +184,16 @@ export function concurrentFigure(opts: BenchOptions, world: Promise<World>) {
       for (const who of order) {
         const conversations = who === "ours" ? await inBatches(Array.from({ length: n }), 8, () => createConversation(w.api, w.token)) : [];
         await w.groq.request("enqueue", { ...ISSUE_UPSTREAM, count: n } satisfies StreamScript);
-        runs[who].push(
-          await burst(n, (i) =>
+        const run = () =>
+          burst(n, (i) =>
             who === "direct"
               ? streamViaGroqSdk(client, PROMPT)
               : who === "ours"
                 ? streamViaApp(w.api, conversations[i]!, w.token, PROMPT, { timeoutMs: 120_000 })
                 : streamViaReference(w.refUrl!, PROMPT, { timeoutMs: 120_000 }),
-          ),
-        );
+          );
+        // --profile: the app process during its own bursts only.
+        runs[who].push(await (who === "ours" ? profiled(opts, w.app, `fig7-concurrent-app-round${r}`, run) : run()));
       }
     }
     const wall = (who: Who) => median(runs[who].map((x) => x.wallMs));

@@ -3,6 +3,7 @@ import type { ChatCompletionChunk } from "groq-sdk/resources/chat/completions";
 import { AppError, modelInfo, type CompletionEvent, type CompletionRequest, type Config, type ModelProvider } from "@conversation-api/core";
 import { isRateLimited, toAppError } from "./groq-errors";
 import { nextWait, retryAfterMs, sleep, type RetryPolicy } from "./retry";
+import { sseChunks } from "./sse-chunks";
 
 type GroqSettings = Pick<Config, "GROQ_API_KEY" | "GROQ_BASE_URL" | "GROQ_MAX_RETRIES" | "GROQ_MAX_RETRY_WAIT_MS">;
 
@@ -87,19 +88,22 @@ async function* groqStream(client: Groq, policy: RetryPolicy, req: CompletionReq
     let usageSource: "x_groq" | "usage" | null = null;
     let requestId: string | null = null;
     try {
-      const stream = await client.chat.completions.create(
-        {
-          model: req.model,
-          messages: req.messages,
-          stream: true,
-          ...(req.max_tokens !== undefined ? { max_tokens: req.max_tokens } : {}),
-          ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
-          ...reasoningParams,
-        },
-        { signal: req.signal },
-      );
+      // groq-sdk sends the request and turns an error status into its APIError; the body is ours to read.
+      const response = await client.chat.completions
+        .create(
+          {
+            model: req.model,
+            messages: req.messages,
+            stream: true,
+            ...(req.max_tokens !== undefined ? { max_tokens: req.max_tokens } : {}),
+            ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
+            ...reasoningParams,
+          },
+          { signal: req.signal },
+        )
+        .asResponse();
       req.onAccepted?.();
-      for await (const chunk of stream) {
+      for await (const chunk of sseChunks(response)) {
         const choice = chunk.choices[0];
         if (choice !== undefined) {
           const thought = choice.delta.reasoning;
