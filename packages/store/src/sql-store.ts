@@ -37,7 +37,8 @@ import {
   CONVERSATION_COLUMNS,
   MESSAGE_COLUMNS,
   USER_COLUMNS,
-  micros,
+  conversationFromJson,
+  microsUtc,
   sqlState,
   toConversation,
   toMessage,
@@ -51,7 +52,7 @@ import {
   usageRowFrom,
   exportFromJson,
 } from "./rows";
-import type { SqlClient, SqlTx } from "./sql";
+import type { LocalSettings, SqlClient, SqlTx } from "./sql";
 
 type Row = Record<string, unknown>;
 
@@ -157,6 +158,10 @@ export function createSqlStore(sql: SqlClient): Store {
 
 function createUserStore(sql: SqlClient, userId: string): UserStore {
   const claims = JSON.stringify({ sub: userId, role: "authenticated" });
+  const identity: LocalSettings = [
+    ["role", "authenticated"],
+    ["request.jwt.claims", claims],
+  ];
 
   /** One transaction as the user: one round trip to assume the identity, then `fn`'s statements. */
   const asUser = <T>(fn: (tx: SqlTx) => Promise<T>): Promise<T> =>
@@ -167,8 +172,10 @@ function createUserStore(sql: SqlClient, userId: string): UserStore {
       return fn(tx);
     });
 
-  const one = async (text: string, params: unknown[]): Promise<Row | undefined> =>
-    (await asUser((tx) => tx.query(text, params)))[0];
+  /** One statement as the user, in a transaction of its own: the identity travels with it (one round trip). */
+  const userQuery = <T = Row>(text: string, params: unknown[] = []): Promise<T[]> => sql.queryAs<T>(identity, text, params);
+
+  const one = async (text: string, params: unknown[]): Promise<Row | undefined> => (await userQuery(text, params))[0];
 
   const store: UserStore = {
     async getUser() {
@@ -194,30 +201,29 @@ function createUserStore(sql: SqlClient, userId: string): UserStore {
     async listConversations(page: PageRequest): Promise<Page<Conversation>> {
       const limit = pageLimit(page.limit);
       const after = page.cursor ? decodeConversationCursor(page.cursor) : null;
-      const select = `select ${CONVERSATION_COLUMNS}, ${micros("updated_at")} as cursor_ts from public.conversations`;
-      const order = "order by updated_at desc, id desc";
-      const rows = await asUser((tx) =>
-        after
-          ? tx.query(
-              `${select} where (updated_at, id) < ($1::timestamptz, $2::uuid) ${order} limit $3`,
-              [after.updated_at, after.id, limit + 1],
-            )
-          : tx.query(`${select} ${order} limit $1`, [limit + 1]),
-      );
-      return toPage(rows, limit, toConversation, (last) =>
-        encodeConversationCursor({ updated_at: String(last.cursor_ts), id: String(last.id) }),
+      // The page comes back as one json value: PGlite and node-postgres decode one field instead of
+      // seven per row, and PGlite's backend writes one message instead of one per row. Timestamps are
+      // in PostgreSQL's JSON form, microseconds included, which the cursor keeps.
+      const pageQuery = (where: string) =>
+        `select coalesce(json_agg(c order by c.updated_at desc, c.id desc), '[]') as page
+           from (select ${CONVERSATION_COLUMNS} from public.conversations ${where}
+                  order by updated_at desc, id desc limit $1) c`;
+      const [row] = after
+        ? await userQuery<{ page: Row[] }>(pageQuery("where (updated_at, id) < ($2::timestamptz, $3::uuid)"), [limit + 1, after.updated_at, after.id])
+        : await userQuery<{ page: Row[] }>(pageQuery(""), [limit + 1]);
+      const rows = (json(row?.page ?? null) as unknown as Row[] | null) ?? [];
+      return toPage(rows, limit, conversationFromJson, (last) =>
+        encodeConversationCursor({ updated_at: microsUtc(String(last.updated_at)), id: String(last.id) }),
       );
     },
 
     async searchConversations(query, page): Promise<Page<Conversation>> {
       const limit = pageLimit(page.limit);
       const after = page.cursor ? decodeConversationCursor(page.cursor) : null;
-      const rows = await asUser((tx) =>
-        tx.query(
-          `select id, title, system_prompt, model, created_at, updated_at, cursor_ts
-             from public.search_conversations($1::text, $2::timestamptz, $3::uuid, $4::integer)`,
-          [query, after?.updated_at ?? null, after?.id ?? null, limit + 1],
-        ),
+      const rows = await userQuery(
+        `select id, title, system_prompt, model, created_at, updated_at, cursor_ts
+           from public.search_conversations($1::text, $2::timestamptz, $3::uuid, $4::integer)`,
+        [query, after?.updated_at ?? null, after?.id ?? null, limit + 1],
       );
       return toPage(rows, limit, toConversation, (last) =>
         encodeConversationCursor({ updated_at: String(last.cursor_ts), id: String(last.id) }),
@@ -401,9 +407,7 @@ function createUserStore(sql: SqlClient, userId: string): UserStore {
 
     async usage(query: UsageQuery): Promise<UsageRow[]> {
       // The same SQL function the Supabase adapter calls through PostgREST: one implementation.
-      const rows = await asUser((tx) =>
-        tx.query("select * from public.usage_report($1::timestamptz, $2::timestamptz, $3)", [query.from, query.to, query.group_by]),
-      );
+      const rows = await userQuery("select * from public.usage_report($1::timestamptz, $2::timestamptz, $3)", [query.from, query.to, query.group_by]);
       return rows.map(usageRowFrom);
     },
 
@@ -430,9 +434,7 @@ function createUserStore(sql: SqlClient, userId: string): UserStore {
     },
 
     async listApiKeys() {
-      const rows = await asUser((tx) =>
-        tx.query(`select ${API_KEY_COLUMNS} from public.api_keys where revoked_at is null order by created_at desc, id desc`),
-      );
+      const rows = await userQuery(`select ${API_KEY_COLUMNS} from public.api_keys where revoked_at is null order by created_at desc, id desc`);
       return rows.map(toApiKey);
     },
 
@@ -447,7 +449,7 @@ function createUserStore(sql: SqlClient, userId: string): UserStore {
   async function saveMessage(text: string, params: unknown[], conversationId: string): Promise<Message> {
     if (!isUuid(conversationId)) throw notFound("Conversation");
     try {
-      const [row] = await asUser((tx) => tx.query(text, params));
+      const [row] = await userQuery(text, params);
       return toMessage(row!);
     } catch (e) {
       throw mapWriteError(e);

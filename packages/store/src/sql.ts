@@ -10,9 +10,18 @@ export interface SqlTx {
   exec(script: string): Promise<void>;
 }
 
+/** set_config(name, value, is_local) pairs: a role and JWT claims, as PostgREST sets them. */
+export type LocalSettings = readonly (readonly [name: string, value: string])[];
+
 export interface SqlClient extends SqlTx {
   /** Runs `fn` in BEGIN … COMMIT; any throw rolls back and is rethrown. */
   transaction<T>(fn: (tx: SqlTx) => Promise<T>): Promise<T>;
+  /**
+   * One statement in a transaction of its own, after `set_config(name, value, true)` for each setting:
+   * what `transaction` with a set_config statement and then `text` does, in one round trip. The
+   * settings are transaction-local, so nothing outlives the statement; a failure rolls back both.
+   */
+  queryAs<T = Record<string, unknown>>(settings: LocalSettings, text: string, params?: unknown[]): Promise<T[]>;
   close(): Promise<void>;
 }
 
@@ -49,6 +58,11 @@ export function timestamptzToIso(text: string): string {
 
 /** Counts and sums fit comfortably in a double; the API speaks JSON numbers. */
 const int8ToNumber = (text: string): number => Number(text);
+
+/** `select set_config($1, $2, true), …` for `n` settings (names and values both parameters). */
+function settingsStatement(n: number): string {
+  return `select ${Array.from({ length: n }, (_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`).join(", ")}`;
+}
 
 // ---- PGlite ----------------------------------------------------------------------------------
 
@@ -125,18 +139,37 @@ export function pgliteClient(db: PGliteDb, serialize: Serialize, parse: Parse): 
    * One statement: the rows of its (last) result. `prefix`: messages to send before it in the same
    * batch, asked for only once the statement has parsed (a parse error sends nothing).
    */
-  async function run<T>(text: string, params: unknown[], prefix: () => Uint8Array[] = () => []): Promise<T[]> {
-    const { name, paramTypes } = await prepare(text);
+  /** Bind + Describe + Execute of a prepared statement, its parameters serialized by their declared types. */
+  const execution = ({ name, paramTypes }: { name: string; paramTypes: number[] }, params: unknown[]): Uint8Array[] => {
     const values = params.map((v, i) => {
       if (v === null || v === undefined) return null;
       const toText = db.serializers[paramTypes[i]!];
       return toText ? toText(v) : String(v);
     });
-    const { messages } = await db.execProtocol(
-      batch([...prefix(), serialize.bind({ statement: name, values }), serialize.describe({ type: "P" }), serialize.execute({}), serialize.sync()]),
-    );
+    return [serialize.bind({ statement: name, values }), serialize.describe({ type: "P" }), serialize.execute({})];
+  };
+
+  /** Sends `parts` and a Sync as one batch; the rows of the last statement's result. */
+  async function send<T>(parts: Uint8Array[]): Promise<T[]> {
+    const { messages } = await db.execProtocol(batch([...parts, serialize.sync()]));
     const results = parse.parseResults(messages, db.parsers);
     return (results.at(-1)?.rows ?? []) as T[];
+  }
+
+  async function run<T>(text: string, params: unknown[], prefix: () => Uint8Array[] = () => []): Promise<T[]> {
+    const statement = await prepare(text);
+    return send<T>([...prefix(), ...execution(statement, params)]);
+  }
+
+  /**
+   * The settings and the statement as one batch with a single Sync: without BEGIN, everything up to
+   * the Sync is one implicit transaction (PostgreSQL's extended-query protocol), so set_config(…, true)
+   * holds for the statement and ends with it, and an error anywhere rolls back all of it.
+   */
+  async function runAs<T>(settings: LocalSettings, text: string, params: unknown[]): Promise<T[]> {
+    const set = await prepare(settingsStatement(settings.length));
+    const statement = await prepare(text);
+    return send<T>([...execution(set, settings.flat()), ...execution(statement, params)]);
   }
 
   async function script(text: string): Promise<void> {
@@ -145,6 +178,7 @@ export function pgliteClient(db: PGliteDb, serialize: Serialize, parse: Parse): 
 
   return {
     query: (text, params = []) => exclusive(() => run(text, params)),
+    queryAs: (settings, text, params = []) => exclusive(() => runAs(settings, text, params)),
     exec: (text) => exclusive(() => script(text)),
     transaction: <T>(fn: (tx: SqlTx) => Promise<T>) =>
       exclusive(async () => {
@@ -195,6 +229,8 @@ export interface PgOptions {
 
 export async function createPgClient(databaseUrl: string, opts: PgOptions = {}): Promise<SqlClient> {
   const { default: pgModule } = await import("pg");
+  // node-postgres's own value preparation and literal quoting (its module exports them as `utils`).
+  const utils = (pgModule as unknown as { utils: PgUtils }).utils;
   // Per-pool parsers rather than pg.types.setTypeParser, which would change every pool in the process.
   const types = {
     getTypeParser: ((oid: number, format?: "text" | "binary") => {
@@ -223,28 +259,93 @@ export async function createPgClient(databaseUrl: string, opts: PgOptions = {}):
     },
   });
 
+  async function transaction<T>(fn: (tx: SqlTx) => Promise<T>): Promise<T> {
+    const client = await pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query("begin");
+      const result = await fn(wrap(client));
+      await client.query("commit");
+      return result;
+    } catch (e) {
+      try {
+        await client.query("rollback");
+      } catch (rollbackError) {
+        // The connection is unusable; make the pool destroy it rather than hand it out again.
+        broken = rollbackError as Error;
+      }
+      throw e;
+    } finally {
+      client.release(broken ?? false);
+    }
+  }
+
   return {
     ...wrap(pool),
-    async transaction<T>(fn: (tx: SqlTx) => Promise<T>): Promise<T> {
-      const client = await pool.connect();
-      let broken: Error | undefined;
-      try {
-        await client.query("begin");
-        const result = await fn(wrap(client));
-        await client.query("commit");
-        return result;
-      } catch (e) {
-        try {
-          await client.query("rollback");
-        } catch (rollbackError) {
-          // The connection is unusable; make the pool destroy it rather than hand it out again.
-          broken = rollbackError as Error;
-        }
-        throw e;
-      } finally {
-        client.release(broken ?? false);
-      }
+    transaction,
+    async queryAs<T>(settings: LocalSettings, text: string, params: unknown[] = []): Promise<T[]> {
+      // One simple-protocol query holding both statements: PostgreSQL runs a multi-statement query
+      // string as one implicit transaction, so the settings are local to it (as in `transaction`).
+      // Its values go in as literals, quoted exactly as libpq's PQescapeLiteral does; a value
+      // that cannot (a NUL byte, binary) or a statement whose text the splice cannot be sure of
+      // takes the parameterised path: the same statements in a transaction, three round trips more.
+      const set = inlineParams(settingsStatement(settings.length), settings.flat(), utils);
+      const statement = inlineParams(text, params, utils);
+      if (set === null || statement === null)
+        return transaction(async (tx) => {
+          await tx.query(settingsStatement(settings.length), settings.flat());
+          return tx.query<T>(text, params);
+        });
+      const results = (await pool.query(`${set};\n${statement}`)) as unknown as pg.QueryResult | pg.QueryResult[];
+      return (Array.isArray(results) ? results.at(-1)!.rows : results.rows) as T[];
     },
     close: () => pool.end(),
   };
+}
+
+interface PgUtils {
+  /** What node-postgres sends for a parameter value: text, a Buffer (bytea) or null. */
+  prepareValue(value: unknown): string | Buffer | null;
+  escapeLiteral(text: string): string;
+}
+
+/**
+ * `text` with each `$n` replaced by the n-th value as a quoted literal, or null where that is not
+ * certainly the same statement: `$` outside a plain parameter (dollar quoting), E'' or U&'' strings,
+ * block comments, and values node-postgres would not send as text or that contain a NUL byte. A quoted
+ * literal is of unknown type until its context decides, exactly as an untyped parameter is.
+ */
+export function inlineParams(text: string, params: readonly unknown[], utils: PgUtils): string | null {
+  let out = "";
+  let from = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === "'" || c === '"') {
+      if (c === "'" && /[a-z0-9_&]/i.test(text[i - 1] ?? "")) return null; // E'…', U&'…', B'…', X'…'
+      const end = text.indexOf(c, i + 1);
+      if (end === -1) return null;
+      i = end; // a doubled quote ('' or "") just starts the next quoted run
+    } else if (c === "-" && text[i + 1] === "-") {
+      const end = text.indexOf("\n", i);
+      if (end === -1) break;
+      i = end;
+    } else if (c === "/" && text[i + 1] === "*") {
+      return null;
+    } else if (c === "$") {
+      const m = /^\$(\d+)(?![\w$])/.exec(text.slice(i, i + 12));
+      if (!m || /[\w$]/.test(text[i - 1] ?? "")) return null;
+      const n = Number(m[1]);
+      if (n < 1 || n > params.length) return null;
+      const v = params[n - 1];
+      const prepared = v === null || v === undefined ? null : utils.prepareValue(v);
+      let literal: string;
+      if (prepared === null) literal = "NULL";
+      else if (typeof prepared !== "string" || prepared.includes("\0")) return null;
+      else literal = utils.escapeLiteral(prepared);
+      out += `${text.slice(from, i)}${literal}`;
+      i += m[0].length - 1;
+      from = i + 1;
+    }
+  }
+  return out + text.slice(from);
 }

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe } from "vitest";
 import { createPgliteClient, openStore, type SqlStore } from "../src/index";
 import { describeStoreContract } from "./contract";
 import { describeDatabaseChecks } from "./database-checks";
+import { describeQueryAs } from "./query-as";
 import { sqlHooks } from "./hooks";
 
 describe("PGlite (in memory)", () => {
@@ -12,5 +13,6 @@ describe("PGlite (in memory)", () => {
   afterAll(() => store?.close());
 
   describeStoreContract("PGlite", () => ({ store, hooks: sqlHooks(store.sql) }));
+  describeQueryAs("PGlite", () => store.sql);
   describeDatabaseChecks("PGlite", () => store.sql, () => createPgliteClient());
 });
