@@ -67,6 +67,13 @@ export function describeQueryAs(name: string, getSql: () => SqlClient): void {
       expect(await sql.queryAs(as(user), "select E'a\\'$1' as s, $1::text as v", ["y"])).toEqual([{ s: "a'$1", v: "y" }]);
     });
 
+    it("keeps concurrent callers apart", async () => {
+      const subs = Array.from({ length: 40 }, () => randomUUID());
+      const seen = await Promise.all(subs.map((sub, i) => sql.queryAs<{ id: string }>(as(sub), i % 3 ? "select auth.uid() as id" : "select auth.uid() as id, 1 / 0 as boom").catch(() => null)));
+      expect(seen).toEqual(subs.map((sub, i) => (i % 3 ? [{ id: sub }] : null)));
+      expect(await session()).toEqual(before);
+    });
+
     it("refuses a NUL byte as PostgreSQL does", async () => {
       await expect(sql.queryAs(as(user), "select $1::text as v", ["a\0b"])).rejects.toMatchObject({ code: "22021" });
       expect(await session()).toEqual(before);
