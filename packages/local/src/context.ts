@@ -11,21 +11,38 @@ export interface ContextOptions {
   accountId?: string;
 }
 
+/**
+ * What stays the same for every invocation an execution environment serves: its ARN and its log
+ * stream (Lambda opens one log stream per environment, not per request). Kept per function and options.
+ */
+const environments = new Map<string, { arn: string; logStreamName: string }>();
+
+function environmentOf(functionName: string, region: string, accountId: string) {
+  const key = `${functionName}\n${region}\n${accountId}`;
+  let env = environments.get(key);
+  if (!env) {
+    const day = new Date().toISOString().slice(0, 10).replaceAll("-", "/");
+    env = { arn: `arn:aws:lambda:${region}:${accountId}:function:${functionName}`, logStreamName: `${day}/[$LATEST]${randomBytes(16).toString("hex")}` };
+    environments.set(key, env);
+  }
+  return env;
+}
+
 /** The Lambda `Context` for one local invocation. */
 export function createLambdaContext(options: ContextOptions): Context {
   const region = options.region ?? process.env.AWS_REGION ?? "us-east-1";
   const accountId = options.accountId ?? "123456789012";
   const deadline = Date.now() + options.timeoutMs;
-  const day = new Date().toISOString().slice(0, 10).replaceAll("-", "/");
+  const env = environmentOf(options.functionName, region, accountId);
   return {
     callbackWaitsForEmptyEventLoop: true,
     functionName: options.functionName,
     functionVersion: "$LATEST",
-    invokedFunctionArn: `arn:aws:lambda:${region}:${accountId}:function:${options.functionName}`,
+    invokedFunctionArn: env.arn,
     memoryLimitInMB: String(options.memoryLimitInMB ?? 1024),
     awsRequestId: options.awsRequestId ?? randomUUID(),
     logGroupName: `/aws/lambda/${options.functionName}`,
-    logStreamName: `${day}/[$LATEST]${randomBytes(16).toString("hex")}`,
+    logStreamName: env.logStreamName,
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
     done: () => {},
     fail: () => {},

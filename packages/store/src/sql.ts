@@ -302,19 +302,28 @@ export async function createPgClient(databaseUrl: string, opts: PgOptions = {}):
       const client = await pool.connect();
       let broken: Error | undefined;
       try {
-        const results = await Promise.allSettled([
-          client.query("begin"),
-          client.query({ name: statementName(settingsStatement(settings.length)), text: settingsStatement(settings.length), values: settings.flat() }),
-          client.query<T & pg.QueryResultRow>({ name: statementName(text), text, values: params }),
-          client.query("commit"),
-        ]);
+        // Corked, the four go out in one write (node-postgres writes each query as it is submitted).
+        const socket = (client as unknown as { connection?: { stream?: { cork?(): void; uncork?(): void } } }).connection?.stream;
+        socket?.cork?.();
+        let sent: Promise<unknown>[];
+        try {
+          sent = [
+            client.query("begin"),
+            client.query({ name: statementName(settingsStatement(settings.length)), text: settingsStatement(settings.length), values: settings.flat() }),
+            client.query<T & pg.QueryResultRow>({ name: statementName(text), text, values: params }),
+            client.query("commit"),
+          ];
+        } finally {
+          socket?.uncork?.();
+        }
+        const results = await Promise.allSettled(sent);
         const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
         if (failed) {
           // A database error leaves the connection usable (the transaction is over); anything else does not.
           if (!(failed.reason instanceof pgModule.DatabaseError)) broken = failed.reason as Error;
           throw failed.reason;
         }
-        return (results[2] as PromiseFulfilledResult<pg.QueryResult<T & pg.QueryResultRow>>).value.rows;
+        return (results[2] as PromiseFulfilledResult<pg.QueryResult<T & pg.QueryResultRow>>).value.rows as T[];
       } finally {
         client.release(broken ?? false);
       }
