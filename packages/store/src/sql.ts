@@ -69,12 +69,16 @@ function settingsStatement(n: number): string {
 export interface PgliteOptions {
   /** Directory to persist to; omitted = in memory. */
   dataDir?: string | undefined;
+  /** Run the database in a worker thread rather than on this thread's event loop. */
+  thread?: boolean | undefined;
 }
 
 export async function createPgliteClient(opts: PgliteOptions = {}): Promise<SqlClient> {
   // Imported lazily so a Lambda talking to PostgreSQL never loads the WASM build.
-  const { PGlite, protocol, parse } = await import("@electric-sql/pglite");
+  const pglite = await import("@electric-sql/pglite");
+  const { PGlite, protocol, parse } = pglite;
   if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
+  if (opts.thread) return pgliteClient(await pgliteThread(opts.dataDir, pglite), protocol.serialize, parse);
   const db = await PGlite.create({
     ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
     parsers: { [TIMESTAMPTZ]: timestamptzToIso, [INT8]: int8ToNumber },
@@ -82,9 +86,100 @@ export async function createPgliteClient(opts: PgliteOptions = {}): Promise<SqlC
   return pgliteClient(db, protocol.serialize, parse);
 }
 
-type PGliteDb = import("@electric-sql/pglite").PGlite;
-type Serialize = typeof import("@electric-sql/pglite").protocol.serialize;
-type Parse = typeof import("@electric-sql/pglite").parse;
+type Pglite = typeof import("@electric-sql/pglite");
+type BackendMessage = import("@electric-sql/pglite").messages.BackendMessage;
+type Serialize = Pglite["protocol"]["serialize"];
+type Parse = Pglite["parse"];
+
+/** What the driver needs from PGlite: PGlite itself, or the same backend in a worker thread. */
+export interface PgliteBackend {
+  execProtocol(message: Uint8Array, opts?: { syncToFs?: boolean }): Promise<{ messages: BackendMessage[] }>;
+  serializers: Record<number, (x: any) => string>;
+  parsers: Record<number, (x: string, typeId?: number) => unknown>;
+  isInTransaction(): boolean | Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/**
+ * PGlite in a worker thread (pglite-thread.mjs). The thread only runs protocol messages through the
+ * WASM backend; everything else (statement cache, batching, ordering, serializing parameters and
+ * parsing results) stays in this thread, so both variants share one driver. Requests are already one
+ * at a time (the driver's queue); each is one message to the thread and one back, the response bytes
+ * transferred, not copied.
+ */
+async function pgliteThread(dataDir: string | undefined, { protocol: { Parser, serialize }, parse, types }: Pglite): Promise<PgliteBackend> {
+  const { Worker } = await import("node:worker_threads");
+  const worker = new Worker(new URL("./pglite-thread.mjs", import.meta.url), { workerData: { dataDir } });
+  const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  let nextId = 0;
+  let failure: Error | undefined;
+  const ready = new Promise<void>((resolve, reject) => {
+    worker.on("message", (m: { ready?: true; id: number; ok: boolean; data?: Uint8Array; error?: string }) => {
+      if (m.ready) return resolve();
+      const p = pending.get(m.id);
+      pending.delete(m.id);
+      if (pending.size === 0) worker.unref();
+      if (m.ok) p?.resolve(m.data);
+      else p?.reject(new Error(`PGlite thread: ${m.error}`));
+    });
+    // The thread is gone (start-up failure or crash): nothing pending will be answered.
+    const fail = (e: Error) => {
+      failure = e;
+      reject(e);
+      for (const p of pending.values()) p.reject(e);
+      pending.clear();
+    };
+    worker.on("error", fail);
+    worker.on("exit", (code) => fail(new Error(`PGlite thread exited (${code})`)));
+  });
+  await ready;
+  // An idle thread must not keep the process alive (PGlite in this thread would not either); one with
+  // a request in hand must.
+  worker.unref();
+  const call = (msg: { op: string; bytes?: Uint8Array; syncToFs?: boolean }) =>
+    new Promise<Uint8Array | undefined>((resolve, reject) => {
+      if (failure) return reject(failure);
+      const id = nextId++;
+      if (pending.size === 0) worker.ref();
+      pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      worker.postMessage({ id, ...msg });
+    });
+  const parser = new Parser();
+  let inTransaction = false;
+  const backend: PgliteBackend = {
+    async execProtocol(message, { syncToFs = true } = {}) {
+      const data = await call({ op: "exec", bytes: message, syncToFs });
+      const messages: BackendMessage[] = [];
+      let error: Error | undefined;
+      parser.parse(data ?? new Uint8Array(0), (m) => {
+        messages.push(m);
+        if (m.name === "error") error ??= m as unknown as Error;
+        else if (m.name === "readyForQuery") inTransaction = (m as unknown as { status: string }).status !== "I";
+      });
+      // As PGlite's execProtocol: the first error of the batch is thrown (the rest of it still ran).
+      if (error) throw error;
+      return { messages };
+    },
+    serializers: { ...types.serializers },
+    parsers: { ...types.parsers, [TIMESTAMPTZ]: timestamptzToIso, [INT8]: int8ToNumber },
+    isInTransaction: () => inTransaction,
+    async close() {
+      await call({ op: "close" });
+      await worker.terminate();
+    },
+  };
+  // Array types, as PGlite registers them when it starts (its _initArrayTypes).
+  const { messages } = await backend.execProtocol(
+    serialize.query(`select b.oid, b.typarray from pg_catalog.pg_type a left join pg_catalog.pg_type b on b.oid = a.typelem
+                      where a.typcategory = 'A' group by b.oid, b.typarray order by b.oid`),
+    { syncToFs: false },
+  );
+  for (const { oid, typarray } of parse.parseResults(messages, backend.parsers)[0]!.rows as { oid: number; typarray: number }[]) {
+    backend.serializers[typarray] = (x) => types.arraySerializer(x, backend.serializers[oid], typarray);
+    backend.parsers[typarray] = (x) => types.arrayParser(x, backend.parsers[oid] as Parameters<typeof types.arrayParser>[1], typarray);
+  }
+  return backend;
+}
 
 /** Named prepared statements kept per client; beyond this, statements are parsed unnamed each time. */
 const STATEMENT_CACHE = 500;
@@ -102,7 +197,7 @@ const STATEMENT_CACHE = 500;
  * type with PGlite's own serializers; rows are parsed by PGlite's own result parser and type parsers.
  * All calls go through one queue: a transaction holds it from BEGIN to COMMIT, as PGlite's does.
  */
-export function pgliteClient(db: PGliteDb, serialize: Serialize, parse: Parse): SqlClient {
+export function pgliteClient(db: PgliteBackend, serialize: Serialize, parse: Parse): SqlClient {
   const statements = new Map<string, { name: string; paramTypes: number[] }>();
   let queue: Promise<unknown> = Promise.resolve();
   /** Runs `fn` when every earlier call has finished. */
@@ -211,7 +306,7 @@ export function pgliteClient(db: PGliteDb, serialize: Serialize, parse: Parse): 
           return result;
         } catch (e) {
           closed = true;
-          if (db.isInTransaction()) await script("ROLLBACK");
+          if (await db.isInTransaction()) await script("ROLLBACK");
           throw e;
         }
       }),

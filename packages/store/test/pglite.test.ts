@@ -16,3 +16,14 @@ describe("PGlite (in memory)", () => {
   describeQueryAs("PGlite", () => store.sql);
   describeDatabaseChecks("PGlite", () => store.sql, () => createPgliteClient());
 });
+
+describe("PGlite in a worker thread", () => {
+  let store: SqlStore;
+  beforeAll(async () => {
+    store = await openStore({ inMemory: true, pgliteThread: true });
+  }, 120_000);
+  afterAll(() => store?.close());
+
+  describeQueryAs("PGlite in a worker thread", () => store.sql);
+  describeDatabaseChecks("PGlite in a worker thread", () => store.sql, () => createPgliteClient({ thread: true }));
+});
