@@ -322,18 +322,10 @@ export interface PgOptions {
   ssl?: pg.PoolConfig["ssl"];
 }
 
-/** Statement names for named prepared statements: one per distinct text, the same on every connection. */
-const statementNames = new Map<string, string>();
-/** Beyond this many distinct texts, statements go unnamed (parsed and planned each time). */
-const NAMED_STATEMENTS = 500;
-function statementName(text: string): string | undefined {
-  let name = statementNames.get(text);
-  if (name === undefined && statementNames.size < NAMED_STATEMENTS) statementNames.set(text, (name = `ca_${statementNames.size + 1}`));
-  return name;
-}
-
 export async function createPgClient(databaseUrl: string, opts: PgOptions = {}): Promise<SqlClient> {
   const { default: pgModule } = await import("pg");
+  // node-postgres's own value preparation and literal quoting (its module exports them as `utils`).
+  const utils = (pgModule as unknown as { utils: PgUtils }).utils;
   // Per-pool parsers rather than pg.types.setTypeParser, which would change every pool in the process.
   const types = {
     getTypeParser: ((oid: number, format?: "text" | "binary") => {
@@ -344,9 +336,6 @@ export async function createPgClient(databaseUrl: string, opts: PgOptions = {}):
   };
   const pool = new pgModule.Pool({
     connectionString: databaseUrl,
-    // Queries written to a connection go out without waiting for the previous answer (queryAs); used
-    // one at a time, a pipelined connection behaves as any other.
-    pipeline: true,
     max: opts.max ?? 5,
     ...(opts.ssl !== undefined ? { ssl: opts.ssl } : {}),
     types,
@@ -390,40 +379,70 @@ export async function createPgClient(databaseUrl: string, opts: PgOptions = {}):
     ...wrap(pool),
     transaction,
     async queryAs<T>(settings: LocalSettings, text: string, params: unknown[] = []): Promise<T[]> {
-      // BEGIN, the settings, the statement and COMMIT written at once on one connection (node-postgres's
-      // pipelining): one round trip instead of four, each statement still a parameterised one, and
-      // both named, so PostgreSQL plans them once per connection. A statement that fails aborts the
-      // transaction, and the COMMIT behind it then rolls back.
-      const client = await pool.connect();
-      let broken: Error | undefined;
-      try {
-        // Corked, the four go out in one write (node-postgres writes each query as it is submitted).
-        const socket = (client as unknown as { connection?: { stream?: { cork?(): void; uncork?(): void } } }).connection?.stream;
-        socket?.cork?.();
-        let sent: Promise<unknown>[];
-        try {
-          sent = [
-            client.query("begin"),
-            client.query({ name: statementName(settingsStatement(settings.length)), text: settingsStatement(settings.length), values: settings.flat() }),
-            client.query<T & pg.QueryResultRow>({ name: statementName(text), text, values: params }),
-            client.query("commit"),
-          ];
-        } finally {
-          socket?.uncork?.();
-        }
-        const results = await Promise.allSettled(sent);
-        const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
-        if (failed) {
-          // A database error leaves the connection usable (the transaction is over); anything else does not.
-          if (!(failed.reason instanceof pgModule.DatabaseError)) broken = failed.reason as Error;
-          throw failed.reason;
-        }
-        return (results[2] as PromiseFulfilledResult<pg.QueryResult<T & pg.QueryResultRow>>).value.rows as T[];
-      } finally {
-        client.release(broken ?? false);
-      }
+      // One simple-protocol query holding both statements: PostgreSQL runs a multi-statement query
+      // string as one implicit transaction, so the settings are local to it (as in `transaction`).
+      // Its values go in as literals, quoted exactly as libpq's PQescapeLiteral does; a value
+      // that cannot (a NUL byte, binary) or a statement whose text the splice cannot be sure of
+      // takes the parameterised path: the same statements in a transaction, three round trips more.
+      const set = inlineParams(settingsStatement(settings.length), settings.flat(), utils);
+      const statement = inlineParams(text, params, utils);
+      if (set === null || statement === null)
+        return transaction(async (tx) => {
+          await tx.query(settingsStatement(settings.length), settings.flat());
+          return tx.query<T>(text, params);
+        });
+      const results = (await pool.query(`${set};\n${statement}`)) as unknown as pg.QueryResult | pg.QueryResult[];
+      return (Array.isArray(results) ? results.at(-1)!.rows : results.rows) as T[];
     },
     close: () => pool.end(),
   };
 }
 
+interface PgUtils {
+  /** What node-postgres sends for a parameter value: text, a Buffer (bytea) or null. */
+  prepareValue(value: unknown): string | Buffer | null;
+  escapeLiteral(text: string): string;
+}
+
+/**
+ * `text` with each `$n` replaced by the n-th value as a quoted literal, or null where that is not
+ * certainly the same statement: `$` outside a plain parameter (dollar quoting), E'' or U&'' strings,
+ * block comments, backslashes, and values node-postgres would not send as text or that contain a NUL byte. A quoted
+ * literal is of unknown type until its context decides, exactly as an untyped parameter is.
+ */
+export function inlineParams(text: string, params: readonly unknown[], utils: PgUtils): string | null {
+  // A backslash in the statement itself could end a literal early where standard_conforming_strings is off.
+  if (text.includes("\\")) return null;
+  let out = "";
+  let from = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === "'" || c === '"') {
+      if (c === "'" && /[a-z0-9_&]/i.test(text[i - 1] ?? "")) return null; // E'…', U&'…', B'…', X'…'
+      const end = text.indexOf(c, i + 1);
+      if (end === -1) return null;
+      i = end; // a doubled quote ('' or "") just starts the next quoted run
+    } else if (c === "-" && text[i + 1] === "-") {
+      const end = text.indexOf("\n", i);
+      if (end === -1) break;
+      i = end;
+    } else if (c === "/" && text[i + 1] === "*") {
+      return null;
+    } else if (c === "$") {
+      const m = /^\$(\d+)(?![\w$])/.exec(text.slice(i, i + 12));
+      if (!m || /[\w$]/.test(text[i - 1] ?? "")) return null;
+      const n = Number(m[1]);
+      if (n < 1 || n > params.length) return null;
+      const v = params[n - 1];
+      const prepared = v === null || v === undefined ? null : utils.prepareValue(v);
+      let literal: string;
+      if (prepared === null) literal = "NULL";
+      else if (typeof prepared !== "string" || prepared.includes("\0")) return null;
+      else literal = utils.escapeLiteral(prepared);
+      out += `${text.slice(from, i)}${literal}`;
+      i += m[0].length - 1;
+      from = i + 1;
+    }
+  }
+  return out + text.slice(from);
+}
