@@ -201,16 +201,18 @@ function createUserStore(sql: SqlClient, userId: string): UserStore {
     async listConversations(page: PageRequest): Promise<Page<Conversation>> {
       const limit = pageLimit(page.limit);
       const after = page.cursor ? decodeConversationCursor(page.cursor) : null;
-      // The page comes back as one json value: PGlite and node-postgres decode one field instead of
-      // seven per row, and PGlite's backend writes one message instead of one per row. Timestamps are
-      // in PostgreSQL's JSON form, microseconds included, which the cursor keeps.
-      const pageQuery = (where: string) =>
-        `select coalesce(json_agg(c order by c.updated_at desc, c.id desc), '[]') as page
-           from (select ${CONVERSATION_COLUMNS} from public.conversations ${where}
-                  order by updated_at desc, id desc limit $1) c`;
-      const [row] = after
-        ? await userQuery<{ page: Row[] }>(pageQuery("where (updated_at, id) < ($2::timestamptz, $3::uuid)"), [limit + 1, after.updated_at, after.id])
-        : await userQuery<{ page: Row[] }>(pageQuery(""), [limit + 1]);
+      // One json value, as list_conversations in schema.sql returns it (timestamps keep microseconds,
+      // for the cursor). Where the driver plans each statement once, the same query is sent directly
+      // (a PL/pgSQL call costs more than it saves there); elsewhere the function's cached plans win.
+      const [row] = sql.reusesPlans
+        ? after
+          ? await userQuery<{ page: unknown }>(listPage("and (t.updated_at, t.id) < ($2::timestamptz, $3::uuid)"), [limit + 1, after.updated_at, after.id])
+          : await userQuery<{ page: unknown }>(listPage(""), [limit + 1])
+        : await userQuery<{ page: unknown }>("select public.list_conversations($1::timestamptz, $2::uuid, $3::integer) as page", [
+            after?.updated_at ?? null,
+            after?.id ?? null,
+            limit + 1,
+          ]);
       const rows = (json(row?.page ?? null) as unknown as Row[] | null) ?? [];
       return toPage(rows, limit, conversationFromJson, (last) =>
         encodeConversationCursor({ updated_at: microsUtc(String(last.updated_at)), id: String(last.id) }),
@@ -456,6 +458,15 @@ function createUserStore(sql: SqlClient, userId: string): UserStore {
     }
   }
 }
+
+/** list_conversations' query (schema.sql), `keyset` added to its where clause, the limit as $1. */
+const listPage = (keyset: string) =>
+  `select coalesce(json_agg(c order by c.updated_at desc, c.id desc), '[]') as page
+     from (select t.id, t.title, t.system_prompt, t.model, t.created_at, t.updated_at
+             from public.conversations t
+            where t.user_id = (select auth.uid()) ${keyset}
+            order by t.updated_at desc, t.id desc
+            limit greatest(1, least($1::integer, 101))) c`;
 
 /** jsonb comes back parsed from pg and PGlite; be tolerant of text. */
 const json = (v: unknown): Row | null => (v === null || v === undefined ? null : typeof v === "string" ? (JSON.parse(v) as Row) : (v as Row));

@@ -22,6 +22,12 @@ export interface SqlClient extends SqlTx {
    * settings are transaction-local, so nothing outlives the statement; a failure rolls back both.
    */
   queryAs<T = Record<string, unknown>>(settings: LocalSettings, text: string, params?: unknown[]): Promise<T[]>;
+  /**
+   * True where each statement text is parsed and planned once and reused (the PGlite driver's named
+   * prepared statements); false where every query is planned again (node-postgres here, which sends
+   * no prepared statements so that transaction-mode poolers work).
+   */
+  readonly reusesPlans: boolean;
   close(): Promise<void>;
 }
 
@@ -272,6 +278,7 @@ export function pgliteClient(db: PgliteBackend, serialize: Serialize, parse: Par
   }
 
   return {
+    reusesPlans: true,
     query: (text, params = []) => exclusive(() => run(text, params)),
     queryAs: (settings, text, params = []) => exclusive(() => runAs(settings, text, params)),
     exec: (text) => exclusive(() => script(text)),
@@ -377,6 +384,7 @@ export async function createPgClient(databaseUrl: string, opts: PgOptions = {}):
 
   return {
     ...wrap(pool),
+    reusesPlans: false,
     transaction,
     async queryAs<T>(settings: LocalSettings, text: string, params: unknown[] = []): Promise<T[]> {
       // One simple-protocol query holding both statements: PostgreSQL runs a multi-statement query
