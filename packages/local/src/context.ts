@@ -28,24 +28,37 @@ function environmentOf(functionName: string, region: string, accountId: string) 
   return env;
 }
 
-/** The Lambda `Context` for one local invocation. */
+/** The Lambda `Context` for one local invocation. Methods live on the class: nothing is created per call but the object. */
+class LocalContext implements Context {
+  callbackWaitsForEmptyEventLoop = true;
+  readonly functionVersion = "$LATEST";
+  readonly functionName: string;
+  readonly invokedFunctionArn: string;
+  readonly memoryLimitInMB: string;
+  readonly awsRequestId: string;
+  readonly logGroupName: string;
+  readonly logStreamName: string;
+  readonly #deadline: number;
+
+  constructor(options: ContextOptions) {
+    const env = environmentOf(options.functionName, options.region ?? process.env.AWS_REGION ?? "us-east-1", options.accountId ?? "123456789012");
+    this.functionName = options.functionName;
+    this.invokedFunctionArn = env.arn;
+    this.memoryLimitInMB = String(options.memoryLimitInMB ?? 1024);
+    this.awsRequestId = options.awsRequestId ?? randomUUID();
+    this.logGroupName = `/aws/lambda/${options.functionName}`;
+    this.logStreamName = env.logStreamName;
+    this.#deadline = Date.now() + options.timeoutMs;
+  }
+
+  getRemainingTimeInMillis(): number {
+    return Math.max(0, this.#deadline - Date.now());
+  }
+  done(): void {}
+  fail(): void {}
+  succeed(): void {}
+}
+
 export function createLambdaContext(options: ContextOptions): Context {
-  const region = options.region ?? process.env.AWS_REGION ?? "us-east-1";
-  const accountId = options.accountId ?? "123456789012";
-  const deadline = Date.now() + options.timeoutMs;
-  const env = environmentOf(options.functionName, region, accountId);
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: options.functionName,
-    functionVersion: "$LATEST",
-    invokedFunctionArn: env.arn,
-    memoryLimitInMB: String(options.memoryLimitInMB ?? 1024),
-    awsRequestId: options.awsRequestId ?? randomUUID(),
-    logGroupName: `/aws/lambda/${options.functionName}`,
-    logStreamName: env.logStreamName,
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
+  return new LocalContext(options);
 }
