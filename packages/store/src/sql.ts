@@ -65,9 +65,10 @@ export function timestamptzToIso(text: string): string {
 /** Counts and sums fit comfortably in a double; the API speaks JSON numbers. */
 const int8ToNumber = (text: string): number => Number(text);
 
-/** `select set_config($1, $2, true), …` for `n` settings (names and values both parameters). */
+const settingsStatements: string[] = [];
+/** `select set_config($1, $2, true), …` for `n` settings (names and values both parameters); one string per n. */
 function settingsStatement(n: number): string {
-  return `select ${Array.from({ length: n }, (_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`).join(", ")}`;
+  return (settingsStatements[n] ??= `select ${Array.from({ length: n }, (_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`).join(", ")}`);
 }
 
 // ---- PGlite ----------------------------------------------------------------------------------
