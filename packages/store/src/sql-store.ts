@@ -206,8 +206,8 @@ function createUserStore(sql: SqlClient, userId: string): UserStore {
       // (a PL/pgSQL call costs more than it saves there); elsewhere the function's cached plans win.
       const [row] = sql.reusesPlans
         ? after
-          ? await userQuery<{ page: unknown }>(listPage("and (t.updated_at, t.id) < ($2::timestamptz, $3::uuid)"), [limit + 1, after.updated_at, after.id])
-          : await userQuery<{ page: unknown }>(listPage(""), [limit + 1])
+          ? await userQuery<{ page: unknown }>(LIST_AFTER, [limit + 1, after.updated_at, after.id])
+          : await userQuery<{ page: unknown }>(LIST_FIRST, [limit + 1])
         : await userQuery<{ page: unknown }>("select public.list_conversations($1::timestamptz, $2::uuid, $3::integer) as page", [
             after?.updated_at ?? null,
             after?.id ?? null,
@@ -467,6 +467,8 @@ const listPage = (keyset: string) =>
             where t.user_id = (select auth.uid()) ${keyset}
             order by t.updated_at desc, t.id desc
             limit greatest(1, least($1::integer, 101))) c`;
+const LIST_FIRST = listPage("");
+const LIST_AFTER = listPage("and (t.updated_at, t.id) < ($2::timestamptz, $3::uuid)");
 
 /** jsonb comes back parsed from pg and PGlite; be tolerant of text. */
 const json = (v: unknown): Row | null => (v === null || v === undefined ? null : typeof v === "string" ? (JSON.parse(v) as Row) : (v as Row));
