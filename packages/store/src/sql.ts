@@ -85,12 +85,14 @@ export async function createPgliteClient(opts: PgliteOptions = {}): Promise<SqlC
   const pglite = await import("@electric-sql/pglite");
   const { PGlite, protocol, parse } = pglite;
   if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
-  if (opts.thread) return pgliteClient(await pgliteThread(opts.dataDir, pglite), protocol.serialize, parse);
+  // In memory there is nothing to sync to a file system after each batch.
+  const sync = { syncToFs: Boolean(opts.dataDir) };
+  if (opts.thread) return pgliteClient(await pgliteThread(opts.dataDir, pglite), protocol.serialize, parse, sync);
   const db = await PGlite.create({
     ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
     parsers: { [TIMESTAMPTZ]: timestamptzToIso, [INT8]: int8ToNumber },
   });
-  return pgliteClient(db, protocol.serialize, parse);
+  return pgliteClient(db, protocol.serialize, parse, sync);
 }
 
 type Pglite = typeof import("@electric-sql/pglite");
@@ -204,7 +206,8 @@ const STATEMENT_CACHE = 500;
  * type with PGlite's own serializers; rows are parsed by PGlite's own result parser and type parsers.
  * All calls go through one queue: a transaction holds it from BEGIN to COMMIT, as PGlite's does.
  */
-export function pgliteClient(db: PgliteBackend, serialize: Serialize, parse: Parse): SqlClient {
+export function pgliteClient(db: PgliteBackend, serialize: Serialize, parse: Parse, { syncToFs = true }: { syncToFs?: boolean } = {}): SqlClient {
+  const sync = { syncToFs };
   const statements = new Map<string, { name: string; paramTypes: number[] }>();
   let queue: Promise<unknown> = Promise.resolve();
   /** Runs `fn` when every earlier call has finished. */
@@ -253,7 +256,7 @@ export function pgliteClient(db: PgliteBackend, serialize: Serialize, parse: Par
 
   /** Sends `parts` and a Sync as one batch; the rows of the last statement's result. */
   async function send<T>(parts: Uint8Array[]): Promise<T[]> {
-    const { messages } = await db.execProtocol(batch([...parts, serialize.sync()]));
+    const { messages } = await db.execProtocol(batch([...parts, serialize.sync()]), sync);
     const results = parse.parseResults(messages, db.parsers);
     return (results.at(-1)?.rows ?? []) as T[];
   }
@@ -275,7 +278,7 @@ export function pgliteClient(db: PgliteBackend, serialize: Serialize, parse: Par
   }
 
   async function script(text: string): Promise<void> {
-    await db.execProtocol(batch([serialize.query(text)]));
+    await db.execProtocol(batch([serialize.query(text)]), sync);
   }
 
   return {
@@ -300,14 +303,14 @@ export function pgliteClient(db: PgliteBackend, serialize: Serialize, parse: Par
           query: async (text, params = []) => (open(), run(text, params, begin)),
           exec: async (text) => {
             open();
-            await db.execProtocol(batch([...begin(), serialize.query(text)]));
+            await db.execProtocol(batch([...begin(), serialize.query(text)]), sync);
           },
         };
         try {
           const result = await fn(tx);
           closed = true;
           if (begun) {
-            const { messages } = await db.execProtocol(batch([serialize.query("COMMIT")]));
+            const { messages } = await db.execProtocol(batch([serialize.query("COMMIT")]), sync);
             // COMMIT of a transaction in which a statement failed (and the error was caught) rolls back.
             if (parse.parseResults(messages, db.parsers).at(-1)?.command === "ROLLBACK") throw new Error("Transaction aborted: a statement in it failed");
           }
