@@ -16,7 +16,13 @@ async function pgliteQueryClient(): Promise<SqlClient> {
     query: async <T>(text: string, params: unknown[] = []) => (await q.query<T>(text, params)).rows,
     exec: async (script: string) => void (await q.exec(script)),
   });
-  return { ...wrap(db), transaction: (fn) => db.transaction((tx) => fn(wrap(tx))), close: () => db.close() };
+  const transaction: SqlClient["transaction"] = (fn) => db.transaction((tx) => fn(wrap(tx)));
+  const queryAs: SqlClient["queryAs"] = (settings, text, params) =>
+    transaction(async (tx) => {
+      await tx.query(`select ${settings.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`).join(", ")}`, settings.flat());
+      return tx.query(text, params);
+    });
+  return { ...wrap(db), reusesPlans: false, transaction, queryAs, close: () => db.close() };
 }
 
 async function seeded(name: string, sql: SqlClient | null) {

@@ -1498,6 +1498,42 @@ as $$
    limit greatest(1, least(coalesce(p_limit, 20), 101))
 $$;
 
+-- list_conversations(p_after_updated_at timestamptz, p_after_id uuid, p_limit integer) returns json
+-- The caller's conversations in the list's order (updated_at desc, id desc), after the keyset
+-- (p_after_updated_at, p_after_id) when p_after_id is given, at most p_limit: one json array of
+-- conversation objects, timestamps in PostgreSQL's JSON form (microseconds kept, for the cursor).
+-- One value rather than rows: a driver decodes one field instead of six per row. PL/pgSQL rather than
+-- SQL: each connection plans the two queries once and reuses the plans (a SQL function is planned on
+-- every call), which also works behind a transaction-mode pooler, where prepared statements do not.
+create or replace function public.list_conversations(
+  p_after_updated_at timestamptz,
+  p_after_id         uuid,
+  p_limit            integer
+) returns json
+language plpgsql
+stable
+security invoker
+set search_path = public
+as $$
+begin
+  if p_after_id is null then
+    return (select coalesce(json_agg(c order by c.updated_at desc, c.id desc), '[]')
+              from (select t.id, t.title, t.system_prompt, t.model, t.created_at, t.updated_at
+                      from public.conversations t
+                     where t.user_id = (select auth.uid())
+                     order by t.updated_at desc, t.id desc
+                     limit greatest(1, least(coalesce(p_limit, 20), 101))) c);
+  end if;
+  return (select coalesce(json_agg(c order by c.updated_at desc, c.id desc), '[]')
+            from (select t.id, t.title, t.system_prompt, t.model, t.created_at, t.updated_at
+                    from public.conversations t
+                   where t.user_id = (select auth.uid())
+                     and (t.updated_at, t.id) < (p_after_updated_at, p_after_id)
+                   order by t.updated_at desc, t.id desc
+                   limit greatest(1, least(coalesce(p_limit, 20), 101))) c);
+end
+$$;
+
 -- set_default_title(p_conversation_id uuid, p_title text) returns boolean
 --   Gives an untitled conversation of the caller's the title the API wrote for it. Never replaces a
 --   title (only `where title is null`), so a title the user set in the meantime wins. Does not count
@@ -1538,9 +1574,11 @@ as $$
 $$;
 
 revoke all on function public.search_conversations(text, timestamptz, uuid, integer) from public, anon;
+revoke all on function public.list_conversations(timestamptz, uuid, integer) from public, anon;
 revoke all on function public.set_default_title(uuid, text) from public, anon;
 revoke all on function public.export_conversation(uuid) from public, anon;
 grant execute on function public.search_conversations(text, timestamptz, uuid, integer) to authenticated, service_role;
+grant execute on function public.list_conversations(timestamptz, uuid, integer) to authenticated, service_role;
 grant execute on function public.set_default_title(uuid, text) to authenticated, service_role;
 grant execute on function public.export_conversation(uuid) to authenticated, service_role;
 

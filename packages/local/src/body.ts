@@ -17,8 +17,13 @@ export class RequestAbortedError extends Error {
   }
 }
 
+const EMPTY = Buffer.alloc(0);
+
 /** Reads the whole request body, refusing it as soon as it is known to exceed `limit`. */
-export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
+export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> | Buffer {
+  // Without Content-Length or Transfer-Encoding a request has no body (RFC 9112 §6.3); Node discards
+  // the (empty) stream once the response ends.
+  if (req.headers["content-length"] === undefined && req.headers["transfer-encoding"] === undefined) return EMPTY;
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers["content-length"]);
     if (declared > limit) {

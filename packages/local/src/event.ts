@@ -111,8 +111,21 @@ function collectHeaders(req: IncomingMessage, sourceIp: string) {
   headers["x-forwarded-for"] = xff ? `${xff}, ${sourceIp}` : sourceIp;
   headers["x-forwarded-proto"] ??= "http";
   headers["x-forwarded-port"] ??= String(req.socket.localPort ?? "");
-  headers["x-amzn-trace-id"] ??= `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${randomBytes(12).toString("hex")}`;
+  headers["x-amzn-trace-id"] ??= `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${randomHex(12)}`;
   return { headers, cookies };
+}
+
+// Random bytes for trace ids, drawn from a pool: one call into the CSPRNG per few hundred requests
+// instead of one per request.
+let entropy = Buffer.alloc(0);
+let used = 0;
+function randomHex(bytes: number): string {
+  if (used + bytes > entropy.length) {
+    entropy = randomBytes(4096);
+    used = 0;
+  }
+  used += bytes;
+  return entropy.toString("hex", used - bytes, used);
 }
 
 /** Decoded query parameters with repeated names joined by ","; undefined when there are none. */

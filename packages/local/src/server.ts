@@ -6,7 +6,7 @@ import { createLambdaContext } from "./context";
 import { corsHeaders, writePreflight } from "./cors";
 import { toApiGatewayEvent } from "./event";
 import { LAMBDA_ERROR_BODY, sendJson } from "./http-util";
-import { consoleLogger, type Logger } from "./logger";
+import { consoleLogger, silentLogger, type Logger } from "./logger";
 import { writeProxyResult } from "./response";
 import { createRouter } from "./router";
 import { invokeStreamingHandler } from "./stream-invoke";
@@ -149,12 +149,16 @@ export function createLocalServer(options: LocalServerOptions): Server {
     if (!writeProxyResult(res, result, headers)) logger.error(`${route.name}: malformed handler result (invalid statusCode)`);
   }
 
+  // The request line is logged when the response closes; with the silent logger, nothing is watched.
+  const logRequests = logger !== silentLogger;
   const server = createServer({ keepAlive: true, noDelay: true }, (req, res) => {
-    const started = performance.now();
-    res.once("close", () => {
-      const ms = (performance.now() - started).toFixed(1);
-      logger.info(`${req.method} ${req.url} ${res.headersSent ? res.statusCode : "-"} ${ms}ms${res.writableFinished ? "" : " (aborted)"}`);
-    });
+    if (logRequests) {
+      const started = performance.now();
+      res.once("close", () => {
+        const ms = (performance.now() - started).toFixed(1);
+        logger.info(`${req.method} ${req.url} ${res.headersSent ? res.statusCode : "-"} ${ms}ms${res.writableFinished ? "" : " (aborted)"}`);
+      });
+    }
     handle(req, res).catch((e: unknown) => {
       logger.error("local runtime error", e);
       if (!res.headersSent) sendJson(res, 500, LAMBDA_ERROR_BODY);

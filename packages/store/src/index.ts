@@ -24,6 +24,8 @@ export interface OpenStoreOptions {
   inMemory?: boolean | undefined;
   /** Apply database/schema.sql if it is not applied yet. Default true. */
   migrate?: boolean | undefined;
+  /** PGlite in a worker thread (default: PGLITE_THREAD, "1" for on). */
+  pgliteThread?: boolean | undefined;
 }
 
 export type SqlStore = Store & { sql: SqlClient };
@@ -31,7 +33,7 @@ export type SqlStore = Store & { sql: SqlClient };
 export async function openStore(opts: OpenStoreOptions = {}): Promise<SqlStore> {
   const sql = opts.databaseUrl
     ? await createPgClient(opts.databaseUrl)
-    : await createPgliteClient({ dataDir: opts.inMemory ? undefined : opts.dataDir });
+    : await createPgliteClient({ dataDir: opts.inMemory ? undefined : opts.dataDir, thread: opts.pgliteThread ?? process.env.PGLITE_THREAD === "1" });
   try {
     if (opts.migrate !== false) await migrate(sql);
   } catch (e) {

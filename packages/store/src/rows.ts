@@ -29,8 +29,26 @@ export const CONVERSATION_COLUMNS = "id, title, system_prompt, model, created_at
 export const MESSAGE_COLUMNS =
   "id, conversation_id, role, content, reasoning, model, token_count, input_tokens, finish_reason, latency_ms, ttft_ms, metadata, created_at, parent_id";
 
-/** Microsecond UTC text of a timestamptz column, for cursors. */
-export const micros = (column: string) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+const JSON_TIMESTAMP = /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?(Z|[+-]\d\d(?::\d\d)?(?::\d\d)?)$/;
+
+/**
+ * A timestamptz in PostgreSQL's JSON form ("2024-05-01T12:00:00.123456+02:00": session time zone,
+ * fraction trimmed) as UTC text with all six fractional digits, for keyset cursors: the API's
+ * millisecond ISO string would make rows that differ only in microseconds repeat or vanish.
+ */
+export function microsUtc(text: string): string {
+  const m = JSON_TIMESTAMP.exec(text);
+  if (!m) throw new Error(`Unexpected timestamp in a JSON row: ${text}`);
+  let zone = m[4]!;
+  if (zone !== "Z") {
+    // JS parses ±HH:MM only; second-level offsets exist only for pre-1900 local mean time.
+    const digits = zone.slice(1).replace(/:/g, "");
+    zone = `${zone[0]}${digits.slice(0, 2)}:${digits.slice(2, 4) || "00"}`;
+  }
+  const seconds = new Date(`${m[1]}T${m[2]}${zone}`);
+  if (Number.isNaN(seconds.getTime())) throw new Error(`Unexpected timestamp in a JSON row: ${text}`);
+  return `${seconds.toISOString().slice(0, 19)}.${(m[3] ?? "").padEnd(6, "0")}Z`;
+}
 
 type Row = Record<string, unknown>;
 

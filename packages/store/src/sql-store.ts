@@ -38,7 +38,8 @@ import {
   CONVERSATION_COLUMNS,
   MESSAGE_COLUMNS,
   USER_COLUMNS,
-  micros,
+  conversationFromJson,
+  microsUtc,
   sqlState,
   toConversation,
   toMessage,
@@ -52,7 +53,7 @@ import {
   usageRowFrom,
   exportFromJson,
 } from "./rows";
-import type { SqlClient, SqlTx } from "./sql";
+import type { LocalSettings, SqlClient, SqlTx } from "./sql";
 
 type Row = Record<string, unknown>;
 
@@ -158,6 +159,10 @@ export function createSqlStore(sql: SqlClient): Store {
 
 function createUserStore(sql: SqlClient, userId: string): UserStore {
   const claims = JSON.stringify({ sub: userId, role: "authenticated" });
+  const identity: LocalSettings = [
+    ["role", "authenticated"],
+    ["request.jwt.claims", claims],
+  ];
 
   /** One transaction as the user: one round trip to assume the identity, then `fn`'s statements. */
   const asUser = <T>(fn: (tx: SqlTx) => Promise<T>): Promise<T> =>
@@ -168,8 +173,10 @@ function createUserStore(sql: SqlClient, userId: string): UserStore {
       return fn(tx);
     });
 
-  const one = async (text: string, params: unknown[]): Promise<Row | undefined> =>
-    (await asUser((tx) => tx.query(text, params)))[0];
+  /** One statement as the user, in a transaction of its own: the identity travels with it (one round trip). */
+  const userQuery = <T = Row>(text: string, params: unknown[] = []): Promise<T[]> => sql.queryAs<T>(identity, text, params);
+
+  const one = async (text: string, params: unknown[]): Promise<Row | undefined> => (await userQuery(text, params))[0];
 
   const store: UserStore = {
     async getUser() {
@@ -195,30 +202,31 @@ function createUserStore(sql: SqlClient, userId: string): UserStore {
     async listConversations(page: PageRequest): Promise<Page<Conversation>> {
       const limit = pageLimit(page.limit);
       const after = page.cursor ? decodeConversationCursor(page.cursor) : null;
-      const select = `select ${CONVERSATION_COLUMNS}, ${micros("updated_at")} as cursor_ts from public.conversations`;
-      const order = "order by updated_at desc, id desc";
-      const rows = await asUser((tx) =>
-        after
-          ? tx.query(
-              `${select} where (updated_at, id) < ($1::timestamptz, $2::uuid) ${order} limit $3`,
-              [after.updated_at, after.id, limit + 1],
-            )
-          : tx.query(`${select} ${order} limit $1`, [limit + 1]),
-      );
-      return toPage(rows, limit, toConversation, (last) =>
-        encodeConversationCursor({ updated_at: String(last.cursor_ts), id: String(last.id) }),
+      // One json value, as list_conversations in schema.sql returns it (timestamps keep microseconds,
+      // for the cursor). Where the driver plans each statement once, the same query is sent directly
+      // (a PL/pgSQL call costs more than it saves there); elsewhere the function's cached plans win.
+      const [row] = sql.reusesPlans
+        ? after
+          ? await userQuery<{ page: unknown }>(LIST_AFTER, [limit + 1, after.updated_at, after.id])
+          : await userQuery<{ page: unknown }>(LIST_FIRST, [limit + 1])
+        : await userQuery<{ page: unknown }>("select public.list_conversations($1::timestamptz, $2::uuid, $3::integer) as page", [
+            after?.updated_at ?? null,
+            after?.id ?? null,
+            limit + 1,
+          ]);
+      const rows = (json(row?.page ?? null) as unknown as Row[] | null) ?? [];
+      return toPage(rows, limit, conversationFromJson, (last) =>
+        encodeConversationCursor({ updated_at: microsUtc(String(last.updated_at)), id: String(last.id) }),
       );
     },
 
     async searchConversations(query, page): Promise<Page<Conversation>> {
       const limit = pageLimit(page.limit);
       const after = page.cursor ? decodeConversationCursor(page.cursor) : null;
-      const rows = await asUser((tx) =>
-        tx.query(
-          `select id, title, system_prompt, model, created_at, updated_at, cursor_ts
-             from public.search_conversations($1::text, $2::timestamptz, $3::uuid, $4::integer)`,
-          [query, after?.updated_at ?? null, after?.id ?? null, limit + 1],
-        ),
+      const rows = await userQuery(
+        `select id, title, system_prompt, model, created_at, updated_at, cursor_ts
+           from public.search_conversations($1::text, $2::timestamptz, $3::uuid, $4::integer)`,
+        [query, after?.updated_at ?? null, after?.id ?? null, limit + 1],
       );
       return toPage(rows, limit, toConversation, (last) =>
         encodeConversationCursor({ updated_at: String(last.cursor_ts), id: String(last.id) }),
@@ -403,9 +411,7 @@ function createUserStore(sql: SqlClient, userId: string): UserStore {
 
     async usage(query: UsageQuery): Promise<UsageRow[]> {
       // The same SQL function the Supabase adapter calls through PostgREST: one implementation.
-      const rows = await asUser((tx) =>
-        tx.query("select * from public.usage_report($1::timestamptz, $2::timestamptz, $3)", [query.from, query.to, query.group_by]),
-      );
+      const rows = await userQuery("select * from public.usage_report($1::timestamptz, $2::timestamptz, $3)", [query.from, query.to, query.group_by]);
       return rows.map(usageRowFrom);
     },
 
@@ -432,9 +438,7 @@ function createUserStore(sql: SqlClient, userId: string): UserStore {
     },
 
     async listApiKeys() {
-      const rows = await asUser((tx) =>
-        tx.query(`select ${API_KEY_COLUMNS} from public.api_keys where revoked_at is null order by created_at desc, id desc`),
-      );
+      const rows = await userQuery(`select ${API_KEY_COLUMNS} from public.api_keys where revoked_at is null order by created_at desc, id desc`);
       return rows.map(toApiKey);
     },
 
@@ -449,13 +453,24 @@ function createUserStore(sql: SqlClient, userId: string): UserStore {
   async function saveMessage(text: string, params: unknown[], conversationId: string): Promise<Message> {
     if (!isUuid(conversationId)) throw notFound("Conversation");
     try {
-      const [row] = await asUser((tx) => tx.query(text, params));
+      const [row] = await userQuery(text, params);
       return toMessage(row!);
     } catch (e) {
       throw mapWriteError(e);
     }
   }
 }
+
+/** list_conversations' query (schema.sql), `keyset` added to its where clause, the limit as $1. */
+const listPage = (keyset: string) =>
+  `select coalesce(json_agg(c order by c.updated_at desc, c.id desc), '[]') as page
+     from (select t.id, t.title, t.system_prompt, t.model, t.created_at, t.updated_at
+             from public.conversations t
+            where t.user_id = (select auth.uid()) ${keyset}
+            order by t.updated_at desc, t.id desc
+            limit greatest(1, least($1::integer, 101))) c`;
+const LIST_FIRST = listPage("");
+const LIST_AFTER = listPage("and (t.updated_at, t.id) < ($2::timestamptz, $3::uuid)");
 
 /** jsonb comes back parsed from pg and PGlite; be tolerant of text. */
 const json = (v: unknown): Row | null => (v === null || v === undefined ? null : typeof v === "string" ? (JSON.parse(v) as Row) : (v as Row));

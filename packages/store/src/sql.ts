@@ -10,9 +10,24 @@ export interface SqlTx {
   exec(script: string): Promise<void>;
 }
 
+/** set_config(name, value, is_local) pairs: a role and JWT claims, as PostgREST sets them. */
+export type LocalSettings = readonly (readonly [name: string, value: string])[];
+
 export interface SqlClient extends SqlTx {
   /** Runs `fn` in BEGIN … COMMIT; any throw rolls back and is rethrown. */
   transaction<T>(fn: (tx: SqlTx) => Promise<T>): Promise<T>;
+  /**
+   * One statement in a transaction of its own, after `set_config(name, value, true)` for each setting:
+   * what `transaction` with a set_config statement and then `text` does, in one round trip. The
+   * settings are transaction-local, so nothing outlives the statement; a failure rolls back both.
+   */
+  queryAs<T = Record<string, unknown>>(settings: LocalSettings, text: string, params?: unknown[]): Promise<T[]>;
+  /**
+   * True where each statement text is parsed and planned once and reused (the PGlite driver's named
+   * prepared statements); false where every query is planned again (node-postgres here, which sends
+   * no prepared statements so that transaction-mode poolers work).
+   */
+  readonly reusesPlans: boolean;
   close(): Promise<void>;
 }
 
@@ -50,27 +65,130 @@ export function timestamptzToIso(text: string): string {
 /** Counts and sums fit comfortably in a double; the API speaks JSON numbers. */
 const int8ToNumber = (text: string): number => Number(text);
 
+const settingsStatements: string[] = [];
+/** `select set_config($1, $2, true), …` for `n` settings (names and values both parameters); one string per n. */
+function settingsStatement(n: number): string {
+  return (settingsStatements[n] ??= `select ${Array.from({ length: n }, (_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`).join(", ")}`);
+}
+
 // ---- PGlite ----------------------------------------------------------------------------------
 
 export interface PgliteOptions {
   /** Directory to persist to; omitted = in memory. */
   dataDir?: string | undefined;
+  /** Run the database in a worker thread rather than on this thread's event loop. */
+  thread?: boolean | undefined;
 }
 
 export async function createPgliteClient(opts: PgliteOptions = {}): Promise<SqlClient> {
   // Imported lazily so a Lambda talking to PostgreSQL never loads the WASM build.
-  const { PGlite, protocol, parse } = await import("@electric-sql/pglite");
+  const pglite = await import("@electric-sql/pglite");
+  const { PGlite, protocol, parse } = pglite;
   if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
+  // In memory there is nothing to sync to a file system after each batch.
+  const sync = { syncToFs: Boolean(opts.dataDir) };
+  if (opts.thread) return pgliteClient(await pgliteThread(opts.dataDir, pglite), protocol.serialize, parse, sync);
   const db = await PGlite.create({
     ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
     parsers: { [TIMESTAMPTZ]: timestamptzToIso, [INT8]: int8ToNumber },
   });
-  return pgliteClient(db, protocol.serialize, parse);
+  return pgliteClient(db, protocol.serialize, parse, sync);
 }
 
-type PGliteDb = import("@electric-sql/pglite").PGlite;
-type Serialize = typeof import("@electric-sql/pglite").protocol.serialize;
-type Parse = typeof import("@electric-sql/pglite").parse;
+type Pglite = typeof import("@electric-sql/pglite");
+type BackendMessage = import("@electric-sql/pglite").messages.BackendMessage;
+type Serialize = Pglite["protocol"]["serialize"];
+type Parse = Pglite["parse"];
+
+/** What the driver needs from PGlite: PGlite itself, or the same backend in a worker thread. */
+export interface PgliteBackend {
+  execProtocol(message: Uint8Array, opts?: { syncToFs?: boolean }): Promise<{ messages: BackendMessage[] }>;
+  serializers: Record<number, (x: any) => string>;
+  parsers: Record<number, (x: string, typeId?: number) => unknown>;
+  isInTransaction(): boolean | Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/**
+ * PGlite in a worker thread (pglite-thread.mjs). The thread only runs protocol messages through the
+ * WASM backend; everything else (statement cache, batching, ordering, serializing parameters and
+ * parsing results) stays in this thread, so both variants share one driver. Requests are already one
+ * at a time (the driver's queue); each is one message to the thread and one back, the response bytes
+ * transferred, not copied.
+ */
+async function pgliteThread(dataDir: string | undefined, { protocol: { Parser, serialize }, parse, types }: Pglite): Promise<PgliteBackend> {
+  const { Worker } = await import("node:worker_threads");
+  const worker = new Worker(new URL("./pglite-thread.mjs", import.meta.url), { workerData: { dataDir } });
+  const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  let nextId = 0;
+  let failure: Error | undefined;
+  const ready = new Promise<void>((resolve, reject) => {
+    worker.on("message", (m: { ready?: true; id: number; ok: boolean; data?: Uint8Array; error?: string }) => {
+      if (m.ready) return resolve();
+      const p = pending.get(m.id);
+      pending.delete(m.id);
+      if (pending.size === 0) worker.unref();
+      if (m.ok) p?.resolve(m.data);
+      else p?.reject(new Error(`PGlite thread: ${m.error}`));
+    });
+    // The thread is gone (start-up failure or crash): nothing pending will be answered.
+    const fail = (e: Error) => {
+      failure = e;
+      reject(e);
+      for (const p of pending.values()) p.reject(e);
+      pending.clear();
+    };
+    worker.on("error", fail);
+    worker.on("exit", (code) => fail(new Error(`PGlite thread exited (${code})`)));
+  });
+  await ready;
+  // An idle thread must not keep the process alive (PGlite in this thread would not either); one with
+  // a request in hand must.
+  worker.unref();
+  const call = (msg: { op: string; bytes?: Uint8Array; syncToFs?: boolean }) =>
+    new Promise<Uint8Array | undefined>((resolve, reject) => {
+      if (failure) return reject(failure);
+      const id = nextId++;
+      if (pending.size === 0) worker.ref();
+      pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      worker.postMessage({ id, ...msg });
+    });
+  const parser = new Parser();
+  let inTransaction = false;
+  const backend: PgliteBackend = {
+    async execProtocol(message, { syncToFs = true } = {}) {
+      const data = await call({ op: "exec", bytes: message, syncToFs });
+      const messages: BackendMessage[] = [];
+      let error: Error | undefined;
+      parser.parse(data ?? new Uint8Array(0), (m) => {
+        messages.push(m);
+        if (m.name === "error") error ??= m as unknown as Error;
+        else if (m.name === "readyForQuery") inTransaction = (m as unknown as { status: string }).status !== "I";
+      });
+      // As PGlite's execProtocol: the first error of the batch is thrown (the rest of it still ran).
+      if (error) throw error;
+      return { messages };
+    },
+    serializers: { ...types.serializers },
+    parsers: { ...types.parsers, [TIMESTAMPTZ]: timestamptzToIso, [INT8]: int8ToNumber },
+    isInTransaction: () => inTransaction,
+    async close() {
+      await call({ op: "close" });
+      await worker.terminate();
+    },
+  };
+  // Array types, as PGlite registers them when it starts (its _initArrayTypes).
+  const { messages } = await backend.execProtocol(
+    serialize.query(`select b.oid, b.typarray from pg_catalog.pg_type a left join pg_catalog.pg_type b on b.oid = a.typelem
+                      where a.typcategory = 'A' group by b.oid, b.typarray order by b.oid`),
+    { syncToFs: false },
+  );
+  for (const { oid, typarray } of parse.parseResults(messages, backend.parsers)[0]!.rows as { oid: number; typarray: number }[]) {
+    backend.serializers[typarray] = (x) => types.arraySerializer(x, backend.serializers[oid], typarray);
+    backend.parsers[typarray] = (x) => types.arrayParser(x, backend.parsers[oid] as Parameters<typeof types.arrayParser>[1], typarray);
+  }
+  return backend;
+}
 
 /** Named prepared statements kept per client; beyond this, statements are parsed unnamed each time. */
 const STATEMENT_CACHE = 500;
@@ -88,7 +206,8 @@ const STATEMENT_CACHE = 500;
  * type with PGlite's own serializers; rows are parsed by PGlite's own result parser and type parsers.
  * All calls go through one queue: a transaction holds it from BEGIN to COMMIT, as PGlite's does.
  */
-export function pgliteClient(db: PGliteDb, serialize: Serialize, parse: Parse): SqlClient {
+export function pgliteClient(db: PgliteBackend, serialize: Serialize, parse: Parse, { syncToFs = true }: { syncToFs?: boolean } = {}): SqlClient {
+  const sync = { syncToFs };
   const statements = new Map<string, { name: string; paramTypes: number[] }>();
   let queue: Promise<unknown> = Promise.resolve();
   /** Runs `fn` when every earlier call has finished. */
@@ -125,26 +244,47 @@ export function pgliteClient(db: PGliteDb, serialize: Serialize, parse: Parse): 
    * One statement: the rows of its (last) result. `prefix`: messages to send before it in the same
    * batch, asked for only once the statement has parsed (a parse error sends nothing).
    */
-  async function run<T>(text: string, params: unknown[], prefix: () => Uint8Array[] = () => []): Promise<T[]> {
-    const { name, paramTypes } = await prepare(text);
+  /** Bind + Describe + Execute of a prepared statement, its parameters serialized by their declared types. */
+  const execution = ({ name, paramTypes }: { name: string; paramTypes: number[] }, params: unknown[]): Uint8Array[] => {
     const values = params.map((v, i) => {
       if (v === null || v === undefined) return null;
       const toText = db.serializers[paramTypes[i]!];
       return toText ? toText(v) : String(v);
     });
-    const { messages } = await db.execProtocol(
-      batch([...prefix(), serialize.bind({ statement: name, values }), serialize.describe({ type: "P" }), serialize.execute({}), serialize.sync()]),
-    );
+    return [serialize.bind({ statement: name, values }), serialize.describe({ type: "P" }), serialize.execute({})];
+  };
+
+  /** Sends `parts` and a Sync as one batch; the rows of the last statement's result. */
+  async function send<T>(parts: Uint8Array[]): Promise<T[]> {
+    const { messages } = await db.execProtocol(batch([...parts, serialize.sync()]), sync);
     const results = parse.parseResults(messages, db.parsers);
     return (results.at(-1)?.rows ?? []) as T[];
   }
 
+  async function run<T>(text: string, params: unknown[], prefix: () => Uint8Array[] = () => []): Promise<T[]> {
+    const statement = await prepare(text);
+    return send<T>([...prefix(), ...execution(statement, params)]);
+  }
+
+  /**
+   * The settings and the statement as one batch with a single Sync: without BEGIN, everything up to
+   * the Sync is one implicit transaction (PostgreSQL's extended-query protocol), so set_config(…, true)
+   * holds for the statement and ends with it, and an error anywhere rolls back all of it.
+   */
+  async function runAs<T>(settings: LocalSettings, text: string, params: unknown[]): Promise<T[]> {
+    const set = await prepare(settingsStatement(settings.length));
+    const statement = await prepare(text);
+    return send<T>([...execution(set, settings.flat()), ...execution(statement, params)]);
+  }
+
   async function script(text: string): Promise<void> {
-    await db.execProtocol(batch([serialize.query(text)]));
+    await db.execProtocol(batch([serialize.query(text)]), sync);
   }
 
   return {
+    reusesPlans: true,
     query: (text, params = []) => exclusive(() => run(text, params)),
+    queryAs: (settings, text, params = []) => exclusive(() => runAs(settings, text, params)),
     exec: (text) => exclusive(() => script(text)),
     transaction: <T>(fn: (tx: SqlTx) => Promise<T>) =>
       exclusive(async () => {
@@ -163,21 +303,21 @@ export function pgliteClient(db: PGliteDb, serialize: Serialize, parse: Parse): 
           query: async (text, params = []) => (open(), run(text, params, begin)),
           exec: async (text) => {
             open();
-            await db.execProtocol(batch([...begin(), serialize.query(text)]));
+            await db.execProtocol(batch([...begin(), serialize.query(text)]), sync);
           },
         };
         try {
           const result = await fn(tx);
           closed = true;
           if (begun) {
-            const { messages } = await db.execProtocol(batch([serialize.query("COMMIT")]));
+            const { messages } = await db.execProtocol(batch([serialize.query("COMMIT")]), sync);
             // COMMIT of a transaction in which a statement failed (and the error was caught) rolls back.
             if (parse.parseResults(messages, db.parsers).at(-1)?.command === "ROLLBACK") throw new Error("Transaction aborted: a statement in it failed");
           }
           return result;
         } catch (e) {
           closed = true;
-          if (db.isInTransaction()) await script("ROLLBACK");
+          if (await db.isInTransaction()) await script("ROLLBACK");
           throw e;
         }
       }),
@@ -195,6 +335,8 @@ export interface PgOptions {
 
 export async function createPgClient(databaseUrl: string, opts: PgOptions = {}): Promise<SqlClient> {
   const { default: pgModule } = await import("pg");
+  // node-postgres's own value preparation and literal quoting (its module exports them as `utils`).
+  const utils = (pgModule as unknown as { utils: PgUtils }).utils;
   // Per-pool parsers rather than pg.types.setTypeParser, which would change every pool in the process.
   const types = {
     getTypeParser: ((oid: number, format?: "text" | "binary") => {
@@ -223,28 +365,96 @@ export async function createPgClient(databaseUrl: string, opts: PgOptions = {}):
     },
   });
 
+  async function transaction<T>(fn: (tx: SqlTx) => Promise<T>): Promise<T> {
+    const client = await pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query("begin");
+      const result = await fn(wrap(client));
+      await client.query("commit");
+      return result;
+    } catch (e) {
+      try {
+        await client.query("rollback");
+      } catch (rollbackError) {
+        // The connection is unusable; make the pool destroy it rather than hand it out again.
+        broken = rollbackError as Error;
+      }
+      throw e;
+    } finally {
+      client.release(broken ?? false);
+    }
+  }
+
   return {
     ...wrap(pool),
-    async transaction<T>(fn: (tx: SqlTx) => Promise<T>): Promise<T> {
-      const client = await pool.connect();
-      let broken: Error | undefined;
-      try {
-        await client.query("begin");
-        const result = await fn(wrap(client));
-        await client.query("commit");
-        return result;
-      } catch (e) {
-        try {
-          await client.query("rollback");
-        } catch (rollbackError) {
-          // The connection is unusable; make the pool destroy it rather than hand it out again.
-          broken = rollbackError as Error;
-        }
-        throw e;
-      } finally {
-        client.release(broken ?? false);
-      }
+    reusesPlans: false,
+    transaction,
+    async queryAs<T>(settings: LocalSettings, text: string, params: unknown[] = []): Promise<T[]> {
+      // One simple-protocol query holding both statements: PostgreSQL runs a multi-statement query
+      // string as one implicit transaction, so the settings are local to it (as in `transaction`).
+      // Its values go in as literals, quoted exactly as libpq's PQescapeLiteral does; a value
+      // that cannot (a NUL byte, binary) or a statement whose text the splice cannot be sure of
+      // takes the parameterised path: the same statements in a transaction, three round trips more.
+      const set = inlineParams(settingsStatement(settings.length), settings.flat(), utils);
+      const statement = inlineParams(text, params, utils);
+      if (set === null || statement === null)
+        return transaction(async (tx) => {
+          await tx.query(settingsStatement(settings.length), settings.flat());
+          return tx.query<T>(text, params);
+        });
+      const results = (await pool.query(`${set};\n${statement}`)) as unknown as pg.QueryResult | pg.QueryResult[];
+      return (Array.isArray(results) ? results.at(-1)!.rows : results.rows) as T[];
     },
     close: () => pool.end(),
   };
+}
+
+interface PgUtils {
+  /** What node-postgres sends for a parameter value: text, a Buffer (bytea) or null. */
+  prepareValue(value: unknown): string | Buffer | null;
+  escapeLiteral(text: string): string;
+}
+
+/**
+ * `text` with each `$n` replaced by the n-th value as a quoted literal, or null where that is not
+ * certainly the same statement: `$` outside a plain parameter (dollar quoting), E'' or U&'' strings,
+ * block comments, backslashes, and values node-postgres would not send as text or that contain a NUL byte. A quoted
+ * literal is of unknown type until its context decides, exactly as an untyped parameter is.
+ */
+export function inlineParams(text: string, params: readonly unknown[], utils: PgUtils): string | null {
+  // A backslash in the statement itself could end a literal early where standard_conforming_strings is off.
+  if (text.includes("\\")) return null;
+  let out = "";
+  let from = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === "'" || c === '"') {
+      if (c === "'" && /[a-z0-9_&]/i.test(text[i - 1] ?? "")) return null; // E'…', U&'…', B'…', X'…'
+      const end = text.indexOf(c, i + 1);
+      if (end === -1) return null;
+      i = end; // a doubled quote ('' or "") just starts the next quoted run
+    } else if (c === "-" && text[i + 1] === "-") {
+      const end = text.indexOf("\n", i);
+      if (end === -1) break;
+      i = end;
+    } else if (c === "/" && text[i + 1] === "*") {
+      return null;
+    } else if (c === "$") {
+      const m = /^\$(\d+)(?![\w$])/.exec(text.slice(i, i + 12));
+      if (!m || /[\w$]/.test(text[i - 1] ?? "")) return null;
+      const n = Number(m[1]);
+      if (n < 1 || n > params.length) return null;
+      const v = params[n - 1];
+      const prepared = v === null || v === undefined ? null : utils.prepareValue(v);
+      let literal: string;
+      if (prepared === null) literal = "NULL";
+      else if (typeof prepared !== "string" || prepared.includes("\0")) return null;
+      else literal = utils.escapeLiteral(prepared);
+      out += `${text.slice(from, i)}${literal}`;
+      i += m[0].length - 1;
+      from = i + 1;
+    }
+  }
+  return out + text.slice(from);
 }

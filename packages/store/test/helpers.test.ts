@@ -5,7 +5,8 @@ import {
   encodeConversationCursor,
   encodeMessageCursor,
 } from "../src/cursor";
-import { timestamptzToIso } from "../src/sql";
+import pg from "pg";
+import { inlineParams, timestamptzToIso } from "../src/sql";
 
 describe("timestamptzToIso", () => {
   it.each([
@@ -32,5 +33,23 @@ describe("cursors", () => {
     expect(cursor).toMatch(/^[A-Za-z0-9_-]+$/);
     expect(decodeConversationCursor(cursor)).toEqual(key);
     expect(decodeMessageCursor(encodeMessageCursor({ seq: "9007199254740993" }))).toEqual({ seq: "9007199254740993" });
+  });
+});
+
+describe("inlineParams (node-postgres, one round trip)", () => {
+  const utils = (pg as unknown as { utils: Parameters<typeof inlineParams>[2] }).utils;
+  it("quotes each value as a literal, as libpq's PQescapeLiteral does", () => {
+    expect(inlineParams("select $1::uuid, $2, $10 from t where a = $3 limit $2", ["u", 21, null, 4, 5, 6, 7, 8, 9, "it's \\ here"], utils)).toBe(
+      "select 'u'::uuid, '21',  E'it''s \\\\ here' from t where a = NULL limit '21'",
+    );
+  });
+  it("leaves quoted text and comments alone", () => {
+    expect(inlineParams(`select '$1', "$1", $1 -- $1\n, $1`, ["v"], utils)).toBe(`select '$1', "$1", 'v' -- $1\n, 'v'`);
+  });
+  it("declines what it cannot be sure of", () => {
+    for (const text of ["select E'\\'$1'", "select 'a\\' || $1", "select $$ $1 $$", "select $tag$x$tag$", "select /* $1 */ 1", "select a$1", "select $2"])
+      expect(inlineParams(text, ["v"], utils)).toBeNull();
+    expect(inlineParams("select $1", ["a\0b"], utils)).toBeNull();
+    expect(inlineParams("select $1", [Buffer.from("x")], utils)).toBeNull();
   });
 });

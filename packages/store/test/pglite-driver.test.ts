@@ -1,18 +1,22 @@
 // The PGlite driver speaks the extended protocol itself (named prepared statements, BEGIN batched
-// with a transaction's first statement): transaction semantics must be PGlite's and PostgreSQL's.
+// with a transaction's first statement): transaction semantics must be PGlite's and PostgreSQL's,
+// with PGlite on this thread and in a worker thread alike.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPgliteClient, type SqlClient } from "../src/sql";
 
-let c: SqlClient;
-const count = async (where = "true") => (await c.query<{ n: number }>(`select count(*)::int as n from t where ${where}`))[0]!.n;
+describe.each([
+  ["this thread", false],
+  ["a worker thread", true],
+])("PGlite driver, database on %s", (_, thread) => {
+  let c: SqlClient;
+  const count = async (where = "true") => (await c.query<{ n: number }>(`select count(*)::int as n from t where ${where}`))[0]!.n;
 
-beforeAll(async () => {
-  c = await createPgliteClient();
-  await c.exec("create table t (id int primary key, j jsonb, a uuid[])");
-});
-afterAll(() => c.close());
+  beforeAll(async () => {
+    c = await createPgliteClient({ thread });
+    await c.exec("create table t (id int primary key, j jsonb, a uuid[])");
+  });
+  afterAll(() => c.close());
 
-describe("PGlite driver", () => {
   it("rolls back a transaction whose statement fails, and later statements run outside it", async () => {
     await expect(
       c.transaction(async (tx) => {

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPgClient, migrate, openStore, type SqlStore } from "../src/index";
 import { describeStoreContract } from "./contract";
 import { describeDatabaseChecks } from "./database-checks";
+import { describeQueryAs } from "./query-as";
 import { sqlHooks } from "./hooks";
 import { postgresAvailable, startPostgres, type PostgresServer } from "./pg-server";
 
@@ -21,6 +22,7 @@ describe.skipIf(!postgresAvailable())("PostgreSQL server", () => {
 
   describeStoreContract("PostgreSQL", () => ({ store, hooks: sqlHooks(store.sql) }));
   let freshDbs = 0;
+  describeQueryAs("PostgreSQL", () => store.sql);
   describeDatabaseChecks("PostgreSQL", () => store.sql, async () => {
     const name = `fresh_${++freshDbs}`;
     await store.sql.exec(`create database ${name}`);

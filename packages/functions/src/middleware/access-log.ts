@@ -35,7 +35,10 @@ export function writeAccessRecord(record: AccessRecord, env: NodeJS.ProcessEnv =
 /** First in the chain, so its after/onError run last, once the response (or the error response) is set. */
 export const accessLog = (): ApiMiddleware => {
   const done = (request: ApiRequest) => {
-    if (request.context.requestId) writeAccessRecord(accessRecord(request), process.env, request.context.awsRequestId);
+    if (!request.context.requestId) return;
+    const env = process.env;
+    // The record is built only where it is written.
+    if (env.AWS_LAMBDA_LOG_FORMAT === "JSON" || env.ACCESS_LOG === "1") writeAccessRecord(accessRecord(request), env, request.context.awsRequestId);
   };
   return { after: done, onError: done };
 };

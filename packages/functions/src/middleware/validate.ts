@@ -12,14 +12,19 @@ export interface InputSchemas {
   path?: string;
 }
 
-/** Function URL events have no route, so the parameters are read from the raw path. */
-function paramsFromPath(template: string, rawPath: string): Record<string, string> | undefined {
+/** A route template compiled once: its parameter names and a pattern that captures them. */
+function compilePath(template: string): { names: string[]; pattern: RegExp } {
   const names: string[] = [];
-  const pattern = template.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(/\\?\{(\w+)\\?\}/g, (_, n: string) => {
+  const source = template.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(/\\?\{(\w+)\\?\}/g, (_, n: string) => {
     names.push(n);
     return "([^/]+)";
   });
-  const m = new RegExp(`^${pattern}$`).exec(rawPath);
+  return { names, pattern: new RegExp(`^${source}$`) };
+}
+
+/** Function URL events have no route, so the parameters are read from the raw path. */
+function paramsFromPath({ names, pattern }: { names: string[]; pattern: RegExp }, rawPath: string): Record<string, string> | undefined {
+  const m = pattern.exec(rawPath);
   if (!m) return undefined;
   try {
     return Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(m[i + 1]!)]));
@@ -29,28 +34,32 @@ function paramsFromPath(template: string, rawPath: string): Record<string, strin
 }
 
 /** Parses body, query and path parameters with their zod schemas; a failure is a 422 naming each field. */
-export const validate = (schemas: InputSchemas): ApiMiddleware => ({
-  before: (request) => {
-    const fields: FieldError[] = [];
-    const parse = (schema: z.ZodType | undefined, value: unknown, where: string) => {
-      if (!schema) return undefined;
-      const r = schema.safeParse(value ?? {});
-      if (r.success) return r.data;
-      for (const i of r.error.issues) fields.push({ path: [where, ...i.path].join("."), message: i.message });
-      return undefined;
-    };
-    const e = request.event;
-    // A malformed id can never name a row; answer as for any other missing row rather than with a 422.
-    const rawParams = e.pathParameters ?? (schemas.path ? paramsFromPath(schemas.path, e.rawPath) : undefined);
-    const params = parse(schemas.params, rawParams, "path");
-    if (fields.length) throw new AppError("not_found_error", "Not found");
-    const input = {
-      body: parse(schemas.body, e.body, "body"),
-      query: parse(schemas.query, e.queryStringParameters, "query"),
-      params,
-      headers: parse(schemas.headers, e.headers, "header"),
-    };
-    if (fields.length) throw new AppError("validation_error", "Request validation failed", { fields });
-    request.context.input = input;
-  },
-});
+export const validate = (schemas: InputSchemas): ApiMiddleware => {
+  const path = schemas.path && schemas.params ? compilePath(schemas.path) : undefined;
+  return {
+    before: (request) => {
+      const fields: FieldError[] = [];
+      const parse = (schema: z.ZodType | undefined, value: unknown, where: string) => {
+        if (!schema) return undefined;
+        const r = schema.safeParse(value ?? {});
+        if (r.success) return r.data;
+        for (const i of r.error.issues) fields.push({ path: [where, ...i.path].join("."), message: i.message });
+        return undefined;
+      };
+      const e = request.event;
+      // A malformed id can never name a row; answer as for any other missing row rather than with a 422.
+      // (Only routes with parameters look at them.)
+      const rawParams = schemas.params ? (e.pathParameters ?? (path ? paramsFromPath(path, e.rawPath) : undefined)) : undefined;
+      const params = parse(schemas.params, rawParams, "path");
+      if (fields.length) throw new AppError("not_found_error", "Not found");
+      const input = {
+        body: parse(schemas.body, e.body, "body"),
+        query: parse(schemas.query, e.queryStringParameters, "query"),
+        params,
+        headers: parse(schemas.headers, e.headers, "header"),
+      };
+      if (fields.length) throw new AppError("validation_error", "Request validation failed", { fields });
+      request.context.input = input;
+    },
+  };
+};

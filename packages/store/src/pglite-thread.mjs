@@ -1,0 +1,40 @@
+// PGlite in a worker thread: the WASM PostgreSQL runs here, off the server's event loop. It only
+// executes protocol messages; the driver (sql.ts) prepares, batches, parses and orders them on the
+// main thread. Plain JavaScript so that it loads the same way under tsx, vitest and node.
+import { parentPort, workerData } from "node:worker_threads";
+import { PGlite } from "@electric-sql/pglite";
+
+const db = await PGlite.create(workerData.dataDir ? { dataDir: workerData.dataDir } : {});
+
+parentPort.on("message", async ({ id, op, bytes, syncToFs }) => {
+  try {
+    if (op === "exec") {
+      // The raw response bytes, unparsed: the main thread parses them. Each chunk is a view into
+      // the WASM heap, so it is copied as it arrives.
+      const chunks = [];
+      let size = 0;
+      await db.execProtocolRawStream(bytes, {
+        syncToFs,
+        onRawData: (chunk) => {
+          chunks.push(chunk.slice());
+          size += chunk.length;
+        },
+      });
+      const out = chunks.length === 1 ? chunks[0] : new Uint8Array(size);
+      if (chunks.length !== 1) {
+        let at = 0;
+        for (const c of chunks) {
+          out.set(c, at);
+          at += c.length;
+        }
+      }
+      parentPort.postMessage({ id, ok: true, data: out }, [out.buffer]);
+    } else if (op === "close") {
+      await db.close();
+      parentPort.postMessage({ id, ok: true });
+    } else throw new Error(`unknown op ${op}`);
+  } catch (e) {
+    parentPort.postMessage({ id, ok: false, error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+  }
+});
+parentPort.postMessage({ ready: true });
