@@ -53,7 +53,7 @@ import {
   usageRowFrom,
   exportFromJson,
 } from "./rows";
-import type { LocalSettings, SqlClient, SqlTx } from "./sql";
+import type { LocalSettings, SqlClient } from "./sql";
 
 type Row = Record<string, unknown>;
 
@@ -163,15 +163,6 @@ function createUserStore(sql: SqlClient, userId: string): UserStore {
     ["role", "authenticated"],
     ["request.jwt.claims", claims],
   ];
-
-  /** One transaction as the user: one round trip to assume the identity, then `fn`'s statements. */
-  const asUser = <T>(fn: (tx: SqlTx) => Promise<T>): Promise<T> =>
-    sql.transaction(async (tx) => {
-      await tx.query("select set_config('role', 'authenticated', true), set_config('request.jwt.claims', $1, true)", [
-        claims,
-      ]);
-      return fn(tx);
-    });
 
   /** One statement as the user, in a transaction of its own: the identity travels with it (one round trip). */
   const userQuery = <T = Row>(text: string, params: unknown[] = []): Promise<T[]> => sql.queryAs<T>(identity, text, params);
@@ -293,11 +284,9 @@ function createUserStore(sql: SqlClient, userId: string): UserStore {
     async prepareTurn(conversationId, opts): Promise<TurnContext | null> {
       if (!isUuid(conversationId)) return null;
       // The SQL function the Supabase adapter calls too: one implementation, and a cached plan.
-      const [row] = await asUser((tx) =>
-        tx.query<{ turn: Parameters<typeof turnFromJson>[0] }>(
-          "select public.prepare_turn($1::uuid, $2::integer, $3::text, $4::uuid, $5::boolean) as turn",
-          [conversationId, Math.max(0, Math.trunc(opts.historyLimit)), opts.idempotencyKey, opts.parent?.parentId ?? null, opts.parent?.branch ?? false],
-        ),
+      const [row] = await userQuery<{ turn: Parameters<typeof turnFromJson>[0] }>(
+        "select public.prepare_turn($1::uuid, $2::integer, $3::text, $4::uuid, $5::boolean) as turn",
+        [conversationId, Math.max(0, Math.trunc(opts.historyLimit)), opts.idempotencyKey, opts.parent?.parentId ?? null, opts.parent?.branch ?? false],
       );
       return turnFromJson(row?.turn ?? null);
     },
