@@ -3,7 +3,7 @@
 // HttpResponseStream is replaced by AWS's own (aws-lambda-ric) when RIC_DIST names its dist file.
 //   node runner.mjs load <bundle.mjs>...                 → stdout: {"<bundle>": "<handler kind>", …}
 //   node runner.mjs stream <bundle.mjs> <event.json> <out.json>
-//        one RESPONSE_STREAM invocation; out.json: { node, contentType, endedAt: closedAt, body (base64 of every byte) }
+//        one RESPONSE_STREAM invocation; out.json: { node, contentType, body (base64 of every byte) }
 import { readFileSync, writeFileSync } from "node:fs";
 import { finished } from "node:stream/promises";
 import { pathToFileURL } from "node:url";
@@ -39,9 +39,8 @@ async function stream(bundle: string, eventFile: string, outFile: string): Promi
       chunks.push(typeof chunk === "string" ? Buffer.from(chunk, encoding) : Buffer.from(chunk));
       return true;
     },
-    close: () => void (closedAt ??= Date.now()),
+    close: () => {},
   };
-  let closedAt: number | undefined;
   const responseStream = new LambdaResponseStream(sink);
   const event = JSON.parse(readFileSync(eventFile, "utf8")) as unknown;
   const functionName = process.env.AWS_LAMBDA_FUNCTION_NAME ?? "stream";
@@ -49,7 +48,7 @@ async function stream(bundle: string, eventFile: string, outFile: string): Promi
   // As the runtime does once the handler settles.
   if (!responseStream.writableEnded) responseStream.end();
   await finished(responseStream);
-  writeFileSync(outFile, JSON.stringify({ node: process.version, contentType, endedAt: closedAt, body: Buffer.concat(chunks).toString("base64") }));
+  writeFileSync(outFile, JSON.stringify({ node: process.version, contentType, body: Buffer.concat(chunks).toString("base64") }));
 }
 
 const [mode, ...args] = process.argv.slice(2);

@@ -180,6 +180,12 @@ export interface LoginThrottle {
 
 /** Operations on behalf of one signed-in user; the database's RLS policies scope every one of them. */
 export interface UserStore {
+  /**
+   * True where the database runs on this thread (embedded PGlite): its queries hold the event loop, so
+   * the reply loop lets bytes already written reach the socket before its final write. Elsewhere the
+   * final write is sent before the last events, so it reaches the database ahead of any next request.
+   */
+  readonly blocksThread?: boolean;
   getUser(): Promise<User | null>;
   createConversation(input: { title: string | null; system_prompt: string | null; model: string }): Promise<Conversation>;
   listConversations(page: PageRequest): Promise<Page<Conversation>>;

@@ -170,6 +170,7 @@ function createUserStore(sql: SqlClient, userId: string): UserStore {
   const one = async (text: string, params: unknown[]): Promise<Row | undefined> => (await userQuery(text, params))[0];
 
   const store: UserStore = {
+    blocksThread: sql.blocksThread,
     async getUser() {
       const row = await one(`select ${USER_COLUMNS} from public.users where id = auth.uid()`, []);
       return row ? toUser(row) : null;

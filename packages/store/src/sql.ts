@@ -28,6 +28,8 @@ export interface SqlClient extends SqlTx {
    * no prepared statements so that transaction-mode poolers work).
    */
   readonly reusesPlans: boolean;
+  /** True where queries run on the caller's thread (PGlite without a worker): they hold its event loop. */
+  readonly blocksThread: boolean;
   close(): Promise<void>;
 }
 
@@ -87,7 +89,7 @@ export async function createPgliteClient(opts: PgliteOptions = {}): Promise<SqlC
   if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
   // In memory there is nothing to sync to a file system after each batch.
   const sync = { syncToFs: Boolean(opts.dataDir) };
-  if (opts.thread) return pgliteClient(await pgliteThread(opts.dataDir, pglite), protocol.serialize, parse, sync);
+  if (opts.thread) return pgliteClient(await pgliteThread(opts.dataDir, pglite), protocol.serialize, parse, { ...sync, blocksThread: false });
   const db = await PGlite.create({
     ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
     parsers: { [TIMESTAMPTZ]: timestamptzToIso, [INT8]: int8ToNumber },
@@ -206,7 +208,12 @@ const STATEMENT_CACHE = 500;
  * type with PGlite's own serializers; rows are parsed by PGlite's own result parser and type parsers.
  * All calls go through one queue: a transaction holds it from BEGIN to COMMIT, as PGlite's does.
  */
-export function pgliteClient(db: PgliteBackend, serialize: Serialize, parse: Parse, { syncToFs = true }: { syncToFs?: boolean } = {}): SqlClient {
+export function pgliteClient(
+  db: PgliteBackend,
+  serialize: Serialize,
+  parse: Parse,
+  { syncToFs = true, blocksThread = true }: { syncToFs?: boolean; blocksThread?: boolean } = {},
+): SqlClient {
   const sync = { syncToFs };
   const statements = new Map<string, { name: string; paramTypes: number[] }>();
   let queue: Promise<unknown> = Promise.resolve();
@@ -283,6 +290,7 @@ export function pgliteClient(db: PgliteBackend, serialize: Serialize, parse: Par
 
   return {
     reusesPlans: true,
+    blocksThread,
     query: (text, params = []) => exclusive(() => run(text, params)),
     queryAs: (settings, text, params = []) => exclusive(() => runAs(settings, text, params)),
     exec: (text) => exclusive(() => script(text)),
@@ -389,6 +397,7 @@ export async function createPgClient(databaseUrl: string, opts: PgOptions = {}):
   return {
     ...wrap(pool),
     reusesPlans: false,
+    blocksThread: false,
     transaction,
     async queryAs<T>(settings: LocalSettings, text: string, params: unknown[] = []): Promise<T[]> {
       // One simple-protocol query holding both statements: PostgreSQL runs a multi-statement query

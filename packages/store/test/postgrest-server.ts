@@ -32,8 +32,6 @@ export interface RecordedRequest {
   headers: Record<string, string>;
   body: unknown;
   status: number;
-  /** Date.now() when the request arrived. */
-  at: number;
 }
 
 export interface PostgrestFixture {
@@ -232,7 +230,7 @@ export async function startPostgrestFixture(opts: PostgrestFixtureOptions): Prom
     const url = new URL(req.url ?? "/", "http://fixture");
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers[k] = v;
-    const record: RecordedRequest = { method: req.method ?? "GET", path: url.pathname, query: [...url.searchParams], headers, body: undefined, status: 0, at: Date.now() };
+    const record: RecordedRequest = { method: req.method ?? "GET", path: url.pathname, query: [...url.searchParams], headers, body: undefined, status: 0 };
     requests.push(record);
     readJson(req)
       .then((body) => {

@@ -187,10 +187,13 @@ export async function runReply(
   // Only now: the flusher's heartbeat kept the row alive while the tokenizer loaded. The final write
   // goes out after a flush still in flight (the two append to the same text, in order) and settles the
   // ledger reservation to the real figures alongside, once, however the reply ended.
-  // The write starts a turn of the event loop later: an in-process database (PGlite) runs its queries
-  // synchronously, and the bytes written to the socket just now (Node sends them once the current
-  // microtasks are done) must not wait behind it.
-  const finalWrite = nextTurn()
+  // A database on this thread (PGlite) runs its queries synchronously: the write starts a turn of the
+  // event loop later, so the bytes written just now (Node sends them once the current microtasks are
+  // done) do not wait behind it; this process then holds its next send until it landed (below), and no
+  // other process shares that database. A remote one gets the write now, ahead of the last events: it
+  // reaches the database before a client that saw message_stop can send again through another instance
+  // (and finish_reply holds the conversation's row lock while it runs).
+  const finalWrite = (store.blocksThread ? nextTurn() : Promise.resolve())
     .then(() => flusher.close())
     .then(async (tail) => {
       const [finished] = await Promise.allSettled([
