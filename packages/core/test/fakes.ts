@@ -46,7 +46,8 @@ export class MemoryStore implements UserStore {
     const { idempotency_key: _k, heartbeat: _h, ...m } = r;
     return { ...m };
   };
-  private row(init: Partial<Row> & Pick<Row, "id" | "role" | "content">): Row {
+  /** A row as the store would write it, for tests that set up history written elsewhere. */
+  row(init: Partial<Row> & Pick<Row, "id" | "role" | "content">): Row {
     return {
       conversation_id: this.conversation.id,
       model: null,

@@ -96,10 +96,8 @@ describe("kept history", () => {
   it("stops the early call and reads when the conversation moved on (another instance answered)", async () => {
     keepEmpty();
     // Elsewhere: an exchange this instance never saw, and a new system prompt.
-    store.rows.push(
-      { ...store.rows[0]!, ...rowOf(store, "user", "elsewhere") },
-      { ...rowOf(store, "assistant", "Answered elsewhere."), finish_reason: "end_turn" },
-    );
+    store.rows.push(store.row({ id: crypto.randomUUID(), role: "user", content: "elsewhere" }));
+    store.rows.push(store.row({ id: crypto.randomUUID(), role: "assistant", content: "Answered elsewhere.", model: "m", finish_reason: "end_turn" }));
     store.conversation.system_prompt = "Be brief.";
     const provider = new ScriptedProvider([[{ wait: 1000 }, { text: "stale" }, { finish: "end_turn" }], answer("Fresh.")]);
     const s = await send(deps(provider), "next");
@@ -119,7 +117,7 @@ describe("kept history", () => {
 
   it("stops the early call when a reply is streaming (moved, then a read and a 409 without a second call)", async () => {
     keepEmpty();
-    store.rows.push({ ...rowOf(store, "assistant", ""), finish_reason: null });
+    store.rows.push(store.row({ id: crypto.randomUUID(), role: "assistant", content: "", model: "m" }));
     cache.forUser(USER).keep({ conversation: { ...store.conversation }, history: [] }, settings.HISTORY_LIMIT);
     // The kept history says "empty", so the send moves on to a read, which shows the streaming reply:
     // no model call at all the second time, and a 409.
@@ -198,26 +196,3 @@ describe("the end of a reply", () => {
     ]);
   });
 });
-
-function rowOf(s: MemoryStore, role: "user" | "assistant", content: string) {
-  const base = {
-    id: crypto.randomUUID(),
-    conversation_id: s.conversation.id,
-    role,
-    content,
-    reasoning: "",
-    model: role === "assistant" ? "m" : null,
-    token_count: null,
-    input_tokens: null,
-    finish_reason: null,
-    latency_ms: null,
-    ttft_ms: null,
-    metadata: {},
-    created_at: new Date().toISOString(),
-    parent_id: s.rows.at(-1)?.id ?? null,
-    cancel_requested: false,
-    idempotency_key: null,
-    heartbeat: Date.now(),
-  };
-  return base as (typeof s.rows)[number];
-}
