@@ -22,6 +22,18 @@ afterAll(() => h.close());
 const tokens = (text: string) => countTokens(text);
 
 describe("a normal stream", () => {
+  it("reads Groq's body to its end after [DONE], so the connection stays open for the next request", async () => {
+    const { token } = await registerUser(api);
+    const conv = await newConversation(api, token);
+    // The body ends a moment after [DONE]: a reader that stopped at [DONE] would cancel it mid-way,
+    // closing the connection (and, against Groq, costing the next request a TLS handshake).
+    const answer = reply(["Hi"]);
+    h.groq.enqueue({ steps: [...("steps" in answer ? answer.steps : []), { delay: 50 }] });
+    const upstream = h.groq.nextRequest();
+    expect(textOf(await readSse(await stream(api, conv, token, { content: "Hello" })))).toBe("Hi");
+    expect((await (await upstream).closed).early).toBe(false);
+  });
+
   it("relays Groq's deltas as the Anthropic sequence and stores usage, timings and request id from x_groq", async () => {
     const { token } = await registerUser(api);
     const conv = await newConversation(api, token, { system_prompt: "Be brief." });

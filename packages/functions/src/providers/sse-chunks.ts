@@ -13,11 +13,18 @@ export async function* sseChunks(response: Response): AsyncGenerator<ChatComplet
   const messages: EventSourceMessage[] = [];
   const parser = createParser({ onEvent: (m) => void messages.push(m) });
   const decoder = new TextDecoder();
+  let done = false;
+  // Read to the end of the body even after [DONE] (as groq-sdk does): a body left unread closes the
+  // connection, and the next request would pay a new TLS handshake to Groq.
   for await (const bytes of response.body as unknown as AsyncIterable<Uint8Array>) {
+    if (done) continue;
     parser.feed(decoder.decode(bytes, { stream: true }));
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i]!;
-      if (m.data.startsWith("[DONE]")) return;
+      if (m.data.startsWith("[DONE]")) {
+        done = true;
+        break;
+      }
       const data = JSON.parse(m.data) as ChatCompletionChunk & { error?: unknown; message?: string };
       if (m.event === "error") throw new Groq.APIError(undefined, data.error as object, data.message, response.headers);
       if (data.error) throw new Groq.APIError(undefined, data.error as object, undefined, response.headers);
