@@ -158,6 +158,53 @@ describe("kept history", () => {
   });
 });
 
+describe("refusals", () => {
+  it("after a 429 this instance stops calling the model early for that user", async () => {
+    keepEmpty();
+    const provider = new ScriptedProvider([answer("One."), [{ wait: 1000 }, { finish: "end_turn" }]]);
+    const d = deps(provider, { DAILY_TOKEN_BUDGET: 100_000, RESERVE_OUTPUT_TOKENS: 1000 });
+    const a = await send(d, "first");
+    await vi.advanceTimersByTimeAsync(100);
+    await a.done;
+    // The budget is used up elsewhere (another instance, another conversation).
+    store.ledger.set("elsewhere", { tokens: 200_000, secret_hash: "x", settled: null });
+    const refused = async (content: string) => {
+      let settled = false;
+      const p = startReply(d, request(content)).finally(() => (settled = true));
+      p.catch(() => {});
+      while (!settled) await vi.advanceTimersByTimeAsync(1);
+      await expect(p).rejects.toMatchObject({ type: "rate_limit_error" });
+    };
+    // This instance still saw room: the model was called early, then stopped.
+    await refused("second");
+    expect(provider.requests).toHaveLength(2);
+    expect(provider.requests[1]!.signal.aborted).toBe(true);
+    // Now it knows: no more model calls for a send that will be refused.
+    await refused("third");
+    await refused("fourth");
+    expect(provider.requests).toHaveLength(2);
+  });
+
+  it("a failing begin_reply releases the conversation: the next send goes ahead", async () => {
+    keepEmpty();
+    const provider = new ScriptedProvider([[{ wait: 1000 }, { finish: "end_turn" }], answer("Fine.")]);
+    const begin = store.beginReply.bind(store);
+    store.beginReply = async () => {
+      store.beginReply = begin;
+      throw new Error("database down");
+    };
+    const failed = startReply(deps(provider), request("first"));
+    failed.catch(() => {});
+    await vi.advanceTimersByTimeAsync(1);
+    await expect(failed).rejects.toThrow("database down");
+    expect(provider.requests[0]!.signal.aborted).toBe(true);
+    const ok = await send(deps(provider), "again");
+    await vi.advanceTimersByTimeAsync(100);
+    await ok.done;
+    expect(deltaText(ok.events())).toBe("Fine.");
+  });
+});
+
 describe("the end of a reply", () => {
   it("ends the stream before the final write lands; the next send here waits for that write", async () => {
     // A titled conversation: the first reply of an untitled one keeps its stream for the title.

@@ -103,9 +103,14 @@ export async function startReply(deps: ReplyDeps, req: ReplyRequest): Promise<Re
   await deps.finishing?.settled(req.conversationId);
   const release = await deps.turns?.lock(req.conversationId);
   try {
-    const started = await startReplyWith(deps, req, true);
-    // The kept history was out of date: nothing was stored and the model call was stopped; read it.
-    return started ?? (await startReplyWith(deps, req, false))!;
+    // A plain send's prompt stands only while the conversation is where it was read (or kept): on
+    // `moved` nothing was stored and the model call was stopped, so read again; the last try takes the
+    // conversation as it is then, as a send always did.
+    return (
+      (await startReplyWith(deps, req, { useKept: true, expect: true })) ??
+      (await startReplyWith(deps, req, { useKept: false, expect: true })) ??
+      (await startReplyWith(deps, req, { useKept: false, expect: false }))!
+    );
   } finally {
     release?.();
   }
@@ -113,13 +118,20 @@ export async function startReply(deps: ReplyDeps, req: ReplyRequest): Promise<Re
 
 /**
  * One attempt. With `useKept`, a plain send (no branch, regenerate or Idempotency-Key) on a conversation
- * this instance kept builds its prompt without reading; null when begin_reply says the conversation moved
- * on. The model is called before begin_reply answers only when a refusal is unlikely to waste the call:
- * no reply streaming on the branch, no Idempotency-Key (a retry usually attaches to its first reply),
- * and room left in the user's budget as this instance last saw it (UserTurns.mayCallEarly). A refused
- * send stops the call before a byte of it reached the client.
+ * this instance kept builds its prompt without reading; with `expect`, a plain send's begin_reply checks
+ * the conversation is still where the prompt saw it (null when it moved on). The model is called before
+ * begin_reply answers only for a plain send, and only when a refusal is unlikely to waste the call: no
+ * reply streaming on the branch, no Idempotency-Key (a retry usually attaches to its first reply), and
+ * room left in the user's budget as this instance last saw it (UserTurns.mayCallEarly). (An edit or a
+ * regenerate answers another branch, whose leaf says nothing of a reply streaming elsewhere in the
+ * conversation: it waits for begin_reply.) A refused send stops the call before a byte of it reached
+ * the client.
  */
-async function startReplyWith(deps: ReplyDeps, req: ReplyRequest, useKept: boolean): Promise<ReplyStream | null> {
+async function startReplyWith(
+  deps: ReplyDeps,
+  req: ReplyRequest,
+  { useKept, expect }: { useKept: boolean; expect: boolean },
+): Promise<ReplyStream | null> {
   const { store, settings } = deps;
   // The prompt's history is the path from the root to the new message's parent (branches). A regenerate
   // reads the path down to the reply it replaces, then drops that reply and answers its user message again.
@@ -191,8 +203,7 @@ async function startReplyWith(deps: ReplyDeps, req: ReplyRequest, useKept: boole
   // reserved by begin_reply in the same round trip, only when it creates the reply: see reservationFor.
   const { reservation, secret } = reservationFor(settings, model, prompt.input_tokens, req.body.max_tokens);
   const today = dayStart(Date.now());
-  const early =
-    deps.turns !== undefined && !req.idempotencyKey && !streaming && deps.turns.mayCallEarly(reservation.tokens, settings.DAILY_TOKEN_BUDGET, today);
+  const early = deps.turns !== undefined && plain && !streaming && deps.turns.mayCallEarly(reservation.tokens, settings.DAILY_TOKEN_BUDGET, today);
   const call = early ? callModel(deps, req, { model, prompt }) : undefined;
   // Let the request reach the socket before the database work (in-process PGlite holds the thread).
   if (call) await new Promise((resolve) => setImmediate(resolve));
@@ -239,7 +250,7 @@ async function startReplyWith(deps: ReplyDeps, req: ReplyRequest, useKept: boole
       answer_to: answerTo?.id ?? null,
       input_tokens: prompt.input_tokens,
       reservation,
-      expect: kept ? versionOf(kept) : null,
+      expect: plain && expect ? versionOf(turn) : null,
     });
   } catch (e) {
     call?.stop(e);
@@ -277,6 +288,8 @@ async function startReplyWith(deps: ReplyDeps, req: ReplyRequest, useKept: boole
         replyId: decided.reply.id,
       });
     case "over_budget":
+      // No room as far as this instance knows now: the next sends wait for begin_reply again.
+      deps.turns?.noteRoom(0, today);
       throw new AppError("rate_limit_error", `Daily token budget of ${settings.DAILY_TOKEN_BUDGET} tokens is used up`, {
         retryAfter: Math.max(1, Math.ceil((Date.parse(reservation.since) + DAY_MS - Date.now()) / 1000)),
       });
