@@ -648,20 +648,23 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
       });
     });
 
+    /** begin_reply with a send's usual arguments; `extra` overrides any of them. */
+    const beginWith = (as: UserStore, conversationId: string, extra: Partial<Parameters<UserStore["beginReply"]>[0]> = {}) =>
+      as.beginReply({
+        conversation_id: conversationId,
+        user_message_id: randomUUID(),
+        content: "Hi",
+        idempotency_key: null,
+        reply_id: randomUUID(),
+        model: "m",
+        metadata: {},
+        stale_ms: 60_000,
+        ...extra,
+      });
+
     describe("branches", () => {
       const MINUTE = 60_000;
-      const begin = (as: UserStore, conversationId: string, extra: Partial<Parameters<UserStore["beginReply"]>[0]> = {}) =>
-        as.beginReply({
-          conversation_id: conversationId,
-          user_message_id: randomUUID(),
-          content: "Hi",
-          idempotency_key: null,
-          reply_id: randomUUID(),
-          model: "m",
-          metadata: {},
-          stale_ms: MINUTE,
-          ...extra,
-        });
+      const begin = beginWith;
       const created = async (p: ReturnType<typeof begin>) => {
         const r = await p;
         if (r.status !== "created") throw new Error(`expected created, got ${r.status}`);
@@ -818,17 +821,7 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
     describe("durable replies", () => {
       const MINUTE = 60_000;
       const begin = (as: UserStore, conversationId: string, extra: Partial<Parameters<UserStore["beginReply"]>[0]> = {}) =>
-        as.beginReply({
-          conversation_id: conversationId,
-          user_message_id: randomUUID(),
-          content: "Hi",
-          idempotency_key: null,
-          reply_id: randomUUID(),
-          model: "llama-3.1-8b-instant",
-          metadata: { k: 1 },
-          stale_ms: MINUTE,
-          ...extra,
-        });
+        beginWith(as, conversationId, { model: "llama-3.1-8b-instant", metadata: { k: 1 }, ...extra });
 
       it("begins a reply as a streaming row after the user message, flushes it in pieces and finishes it", async () => {
         const { as } = await newUser();

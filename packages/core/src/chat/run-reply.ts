@@ -226,7 +226,8 @@ export async function runReply(
   return { stored, writes: flusher.writes + 2 };
 }
 
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+/** A turn of the event loop: what is queued for the socket goes out first. */
+export const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** The final write, tried twice: it is idempotent (a finished reply is never rewritten). */
 async function finishWithRetry(deps: ReplyDeps, input: Parameters<ReplyDeps["store"]["finishReply"]>[0]) {

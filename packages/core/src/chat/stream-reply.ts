@@ -11,7 +11,7 @@ import { versionOf, type UserTurns } from "./turn-cache";
 import { followReply } from "./follow";
 import { keyMismatch, planSend } from "./idempotency";
 import { buildPrompt, estimateTokens, fitsWithoutCounting, type TokenCounter } from "./prompt";
-import { runReply as produceReply, type ReplyFailure, type ReplyOutcome, type ReplyPlan } from "./run-reply";
+import { nextTurn, runReply as produceReply, type ReplyFailure, type ReplyOutcome, type ReplyPlan } from "./run-reply";
 import { writeTitle } from "./title";
 
 export type { ReplyFailure, ReplyOutcome } from "./run-reply";
@@ -206,7 +206,7 @@ async function startReplyWith(
   const early = deps.turns !== undefined && plain && !streaming && deps.turns.mayCallEarly(reservation.tokens, settings.DAILY_TOKEN_BUDGET, today);
   const call = early ? callModel(deps, req, { model, prompt }) : undefined;
   // Let the request reach the socket before the database work (in-process PGlite holds the thread).
-  if (call) await new Promise((resolve) => setImmediate(resolve));
+  if (call) await nextTurn();
   // The new branch, kept once the reply is stored: the next send on this instance needs no read.
   const history = send.history;
   let asked: Message | null = answerTo;
