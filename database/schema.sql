@@ -1117,7 +1117,8 @@ $$;
 -- is p_parent_id when p_branch (an edit; null: a new root), else the current leaf. The new reply becomes
 -- the current leaf, and p_input_tokens (the prompt as sent, our count) is stored at once.
 -- The first token (issue 15): a warm instance may build the prompt from the history it keeps and call
--- the model while this runs. p_expect = {"leaf": uuid | null, "system_prompt": text | null, "model": text}
+-- the model while this runs. p_expect = {"leaf": uuid | null, "leaf_open": bool, "system_prompt": text | null,
+-- "model": text}; leaf_open says the leaf was a reply still streaming, so its finishing is a move too.
 -- names the state that prompt was built from; when the conversation's current leaf, system prompt or
 -- model differ → moved, nothing stored (the caller stops the model call and reads the history). A path's
 -- messages never change once their reply finished, so the leaf stands for the whole history.
@@ -1198,7 +1199,12 @@ begin
     end if;
     if public.conversation_leaf(p_conversation_id) is distinct from (p_expect->>'leaf')::uuid
        or v_conv.system_prompt is distinct from p_expect->>'system_prompt'
-       or v_conv.model is distinct from p_expect->>'model' then
+       or v_conv.model is distinct from p_expect->>'model'
+       -- A prompt read while the leaf reply streamed holds its text so far: once it finished, read again.
+       or (p_expect->>'leaf_open' = 'true' and exists (
+             select 1 from public.messages l
+              where l.id = (p_expect->>'leaf')::uuid and l.conversation_id = p_conversation_id
+                and l.finish_reason is not null)) then
       return jsonb_build_object('status', 'moved');
     end if;
   end if;

@@ -88,6 +88,8 @@ export interface BeginReply {
 /** What a kept history stands for: the conversation's current leaf, system prompt and model. */
 export interface TurnVersion {
   leaf: string | null;
+  /** The leaf was a reply still streaming: the prompt holds only its text so far. */
+  leaf_open?: boolean;
   system_prompt: string | null;
   model: string;
 }

@@ -129,7 +129,14 @@ export class MemoryStore implements UserStore {
     await this.beginGate;
     // As begin_reply: a prompt built from kept history stands only while the conversation is where it was.
     const e = input.expect;
-    if (e && (e.leaf !== (this.rows.at(-1)?.id ?? null) || e.system_prompt !== this.conversation.system_prompt || e.model !== this.conversation.model))
+    const leaf = this.rows.at(-1);
+    if (
+      e &&
+      (e.leaf !== (leaf?.id ?? null) ||
+        e.system_prompt !== this.conversation.system_prompt ||
+        e.model !== this.conversation.model ||
+        (e.leaf_open && leaf?.finish_reason !== null))
+    )
       return { status: "moved" };
     await this.settleStaleReplies(input.conversation_id, input.stale_ms);
     let user = input.idempotency_key ? this.rows.find((r) => r.role === "user" && r.idempotency_key === input.idempotency_key) : undefined;

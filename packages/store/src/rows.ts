@@ -167,7 +167,7 @@ export const apiKeyFromJson = (r: Row): ApiKeyRecord =>
 
 /** begin_reply's reservation arguments, in its parameter order (none: nothing is reserved). */
 /** begin_reply's p_expect. */
-export const expectArg = (v: TurnVersion | null | undefined) => (v ? { leaf: v.leaf, system_prompt: v.system_prompt, model: v.model } : null);
+export const expectArg = (v: TurnVersion | null | undefined) => (v ? { leaf: v.leaf, leaf_open: v.leaf_open ?? false, system_prompt: v.system_prompt, model: v.model } : null);
 
 export function reservationArgs(r: BeginReservation | null | undefined) {
   return {

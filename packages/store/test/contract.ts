@@ -806,6 +806,19 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
         expect(await stored()).toBe(4);
       });
 
+      it("treats a prompt read while its leaf reply streamed as moved once that reply finished (p_expect.leaf_open)", async () => {
+        const { as } = await newUser();
+        const c = await newConversation(as);
+        const a = await created(begin(as, c.id, { content: "one" }));
+        const at = (leaf_open: boolean) => ({ expect: { leaf: a.reply.id, leaf_open, system_prompt: c.system_prompt, model: c.model } });
+        // Still streaming: the one-reply-at-a-time answer, as without an expectation.
+        expect(await begin(as, c.id, { ...at(true), content: "two" })).toMatchObject({ status: "busy" });
+        await done(as, a.reply.id, "the whole answer");
+        // Finished since the read: the prompt missed its text.
+        expect(await begin(as, c.id, { ...at(true), content: "two" })).toEqual({ status: "moved" });
+        expect((await created(begin(as, c.id, { ...at(false), content: "two" }))).user_message.parent_id).toBe(a.reply.id);
+      });
+
       it("switches only within the caller's own conversation", async () => {
         const a = await newUser();
         const b = await newUser();

@@ -23,6 +23,7 @@ const MAX_USERS = 10_000;
 
 export const versionOf = (t: KeptTurn): TurnVersion => ({
   leaf: t.history.at(-1)?.id ?? null,
+  leaf_open: t.history.at(-1)?.role === "assistant" && t.history.at(-1)?.finish_reason === null,
   system_prompt: t.conversation.system_prompt,
   model: t.conversation.model,
 });
