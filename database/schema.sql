@@ -265,6 +265,20 @@ create table if not exists public.usage_ledger (
   constraint usage_ledger_reserve_nonneg check (entry <> 'reserve' or tokens >= 0)
 );
 create index if not exists usage_ledger_user_time_idx on public.usage_ledger (user_id, reserved_at);
+-- What a reservation paid for: a reply (reply_id names it, so a reply settled as stale can release its
+-- reservation) or the conversation's title. `estimated` marks a settle row written for a producer that
+-- went silent: its figures are what the reply stored, and the producer's own settle replaces them.
+alter table public.usage_ledger add column if not exists kind text not null default 'reply';
+alter table public.usage_ledger add column if not exists reply_id uuid;
+alter table public.usage_ledger add column if not exists estimated boolean not null default false;
+do $$
+begin
+  if not exists (select 1 from pg_constraint where conname = 'usage_ledger_kind' and conrelid = 'public.usage_ledger'::regclass) then
+    alter table public.usage_ledger add constraint usage_ledger_kind check (kind in ('reply', 'title'));
+  end if;
+end
+$$;
+create index if not exists usage_ledger_reply_idx on public.usage_ledger (reply_id) where reply_id is not null;
 
 -- ---------------------------------------------------------------------------------------------
 -- Row level security
@@ -602,15 +616,18 @@ as $$
 $$;
 
 -- usage_report(p_from timestamptz, p_to timestamptz, p_group_by text) returns table(...)
---   The caller's settled replies (ledger settle rows) in [p_from, p_to) grouped by UTC day ('day',
---   key YYYY-MM-DD) or by model ('model', key '' for none), ordered by key bytewise.
+--   The caller's settled model calls (ledger settle rows) in [p_from, p_to) grouped by UTC day ('day',
+--   key YYYY-MM-DD), by the model that answered ('model', key '' for none) or by what the call was
+--   for ('kind': reply or title), ordered by key bytewise. Tokens count every call; messages and the
+--   mean latency count replies, title_calls the titles.
 -- The mean is unrounded so that totals over groups stay exact; the API rounds what it shows.
 drop function if exists public.usage_report(timestamptz, timestamptz, text);
 create function public.usage_report(
   p_from     timestamptz,
   p_to       timestamptz,
   p_group_by text
-) returns table (key text, input_tokens bigint, output_tokens bigint, messages bigint, mean_latency_ms double precision)
+) returns table (key text, input_tokens bigint, output_tokens bigint, messages bigint, title_calls bigint,
+                 mean_latency_ms double precision)
 language sql
 stable
 security invoker
@@ -619,13 +636,15 @@ as $$
   select g.k,
          coalesce(sum(l.input_tokens), 0)::bigint,
          coalesce(sum(l.output_tokens), 0)::bigint,
-         count(*)::bigint,
-         avg(l.latency_ms)::double precision
+         count(*) filter (where l.kind = 'reply')::bigint,
+         count(*) filter (where l.kind = 'title')::bigint,
+         (avg(l.latency_ms) filter (where l.kind = 'reply'))::double precision
     from public.usage_ledger l
    cross join lateral (
      select case p_group_by
               when 'day' then to_char(l.created_at at time zone 'UTC', 'YYYY-MM-DD')
               when 'model' then coalesce(l.model, '')
+              when 'kind' then l.kind
             end as k
    ) g
    where l.user_id = (select auth.uid()) and l.entry = 'settle'
@@ -716,16 +735,21 @@ $$;
 drop function if exists public.reserve_tokens(uuid, text, integer, bigint, timestamptz);
 
 -- settle_tokens(p_reservation_id uuid, p_secret text, p_input_tokens integer, p_output_tokens integer,
---   p_latency_ms integer) returns boolean
--- Records the real usage of a reservation, once: a settle row whose tokens are real - reserved.
--- Needs the secret whose hash begin_reply stored (held only by the API process that reserved), so a user
--- cannot settle a real reply at a lower figure. false when the secret is wrong or it was settled.
+--   p_latency_ms integer, p_model text) returns boolean
+-- Records the real usage of a reservation, once: a settle row whose tokens are real - reserved, under
+-- p_model, the model that answered (the reservation names the one asked for; they differ when the
+-- asked one is not served and another answered). An estimate written when the reply was settled as
+-- stale is replaced. Needs the secret whose hash the reservation stored (held only by the API process
+-- that reserved), so a user cannot settle a real reply at a lower figure. false when the secret is
+-- wrong or it was settled.
+drop function if exists public.settle_tokens(uuid, text, integer, integer, integer);
 create or replace function public.settle_tokens(
   p_reservation_id uuid,
   p_secret         text,
   p_input_tokens   integer,
   p_output_tokens  integer,
-  p_latency_ms     integer
+  p_latency_ms     integer,
+  p_model          text default null
 ) returns boolean
 language plpgsql
 security definer
@@ -734,19 +758,70 @@ as $$
 declare
   v_res public.usage_ledger;
 begin
+  if p_model is not null and char_length(p_model) > 100 then
+    raise exception 'p_model must be at most 100 characters' using errcode = '22023';
+  end if;
   select * into v_res from public.usage_ledger
    where reservation_id = p_reservation_id and entry = 'reserve' and user_id = auth.uid()
      and secret_hash = encode(sha256(convert_to(coalesce(p_secret, ''), 'UTF8')), 'hex');
   if not found then
     return false;
   end if;
-  insert into public.usage_ledger (user_id, reservation_id, entry, model, tokens, input_tokens, output_tokens,
-                                   latency_ms, reserved_at)
-  values (v_res.user_id, p_reservation_id, 'settle', v_res.model,
+  insert into public.usage_ledger as l (user_id, reservation_id, entry, kind, reply_id, model, tokens, input_tokens,
+                                        output_tokens, latency_ms, reserved_at)
+  values (v_res.user_id, p_reservation_id, 'settle', v_res.kind, v_res.reply_id, coalesce(p_model, v_res.model),
           coalesce(p_input_tokens, 0)::bigint + coalesce(p_output_tokens, 0) - v_res.tokens,
           coalesce(p_input_tokens, 0), coalesce(p_output_tokens, 0), p_latency_ms, v_res.reserved_at)
-  on conflict (reservation_id, entry) do nothing;
+  on conflict (reservation_id, entry) do update
+     set model = excluded.model, tokens = excluded.tokens, input_tokens = excluded.input_tokens,
+         output_tokens = excluded.output_tokens, latency_ms = excluded.latency_ms, estimated = false,
+         created_at = now()
+   where l.estimated;
   return found;
+end
+$$;
+
+-- reserve_title(p_reservation_id uuid, p_model text, p_tokens integer, p_budget bigint, p_since timestamptz,
+--   p_secret_hash text) returns jsonb {"status": "reserved"} | {"status": "over_budget", "used": bigint}
+-- A title is a model call too: its worst case is reserved like a reply's (same lock, same rule: only
+-- if it fits what is left of p_budget; 0 = no budget) and settled by settle_tokens. A title that does
+-- not fit is not asked for: the conversation takes its first words instead.
+create or replace function public.reserve_title(
+  p_reservation_id uuid,
+  p_model          text,
+  p_tokens         integer,
+  p_budget         bigint,
+  p_since          timestamptz,
+  p_secret_hash    text
+) returns jsonb
+language plpgsql
+volatile
+security definer
+set search_path = public, pg_temp
+as $$
+declare
+  v_used bigint;
+begin
+  if auth.uid() is null then
+    raise exception 'no user' using errcode = '42501';
+  end if;
+  if p_reservation_id is null or p_tokens is null or p_tokens < 0 or p_since is null or coalesce(p_budget, 0) < 0
+     or p_secret_hash is null or p_secret_hash !~ '^[0-9a-f]{64}$'
+     or (p_model is not null and char_length(p_model) > 100) then
+    raise exception 'a reservation needs an id, p_tokens >= 0, p_since, p_budget >= 0 and a SHA-256 hex p_secret_hash'
+      using errcode = '22023';
+  end if;
+  if coalesce(p_budget, 0) > 0 then
+    perform pg_advisory_xact_lock(hashtextextended('usage_ledger:' || auth.uid()::text, 0));
+    select coalesce(sum(tokens), 0) into v_used
+      from public.usage_ledger where user_id = auth.uid() and reserved_at >= p_since;
+    if v_used + p_tokens > p_budget then
+      return jsonb_build_object('status', 'over_budget', 'used', v_used);
+    end if;
+  end if;
+  insert into public.usage_ledger (user_id, reservation_id, entry, kind, model, tokens, secret_hash)
+  values (auth.uid(), p_reservation_id, 'reserve', 'title', p_model, p_tokens, p_secret_hash);
+  return jsonb_build_object('status', 'reserved');
 end
 $$;
 
@@ -1002,7 +1077,8 @@ begin
     'public.prepare_turn(uuid, integer, text, uuid, boolean)',
     'public.tokens_used_since(timestamptz)',
     'public.usage_report(timestamptz, timestamptz, text)',
-    'public.settle_tokens(uuid, text, integer, integer, integer)',
+    'public.settle_tokens(uuid, text, integer, integer, integer, text)',
+    'public.reserve_title(uuid, text, integer, bigint, timestamptz, text)',
     'public.create_api_key(text, text, text, timestamptz)',
     'public.revoke_api_key(uuid)'
   ] loop
@@ -1052,10 +1128,18 @@ $$;
 -- Finds the streaming replies of a conversation without scanning it.
 create index if not exists messages_streaming_idx
   on public.messages (conversation_id) where finish_reason is null and role = 'assistant';
+-- Counts a user's streaming replies across conversations (MAX_CONCURRENT_REPLIES) without a scan.
+create index if not exists messages_user_streaming_idx
+  on public.messages (user_id) where finish_reason is null and role = 'assistant';
 
 -- settle_stale_replies(p_conversation_id uuid, p_stale_ms integer) returns integer
 --   Marks the caller's streaming replies in that conversation (all of them when null) whose heartbeat
 --   is older than p_stale_ms as finish_reason 'error'. Returns how many it settled.
+--   Their producer went silent and will most likely never settle its ledger reservation, which would
+--   then count its worst case all day: each one's reservation is settled here down to what the reply
+--   stored (its prompt, and its text and reasoning at one token per 3 bytes, which never undercounts
+--   a byte-level BPE), marked estimated. A producer that was only slow still settles with its real
+--   figures, which replace these (settle_tokens).
 create or replace function public.settle_stale_replies(p_conversation_id uuid, p_stale_ms integer)
 returns integer
 language plpgsql
@@ -1073,15 +1157,28 @@ begin
   if p_stale_ms is null or p_stale_ms < 0 then
     raise exception 'p_stale_ms must be a non-negative number of milliseconds' using errcode = '22023';
   end if;
-  update public.messages m
-     set finish_reason = 'error',
-         metadata = m.metadata || jsonb_build_object('error', jsonb_build_object(
-           'type', 'api_error',
-           'message', 'The reply stopped: the instance producing it went silent'))
-   where m.user_id = v_uid and m.role = 'assistant' and m.finish_reason is null
-     and (p_conversation_id is null or m.conversation_id = p_conversation_id)
-     and coalesce(m.heartbeat_at, m.created_at) < now() - make_interval(secs => p_stale_ms / 1000.0);
-  get diagnostics v_n = row_count;
+  with settled as (
+    update public.messages m
+       set finish_reason = 'error',
+           metadata = m.metadata || jsonb_build_object('error', jsonb_build_object(
+             'type', 'api_error',
+             'message', 'The reply stopped: the instance producing it went silent'))
+     where m.user_id = v_uid and m.role = 'assistant' and m.finish_reason is null
+       and (p_conversation_id is null or m.conversation_id = p_conversation_id)
+       and coalesce(m.heartbeat_at, m.created_at) < now() - make_interval(secs => p_stale_ms / 1000.0)
+    returning m.id, m.input_tokens,
+              ceil((octet_length(m.content) + octet_length(m.reasoning)) / 3.0)::integer as output_tokens
+  ), released as (
+    insert into public.usage_ledger (user_id, reservation_id, entry, kind, reply_id, model, tokens, input_tokens,
+                                     output_tokens, reserved_at, estimated)
+    select r.user_id, r.reservation_id, 'settle', r.kind, r.reply_id, r.model,
+           coalesce(s.input_tokens, 0)::bigint + s.output_tokens - r.tokens,
+           coalesce(s.input_tokens, 0), s.output_tokens, r.reserved_at, true
+      from settled s
+      join public.usage_ledger r on r.reply_id = s.id and r.entry = 'reserve' and r.user_id = v_uid
+    on conflict (reservation_id, entry) do nothing
+  )
+  select count(*) into v_n from settled;
   return v_n;
 end
 $$;
@@ -1089,9 +1186,10 @@ $$;
 -- begin_reply(p_conversation_id uuid, p_user_message_id uuid, p_content text, p_idempotency_key text,
 --   p_reply_id uuid, p_model text, p_metadata jsonb, p_stale_ms integer, p_parent_id uuid,
 --   p_answer_to uuid, p_input_tokens integer, p_branch boolean, p_reservation_id uuid, p_reserve_model text,
---   p_reserve_tokens integer, p_budget bigint, p_since timestamptz, p_secret_hash text) returns jsonb
+--   p_reserve_tokens integer, p_budget bigint, p_since timestamptz, p_secret_hash text, p_expect jsonb,
+--   p_max_streaming integer) returns jsonb
 --   {"status": "created" | "attach" | "done" | "mismatch" | "busy", "reply": message, "user_message": message}
---   | {"status": "over_budget", "used": bigint}
+--   | {"status": "over_budget", "used": bigint, "needed": integer} | {"status": "too_many", "streaming": integer}
 -- The one place that decides whether a send calls the model. It locks the conversation row first, so
 -- concurrent sends of one conversation pass through here one at a time and each sees the rows the
 -- previous one committed:
@@ -1101,7 +1199,10 @@ $$;
 --   (an idempotent repeat is decided before the busy check, so it still attaches to its own reply)
 --   * another reply of the conversation streaming, and not stale → busy (409 with its id): one reply
 --     at a time per conversation (issue 14); a stale one is settled as error first and does not block;
---   * the caller's ledger since p_since at p_budget (0 = no budget) → over_budget (429), nothing stored;
+--   * p_max_streaming (0 or null = no cap) of the caller's replies streaming across all conversations,
+--     stale ones not counted → too_many (429), nothing stored;
+--   * the caller's ledger since p_since plus this reservation over p_budget (0 = no budget) →
+--     over_budget (429), nothing stored: a send is admitted only if its worst case fits what is left;
 --   * otherwise → created: the user message (unless p_answer_to), the streaming reply row and the
 --     ledger reservation (p_reservation_id: p_reserve_tokens, the send's worst case, settled later by
 --     settle_tokens with the secret whose SHA-256 is p_secret_hash), stored together; a key whose reply
@@ -1131,6 +1232,8 @@ drop function if exists public.begin_reply(uuid, uuid, text, text, uuid, text, j
 drop function if exists public.begin_reply(uuid, uuid, text, text, uuid, text, jsonb, integer, uuid, uuid, integer, boolean);
 drop function if exists public.begin_reply(uuid, uuid, text, text, uuid, text, jsonb, integer, uuid, uuid, integer, boolean,
   uuid, text, integer, bigint, timestamptz, text);
+drop function if exists public.begin_reply(uuid, uuid, text, text, uuid, text, jsonb, integer, uuid, uuid, integer, boolean,
+  uuid, text, integer, bigint, timestamptz, text, jsonb);
 create or replace function public.begin_reply(
   p_conversation_id uuid,
   p_user_message_id uuid,
@@ -1150,7 +1253,8 @@ create or replace function public.begin_reply(
   p_budget          bigint default null,
   p_since           timestamptz default null,
   p_secret_hash     text default null,
-  p_expect          jsonb default null
+  p_expect          jsonb default null,
+  p_max_streaming   integer default null
 ) returns jsonb
 language plpgsql
 volatile
@@ -1164,6 +1268,7 @@ declare
   v_conv  public.conversations;
   v_later boolean;
   v_used  bigint;
+  v_streaming integer;
 begin
   if auth.uid() is null then
     raise exception 'no user' using errcode = '42501';
@@ -1242,19 +1347,31 @@ begin
     return jsonb_build_object('status', 'busy', 'reply', to_jsonb(v_busy) - array['seq', 'user_id', 'idempotency_key']);
   end if;
 
+  -- The per-user lock serializes the user's sends across conversations and instances, so the cap on
+  -- streaming replies and the budget hold under concurrency. Without either there is nothing to hold.
+  if coalesce(p_max_streaming, 0) > 0 or (p_reservation_id is not null and coalesce(p_budget, 0) > 0) then
+    perform pg_advisory_xact_lock(hashtextextended('usage_ledger:' || auth.uid()::text, 0));
+  end if;
+  if coalesce(p_max_streaming, 0) > 0 then
+    -- A stale reply's producer is gone: it holds no stream and does not count.
+    select count(*) into v_streaming from public.messages s
+     where s.user_id = auth.uid() and s.role = 'assistant' and s.finish_reason is null
+       and coalesce(s.heartbeat_at, s.created_at) >= now() - make_interval(secs => p_stale_ms / 1000.0);
+    if v_streaming >= p_max_streaming then
+      return jsonb_build_object('status', 'too_many', 'streaming', v_streaming);
+    end if;
+  end if;
   -- Reserved before the rows are stored: a later refusal (a missing message) rolls it back with them.
   if p_reservation_id is not null then
-    -- Without a budget there is nothing to check: no lock, no sum over the day's ledger.
     if coalesce(p_budget, 0) > 0 then
-      perform pg_advisory_xact_lock(hashtextextended('usage_ledger:' || auth.uid()::text, 0));
       select coalesce(sum(tokens), 0) into v_used
         from public.usage_ledger where user_id = auth.uid() and reserved_at >= p_since;
-      if v_used >= p_budget then
-        return jsonb_build_object('status', 'over_budget', 'used', v_used);
+      if v_used + p_reserve_tokens > p_budget then
+        return jsonb_build_object('status', 'over_budget', 'used', v_used, 'needed', p_reserve_tokens);
       end if;
     end if;
-    insert into public.usage_ledger (user_id, reservation_id, entry, model, tokens, secret_hash)
-    values (auth.uid(), p_reservation_id, 'reserve', p_reserve_model, p_reserve_tokens, p_secret_hash);
+    insert into public.usage_ledger (user_id, reservation_id, entry, kind, reply_id, model, tokens, secret_hash)
+    values (auth.uid(), p_reservation_id, 'reserve', 'reply', p_reply_id, p_reserve_model, p_reserve_tokens, p_secret_hash);
   end if;
 
   if p_answer_to is not null then
@@ -1428,6 +1545,13 @@ begin
   if auth.uid() is null then
     raise exception 'no user' using errcode = '42501';
   end if;
+  -- The conversation's row first, as finish_reply takes it: a cancel that arrives while the reply's
+  -- final write is under way waits for it and answers that the reply ended, instead of accepting a
+  -- cancel that can no longer happen.
+  perform 1 from public.conversations c
+    join public.messages m on m.conversation_id = c.id
+   where m.id = p_id and m.user_id = auth.uid() and c.user_id = auth.uid()
+     for update of c;
   v_reply := public.get_reply(p_id, p_stale_ms);
   if v_reply is null then return null; end if;
   if v_reply ->> 'finish_reason' is not null then
@@ -1440,13 +1564,13 @@ end
 $$;
 
 revoke all on function public.settle_stale_replies(uuid, integer) from public, anon;
-revoke all on function public.begin_reply(uuid, uuid, text, text, uuid, text, jsonb, integer, uuid, uuid, integer, boolean, uuid, text, integer, bigint, timestamptz, text, jsonb) from public, anon;
+revoke all on function public.begin_reply(uuid, uuid, text, text, uuid, text, jsonb, integer, uuid, uuid, integer, boolean, uuid, text, integer, bigint, timestamptz, text, jsonb, integer) from public, anon;
 revoke all on function public.flush_reply(uuid, text, text) from public, anon;
 revoke all on function public.finish_reply(uuid, text, text, integer, integer, text, integer, integer, jsonb) from public, anon;
 revoke all on function public.get_reply(uuid, integer) from public, anon;
 revoke all on function public.request_cancel(uuid, integer) from public, anon;
 grant execute on function public.settle_stale_replies(uuid, integer) to authenticated, service_role;
-grant execute on function public.begin_reply(uuid, uuid, text, text, uuid, text, jsonb, integer, uuid, uuid, integer, boolean, uuid, text, integer, bigint, timestamptz, text, jsonb) to authenticated, service_role;
+grant execute on function public.begin_reply(uuid, uuid, text, text, uuid, text, jsonb, integer, uuid, uuid, integer, boolean, uuid, text, integer, bigint, timestamptz, text, jsonb, integer) to authenticated, service_role;
 grant execute on function public.flush_reply(uuid, text, text) to authenticated, service_role;
 grant execute on function public.finish_reply(uuid, text, text, integer, integer, text, integer, integer, jsonb) to authenticated, service_role;
 grant execute on function public.get_reply(uuid, integer) to authenticated, service_role;

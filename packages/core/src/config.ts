@@ -74,6 +74,7 @@ export const ConfigSchema = z
     DAILY_TOKEN_BUDGET: int(0, 0).describe("Per-user input+output tokens per UTC day; 0 turns the budget off"),
     // ---- access (issue 12) ----
     RESERVE_OUTPUT_TOKENS: int(4096, 1, 1_000_000).describe("Output tokens a send without max_tokens reserves against the budget"),
+    MAX_CONCURRENT_REPLIES: int(4, 0, 1000).describe("Replies one user may have streaming at once, across conversations and instances; 0 turns the cap off"),
     REFRESH_TOKEN_EXPIRE_DAYS: int(30, 1, 365),
     LOGIN_MAX_FAILURES_PER_ACCOUNT: int(5, 1),
     LOGIN_MAX_FAILURES_PER_IP: int(50, 1),

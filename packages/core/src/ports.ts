@@ -83,6 +83,8 @@ export interface BeginReply {
    * conversation moved on from it, status moved and nothing is stored.
    */
   expect?: TurnVersion | null;
+  /** At most this many of the user's replies streaming at once (0 or absent: no cap); past it, too_many. */
+  max_streaming?: number;
 }
 
 /** What a kept history stands for: the conversation's current leaf, system prompt and model. */
@@ -119,8 +121,10 @@ export type BeginResult =
   | { status: "mismatch" }
   /** Another reply of the conversation is streaming: one at a time (409 with its id). */
   | { status: "busy"; reply: Message }
-  /** The day's budget is used up (429): nothing was stored or reserved. */
-  | { status: "over_budget"; used: number };
+  /** The send's worst case does not fit what is left of the day's budget (429): nothing stored or reserved. */
+  | { status: "over_budget"; used: number }
+  /** The user already has max_streaming replies streaming (429): nothing was stored or reserved. */
+  | { status: "too_many"; streaming: number };
 
 export interface FinishReply {
   id: string;
@@ -147,7 +151,7 @@ export type CancelResult = { status: "accepted" } | { status: "ended"; finish_re
 export interface UsageQuery {
   from: string; // ISO timestamp, inclusive
   to: string; // ISO timestamp, exclusive
-  group_by: "day" | "model";
+  group_by: "day" | "model" | "kind";
 }
 
 
@@ -159,6 +163,8 @@ export interface Settlement {
   input_tokens: number;
   output_tokens: number;
   latency_ms: number | null;
+  /** The model that answered, when it is not the one the reservation named. */
+  model?: string | null;
 }
 
 export interface ApiKeyRecord {
@@ -236,6 +242,8 @@ export interface UserStore {
   usage(query: UsageQuery): Promise<UsageRow[]>;
   /** Records a reservation's real usage, once. false when the secret is wrong or it was settled. */
   settleTokens(s: Settlement): Promise<boolean>;
+  /** Reserves a title call's worst case, if it fits what is left of the budget. false: it does not. */
+  reserveTitle(r: BeginReservation): Promise<boolean>;
   createApiKey(input: { name: string | null; prefix: string; key_hash: string; expires_at: string | null }): Promise<ApiKeyRecord>;
   /** Live (not revoked) keys, newest first. */
   listApiKeys(): Promise<ApiKeyRecord[]>;
@@ -325,6 +333,12 @@ export type CompletionEvent =
       metadata: Record<string, unknown>;
     };
 
+/** A one-piece answer and, where the upstream reported it, what it cost. */
+export interface TextAnswer {
+  text: string;
+  usage?: { input_tokens: number; output_tokens: number };
+}
+
 export interface ModelProvider {
   readonly name: string;
   /** Label stored with the reply, e.g. "openai/gpt-oss-20b" or "offline-echo". */
@@ -334,5 +348,5 @@ export interface ModelProvider {
    * A short answer in one piece, without streaming (conversation titles). Absent where there is no
    * model to ask (the offline model): callers then do without.
    */
-  completeText?(req: Omit<CompletionRequest, "onAccepted" | "temperature">): Promise<string>;
+  completeText?(req: Omit<CompletionRequest, "onAccepted" | "temperature">): Promise<TextAnswer>;
 }

@@ -35,7 +35,7 @@ const entries = () => [...store.ledger.values()];
 const reply = () => store.rows.find((r) => r.role === "assistant")!;
 
 describe("budget in the durable loop", () => {
-  it("50 concurrent sends overshoot the budget by at most one reservation, and every granted one settles once", async () => {
+  it("50 concurrent sends never reserve past the budget, fill it to within one reservation, and every granted one settles once", async () => {
     const provider = new ScriptedProvider(Array.from({ length: 50 }, () => [{ text: "ok" }, { finish: "end_turn" as const }]));
     // One conversation each (one reply streams at a time per conversation), one user: a shared ledger.
     const stores = Array.from({ length: 50 }, () => Object.assign(new MemoryStore(), { ledger: store.ledger }));
@@ -46,10 +46,10 @@ describe("budget in the durable loop", () => {
     const refused = results.flatMap((r) => (r.status === "rejected" ? [r.reason] : []));
     const reservation = entries()[0]!.tokens;
     expect(reservation).toBeGreaterThan(MAX_TOKENS);
-    // Every reservation but the last was made under the budget.
+    // A send is admitted only when its worst case fits what is left.
     expect(entries().length).toBe(granted.length);
-    expect(granted.length * reservation).toBeLessThan(settings.DAILY_TOKEN_BUDGET + reservation);
-    expect(granted.length * reservation).toBeGreaterThanOrEqual(settings.DAILY_TOKEN_BUDGET);
+    expect(granted.length * reservation).toBeLessThanOrEqual(settings.DAILY_TOKEN_BUDGET);
+    expect((granted.length + 1) * reservation).toBeGreaterThan(settings.DAILY_TOKEN_BUDGET);
     expect(refused.length).toBe(50 - granted.length);
     for (const e of refused) expect(e).toMatchObject({ status: 429, retryAfter: expect.any(Number) });
     // A refused send stored nothing.
@@ -67,6 +67,19 @@ describe("budget in the durable loop", () => {
     for (const r of replies) expect(r.input_tokens).toBe(prompt);
     expect(entries().map((e) => e.settled && [e.settled.input_tokens, e.settled.output_tokens])).toEqual(granted.map(() => [prompt, 4]));
     expect(store.ledgerTotal).toBe(granted.length * (prompt + 4));
+  });
+
+  it("refuses a send whose worst case alone exceeds the budget with a 429 naming both figures, before the database", async () => {
+    const provider = new ScriptedProvider([[{ text: "never" }, { finish: "end_turn" }]]);
+    const e = await startReply(deps(provider), request(null, { content: "x".repeat(4_000) })).catch((x: unknown) => x);
+    expect(e).toMatchObject({ status: 429, retryAfter: expect.any(Number) });
+    const message = (e as Error).message;
+    expect(message).toContain(`daily token budget of ${settings.DAILY_TOKEN_BUDGET}`);
+    const needed = Number(/needs up to (\d+) tokens/.exec(message)?.[1]);
+    expect(needed).toBeGreaterThan(settings.DAILY_TOKEN_BUDGET);
+    expect(store.beginCalls).toBe(0);
+    expect(provider.requests).toHaveLength(0);
+    expect(store.rows).toHaveLength(0);
   });
 
   it("settles a cancelled reply to what it used, after its final write", async () => {

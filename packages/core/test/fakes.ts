@@ -4,6 +4,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import type {
   BeginReply,
+  BeginReservation,
   BeginResult,
   CompletionEvent,
   CompletionRequest,
@@ -156,7 +157,7 @@ export class MemoryStore implements UserStore {
     let left: number | null = null;
     if (r) {
       const used = this.ledgerTotal;
-      if (r.budget > 0 && used >= r.budget) return { status: "over_budget", used };
+      if (r.budget > 0 && used + r.tokens > r.budget) return { status: "over_budget", used };
       this.ledger.set(r.reservation_id, { tokens: r.tokens, secret_hash: r.secret_hash, settled: null });
       left = r.budget > 0 ? r.budget - used - r.tokens : null;
     }
@@ -238,6 +239,11 @@ export class MemoryStore implements UserStore {
     const r = this.ledger.get(s.reservation_id);
     if (!r || r.secret_hash !== createHash("sha256").update(s.secret, "utf8").digest("hex") || r.settled) return false;
     r.settled = s;
+    return true;
+  }
+  async reserveTitle(r: BeginReservation): Promise<boolean> {
+    if (r.budget > 0 && this.ledgerTotal + r.tokens > r.budget) return false;
+    this.ledger.set(r.reservation_id, { tokens: r.tokens, secret_hash: r.secret_hash, settled: null });
     return true;
   }
   async createApiKey(): Promise<never> {

@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { parseConfig } from "../src/config";
 import { FinishingReplies } from "../src/chat/finishing";
-import { startReply, type ReplyDeps } from "../src/chat/stream-reply";
+import { cancelReply, startReply, type ReplyDeps } from "../src/chat/stream-reply";
 import { TurnCache } from "../src/chat/turn-cache";
 import { MemoryStore, ScriptedProvider, deltaText, parseSse, type Step } from "./fakes";
 
@@ -241,5 +241,24 @@ describe("the end of a reply", () => {
       ["second", null],
       ["Two.", "end_turn"],
     ]);
+  });
+  it("answers a cancel that arrives while the final write is in flight with 409: the reply had finished", async () => {
+    store.conversation.title = "Titled";
+    const provider = new ScriptedProvider([answer("Done.")]);
+    let release!: () => void;
+    store.finishGate = new Promise((r) => (release = r));
+    const a = await send(deps(provider));
+    await vi.advanceTimersByTimeAsync(100);
+    expect(a.ended()).toBe(true);
+    const reply = store.rows.find((r) => r.role === "assistant")!;
+    expect(reply.finish_reason).toBeNull();
+    const cancel = cancelReply(deps(provider), { conversationId: store.conversation.id, messageId: reply.id });
+    cancel.catch(() => {});
+    await vi.advanceTimersByTimeAsync(50);
+    release();
+    store.finishGate = null;
+    await a.done;
+    await expect(cancel).rejects.toMatchObject({ status: 409, message: expect.stringContaining("end_turn") });
+    expect(reply.finish_reason).toBe("end_turn");
   });
 });

@@ -3,7 +3,7 @@
 // conversation without a finished reply).
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../src/config";
-import { TITLE_MAX_CHARS, cleanTitle, firstWords, writeTitle } from "../src/chat/title";
+import { TITLE_MAX_CHARS, cleanTitle, firstWords, writeTitle, type TitleDeps } from "../src/chat/title";
 import { startReply, type ReplyDeps } from "../src/chat/stream-reply";
 import type { CompletionRequest } from "../src/ports";
 import { MemoryStore, ScriptedProvider, parseSse } from "./fakes";
@@ -64,18 +64,27 @@ describe("writeTitle", () => {
     const s = new MemoryStore();
     return s;
   };
+  const since = new Date(Date.UTC(2026, 0, 1)).toISOString();
+  const label = (m: string) => m;
+  const answer = (text: string) => async () => ({ text });
+  /** writeTitle's deps with no budget and a provider that names its model as asked. */
+  const deps = (d: { store: TitleDeps["store"]; provider: Partial<TitleDeps["provider"]>; model: string; budget?: number; onFailure?: (e: unknown) => void }): TitleDeps => ({
+    ...d,
+    provider: { modelLabel: label, ...d.provider },
+    budget: { tokens: d.budget ?? 0, since },
+  });
 
   it("asks the model with a small max_tokens and the least reasoning, and stores its title", async () => {
     const s = store();
     const asked: Omit<CompletionRequest, "onAccepted" | "temperature">[] = [];
-    await writeTitle({ store: s, provider: { completeText: async (r) => (asked.push(r), "Bread at home") }, model: "openai/gpt-oss-20b" }, s.conversation.id, "How do I bake bread?");
+    await writeTitle(deps({ store: s, provider: { completeText: async (r) => (asked.push(r), { text: "Bread at home" }) }, model: "openai/gpt-oss-20b" }), s.conversation.id, "How do I bake bread?");
     expect(s.conversation.title).toBe("Bread at home");
     expect(asked).toHaveLength(1);
     expect(asked[0]).toMatchObject({ model: "openai/gpt-oss-20b", reasoning_effort: "low" });
     expect(asked[0]!.max_tokens).toBeLessThanOrEqual(500);
     expect(asked[0]!.messages.at(-1)).toEqual({ role: "user", content: "How do I bake bread?" });
     // A model that can stop reasoning does, and needs no allowance for it.
-    await writeTitle({ store: store(), provider: { completeText: async (r) => (asked.push(r), "x") }, model: "qwen/qwen3.6-27b" }, "id", "q");
+    await writeTitle(deps({ store: store(), provider: { completeText: async (r) => (asked.push(r), { text: "x" }) }, model: "qwen/qwen3.6-27b" }), "id", "q");
     expect(asked[1]).toMatchObject({ reasoning_effort: "none", max_tokens: 24 });
   });
 
@@ -83,30 +92,59 @@ describe("writeTitle", () => {
     const s = store();
     const failures: unknown[] = [];
     await writeTitle(
-      { store: s, provider: { completeText: async () => Promise.reject(new Error("503")) }, model: "m", onFailure: (e) => failures.push(e) },
+      deps({ store: s, provider: { completeText: async () => Promise.reject(new Error("503")) }, model: "m", onFailure: (e) => failures.push(e) }),
       s.conversation.id,
       "Plan a trip to Lisbon",
     );
     expect(s.conversation.title).toBe("Plan a trip to Lisbon");
     expect(failures).toHaveLength(1);
     const t = store();
-    await writeTitle({ store: t, provider: { completeText: async () => "  " }, model: "m" }, t.conversation.id, "Plan a trip");
+    await writeTitle(deps({ store: t, provider: { completeText: answer("  ") }, model: "m" }), t.conversation.id, "Plan a trip");
     expect(t.conversation.title).toBe("Plan a trip");
   });
 
   it("uses the first words without a model, and never replaces a title", async () => {
     const s = store();
-    await writeTitle({ store: s, provider: {}, model: "m" }, s.conversation.id, "Offline question here");
+    await writeTitle(deps({ store: s, provider: {}, model: "m" }), s.conversation.id, "Offline question here");
     expect(s.conversation.title).toBe("Offline question here");
-    await writeTitle({ store: s, provider: { completeText: async () => "New" }, model: "m" }, s.conversation.id, "x");
+    await writeTitle(deps({ store: s, provider: { completeText: answer("New") }, model: "m" }), s.conversation.id, "x");
     expect(s.conversation.title).toBe("Offline question here");
   });
 
   it("swallows a failed write", async () => {
     const failures: unknown[] = [];
-    const s = { setDefaultTitle: () => Promise.reject(new Error("db down")) };
-    await expect(writeTitle({ store: s, provider: {}, model: "m", onFailure: (e) => failures.push(e) }, "id", "hello")).resolves.toBeUndefined();
+    const s = { reserveTitle: async () => true, settleTokens: async () => true, setDefaultTitle: () => Promise.reject(new Error("db down")) };
+    await expect(writeTitle(deps({ store: s, provider: {}, model: "m", onFailure: (e) => failures.push(e) }), "id", "hello")).resolves.toBeUndefined();
     expect(failures).toHaveLength(1);
+  });
+
+  it("reserves the call's worst case in the ledger and settles it at what the upstream reported", async () => {
+    const s = store();
+    const reported = { input_tokens: 61, output_tokens: 7 };
+    await writeTitle(deps({ store: s, provider: { completeText: async () => ({ text: "Bread", usage: reported }) }, model: "m", budget: 10_000 }), s.conversation.id, "How do I bake bread?");
+    expect(s.conversation.title).toBe("Bread");
+    const [entry, ...more] = [...s.ledger.values()];
+    expect(more).toHaveLength(0);
+    // The worst case covers the prompt and the output limit, and is replaced by the real figures.
+    expect(entry!.tokens).toBeGreaterThan(24);
+    expect(entry!.settled).toMatchObject(reported);
+    expect(s.ledgerTotal).toBe(68);
+  });
+
+  it("does not ask the model when the title's worst case does not fit the budget, and settles a failed call at its worst case", async () => {
+    const full = store();
+    let asked = 0;
+    const provider = { completeText: async () => (asked++, { text: "Never" }) };
+    await writeTitle(deps({ store: full, provider, model: "m", budget: 30 }), full.conversation.id, "How do I bake bread?");
+    expect(asked).toBe(0);
+    expect(full.conversation.title).toBe("How do I bake bread?");
+    expect(full.ledger.size).toBe(0);
+
+    const failed = store();
+    await writeTitle(deps({ store: failed, provider: { completeText: async () => Promise.reject(new Error("timeout")) }, model: "m", budget: 10_000, onFailure: () => {} }), failed.conversation.id, "Plan a trip");
+    const [entry] = [...failed.ledger.values()];
+    expect(entry!.settled).not.toBeNull();
+    expect(failed.ledgerTotal).toBe(entry!.tokens);
   });
 });
 
@@ -115,11 +153,11 @@ describe("titles in the reply loop", () => {
 
   /** A provider whose completeText records what the client had received when it was called. */
   function titledProvider(scripts: ConstructorParameters<typeof ScriptedProvider>[0], seen: () => string) {
-    const p = new ScriptedProvider(scripts) as ScriptedProvider & { completeText: (r: unknown) => Promise<string>; streamedBefore: string[] };
+    const p = new ScriptedProvider(scripts) as ScriptedProvider & { completeText: (r: unknown) => Promise<{ text: string }>; streamedBefore: string[] };
     p.streamedBefore = [];
     p.completeText = async () => {
       p.streamedBefore.push(seen());
-      return "Model Title";
+      return { text: "Model Title" };
     };
     return p;
   }

@@ -5,7 +5,7 @@ import { keptTurns } from "./kept-turns";
 import { loadTokenCounter } from "./tokenizer";
 
 /** One per process (a Lambda instance, the local runtime): see FinishingReplies. */
-const finishing = new FinishingReplies();
+export const finishing = new FinishingReplies();
 
 export function replyDeps(deps: Deps, userId: string, requestId: string, conversationId: string): ReplyDeps {
   return {

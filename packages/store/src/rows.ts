@@ -142,6 +142,7 @@ export const usageRowFrom = (r: Row): UsageRow => ({
   input_tokens: Number(r.input_tokens),
   output_tokens: Number(r.output_tokens),
   messages: Number(r.messages),
+  title_calls: Number(r.title_calls ?? 0),
   mean_latency_ms: r.mean_latency_ms === null ? null : Number(r.mean_latency_ms),
 });
 
@@ -214,6 +215,8 @@ export function beginFromJson(r: Row): BeginResult {
       return { status: "busy", reply: messageFromJson(r.reply as Row) };
     case "over_budget":
       return { status: "over_budget", used: Number(r.used ?? 0) };
+    case "too_many":
+      return { status: "too_many", streaming: Number(r.streaming ?? 0) };
     default:
       return { status: "mismatch" };
   }

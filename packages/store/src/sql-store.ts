@@ -327,7 +327,7 @@ function createUserStore(sql: SqlClient, userId: string): UserStore {
         const row = await one(
           `select public.begin_reply($1::uuid, $2::uuid, $3::text, $4::text, $5::uuid, $6::text, $7::jsonb, $8::integer,
                   $9::uuid, $10::uuid, $11::integer, $12::boolean,
-                  $13::uuid, $14::text, $15::integer, $16::bigint, $17::timestamptz, $18::text, $19::jsonb) as r`,
+                  $13::uuid, $14::text, $15::integer, $16::bigint, $17::timestamptz, $18::text, $19::jsonb, $20::integer) as r`,
           [
             input.conversation_id,
             input.user_message_id,
@@ -343,6 +343,7 @@ function createUserStore(sql: SqlClient, userId: string): UserStore {
             input.branch ?? false,
             ...Object.values(reservationArgs(input.reservation)),
             input.expect ? JSON.stringify(expectArg(input.expect)) : null,
+            input.max_streaming ?? null,
           ],
         );
         return beginFromJson(json(row!.r)!);
@@ -407,14 +408,23 @@ function createUserStore(sql: SqlClient, userId: string): UserStore {
 
     async settleTokens(st) {
       if (!isUuid(st.reservation_id)) return false;
-      const row = await one("select public.settle_tokens($1, $2, $3, $4, $5) as ok", [
+      const row = await one("select public.settle_tokens($1, $2, $3, $4, $5, $6) as ok", [
         st.reservation_id,
         st.secret,
         st.input_tokens,
         st.output_tokens,
         st.latency_ms,
+        st.model ?? null,
       ]);
       return row?.ok === true;
+    },
+
+    async reserveTitle(r) {
+      const a = reservationArgs(r);
+      const row = await one("select public.reserve_title($1::uuid, $2::text, $3::integer, $4::bigint, $5::timestamptz, $6::text) as r", [
+        a.p_reservation_id, a.p_reserve_model, a.p_reserve_tokens, a.p_budget, a.p_since, a.p_secret_hash,
+      ]);
+      return json(row?.r)?.status === "reserved";
     },
 
     async createApiKey(input) {

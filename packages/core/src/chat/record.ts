@@ -74,6 +74,8 @@ export async function settleReservation(
       input_tokens: record.input_tokens ?? 0,
       output_tokens: record.token_count ?? 0,
       latency_ms: record.latency_ms,
+      // /usage groups by the model that answered, the one the stored reply names.
+      model: deps.provider.modelLabel(plan.model),
     });
   } catch (e) {
     report(e);

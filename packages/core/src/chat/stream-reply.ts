@@ -29,6 +29,7 @@ export type ReplySettings = Pick<
   | "HISTORY_LIMIT"
   | "DAILY_TOKEN_BUDGET"
   | "RESERVE_OUTPUT_TOKENS"
+  | "MAX_CONCURRENT_REPLIES"
   | "FLUSH_INTERVAL_MS"
   | "REPLY_STALE_MS"
   | "REPLY_MAX_DURATION_MS"
@@ -201,7 +202,8 @@ async function startReplyWith(
   const maxDurationMs = durationCap(settings, req.remainingMs);
   // The send's worst case (the counted prompt plus max_tokens, or RESERVE_OUTPUT_TOKENS without one) is
   // reserved by begin_reply in the same round trip, only when it creates the reply: see reservationFor.
-  const { reservation, secret } = reservationFor(settings, model, prompt.input_tokens, req.body.max_tokens);
+  const { reservation, secret } = reservationFor(settings, label, prompt.input_tokens, req.body.max_tokens);
+  if (settings.DAILY_TOKEN_BUDGET > 0 && reservation.tokens > settings.DAILY_TOKEN_BUDGET) throw overBudget(settings, reservation, prompt.input_tokens);
   const today = dayStart(Date.now());
   const early = deps.turns !== undefined && plain && !streaming && deps.turns.mayCallEarly(reservation.tokens, settings.DAILY_TOKEN_BUDGET, today);
   const call = early ? callModel(deps, req, { model, prompt }) : undefined;
@@ -251,6 +253,7 @@ async function startReplyWith(
       input_tokens: prompt.input_tokens,
       reservation,
       expect: plain && expect ? versionOf(turn) : null,
+      max_streaming: settings.MAX_CONCURRENT_REPLIES,
     });
   } catch (e) {
     call?.stop(e);
@@ -290,10 +293,34 @@ async function startReplyWith(
     case "over_budget":
       // No room as far as this instance knows now: the next sends wait for begin_reply again.
       deps.turns?.noteRoom(0, today);
-      throw new AppError("rate_limit_error", `Daily token budget of ${settings.DAILY_TOKEN_BUDGET} tokens is used up`, {
-        retryAfter: Math.max(1, Math.ceil((Date.parse(reservation.since) + DAY_MS - Date.now()) / 1000)),
-      });
+      throw overBudget(settings, reservation, prompt.input_tokens, decided.used);
+    case "too_many":
+      throw new AppError(
+        "rate_limit_error",
+        `${decided.streaming} of your replies are already streaming, the most at once is ${settings.MAX_CONCURRENT_REPLIES}; wait for one to end or cancel one`,
+        { retryAfter: TOO_MANY_RETRY_S },
+      );
   }
+}
+
+/** A reply usually ends within seconds; a client told to come back sooner would only be refused again. */
+const TOO_MANY_RETRY_S = 5;
+
+/**
+ * 429 for a send whose worst case does not fit what is left of the day's budget, with the figures: the
+ * prompt and the output limit it reserves, and what is left (`used` unknown: before asking the
+ * database, because the send could not fit even a fresh day). Retry-After points at the next UTC day.
+ */
+function overBudget(settings: ReplySettings, r: BeginReservation, promptTokens: number, used?: number): AppError {
+  const budget = settings.DAILY_TOKEN_BUDGET;
+  const needs = `This send needs up to ${r.tokens} tokens (a ${promptTokens}-token prompt plus ${r.tokens - promptTokens} for the reply)`;
+  const message =
+    used === undefined
+      ? `${needs}, more than the daily token budget of ${budget}: shorten the conversation's system prompt or history, or lower max_tokens`
+      : `${needs}; ${Math.max(0, budget - used)} of the daily token budget of ${budget} are left`;
+  return new AppError("rate_limit_error", message, {
+    retryAfter: Math.max(1, Math.ceil((Date.parse(r.since) + DAY_MS - Date.now()) / 1000)),
+  });
 }
 
 
@@ -329,7 +356,13 @@ function titleAfterFirstReply(deps: ReplyDeps, turn: TurnContext, content: strin
   const finished = (m: Message) => m.role === "assistant" && (m.finish_reason === "end_turn" || m.finish_reason === "max_tokens");
   if (turn.conversation.title !== null || turn.history.some(finished)) return produceReply;
   const first = turn.history.find((m) => m.role === "user")?.content ?? content;
-  const titleDeps = { store: deps.store, provider: deps.provider, model: deps.settings.DEFAULT_MODEL, onFailure: deps.onTitleFailure };
+  const titleDeps = {
+    store: deps.store,
+    provider: deps.provider,
+    model: deps.settings.DEFAULT_MODEL,
+    budget: { tokens: deps.settings.DAILY_TOKEN_BUDGET, since: new Date(dayStart(Date.now())).toISOString() },
+    onFailure: deps.onTitleFailure,
+  };
   return async (d, r, p, write, signal, end) => {
     const outcome = await produceReply(d, r, p, write, signal);
     await writeTitle(titleDeps, turn.conversation.id, first);
@@ -387,9 +420,15 @@ export async function resumeReply(
 
 /**
  * POST …/messages/{message_id}/cancel. The producer, on whichever instance, reads the request on its
- * next flush and stops. 409 (naming the finish reason) when the reply already ended.
+ * next flush and stops. 409 (naming the finish reason) when the reply already ended, also when it ended
+ * a moment ago: a final write still in flight in this process is waited for, and request_cancel waits
+ * for one in flight in the database, so a reply whose stream the client saw end is never "cancelling".
  */
-export async function cancelReply(deps: Pick<ReplyDeps, "store" | "settings">, ref: MessageRef): Promise<{ id: string; status: "cancelling" }> {
+export async function cancelReply(
+  deps: Pick<ReplyDeps, "store" | "settings" | "finishing">,
+  ref: MessageRef,
+): Promise<{ id: string; status: "cancelling" }> {
+  await deps.finishing?.settled(ref.conversationId);
   await ownReply(deps, ref);
   const r = await deps.store.requestCancel(ref.messageId, deps.settings.REPLY_STALE_MS);
   if (!r) throw notFound("Message");

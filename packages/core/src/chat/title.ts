@@ -2,8 +2,10 @@
 // title (where there is a model to ask: `ModelProvider.completeText`); otherwise, or when that fails,
 // the first words of the user's first message serve. The database only sets a title while there is
 // none (set_default_title), so a title the user chose, even a moment earlier, always wins.
+import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { modelInfo } from "../models";
-import type { ModelProvider, UserStore } from "../ports";
+import type { CompletionRequest, ModelProvider, UserStore } from "../ports";
+import { estimateTokens } from "./prompt";
 
 /** Longest title this writes, in characters (the API accepts up to 200 from users). */
 export const TITLE_MAX_CHARS = 60;
@@ -58,10 +60,12 @@ export function cleanTitle(raw: string): string | null {
 }
 
 export interface TitleDeps {
-  store: Pick<UserStore, "setDefaultTitle">;
-  provider: Pick<ModelProvider, "completeText">;
+  store: Pick<UserStore, "setDefaultTitle" | "reserveTitle" | "settleTokens">;
+  provider: Pick<ModelProvider, "completeText" | "modelLabel">;
   /** The model that writes titles (DEFAULT_MODEL: the one the operator chose as the everyday model). */
   model: string;
+  /** The user's daily token budget (0: none) and the start of its day (ISO): a title is a model call too. */
+  budget: { tokens: number; since: string };
   /** Told, for a quiet log line, when the model could not write the title (the fallback is used). */
   onFailure?: (error: unknown) => void;
 }
@@ -88,12 +92,18 @@ export async function writeTitle(deps: TitleDeps, conversationId: string, firstM
   }
 }
 
+/**
+ * The title call, in the usage ledger like a reply: its worst case (the prompt, counted by the estimate
+ * that never undercounts, plus its output limit) is reserved first, only if it fits what is left of the
+ * budget, and settled with what Groq reported. Without room: "" (the first words serve). A call that
+ * failed is settled at its worst case: Groq may have billed it, and nothing says it did not.
+ */
 async function askModel(deps: TitleDeps, firstMessage: string): Promise<string> {
   const info = modelInfo(deps.model);
   // The least thinking the model allows; a model that can turn it off needs no allowance.
   const effort = info.reasoning_efforts.includes("none") ? "none" : info.reasoning_efforts[0];
   const thinks = info.reasoning && effort !== "none";
-  return deps.provider.completeText!({
+  const request: Omit<CompletionRequest, "onAccepted" | "temperature"> = {
     model: deps.model,
     messages: [
       { role: "system", content: INSTRUCTION },
@@ -102,5 +112,26 @@ async function askModel(deps: TitleDeps, firstMessage: string): Promise<string> 
     max_tokens: TITLE_TOKENS + (thinks ? REASONING_ALLOWANCE : 0),
     ...(effort !== undefined ? { reasoning_effort: effort } : {}),
     signal: AbortSignal.timeout(TITLE_TIMEOUT_MS),
-  });
+  };
+  const worst = { input_tokens: request.messages.reduce((n, m) => n + estimateTokens(m.content), 0), output_tokens: request.max_tokens! };
+  const secret = randomBytes(32).toString("hex");
+  const reservation = {
+    reservation_id: randomUUID(),
+    model: deps.provider.modelLabel(deps.model),
+    tokens: worst.input_tokens + worst.output_tokens,
+    budget: deps.budget.tokens,
+    since: deps.budget.since,
+    secret_hash: createHash("sha256").update(secret, "utf8").digest("hex"),
+  };
+  if (!(await deps.store.reserveTitle(reservation))) return "";
+  const started = performance.now();
+  let used = worst;
+  try {
+    const answer = await deps.provider.completeText!(request);
+    if (answer.usage) used = answer.usage;
+    return answer.text;
+  } finally {
+    const settled = { reservation_id: reservation.reservation_id, secret, ...used, latency_ms: Math.round(performance.now() - started) };
+    await deps.store.settleTokens(settled).catch((e: unknown) => deps.onFailure?.(e));
+  }
 }

@@ -8,7 +8,7 @@ export const UsageRequest = z
   .object({
     from: isoDateTime.optional(),
     to: isoDateTime.optional(),
-    group_by: z.enum(["day", "model"]).default("day"),
+    group_by: z.enum(["day", "model", "kind"]).default("day"),
   })
   .transform((q) => {
     const to = q.to ? new Date(q.to) : new Date();
@@ -27,10 +27,11 @@ function inYears(iso: string): boolean {
 }
 
 export const UsageRow = z.object({
-  key: z.string().describe("The day (YYYY-MM-DD, UTC) or the model"),
+  key: z.string().describe("The day (YYYY-MM-DD, UTC), the model that answered, or the kind of call (reply or title)"),
   input_tokens: z.number().int(),
   output_tokens: z.number().int(),
   messages: z.number().int().describe("Assistant replies counted"),
+  title_calls: z.number().int().describe("Model calls that wrote a conversation's title (their tokens are in the totals)"),
   mean_latency_ms: z.number().int().nullable(),
 });
 export type UsageRow = z.infer<typeof UsageRow>;
@@ -38,7 +39,7 @@ export type UsageRow = z.infer<typeof UsageRow>;
 export const UsageReport = z.object({
   from: z.string(),
   to: z.string(),
-  group_by: z.enum(["day", "model"]),
+  group_by: z.enum(["day", "model", "kind"]),
   data: z.array(UsageRow),
   totals: UsageRow.omit({ key: true }),
 });

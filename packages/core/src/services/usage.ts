@@ -18,6 +18,7 @@ export async function usageReport(store: UserStore, query: UsageQuery) {
       input_tokens: sum((r) => r.input_tokens),
       output_tokens: sum((r) => r.output_tokens),
       messages,
+      title_calls: sum((r) => r.title_calls),
       mean_latency_ms: messages ? Math.round(latencyTotal / messages) : null,
     },
   };

@@ -1,5 +1,6 @@
 import { CancelResponse, MessageParams, cancelReply } from "@conversation-api/core";
 import { jsonHandler } from "../http";
+import { finishing } from "../reply-deps";
 
 export const handler = jsonHandler(
   "messages-cancel",
@@ -11,5 +12,5 @@ export const handler = jsonHandler(
     errors: [409],
   },
   ({ deps, userId, params }) =>
-    cancelReply({ store: deps.store.forUser(userId), settings: deps.config }, { conversationId: params.id, messageId: params.message_id }),
+    cancelReply({ store: deps.store.forUser(userId), settings: deps.config, finishing }, { conversationId: params.id, messageId: params.message_id }),
 );

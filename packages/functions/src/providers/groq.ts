@@ -1,6 +1,6 @@
 import Groq from "groq-sdk";
 import type { ChatCompletionChunk } from "groq-sdk/resources/chat/completions";
-import { AppError, modelInfo, type CompletionEvent, type CompletionRequest, type Config, type ModelProvider } from "@conversation-api/core";
+import { AppError, modelInfo, type CompletionEvent, type CompletionRequest, type Config, type ModelProvider, type TextAnswer } from "@conversation-api/core";
 import { isRateLimited, toAppError } from "./groq-errors";
 import { nextWait, retryAfterMs, sleep, type RetryPolicy } from "./retry";
 import { sseChunks } from "./sse-chunks";
@@ -29,7 +29,7 @@ export function createGroqProvider(config: GroqSettings): ModelProvider {
  * model's thinking is left out of the response (`include_reasoning: false`); it still counts against
  * max_tokens, which the caller sizes for that.
  */
-async function groqOnce(client: Groq, req: Omit<CompletionRequest, "onAccepted" | "temperature">): Promise<string> {
+async function groqOnce(client: Groq, req: Omit<CompletionRequest, "onAccepted" | "temperature">): Promise<TextAnswer> {
   const reasoningParams = modelInfo(req.model).reasoning
     ? { include_reasoning: false, ...(req.reasoning_effort !== undefined ? { reasoning_effort: req.reasoning_effort } : {}) }
     : {};
@@ -44,7 +44,8 @@ async function groqOnce(client: Groq, req: Omit<CompletionRequest, "onAccepted" 
       },
       { signal: req.signal },
     );
-    return r.choices[0]?.message.content ?? "";
+    const text = r.choices[0]?.message.content ?? "";
+    return r.usage ? { text, usage: { input_tokens: r.usage.prompt_tokens, output_tokens: r.usage.completion_tokens } } : { text };
   } catch (e) {
     if (req.signal.aborted) throw aborted(req.signal);
     throw toAppError(e, req.model);

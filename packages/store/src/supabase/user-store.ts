@@ -224,6 +224,7 @@ export function createSupabaseUserStore(db: SupabaseClient, userId: string): Use
           p_branch: input.branch ?? false,
           ...reservationArgs(input.reservation),
           p_expect: expectArg(input.expect),
+          p_max_streaming: input.max_streaming ?? null,
         }),
         (e) => appendMessageError("beginReply", e),
       );
@@ -296,9 +297,26 @@ export function createSupabaseUserStore(db: SupabaseClient, userId: string): Use
           p_input_tokens: st.input_tokens,
           p_output_tokens: st.output_tokens,
           p_latency_ms: st.latency_ms,
+          p_model: st.model ?? null,
         }),
       );
       return data === true;
+    },
+
+    async reserveTitle(r) {
+      const a = reservationArgs(r);
+      const data = await run(
+        "reserveTitle",
+        db.rpc("reserve_title", {
+          p_reservation_id: a.p_reservation_id,
+          p_model: a.p_reserve_model,
+          p_tokens: a.p_reserve_tokens,
+          p_budget: a.p_budget,
+          p_since: a.p_since,
+          p_secret_hash: a.p_secret_hash,
+        }),
+      );
+      return (data as Row | null)?.status === "reserved";
     },
 
     async createApiKey(input) {
