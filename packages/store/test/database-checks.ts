@@ -67,9 +67,7 @@ export function describeDatabaseChecks(name: string, getSql: () => SqlClient, fr
            bool_or(has_table_privilege('anon', 'public.' || t, 'select,insert,update,delete')) as anon_any,
            has_column_privilege('authenticated', 'public.users', 'email', 'update') as auth_update_email,
            has_column_privilege('authenticated', 'public.users', 'display_name', 'update') as auth_update_name,
-           has_table_privilege('authenticated', 'public.users', 'insert') as auth_insert_user,
-           has_function_privilege('anon', 'public.append_user_message(uuid, uuid, text, text)', 'execute') as anon_rpc,
-           has_function_privilege('authenticated', 'public.append_user_message(uuid, uuid, text, text)', 'execute') as auth_rpc
+           has_table_privilege('authenticated', 'public.users', 'insert') as auth_insert_user
          from unnest($1::text[]) t`,
         [[...TABLES]],
       );
@@ -78,8 +76,6 @@ export function describeDatabaseChecks(name: string, getSql: () => SqlClient, fr
         auth_update_email: false,
         auth_update_name: true,
         auth_insert_user: false,
-        anon_rpc: false,
-        auth_rpc: true,
       });
     });
 
@@ -118,7 +114,7 @@ export function describeDatabaseChecks(name: string, getSql: () => SqlClient, fr
       );
       expect(e.code).toBe("23503");
       const viaFunction = await failure(
-        as(A, (tx) => tx.query("select * from append_user_message($1, $2, 'x', null)", [convB, randomUUID()])),
+        as(A, (tx) => tx.query("select begin_reply($1, $2, 'x', null, $3, 'm', '{}'::jsonb, 60000)", [convB, randomUUID(), randomUUID()])),
       );
       expect(viaFunction.code).toBe("P0002");
     });
@@ -282,13 +278,11 @@ export function describeDatabaseChecks(name: string, getSql: () => SqlClient, fr
     it("keeps the message tree acyclic and the current branch the caller's own (issue 14)", async () => {
       const fn = (name: string) =>
         sql.query<{ prosecdef: boolean; proconfig: string[] | null }>("select prosecdef, proconfig from pg_proc where proname = $1", [name]);
-      // They move current_leaf_id, which users may not update directly.
-      for (const name of ["switch_branch", "append_user_message", "append_assistant_message"]) {
-        const [p] = await fn(name);
-        expect(p, name).toMatchObject({ prosecdef: true, proconfig: [expect.stringMatching(/^search_path=public, ?pg_temp$/)] });
-      }
+      // It moves current_leaf_id, which users may not update directly (begin_reply too, checked above).
+      const [p] = await fn("switch_branch");
+      expect(p).toMatchObject({ prosecdef: true, proconfig: [expect.stringMatching(/^search_path=public, ?pg_temp$/)] });
       // One definition each, so a call by name is never ambiguous.
-      for (const name of ["begin_reply", "prepare_turn", "append_assistant_message"])
+      for (const name of ["begin_reply", "prepare_turn"])
         expect(await sql.query("select 1 from pg_proc where proname = $1 and pronamespace = 'public'::regnamespace", [name]), name).toHaveLength(1);
       const [leafA] = await as(A, (tx) => tx.query<{ id: string }>("select id from messages where conversation_id = $1 order by seq desc limit 1", [convA]));
       expect((await failure(as(A, (tx) => tx.query("update conversations set current_leaf_id = $1 where id = $2", [leafA!.id, convA])))).code).toBe("42501");
@@ -335,7 +329,9 @@ export function describeDatabaseChecks(name: string, getSql: () => SqlClient, fr
 
     describe("the token ledger", () => {
       const since = () => new Date(Date.now() - 3_600_000).toISOString();
-      const used = (sub: string) => as(sub, async (tx) => Number((await tx.query<{ n: number }>("select tokens_used_since($1) as n", [since()]))[0]!.n));
+      // The ledger's total as budgets count it, read with the owner's rights (no user may call a sum).
+      const used = async (sub: string) =>
+        Number((await sql.query<{ n: string | number }>("select coalesce(sum(tokens), 0) as n from usage_ledger where user_id = $1 and reserved_at >= $2", [sub, since()]))[0]!.n);
       // As the reply loop reserves: in begin_reply, for the reply it creates (a fresh conversation each).
       const reserve = async (sub: string, tokens: number, budget = 0) => {
         const conv = randomUUID();
