@@ -6,6 +6,30 @@ import { migrate, readSchema, type SqlClient, type SqlTx } from "../src/index";
 
 const TABLES = ["users", "conversations", "messages", "api_keys"] as const;
 
+// Every function `authenticated` may execute is callable by any user through PostgREST's /rest/v1/rpc,
+// so this is the whole list: each must be something the API calls, safe in any user's hands.
+const USER_CALLABLE = [
+  "begin_reply",
+  "branch_path",
+  "conversation_leaf",
+  "create_api_key",
+  "export_conversation",
+  "finish_reply",
+  "flush_reply",
+  "get_reply",
+  "list_branch",
+  "list_conversations",
+  "prepare_turn",
+  "request_cancel",
+  "revoke_api_key",
+  "search_conversations",
+  "set_default_title",
+  "settle_stale_replies",
+  "settle_tokens",
+  "switch_branch",
+  "usage_report",
+] as const;
+
 /**
  * `fresh` opens an empty database (not migrated) for the checks that need one; the caller closes
  * nothing: the checks close what it returns.
@@ -309,6 +333,41 @@ export function describeDatabaseChecks(name: string, getSql: () => SqlClient, fr
         const e = await failure(as(A, (tx) => tx.query(`select ${call}`, call.includes("$1") ? [A] : [])));
         expect(e.code, call).toBe("42501");
       }
+    });
+
+    it("lets authenticated execute exactly the user-callable functions, and anon none", async () => {
+      // Every function in the schema, extensions' own excepted; each allowlisted name is one function,
+      // so an overload cannot add a callable signature unnoticed.
+      const fns = await sql.query<{ name: string; authenticated: boolean; anon: boolean }>(
+        `select p.proname::text as name, has_function_privilege('authenticated', p.oid, 'execute') as authenticated,
+                has_function_privilege('anon', p.oid, 'execute') as anon
+           from pg_proc p
+          where p.pronamespace = 'public'::regnamespace
+            and not exists (select 1 from pg_depend d
+                             where d.classid = 'pg_proc'::regclass and d.objid = p.oid and d.deptype = 'e')
+          order by p.proname collate "C"`,
+      );
+      expect(fns.filter((f) => f.authenticated).map((f) => f.name)).toEqual([...USER_CALLABLE]);
+      expect(fns.filter((f) => f.anon).map((f) => f.name)).toEqual([]);
+    });
+
+    it("drops, when the schema is re-applied, the functions no user may call any more", async () => {
+      // A database that still holds them, callable by users as they were.
+      const gone = [
+        "append_user_message(uuid, uuid, text, text)",
+        "append_assistant_message(uuid, uuid, text, text, integer, integer, text, integer, integer, jsonb)",
+        "append_assistant_message(uuid, uuid, text, text, integer, integer, text, integer, integer, jsonb, text)",
+        "tokens_used_since(timestamptz)",
+      ];
+      for (const f of gone) {
+        await sql.exec(`create function public.${f} returns integer language sql as 'select 1';
+                        grant execute on function public.${f} to authenticated;`);
+      }
+      await sql.exec(readSchema());
+      const left = await sql.query("select proname from pg_proc where pronamespace = 'public'::regnamespace and proname = any($1)", [
+        ["append_user_message", "append_assistant_message", "tokens_used_since"],
+      ]);
+      expect(left).toEqual([]);
     });
 
     it("gives anon nothing in the schema: no table, sequence or function", async () => {
