@@ -337,7 +337,7 @@ grant select (id, email, display_name, created_at), update (display_name) on pub
 grant select, delete on public.conversations to authenticated;
 grant insert (id, user_id, title, system_prompt, model) on public.conversations to authenticated;
 grant update (title, system_prompt, updated_at) on public.conversations to authenticated;
--- current_leaf_id is not granted: only SECURITY DEFINER functions move it (append_*, begin_reply,
+-- current_leaf_id is not granted: only SECURITY DEFINER functions move it (begin_reply,
 -- switch_branch), each after checking the conversation is the caller's.
 -- api_keys: never the key hash; keys are created and revoked through the functions below.
 grant select (id, user_id, name, prefix, created_at, last_used_at, expires_at, revoked_at) on public.api_keys to authenticated;
@@ -350,9 +350,9 @@ grant select (id, user_id, reservation_id, entry, model, tokens, input_tokens, o
   on public.usage_ledger to authenticated;
 
 -- ---- messages: grants (kept apart: the reply loop's columns and functions change them) ----------
--- Written only by insert (directly, or by the write functions below). No UPDATE: a stored reply's
--- figures cannot be rewritten; no DELETE: messages go with their conversation (the foreign key's
--- cascade runs as the table owner). created_at and seq are the database's own.
+-- Written only by insert (directly, or by the durable reply functions below). No UPDATE: a stored
+-- reply's figures cannot be rewritten; no DELETE: messages go with their conversation (the foreign
+-- key's cascade runs as the table owner). created_at and seq are the database's own.
 grant select on public.messages to authenticated;
 grant insert (id, conversation_id, user_id, role, content, model, token_count, input_tokens,
               finish_reason, latency_ms, ttft_ms, metadata, idempotency_key, reasoning, heartbeat_at, parent_id)
@@ -362,111 +362,15 @@ grant insert (id, conversation_id, user_id, role, content, model, token_count, i
 -- ---- end of messages grants ----------------------------------------------------------------------
 
 -- ---------------------------------------------------------------------------------------------
--- Write functions
---
--- The single implementation of multi-step writes. The SQL store calls them inside its
--- authenticated transaction; a Supabase adapter calls them through PostgREST
---   POST /rest/v1/rpc/append_user_message   {"p_conversation_id": ..., "p_id": ..., ...}
--- so their names, parameter names and return types are a stable API: change them only together
--- with every caller.
---
--- SECURITY DEFINER since branches (issue 14): besides the row a caller could insert directly, they move
--- the conversation's current_leaf_id, which `authenticated` may not update. So each refuses a call
--- without a user (42501), writes only into the caller's own conversation (the explicit auth.uid()
--- filters), stores exactly one message whose user_id is the caller, and the CHECK constraints apply.
--- When the conversation is missing or belongs to someone else they raise SQLSTATE P0002
--- (no_data_found) and write nothing.
+-- Functions the API does not call are not kept. Every function `authenticated` may execute is
+-- callable by any user through PostgREST (POST /rest/v1/rpc/<name>), so a database that still holds
+-- one of these loses it when this file is re-applied. Messages are written by begin_reply and
+-- finish_reply; the ledger is summed by begin_reply's budget check and reported by usage_report.
 -- ---------------------------------------------------------------------------------------------
-
--- append_user_message(p_conversation_id uuid, p_id uuid, p_content text, p_idempotency_key text)
---   returns messages
--- Stores the caller's message and bumps conversations.updated_at. A repeated
--- (conversation, idempotency key) raises unique_violation (23505) from messages_idempotency_key.
-create or replace function public.append_user_message(
-  p_conversation_id uuid,
-  p_id              uuid,
-  p_content         text,
-  p_idempotency_key text
-) returns public.messages
-language plpgsql
-security definer
-set search_path = public, pg_temp
-as $$
-declare
-  v_message public.messages;
-begin
-  if auth.uid() is null then
-    raise exception 'no user' using errcode = '42501';
-  end if;
-  -- Updating first also locks the conversation row, so concurrent appends get ordered seqs.
-  update public.conversations set updated_at = now()
-   where id = p_conversation_id and user_id = auth.uid();
-  if not found then
-    raise exception 'conversation % not found', p_conversation_id using errcode = 'P0002';
-  end if;
-
-  -- Branches (issue 14): the appended message continues the current branch.
-  insert into public.messages (id, conversation_id, user_id, role, content, idempotency_key, parent_id)
-  values (p_id, p_conversation_id, auth.uid(), 'user', p_content, p_idempotency_key, public.conversation_leaf(p_conversation_id))
-  returning * into v_message;
-  update public.conversations set current_leaf_id = v_message.id where id = p_conversation_id and user_id = auth.uid();
-  return v_message;
-end
-$$;
-
--- append_assistant_message(p_conversation_id uuid, p_id uuid, p_content text, p_model text,
---   p_token_count int, p_input_tokens int, p_finish_reason text, p_latency_ms int, p_ttft_ms int,
---   p_metadata jsonb, p_reasoning text default '') returns messages
--- Stores the model's reply (complete or partial) and bumps conversations.updated_at.
--- The 10-argument version predates p_reasoning; dropped so a call by name matches exactly one function.
+drop function if exists public.append_user_message(uuid, uuid, text, text);
 drop function if exists public.append_assistant_message(uuid, uuid, text, text, integer, integer, text, integer, integer, jsonb);
-create or replace function public.append_assistant_message(
-  p_conversation_id uuid,
-  p_id              uuid,
-  p_content         text,
-  p_model           text,
-  p_token_count     integer,
-  p_input_tokens    integer,
-  p_finish_reason   text,
-  p_latency_ms      integer,
-  p_ttft_ms         integer,
-  p_metadata        jsonb,
-  p_reasoning       text default ''
-) returns public.messages
-language plpgsql
-security definer
-set search_path = public, pg_temp
-as $$
-declare
-  v_message public.messages;
-begin
-  if auth.uid() is null then
-    raise exception 'no user' using errcode = '42501';
-  end if;
-  update public.conversations set updated_at = now()
-   where id = p_conversation_id and user_id = auth.uid();
-  if not found then
-    raise exception 'conversation % not found', p_conversation_id using errcode = 'P0002';
-  end if;
-
-  insert into public.messages (
-    id, conversation_id, user_id, role, content, model, token_count, input_tokens,
-    finish_reason, latency_ms, ttft_ms, metadata, reasoning, parent_id
-  ) values (
-    p_id, p_conversation_id, auth.uid(), 'assistant', p_content, p_model, p_token_count,
-    p_input_tokens, p_finish_reason, p_latency_ms, p_ttft_ms, coalesce(p_metadata, '{}'::jsonb),
-    coalesce(p_reasoning, ''), public.conversation_leaf(p_conversation_id)
-  )
-  returning * into v_message;
-  update public.conversations set current_leaf_id = v_message.id where id = p_conversation_id and user_id = auth.uid();
-  return v_message;
-end
-$$;
-
-revoke all on function public.append_user_message(uuid, uuid, text, text) from public, anon;
-revoke all on function public.append_assistant_message(uuid, uuid, text, text, integer, integer, text, integer, integer, jsonb, text) from public, anon;
-grant execute on function public.append_user_message(uuid, uuid, text, text) to authenticated, service_role;
-grant execute on function public.append_assistant_message(uuid, uuid, text, text, integer, integer, text, integer, integer, jsonb, text) to authenticated, service_role;
+drop function if exists public.append_assistant_message(uuid, uuid, text, text, integer, integer, text, integer, integer, jsonb, text);
+drop function if exists public.tokens_used_since(timestamptz);
 
 -- ---------------------------------------------------------------------------------------------
 -- Bookkeeping for the app's own migrator: it records the SHA-256 of this file once applied, so
@@ -485,10 +389,10 @@ revoke all on public.schema_migrations from public, anon, authenticated;
 --
 -- Reads that PostgREST's query syntax cannot express in one request (aggregates are off in
 -- PostgREST by default; a turn needs three related reads in one snapshot). The Supabase adapter
--- calls them as POST /rest/v1/rpc/<name>; any adapter may. Same rules as the write functions:
--- SECURITY INVOKER, so RLS applies, and the signatures are an API. The explicit
--- `user_id = auth.uid()` filters repeat what RLS enforces; they let the planner use the per-user
--- indexes and keep the functions harmless when called by a role that bypasses RLS.
+-- calls them as POST /rest/v1/rpc/<name>; any adapter may. SECURITY INVOKER, so RLS applies, and
+-- their names, parameter names and return types are an API: change them only with every caller.
+-- The explicit `user_id = auth.uid()` filters repeat what RLS enforces; they let the planner use the
+-- per-user indexes and keep the functions harmless when called by a role that bypasses RLS.
 -- ---------------------------------------------------------------------------------------------
 
 -- conversation_leaf(p_conversation_id uuid) returns uuid
@@ -601,20 +505,6 @@ as $$
   where c.id = p_conversation_id and c.user_id = (select auth.uid())
 $$;
 
--- tokens_used_since(p_since timestamptz) returns bigint
---   Tokens the caller's ledger holds for reservations made at or after p_since: settled replies at
---   their real figures, unsettled ones at their reservation.
-create or replace function public.tokens_used_since(p_since timestamptz) returns bigint
-language sql
-stable
-security invoker
-set search_path = public
-as $$
-  select coalesce(sum(l.tokens), 0)::bigint
-    from public.usage_ledger l
-   where l.user_id = (select auth.uid()) and l.reserved_at >= p_since
-$$;
-
 -- usage_report(p_from timestamptz, p_to timestamptz, p_group_by text) returns table(...)
 --   The caller's settled model calls (ledger settle rows) in [p_from, p_to) grouped by UTC day ('day',
 --   key YYYY-MM-DD), by the model that answered ('model', key '' for none) or by what the call was
@@ -657,13 +547,11 @@ revoke all on function public.conversation_leaf(uuid) from public, anon;
 revoke all on function public.branch_path(uuid, uuid) from public, anon;
 revoke all on function public.list_branch(uuid, bigint, integer) from public, anon;
 revoke all on function public.prepare_turn(uuid, integer, text, uuid, boolean) from public, anon;
-revoke all on function public.tokens_used_since(timestamptz) from public, anon;
 revoke all on function public.usage_report(timestamptz, timestamptz, text) from public, anon;
 grant execute on function public.conversation_leaf(uuid) to authenticated, service_role;
 grant execute on function public.branch_path(uuid, uuid) to authenticated, service_role;
 grant execute on function public.list_branch(uuid, bigint, integer) to authenticated, service_role;
 grant execute on function public.prepare_turn(uuid, integer, text, uuid, boolean) to authenticated, service_role;
-grant execute on function public.tokens_used_since(timestamptz) to authenticated, service_role;
 grant execute on function public.usage_report(timestamptz, timestamptz, text) to authenticated, service_role;
 
 -- =============================================================================================
@@ -1069,13 +957,10 @@ declare
 begin
   -- User-callable: each runs as the caller (RLS) or checks auth.uid() itself.
   foreach f in array array[
-    'public.append_user_message(uuid, uuid, text, text)',
-    'public.append_assistant_message(uuid, uuid, text, text, integer, integer, text, integer, integer, jsonb, text)',
     'public.conversation_leaf(uuid)',
     'public.branch_path(uuid, uuid)',
     'public.list_branch(uuid, bigint, integer)',
     'public.prepare_turn(uuid, integer, text, uuid, boolean)',
-    'public.tokens_used_since(timestamptz)',
     'public.usage_report(timestamptz, timestamptz, text)',
     'public.settle_tokens(uuid, text, integer, integer, integer, text)',
     'public.reserve_title(uuid, text, integer, bigint, timestamptz, text)',

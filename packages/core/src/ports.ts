@@ -30,28 +30,6 @@ export interface TurnParent {
   parentId: string | null;
 }
 
-export interface NewUserMessage {
-  id: string;
-  conversation_id: string;
-  content: string;
-  idempotency_key: string | null;
-}
-
-export interface NewAssistantMessage {
-  id: string;
-  conversation_id: string;
-  content: string;
-  /** The model's reasoning, apart from its answer ('' when it did not reason); never sent back to a model. */
-  reasoning: string;
-  model: string;
-  token_count: number | null;
-  input_tokens: number | null;
-  finish_reason: FinishReason;
-  latency_ms: number;
-  ttft_ms: number | null;
-  metadata: Record<string, unknown>;
-}
-
 /** A reply row as the reply loop reads it back: the message plus its reasoning and cancel flag. */
 export type StoredReply = Message & { cancel_requested: boolean };
 
@@ -212,10 +190,6 @@ export interface UserStore {
     conversationId: string,
     opts: { historyLimit: number; idempotencyKey: string | null; parent?: TurnParent | undefined },
   ): Promise<TurnContext | null>;
-  /** Stores the user's message and bumps the conversation's activity (SQL function). */
-  saveUserMessage(input: NewUserMessage): Promise<Message>;
-  /** Stores the reply and bumps the conversation's activity (SQL function). */
-  saveAssistantMessage(input: NewAssistantMessage): Promise<Message>;
   // ---- durable replies (SQL functions begin_reply, flush_reply, finish_reply, get_reply, request_cancel) ----
   /** Stores the user message (unless the key's is reused) and the streaming reply row, or says why not. */
   beginReply(input: BeginReply): Promise<BeginResult>;
@@ -236,8 +210,6 @@ export interface UserStore {
   setDefaultTitle(conversationId: string, title: string): Promise<boolean>;
   /** The conversation with every message of every branch, oldest first. null when it is not this user's. */
   exportConversation(conversationId: string): Promise<ConversationExport | null>;
-  /** Input + output tokens of this user's replies created at or after `since`. */
-  tokensUsedSince(since: string): Promise<number>;
   /** Per group; `mean_latency_ms` unrounded, so totals over groups can be exact. */
   usage(query: UsageQuery): Promise<UsageRow[]>;
   /** Records a reservation's real usage, once. false when the secret is wrong or it was settled. */

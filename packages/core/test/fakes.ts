@@ -118,13 +118,6 @@ export class MemoryStore implements UserStore {
       parent_found: true,
     };
   }
-  async saveUserMessage(): Promise<Message> {
-    throw new Error("not used by the reply loop");
-  }
-  async saveAssistantMessage(): Promise<Message> {
-    throw new Error("not used by the reply loop");
-  }
-
   async beginReply(input: BeginReply): Promise<BeginResult> {
     this.beginCalls++;
     await this.beginGate;
@@ -256,9 +249,6 @@ export class MemoryStore implements UserStore {
     return false;
   }
 
-  async tokensUsedSince() {
-    return this.ledgerTotal;
-  }
   async usage() {
     return [];
   }

@@ -8,9 +8,7 @@ import {
   unauthorized,
   type Conversation,
   type Message,
-  type NewAssistantMessage,
   type NewUser,
-  type NewUserMessage,
   type Page,
   type PageRequest,
   type Store,
@@ -292,35 +290,6 @@ function createUserStore(sql: SqlClient, userId: string): UserStore {
       return turnFromJson(row?.turn ?? null);
     },
 
-    async saveUserMessage(input: NewUserMessage): Promise<Message> {
-      return saveMessage(
-        "select * from public.append_user_message($1::uuid, $2::uuid, $3::text, $4::text)",
-        [input.conversation_id, input.id, input.content, input.idempotency_key],
-        input.conversation_id,
-      );
-    },
-
-    async saveAssistantMessage(input: NewAssistantMessage): Promise<Message> {
-      return saveMessage(
-        `select * from public.append_assistant_message($1::uuid, $2::uuid, $3::text, $4::text, $5::integer,
-                $6::integer, $7::text, $8::integer, $9::integer, $10::jsonb, $11::text)`,
-        [
-          input.conversation_id,
-          input.id,
-          input.content,
-          input.model,
-          input.token_count,
-          input.input_tokens,
-          input.finish_reason,
-          input.latency_ms,
-          input.ttft_ms,
-          JSON.stringify(input.metadata ?? {}),
-          input.reasoning ?? "",
-        ],
-        input.conversation_id,
-      );
-    },
-
     async beginReply(input) {
       if (!isUuid(input.conversation_id)) throw notFound("Conversation");
       try {
@@ -395,11 +364,6 @@ function createUserStore(sql: SqlClient, userId: string): UserStore {
       return Number(row?.n ?? 0);
     },
 
-    async tokensUsedSince(since: string): Promise<number> {
-      const row = await one("select public.tokens_used_since($1::timestamptz) as total", [since]);
-      return Number(row?.total ?? 0);
-    },
-
     async usage(query: UsageQuery): Promise<UsageRow[]> {
       // The same SQL function the Supabase adapter calls through PostgREST: one implementation.
       const rows = await userQuery("select * from public.usage_report($1::timestamptz, $2::timestamptz, $3)", [query.from, query.to, query.group_by]);
@@ -449,16 +413,6 @@ function createUserStore(sql: SqlClient, userId: string): UserStore {
     },
   };
   return store;
-
-  async function saveMessage(text: string, params: unknown[], conversationId: string): Promise<Message> {
-    if (!isUuid(conversationId)) throw notFound("Conversation");
-    try {
-      const [row] = await userQuery(text, params);
-      return toMessage(row!);
-    } catch (e) {
-      throw mapWriteError(e);
-    }
-  }
 }
 
 /** list_conversations' query (schema.sql), `keyset` added to its where clause, the limit as $1. */
@@ -475,7 +429,7 @@ const LIST_AFTER = listPage("and (t.updated_at, t.id) < ($2::timestamptz, $3::uu
 /** jsonb comes back parsed from pg and PGlite; be tolerant of text. */
 const json = (v: unknown): Row | null => (v === null || v === undefined ? null : typeof v === "string" ? (JSON.parse(v) as Row) : (v as Row));
 
-/** What the append_* functions' failures mean to the API. */
+/** What begin_reply's failures mean to the API. */
 function mapWriteError(e: unknown): unknown {
   switch (sqlState(e)) {
     case "P0002": // raised by the function: not the caller's conversation

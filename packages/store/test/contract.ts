@@ -3,13 +3,18 @@
 // deliberately cannot do, to test ordering and date grouping deterministically.
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { AppError, Message, NewAssistantMessage, Store, UserStore } from "@conversation-api/core";
+import type { AppError, FinishReply, Message, Store, UserStore } from "@conversation-api/core";
 
 export interface ContractHooks {
   setConversationUpdatedAt(id: string, timestamptz: string): Promise<void>;
   setMessageCreatedAt(id: string, timestamptz: string): Promise<void>;
   /** Moves a reservation (both its ledger rows) to another time. */
   setLedgerTime(reservationId: string, timestamptz: string): Promise<void>;
+  /**
+   * The user's ledger total for reservations made at or after `since` (settled ones at their real
+   * figures, open ones at their reservation), read with the owner's rights: no user may call a sum.
+   */
+  tokensUsedSince(userId: string, since: string): Promise<number>;
 }
 
 export interface ContractSetup {
@@ -48,20 +53,6 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
     };
     const newConversation = (as: UserStore, title: string | null = "Chat") =>
       as.createConversation({ title, system_prompt: "Be brief.", model: "openai/gpt-oss-20b" });
-    const reply = (conversationId: string, extra: Partial<NewAssistantMessage> = {}): NewAssistantMessage => ({
-      id: randomUUID(),
-      conversation_id: conversationId,
-      content: "Hello!",
-      reasoning: "",
-      model: "openai/gpt-oss-20b",
-      token_count: 5,
-      input_tokens: 20,
-      finish_reason: "end_turn",
-      latency_ms: 300,
-      ttft_ms: 40,
-      metadata: {},
-      ...extra,
-    });
     /**
      * A send's reservation as the reply loop makes it: begin_reply (here in a fresh conversation, so no
      * other reply is streaming) reserves the worst case only when it creates the reply.
@@ -94,8 +85,25 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
       expect(await as.settleTokens({ reservation_id: r.reservation_id, secret: r.secret, latency_ms: 300, ...real })).toBe(true);
       return r.reservation_id;
     };
-    const say = (as: UserStore, conversationId: string, content: string, key: string | null = null) =>
-      as.saveUserMessage({ id: randomUUID(), conversation_id: conversationId, content, idempotency_key: key });
+    /**
+     * One send as the reply loop stores it: begin_reply (the user message and the streaming reply),
+     * then finish_reply with the reply's text and figures (`reply` overrides any of them).
+     */
+    const exchange = async (
+      as: UserStore,
+      conversationId: string,
+      content: string,
+      opts: { key?: string | null; reply?: Partial<Omit<FinishReply, "id">> } = {},
+    ): Promise<[user: Message, reply: Message]> => {
+      const r = await beginWith(as, conversationId, { content, idempotency_key: opts.key ?? null, model: "openai/gpt-oss-20b" });
+      if (r.status !== "created") throw new Error(`expected created, got ${r.status}`);
+      const finished = await as.finishReply({
+        id: r.reply.id, text: "Hello!", reasoning: "", token_count: 5, input_tokens: 20, finish_reason: "end_turn",
+        latency_ms: 300, ttft_ms: 40, metadata: {}, ...opts.reply,
+      });
+      if (!finished) throw new Error("finishReply found no reply");
+      return [r.user_message, finished];
+    };
 
     it("reports health", async () => {
       expect(await store.health()).toBe(true);
@@ -171,18 +179,17 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
       });
 
       it("deletes a conversation's messages with it, but not its usage", async () => {
-        const { as } = await newUser();
+        const { user, as } = await newUser();
         const c = await newConversation(as);
-        await say(as, c.id, "hi");
-        await as.saveAssistantMessage(reply(c.id));
+        await exchange(as, c.id, "hi");
         await spend(as, { input_tokens: 20, output_tokens: 5 });
         const since = new Date(Date.now() - 60_000).toISOString();
         const range = { from: since, to: new Date(Date.now() + 60_000).toISOString(), group_by: "model" as const };
         const before = await as.usage(range);
-        expect(await as.tokensUsedSince(since)).toBe(25);
+        expect(await hooks.tokensUsedSince(user.id, since)).toBe(25);
         expect(await as.deleteConversation(c.id)).toBe(true);
         expect(await as.listMessages(c.id, { limit: 10 })).toBeNull();
-        expect(await as.tokensUsedSince(since)).toBe(25);
+        expect(await hooks.tokensUsedSince(user.id, since)).toBe(25);
         expect(await as.usage(range)).toEqual(before);
       });
 
@@ -254,7 +261,7 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
       it("rejects invalid cursors with a 400", async () => {
         const { as } = await newUser();
         const c = await newConversation(as);
-        for (let i = 0; i < 3; i++) await say(as, c.id, `m${i}`);
+        for (let i = 0; i < 3; i++) await exchange(as, c.id, `m${i}`);
         const messageCursor = (await as.listMessages(c.id, { limit: 1 }))!.next_cursor!;
         const conversationCursor = (await as.listConversations({ limit: 1 })).next_cursor;
         expect(conversationCursor).toBeNull();
@@ -283,7 +290,7 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
         const a = await newUser();
         const b = await newUser();
         const c = await newConversation(a.as, "A's secret");
-        await say(a.as, c.id, "private");
+        await exchange(a.as, c.id, "private");
 
         expect(await b.as.getConversation(c.id)).toBeNull();
         expect(await b.as.updateConversation(c.id, { title: "pwned" })).toBeNull();
@@ -293,7 +300,7 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
         expect((await b.as.listConversations({ limit: 100 })).data).toEqual([]);
 
         expect(await a.as.getConversation(c.id)).toMatchObject({ title: "A's secret" });
-        expect((await a.as.listMessages(c.id, { limit: 10 }))!.data).toHaveLength(1);
+        expect((await a.as.listMessages(c.id, { limit: 10 }))!.data).toHaveLength(2);
       });
     });
 
@@ -301,7 +308,10 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
       it("round-trips every field of both kinds of message", async () => {
         const { as } = await newUser();
         const c = await newConversation(as);
-        const userMessage = await say(as, c.id, "What is 2+2?", "key-1");
+        const metadata = { history_omitted: 0, nested: { list: [1, "two", null], flag: true }, emoji: "✓ 👍", quote: "it's \"x\"" };
+        const sent = await beginWith(as, c.id, { content: "What is 2+2?", idempotency_key: "key-1", model: "offline-echo" });
+        if (sent.status !== "created") throw new Error(sent.status);
+        const userMessage = sent.user_message;
         expect(userMessage).toEqual({
           id: expect.stringMatching(UUID),
           conversation_id: c.id,
@@ -319,10 +329,10 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
           parent_id: null,
         });
 
-        const metadata = { history_omitted: 0, nested: { list: [1, "two", null], flag: true }, emoji: "✓ 👍", quote: "it's \"x\"" };
-        const input = reply(c.id, {
-          content: "4",
-          model: "offline-echo",
+        const stored = await as.finishReply({
+          id: sent.reply.id,
+          text: "4",
+          reasoning: "",
           token_count: 1,
           input_tokens: 12,
           finish_reason: "max_tokens",
@@ -330,9 +340,8 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
           ttft_ms: 56,
           metadata,
         });
-        const stored = await as.saveAssistantMessage(input);
         expect(stored).toEqual({
-          id: input.id,
+          id: sent.reply.id,
           conversation_id: c.id,
           role: "assistant",
           content: "4",
@@ -345,32 +354,34 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
           ttft_ms: 56,
           metadata,
           created_at: expect.stringMatching(ISO_Z),
-          // The append continues the current branch.
           parent_id: userMessage.id,
         });
 
-        const partial = await as.saveAssistantMessage(
-          reply(c.id, { content: "", token_count: null, input_tokens: null, finish_reason: "cancelled", ttft_ms: null }),
-        );
-        expect(partial).toMatchObject({ token_count: null, input_tokens: null, finish_reason: "cancelled", ttft_ms: null, metadata: {} });
+        // A reply stopped before it produced anything: no text, no figures but its latency.
+        const [next, partial] = await exchange(as, c.id, "And 3+3?", {
+          reply: { text: "", token_count: null, input_tokens: null, finish_reason: "cancelled", ttft_ms: null },
+        });
+        expect(partial).toMatchObject({ content: "", token_count: null, input_tokens: null, finish_reason: "cancelled", ttft_ms: null, metadata: {} });
+        // Each send continues the current branch.
+        expect(next.parent_id).toBe(stored!.id);
 
         const listed = await as.listMessages(c.id, { limit: 10 });
         const only = (m: Message) => ({ ...m, sibling_ids: [m.id], sibling_count: 1, sibling_index: 0 });
-        expect(listed).toEqual({ data: [userMessage, stored, partial].map(only), next_cursor: null });
+        expect(listed).toEqual({ data: [userMessage, stored!, next, partial].map(only), next_cursor: null });
 
         const after = await as.getConversation(c.id);
-        expect(Date.parse(after!.updated_at)).toBeGreaterThanOrEqual(Date.parse(stored.created_at));
+        expect(Date.parse(after!.updated_at)).toBeGreaterThanOrEqual(Date.parse(stored!.created_at));
       });
 
       it("pages messages oldest first, stable under appends", async () => {
         const { as } = await newUser();
         const c = await newConversation(as);
         const ids = [];
-        for (let i = 0; i < 5; i++) ids.push((await say(as, c.id, `m${i}`)).id);
+        for (let i = 0; i < 2; i++) ids.push(...(await exchange(as, c.id, `m${i}`)).map((m) => m.id));
 
         const p1 = (await as.listMessages(c.id, { limit: 2 }))!;
         expect(p1.data.map((m) => m.id)).toEqual(ids.slice(0, 2));
-        ids.push((await say(as, c.id, "late")).id);
+        ids.push(...(await exchange(as, c.id, "late")).map((m) => m.id));
         const p2 = (await as.listMessages(c.id, { limit: 2, cursor: p1.next_cursor! }))!;
         const p3 = (await as.listMessages(c.id, { limit: 2, cursor: p2.next_cursor! }))!;
         expect([...p2.data, ...p3.data].map((m) => m.id)).toEqual(ids.slice(2, 6));
@@ -384,21 +395,20 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
         const a = await newUser();
         const b = await newUser();
         const c = await newConversation(a.as);
-        await expectAppError(say(b.as, c.id, "intrusion"), "not_found_error", 404);
-        await expectAppError(b.as.saveAssistantMessage(reply(c.id)), "not_found_error", 404);
-        await expectAppError(say(b.as, randomUUID(), "nowhere"), "not_found_error", 404);
+        await expectAppError(exchange(b.as, c.id, "intrusion"), "not_found_error", 404);
+        await expectAppError(exchange(b.as, randomUUID(), "nowhere"), "not_found_error", 404);
         expect((await a.as.listMessages(c.id, { limit: 10 }))!.data).toEqual([]);
         expect(await a.as.getConversation(c.id)).toMatchObject({ updated_at: c.updated_at });
       });
 
-      it("rejects a reused idempotency key in the same conversation with a 409", async () => {
+      it("refuses a reused idempotency key with other content in the same conversation, storing nothing; another conversation's key is its own", async () => {
         const { as } = await newUser();
         const c = await newConversation(as);
         const other = await newConversation(as);
-        await say(as, c.id, "once", "k");
-        await expectAppError(say(as, c.id, "twice", "k"), "conflict_error", 409);
-        await say(as, other.id, "elsewhere", "k");
-        expect((await as.listMessages(c.id, { limit: 10 }))!.data.map((m) => m.content)).toEqual(["once"]);
+        await exchange(as, c.id, "once", { key: "k" });
+        expect(await beginWith(as, c.id, { content: "twice", idempotency_key: "k" })).toEqual({ status: "mismatch" });
+        await exchange(as, other.id, "elsewhere", { key: "k" });
+        expect((await as.listMessages(c.id, { limit: 10 }))!.data.map((m) => m.content)).toEqual(["once", "Hello!"]);
       });
     });
 
@@ -410,10 +420,7 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
         expect(empty).toEqual({ conversation: c, history: [], idempotent: null, parent_found: true });
 
         const all = [];
-        for (let i = 0; i < 3; i++) {
-          all.push(await say(as, c.id, `q${i}`));
-          all.push(await as.saveAssistantMessage(reply(c.id, { content: `a${i}` })));
-        }
+        for (let i = 0; i < 3; i++) all.push(...(await exchange(as, c.id, `q${i}`, { reply: { text: `a${i}` } })));
         const turn = await as.prepareTurn(c.id, { historyLimit: 4, idempotencyKey: null });
         expect(turn!.conversation.id).toBe(c.id);
         expect(turn!.history).toEqual(all.slice(2));
@@ -424,8 +431,7 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
       it("stores a reply's reasoning apart from its text, and leaves it out of the history for prompts", async () => {
         const { as } = await newUser();
         const c = await newConversation(as);
-        await say(as, c.id, "q");
-        const saved = await as.saveAssistantMessage(reply(c.id, { content: "42", reasoning: "Six times seven." }));
+        const [, saved] = await exchange(as, c.id, "q", { reply: { text: "42", reasoning: "Six times seven." } });
         expect(saved).toMatchObject({ content: "42", reasoning: "Six times seven." });
         expect((await as.listMessages(c.id, { limit: 10 }))!.data.map((m) => m.reasoning)).toEqual(["", "Six times seven."]);
         const turn = await as.prepareTurn(c.id, { historyLimit: 10, idempotencyKey: null });
@@ -435,16 +441,20 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
       it("finds the earlier message and reply for a repeated idempotency key", async () => {
         const { as } = await newUser();
         const c = await newConversation(as);
-        await say(as, c.id, "before");
-        const first = await say(as, c.id, "retry me", "idem-1");
+        await exchange(as, c.id, "before", { reply: { text: "noted" } });
+        const sent = await beginWith(as, c.id, { content: "retry me", idempotency_key: "idem-1" });
+        if (sent.status !== "created") throw new Error(sent.status);
+        const first = sent.user_message;
 
+        // Its reply still streaming: found, as it stands.
         const pending = await as.prepareTurn(c.id, { historyLimit: 10, idempotencyKey: "idem-1" });
-        expect(pending!.idempotent).toEqual({ user_message: first, reply: null });
-        expect(pending!.history.map((m) => m.content)).toEqual(["before", "retry me"]);
+        expect(pending!.idempotent).toEqual({ user_message: first, reply: sent.reply });
+        expect(pending!.history.map((m) => m.content)).toEqual(["before", "noted", "retry me", ""]);
 
-        const answer = await as.saveAssistantMessage(reply(c.id, { content: "done" }));
-        await say(as, c.id, "next", "idem-2");
-        await as.saveAssistantMessage(reply(c.id, { content: "later" }));
+        const answer = await as.finishReply({
+          id: sent.reply.id, text: "done", reasoning: "", token_count: 1, input_tokens: 1, finish_reason: "end_turn", latency_ms: 1, ttft_ms: 1, metadata: {},
+        });
+        await exchange(as, c.id, "next", { key: "idem-2", reply: { text: "later" } });
 
         const repeat = await as.prepareTurn(c.id, { historyLimit: 1, idempotencyKey: "idem-1" });
         expect(repeat!.idempotent).toEqual({ user_message: first, reply: answer });
@@ -459,26 +469,28 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
     describe("accounting", () => {
       const since = () => new Date(Date.now() - 60_000).toISOString();
 
-      it("sums this user's ledger since a point in time: settled at real figures, open at the reservation", async () => {
+      it("keeps in the ledger, per user and by reservation time, settled sends at their real figures and open ones at their reservation", async () => {
         const a = await newUser();
         const b = await newUser();
-        expect(await a.as.tokensUsedSince(since())).toBe(0);
+        const used = (when: string) => hooks.tokensUsedSince(a.user.id, when);
+        expect(await used(since())).toBe(0);
         await spend(a.as, { input_tokens: 10, output_tokens: 5 });
         await spend(a.as, { input_tokens: 0, output_tokens: 7 });
         const old = await spend(a.as, { input_tokens: 1000, output_tokens: 1000 });
         await hooks.setLedgerTime(old, "2020-01-01T00:00:00Z");
         await spend(b.as, { input_tokens: 99, output_tokens: 99 });
-        expect(await a.as.tokensUsedSince(since())).toBe(22);
-        expect(await a.as.tokensUsedSince("2019-12-31T00:00:00Z")).toBe(2022);
-        expect(await a.as.tokensUsedSince(new Date(Date.now() + 60_000).toISOString())).toBe(0);
+        expect(await used(since())).toBe(22);
+        expect(await used("2019-12-31T00:00:00Z")).toBe(2022);
+        expect(await used(new Date(Date.now() + 60_000).toISOString())).toBe(0);
+        expect(await hooks.tokensUsedSince(b.user.id, since())).toBe(198);
 
         const open = await reserveTokens(a.as, { model: "m", tokens: 500, budget: 0, since: since() });
         expect(open).toMatchObject({ ok: true });
-        expect(await a.as.tokensUsedSince(since())).toBe(522);
+        expect(await used(since())).toBe(522);
       });
 
       it("refuses a reservation once the budget is reached, and settles only with the secret, once", async () => {
-        const { as } = await newUser();
+        const { user, as } = await newUser();
         const reserve = (tokens: number) => reserveTokens(as, { model: "m", tokens, budget: 100, since: since() });
         const first = await reserve(80);
         const second = await reserve(80);
@@ -489,14 +501,15 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
         expect(await as.settleTokens({ ...settle, secret: "0".repeat(64) })).toBe(false);
         expect(await as.settleTokens({ ...settle, secret: first.secret })).toBe(true);
         expect(await as.settleTokens({ ...settle, secret: first.secret, output_tokens: 0 })).toBe(false);
-        expect(await as.tokensUsedSince(since())).toBe(82);
+        expect(await hooks.tokensUsedSince(user.id, since())).toBe(82);
         // Another user cannot settle it either.
         const other = await newUser();
         expect(await other.as.settleTokens({ ...settle, secret: first.secret })).toBe(false);
       });
 
       it("reserves in begin_reply only for a reply it creates; over the budget it stores nothing", async () => {
-        const { as } = await newUser();
+        const { user, as } = await newUser();
+        const used = () => hooks.tokensUsedSince(user.id, since());
         const c = await newConversation(as);
         const secret = randomBytes(32).toString("hex");
         const reservation = (budget: number) => ({
@@ -514,20 +527,20 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
           reply_id: randomUUID(), model: "m", metadata: {}, stale_ms: 60_000, reservation: first,
         });
         expect(made.status).toBe("created");
-        expect(await as.tokensUsedSince(since())).toBe(40);
+        expect(await used()).toBe(40);
         // Attach (same key) and busy (another send) reserve nothing.
         expect((await send(c.id, 0, "k1")).status).toBe("attach");
         expect((await send(c.id, 0)).status).toBe("busy");
-        expect(await as.tokensUsedSince(since())).toBe(40);
+        expect(await used()).toBe(40);
         // At the budget: refused before anything is stored.
         const d = await newConversation(as);
         expect(await send(d.id, 40)).toEqual({ status: "over_budget", used: 40 });
         expect((await as.listMessages(d.id, { limit: 10 }))!.data).toEqual([]);
-        expect(await as.tokensUsedSince(since())).toBe(40);
+        expect(await used()).toBe(40);
         // The reservation settles with the secret whose hash begin_reply stored.
         const settle = { reservation_id: first.reservation_id, input_tokens: 3, output_tokens: 2, latency_ms: 1 };
         expect(await as.settleTokens({ ...settle, secret })).toBe(true);
-        expect(await as.tokensUsedSince(since())).toBe(5);
+        expect(await used()).toBe(5);
       });
 
       it("reports settled usage per UTC day and per model", async () => {
@@ -698,7 +711,7 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
       });
 
       it("regenerates a reply as a sibling, switches branches, and builds prompts from the path only", async () => {
-        const { as } = await newUser();
+        const { user, as } = await newUser();
         const c = await newConversation(as);
         // As the reply loop does (access's ledger): each reply reserves, and settles to its figures (7 in, 1 out).
         const charge = async () => {
@@ -739,7 +752,7 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
         const none = (await as.prepareTurn(c.id, { historyLimit: 10, idempotencyKey: null, parent: { branch: true, parentId: randomUUID() } }))!;
         expect([none.parent_found, none.history]).toEqual([false, []]);
         // Usage counts every branch (the ledger, whatever branch is current: here not the first reply's).
-        expect(await as.tokensUsedSince("2000-01-01T00:00:00Z")).toBe(3 * 8);
+        expect(await hooks.tokensUsedSince(user.id, "2000-01-01T00:00:00Z")).toBe(3 * 8);
       });
 
       it("starts a branch from an edited message (a new root too)", async () => {
@@ -942,11 +955,11 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
         const { as } = await newUser();
         const byTitle = await newConversation(as, "Sourdough Starter notes");
         const byMessage = await newConversation(as, null);
-        await say(as, byMessage.id, "How do I feed a sourdough starter?");
+        await exchange(as, byMessage.id, "How do I feed a sourdough starter?");
         const byReply = await newConversation(as, "Other");
-        await as.saveAssistantMessage(reply(byReply.id, { content: "A SOURDOUGH loaf needs time." }));
+        await exchange(as, byReply.id, "What should I bake?", { reply: { text: "A SOURDOUGH loaf needs time." } });
         const neither = await newConversation(as, "Bread");
-        await say(as, neither.id, "sourdoughs are not the same word");
+        await exchange(as, neither.id, "sourdoughs are not the same word");
         await hooks.setConversationUpdatedAt(byTitle.id, "2021-01-01T00:00:03Z");
         await hooks.setConversationUpdatedAt(byMessage.id, "2021-01-01T00:00:02Z");
         await hooks.setConversationUpdatedAt(byReply.id, "2021-01-01T00:00:01Z");
@@ -959,7 +972,7 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
         expect(await searchAll(as, "sourdough -starter")).toEqual([byReply.id]);
         expect(await searchAll(as, "loaf or sourdoughs")).toEqual([neither.id, byReply.id]);
         // A conversation that matches in several messages appears once.
-        await say(as, byMessage.id, "sourdough again");
+        await exchange(as, byMessage.id, "sourdough again");
         await hooks.setConversationUpdatedAt(byMessage.id, "2021-01-01T00:00:02Z");
         expect(await searchAll(as, "sourdough")).toEqual([byTitle.id, byMessage.id, byReply.id]);
         // Nothing to search for matches nothing (the API treats a blank q as no filter before this).
@@ -972,7 +985,7 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
         const made = [];
         for (let i = 0; i < 5; i++) {
           const c = await newConversation(as, `topic ${i}`);
-          await say(as, c.id, i % 2 === 0 ? "kiwi fruit" : "plain text");
+          await exchange(as, c.id, i % 2 === 0 ? "kiwi fruit" : "plain text");
           await hooks.setConversationUpdatedAt(c.id, `2022-01-01T00:00:0${i}.00000${i}Z`);
           made.push(c);
         }
@@ -990,7 +1003,7 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
         const a = await newUser();
         const b = await newUser();
         const c = await newConversation(a.as, "Private zebra");
-        await say(a.as, c.id, "zebra crossing");
+        await exchange(a.as, c.id, "zebra crossing");
         expect(await searchAll(a.as, "zebra")).toEqual([c.id]);
         expect(await searchAll(b.as, "zebra")).toEqual([]);
       });
@@ -1015,8 +1028,7 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
       it("exports a conversation with every message and its fields, oldest first; null for others", async () => {
         const { as } = await newUser();
         const c = await newConversation(as, "Export me");
-        const u = await say(as, c.id, "Question");
-        const r = await as.saveAssistantMessage(reply(c.id, { content: "Answer", reasoning: "Thinking", metadata: { usage: { x: 1 } } }));
+        const [u, r] = await exchange(as, c.id, "Question", { reply: { text: "Answer", reasoning: "Thinking", metadata: { usage: { x: 1 } } } });
         const exported = await as.exportConversation(c.id);
         const { messages, ...conversation } = exported!;
         expect(conversation).toEqual(await as.getConversation(c.id));

@@ -6,6 +6,30 @@ import { migrate, readSchema, type SqlClient, type SqlTx } from "../src/index";
 
 const TABLES = ["users", "conversations", "messages", "api_keys"] as const;
 
+// Every function `authenticated` may execute is callable by any user through PostgREST's /rest/v1/rpc,
+// so this is the whole list: each must be something the API calls, safe in any user's hands.
+const USER_CALLABLE = [
+  "begin_reply",
+  "branch_path",
+  "conversation_leaf",
+  "create_api_key",
+  "export_conversation",
+  "finish_reply",
+  "flush_reply",
+  "get_reply",
+  "list_branch",
+  "list_conversations",
+  "prepare_turn",
+  "request_cancel",
+  "revoke_api_key",
+  "search_conversations",
+  "set_default_title",
+  "settle_stale_replies",
+  "settle_tokens",
+  "switch_branch",
+  "usage_report",
+] as const;
+
 /**
  * `fresh` opens an empty database (not migrated) for the checks that need one; the caller closes
  * nothing: the checks close what it returns.
@@ -67,9 +91,7 @@ export function describeDatabaseChecks(name: string, getSql: () => SqlClient, fr
            bool_or(has_table_privilege('anon', 'public.' || t, 'select,insert,update,delete')) as anon_any,
            has_column_privilege('authenticated', 'public.users', 'email', 'update') as auth_update_email,
            has_column_privilege('authenticated', 'public.users', 'display_name', 'update') as auth_update_name,
-           has_table_privilege('authenticated', 'public.users', 'insert') as auth_insert_user,
-           has_function_privilege('anon', 'public.append_user_message(uuid, uuid, text, text)', 'execute') as anon_rpc,
-           has_function_privilege('authenticated', 'public.append_user_message(uuid, uuid, text, text)', 'execute') as auth_rpc
+           has_table_privilege('authenticated', 'public.users', 'insert') as auth_insert_user
          from unnest($1::text[]) t`,
         [[...TABLES]],
       );
@@ -78,8 +100,6 @@ export function describeDatabaseChecks(name: string, getSql: () => SqlClient, fr
         auth_update_email: false,
         auth_update_name: true,
         auth_insert_user: false,
-        anon_rpc: false,
-        auth_rpc: true,
       });
     });
 
@@ -118,7 +138,7 @@ export function describeDatabaseChecks(name: string, getSql: () => SqlClient, fr
       );
       expect(e.code).toBe("23503");
       const viaFunction = await failure(
-        as(A, (tx) => tx.query("select * from append_user_message($1, $2, 'x', null)", [convB, randomUUID()])),
+        as(A, (tx) => tx.query("select begin_reply($1, $2, 'x', null, $3, 'm', '{}'::jsonb, 60000)", [convB, randomUUID(), randomUUID()])),
       );
       expect(viaFunction.code).toBe("P0002");
     });
@@ -282,13 +302,11 @@ export function describeDatabaseChecks(name: string, getSql: () => SqlClient, fr
     it("keeps the message tree acyclic and the current branch the caller's own (issue 14)", async () => {
       const fn = (name: string) =>
         sql.query<{ prosecdef: boolean; proconfig: string[] | null }>("select prosecdef, proconfig from pg_proc where proname = $1", [name]);
-      // They move current_leaf_id, which users may not update directly.
-      for (const name of ["switch_branch", "append_user_message", "append_assistant_message"]) {
-        const [p] = await fn(name);
-        expect(p, name).toMatchObject({ prosecdef: true, proconfig: [expect.stringMatching(/^search_path=public, ?pg_temp$/)] });
-      }
+      // It moves current_leaf_id, which users may not update directly (begin_reply too, checked above).
+      const [p] = await fn("switch_branch");
+      expect(p).toMatchObject({ prosecdef: true, proconfig: [expect.stringMatching(/^search_path=public, ?pg_temp$/)] });
       // One definition each, so a call by name is never ambiguous.
-      for (const name of ["begin_reply", "prepare_turn", "append_assistant_message"])
+      for (const name of ["begin_reply", "prepare_turn"])
         expect(await sql.query("select 1 from pg_proc where proname = $1 and pronamespace = 'public'::regnamespace", [name]), name).toHaveLength(1);
       const [leafA] = await as(A, (tx) => tx.query<{ id: string }>("select id from messages where conversation_id = $1 order by seq desc limit 1", [convA]));
       expect((await failure(as(A, (tx) => tx.query("update conversations set current_leaf_id = $1 where id = $2", [leafA!.id, convA])))).code).toBe("42501");
@@ -317,6 +335,41 @@ export function describeDatabaseChecks(name: string, getSql: () => SqlClient, fr
       }
     });
 
+    it("lets authenticated execute exactly the user-callable functions, and anon none", async () => {
+      // Every function in the schema, extensions' own excepted; each allowlisted name is one function,
+      // so an overload cannot add a callable signature unnoticed.
+      const fns = await sql.query<{ name: string; authenticated: boolean; anon: boolean }>(
+        `select p.proname::text as name, has_function_privilege('authenticated', p.oid, 'execute') as authenticated,
+                has_function_privilege('anon', p.oid, 'execute') as anon
+           from pg_proc p
+          where p.pronamespace = 'public'::regnamespace
+            and not exists (select 1 from pg_depend d
+                             where d.classid = 'pg_proc'::regclass and d.objid = p.oid and d.deptype = 'e')
+          order by p.proname collate "C"`,
+      );
+      expect(fns.filter((f) => f.authenticated).map((f) => f.name)).toEqual([...USER_CALLABLE]);
+      expect(fns.filter((f) => f.anon).map((f) => f.name)).toEqual([]);
+    });
+
+    it("drops, when the schema is re-applied, the functions no user may call any more", async () => {
+      // A database that still holds them, callable by users as they were.
+      const gone = [
+        "append_user_message(uuid, uuid, text, text)",
+        "append_assistant_message(uuid, uuid, text, text, integer, integer, text, integer, integer, jsonb)",
+        "append_assistant_message(uuid, uuid, text, text, integer, integer, text, integer, integer, jsonb, text)",
+        "tokens_used_since(timestamptz)",
+      ];
+      for (const f of gone) {
+        await sql.exec(`create function public.${f} returns integer language sql as 'select 1';
+                        grant execute on function public.${f} to authenticated;`);
+      }
+      await sql.exec(readSchema());
+      const left = await sql.query("select proname from pg_proc where pronamespace = 'public'::regnamespace and proname = any($1)", [
+        ["append_user_message", "append_assistant_message", "tokens_used_since"],
+      ]);
+      expect(left).toEqual([]);
+    });
+
     it("gives anon nothing in the schema: no table, sequence or function", async () => {
       const [row] = await sql.query<Record<string, string[]>>(
         `select
@@ -335,7 +388,9 @@ export function describeDatabaseChecks(name: string, getSql: () => SqlClient, fr
 
     describe("the token ledger", () => {
       const since = () => new Date(Date.now() - 3_600_000).toISOString();
-      const used = (sub: string) => as(sub, async (tx) => Number((await tx.query<{ n: number }>("select tokens_used_since($1) as n", [since()]))[0]!.n));
+      // The ledger's total as budgets count it, read with the owner's rights (no user may call a sum).
+      const used = async (sub: string) =>
+        Number((await sql.query<{ n: string | number }>("select coalesce(sum(tokens), 0) as n from usage_ledger where user_id = $1 and reserved_at >= $2", [sub, since()]))[0]!.n);
       // As the reply loop reserves: in begin_reply, for the reply it creates (a fresh conversation each).
       const reserve = async (sub: string, tokens: number, budget = 0) => {
         const conv = randomUUID();

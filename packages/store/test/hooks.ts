@@ -16,5 +16,12 @@ export function sqlHooks(sql: SqlClient): ContractHooks {
         timestamptz,
       ]);
     },
+    async tokensUsedSince(userId, since) {
+      const [row] = await sql.query<{ n: string | number }>(
+        "select coalesce(sum(tokens), 0) as n from usage_ledger where user_id = $1 and reserved_at >= $2::timestamptz",
+        [userId, since],
+      );
+      return Number(row!.n);
+    },
   };
 }

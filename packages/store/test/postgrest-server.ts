@@ -26,7 +26,7 @@ import {
 
 export interface RecordedRequest {
   method: string;
-  /** Path without the query, e.g. /rest/v1/rpc/append_user_message */
+  /** Path without the query, e.g. /rest/v1/rpc/begin_reply */
   path: string;
   query: [string, string][];
   headers: Record<string, string>;

@@ -23,11 +23,12 @@ const env = {
 const configured = Boolean(env.url && env.publishableKey && env.secretKey && (env.privateKey || env.legacyJwtSecret));
 
 function serviceHooks(url: string, secretKey: string): ContractHooks {
+  // An sb_secret_ key only as apikey; a legacy service_role JWT also as the bearer.
+  const headers = { apikey: secretKey, ...(isJwt(secretKey) ? { authorization: `Bearer ${secretKey}` } : {}) };
   const patch = async (table: string, id: string, body: Record<string, string>, column = "id") => {
     const res = await fetch(`${url}/rest/v1/${table}?${column}=eq.${id}`, {
       method: "PATCH",
-      // An sb_secret_ key only as apikey; a legacy service_role JWT also as the bearer.
-      headers: { apikey: secretKey, ...(isJwt(secretKey) ? { authorization: `Bearer ${secretKey}` } : {}), "content-type": "application/json" },
+      headers: { ...headers, "content-type": "application/json" },
       body: JSON.stringify(body),
     });
     if (!res.ok) throw new Error(`PATCH ${table}: ${res.status} ${await res.text()}`);
@@ -36,6 +37,13 @@ function serviceHooks(url: string, secretKey: string): ContractHooks {
     setConversationUpdatedAt: (id, t) => patch("conversations", id, { updated_at: t }),
     setMessageCreatedAt: (id, t) => patch("messages", id, { created_at: t }),
     setLedgerTime: (reservationId, t) => patch("usage_ledger", reservationId, { created_at: t, reserved_at: t }, "reservation_id"),
+    async tokensUsedSince(userId, since) {
+      // PostgREST's aggregates are off by default: the rows, summed here.
+      const query = new URLSearchParams({ select: "tokens", user_id: `eq.${userId}`, reserved_at: `gte.${since}` });
+      const res = await fetch(`${url}/rest/v1/usage_ledger?${query}`, { headers });
+      if (!res.ok) throw new Error(`GET usage_ledger: ${res.status} ${await res.text()}`);
+      return ((await res.json()) as { tokens: number | string }[]).reduce((sum, r) => sum + Number(r.tokens), 0);
+    },
   };
 }
 

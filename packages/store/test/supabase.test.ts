@@ -122,30 +122,32 @@ describe("Supabase adapter on the wire", () => {
     const user = await store.createUser({ email: `wire-${randomUUID()}@example.com`, password_hash: "h", display_name: null });
     const as = store.forUser(user.id);
     const c = await as.createConversation({ title: "t", system_prompt: null, model: "m" });
-    const id = randomUUID();
-    const [say] = await during(() => as.saveUserMessage({ id, conversation_id: c.id, content: "hi", idempotency_key: "k1" }));
-    expect(say).toMatchObject({
+    const replyId = randomUUID();
+    const [begin] = await during(() =>
+      as.beginReply({
+        conversation_id: c.id, user_message_id: randomUUID(), content: "hi", idempotency_key: "k1", reply_id: replyId,
+        model: "m", metadata: {}, stale_ms: 60_000,
+      }),
+    );
+    expect(begin).toMatchObject({
       method: "POST",
-      path: "/rest/v1/rpc/append_user_message",
+      path: "/rest/v1/rpc/begin_reply",
       status: 200,
-      body: { p_conversation_id: c.id, p_id: id, p_content: "hi", p_idempotency_key: "k1" },
+      body: { p_conversation_id: c.id, p_reply_id: replyId, p_content: "hi", p_idempotency_key: "k1" },
     });
     const [turn] = await during(() => as.prepareTurn(c.id, { historyLimit: 5, idempotencyKey: null }));
     expect(turn).toMatchObject({ path: "/rest/v1/rpc/prepare_turn", body: { p_conversation_id: c.id, p_history_limit: 5, p_idempotency_key: null } });
-    const [reply] = await during(() =>
-      as.saveAssistantMessage({
-        id: randomUUID(), conversation_id: c.id, content: "yo", reasoning: "hmm", model: "m", token_count: 1, input_tokens: 2,
-        finish_reason: "end_turn", latency_ms: 3, ttft_ms: 4, metadata: { a: 1 },
+    const [finish] = await during(() =>
+      as.finishReply({
+        id: replyId, text: "yo", reasoning: "hmm", token_count: 1, input_tokens: 2, finish_reason: "end_turn", latency_ms: 3, ttft_ms: 4, metadata: { a: 1 },
       }),
     );
-    expect(reply!.path).toBe("/rest/v1/rpc/append_assistant_message");
-    expect(Object.keys(reply!.body as object).sort()).toEqual(
-      ["p_content", "p_conversation_id", "p_finish_reason", "p_id", "p_input_tokens", "p_latency_ms", "p_metadata", "p_model", "p_reasoning", "p_token_count", "p_ttft_ms"],
+    expect(finish).toMatchObject({ path: "/rest/v1/rpc/finish_reply", status: 200 });
+    expect(Object.keys(finish!.body as object).sort()).toEqual(
+      ["p_finish_reason", "p_id", "p_input_tokens", "p_latency_ms", "p_metadata", "p_reasoning", "p_text", "p_token_count", "p_ttft_ms"],
     );
     const [usage] = await during(() => as.usage({ from: "2024-01-01T00:00:00Z", to: "2024-02-01T00:00:00Z", group_by: "model" }));
     expect(usage).toMatchObject({ path: "/rest/v1/rpc/usage_report", body: { p_from: "2024-01-01T00:00:00Z", p_to: "2024-02-01T00:00:00Z", p_group_by: "model" } });
-    const [tokens] = await during(() => as.tokensUsedSince("2024-01-01T00:00:00Z"));
-    expect(tokens).toMatchObject({ path: "/rest/v1/rpc/tokens_used_since", body: { p_since: "2024-01-01T00:00:00Z" } });
   });
 
   it("pages conversations with a keyset filter in PostgREST's logic-tree syntax", async () => {

@@ -30,7 +30,7 @@ export function createConversationError(e: PostgrestFailure): Error {
   return new SupabaseRequestError("createConversation", e);
 }
 
-/** The append_* functions' failures, exactly as the SQL store maps them. */
+/** begin_reply's failures, exactly as the SQL store maps them. */
 export function appendMessageError(operation: string, e: PostgrestFailure): Error {
   switch (e.code) {
     case "P0002": // raised by the function: not the caller's conversation

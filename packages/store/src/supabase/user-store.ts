@@ -127,7 +127,7 @@ export function createSupabaseUserStore(db: SupabaseClient, userId: string): Use
       for (const field of ["title", "system_prompt"] as const) if (patch[field] !== undefined) changes[field] = patch[field];
       if (Object.keys(changes).length === 0) return store.getConversation(id);
       // 'now' is PostgreSQL's special timestamp input for the transaction's start time, i.e. now()
-      // on the database's clock, which orders it correctly against the append_* functions' bumps.
+      // on the database's clock, which orders it correctly against the reply functions' bumps.
       changes.updated_at = "now";
       const [row] = rows(await run("updateConversation", conversations().update(changes).eq("id", id).select(CONVERSATION_SELECT)));
       return row ? conversationFromJson(row) : null;
@@ -166,43 +166,6 @@ export function createSupabaseUserStore(db: SupabaseClient, userId: string): Use
         }),
       )) as Parameters<typeof turnFromJson>[0];
       return turnFromJson(turn);
-    },
-
-    async saveUserMessage(input): Promise<Message> {
-      if (!isUuid(input.conversation_id)) throw notFound("Conversation");
-      const row = await run(
-        "saveUserMessage",
-        db.rpc("append_user_message", {
-          p_conversation_id: input.conversation_id,
-          p_id: input.id,
-          p_content: input.content,
-          p_idempotency_key: input.idempotency_key,
-        }),
-        (e) => appendMessageError("saveUserMessage", e),
-      );
-      return messageFromJson(row as Row);
-    },
-
-    async saveAssistantMessage(input): Promise<Message> {
-      if (!isUuid(input.conversation_id)) throw notFound("Conversation");
-      const row = await run(
-        "saveAssistantMessage",
-        db.rpc("append_assistant_message", {
-          p_conversation_id: input.conversation_id,
-          p_id: input.id,
-          p_content: input.content,
-          p_model: input.model,
-          p_token_count: input.token_count,
-          p_input_tokens: input.input_tokens,
-          p_finish_reason: input.finish_reason,
-          p_latency_ms: input.latency_ms,
-          p_ttft_ms: input.ttft_ms,
-          p_metadata: input.metadata ?? {},
-          p_reasoning: input.reasoning ?? "",
-        }),
-        (e) => appendMessageError("saveAssistantMessage", e),
-      );
-      return messageFromJson(row as Row);
     },
 
     async beginReply(input) {
@@ -275,10 +238,6 @@ export function createSupabaseUserStore(db: SupabaseClient, userId: string): Use
         db.rpc("settle_stale_replies", { p_conversation_id: conversationId, p_stale_ms: Math.trunc(staleMs) }),
       );
       return Number(r ?? 0);
-    },
-
-    async tokensUsedSince(since) {
-      return Number(await run("tokensUsedSince", db.rpc("tokens_used_since", { p_since: since })));
     },
 
     async usage(query): Promise<UsageRow[]> {
