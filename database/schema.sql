@@ -346,7 +346,8 @@ grant all on public.users, public.conversations, public.messages, public.api_key
 revoke all on public.refresh_tokens, public.auth_attempts, public.usage_ledger from public, anon, authenticated;
 grant all on public.refresh_tokens, public.auth_attempts, public.usage_ledger to service_role;
 -- The ledger is readable (the caller's rows, through RLS) but never writable: the functions write it.
-grant select (id, user_id, reservation_id, entry, model, tokens, input_tokens, output_tokens, latency_ms, reserved_at, created_at)
+grant select (id, user_id, reservation_id, entry, kind, reply_id, model, tokens, input_tokens, output_tokens, latency_ms, estimated,
+              reserved_at, created_at)
   on public.usage_ledger to authenticated;
 
 -- ---- messages: grants (kept apart: the reply loop's columns and functions change them) ----------

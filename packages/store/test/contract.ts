@@ -492,16 +492,18 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
       it("refuses a reservation once the budget is reached, and settles only with the secret, once", async () => {
         const { user, as } = await newUser();
         const reserve = (tokens: number) => reserveTokens(as, { model: "m", tokens, budget: 100, since: since() });
-        const first = await reserve(80);
-        const second = await reserve(80);
+        const first = await reserve(60);
+        // Admitted only while the ledger plus the reservation stays within the budget: 60 + 50 does not.
+        expect(await reserve(50)).toEqual({ ok: false, used: 60 });
+        const second = await reserve(40);
         expect(first.ok && second.ok).toBe(true);
-        expect(await reserve(1)).toEqual({ ok: false, used: 160 });
+        expect(await reserve(1)).toEqual({ ok: false, used: 100 });
         if (!first.ok) throw new Error("unreachable");
         const settle = { reservation_id: first.reservation_id, input_tokens: 1, output_tokens: 1, latency_ms: 5 };
         expect(await as.settleTokens({ ...settle, secret: "0".repeat(64) })).toBe(false);
         expect(await as.settleTokens({ ...settle, secret: first.secret })).toBe(true);
         expect(await as.settleTokens({ ...settle, secret: first.secret, output_tokens: 0 })).toBe(false);
-        expect(await hooks.tokensUsedSince(user.id, since())).toBe(82);
+        expect(await hooks.tokensUsedSince(user.id, since())).toBe(42);
         // Another user cannot settle it either.
         const other = await newUser();
         expect(await other.as.settleTokens({ ...settle, secret: first.secret })).toBe(false);
@@ -535,12 +537,97 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
         // At the budget: refused before anything is stored.
         const d = await newConversation(as);
         expect(await send(d.id, 40)).toEqual({ status: "over_budget", used: 40 });
+        expect(await send(d.id, 79)).toEqual({ status: "over_budget", used: 40 });
         expect((await as.listMessages(d.id, { limit: 10 }))!.data).toEqual([]);
         expect(await used()).toBe(40);
+        // A worst case that fits exactly what is left is admitted.
+        const e = await newConversation(as);
+        expect((await send(e.id, 80)).status).toBe("created");
+        expect(await used()).toBe(80);
         // The reservation settles with the secret whose hash begin_reply stored.
         const settle = { reservation_id: first.reservation_id, input_tokens: 3, output_tokens: 2, latency_ms: 1 };
         expect(await as.settleTokens({ ...settle, secret })).toBe(true);
-        expect(await used()).toBe(5);
+        expect(await used()).toBe(45);
+      });
+
+      it("caps a user's streaming replies across conversations; a stale one does not count, nothing is stored past the cap", async () => {
+        const { as } = await newUser();
+        const other = await newUser();
+        const begin = (u: UserStore, conversationId: string, max: number, staleMs = 60_000) =>
+          u.beginReply({
+            conversation_id: conversationId, user_message_id: randomUUID(), content: "Hi", idempotency_key: null,
+            reply_id: randomUUID(), model: "m", metadata: {}, stale_ms: staleMs, max_streaming: max,
+          });
+        const [c1, c2, c3] = [await newConversation(as), await newConversation(as), await newConversation(as)];
+        const r1 = await begin(as, c1.id, 2);
+        expect(r1.status).toBe("created");
+        expect((await begin(as, c2.id, 2)).status).toBe("created");
+        expect(await begin(as, c3.id, 2)).toEqual({ status: "too_many", streaming: 2 });
+        expect((await as.listMessages(c3.id, { limit: 10 }))!.data).toEqual([]);
+        // Another user's replies are theirs: their cap is not touched.
+        expect((await begin(other.as, (await newConversation(other.as)).id, 1)).status).toBe("created");
+        // No cap: admitted.
+        expect((await begin(as, c3.id, 0)).status).toBe("created");
+        const c4 = await newConversation(as);
+        expect(await begin(as, c4.id, 3)).toEqual({ status: "too_many", streaming: 3 });
+        // One ends: room again.
+        if (r1.status !== "created") throw new Error("unreachable");
+        await as.finishReply({ id: r1.reply.id, text: "ok", reasoning: "", token_count: 1, input_tokens: 1, finish_reason: "end_turn", latency_ms: 1, ttft_ms: 1, metadata: {} });
+        expect((await begin(as, c4.id, 3)).status).toBe("created");
+        // Replies whose heartbeat is older than the stale window have no producer and hold no stream.
+        const c5 = await newConversation(as);
+        expect((await begin(as, c5.id, 3, 0)).status).toBe("created");
+      });
+
+      it("settles a stale reply's reservation down to what it stored; the producer's own settle replaces that estimate", async () => {
+        const { user, as } = await newUser();
+        const used = () => hooks.tokensUsedSince(user.id, since());
+        const c = await newConversation(as);
+        const secret = randomBytes(32).toString("hex");
+        const reservation = { reservation_id: randomUUID(), model: "m", tokens: 1000, budget: 0, since: since(), secret_hash: createHash("sha256").update(secret).digest("hex") };
+        const made = await as.beginReply({
+          conversation_id: c.id, user_message_id: randomUUID(), content: "Hi", idempotency_key: null,
+          reply_id: randomUUID(), model: "m", metadata: {}, stale_ms: 60_000, input_tokens: 20, reservation,
+        });
+        if (made.status !== "created") throw new Error(`expected created, got ${made.status}`);
+        // 9 bytes of text and 3 of reasoning: 4 tokens at one per 3 bytes.
+        await as.flushReply(made.reply.id, "abcdefghi", "xyz");
+        expect(await used()).toBe(1000);
+        expect(await as.settleStaleReplies(c.id, 0)).toBe(1);
+        expect(await used()).toBe(24);
+        // Settling again changes nothing; the producer that was only slow settles with its real figures.
+        expect(await as.settleStaleReplies(c.id, 0)).toBe(0);
+        expect(await used()).toBe(24);
+        const settle = { reservation_id: reservation.reservation_id, secret, input_tokens: 30, output_tokens: 5, latency_ms: 9 };
+        expect(await as.settleTokens(settle)).toBe(true);
+        expect(await used()).toBe(35);
+        expect(await as.settleTokens({ ...settle, output_tokens: 0 })).toBe(false);
+        expect(await used()).toBe(35);
+      });
+
+      it("reserves a title call only if it fits the budget, settles it under its own kind, and reports it apart", async () => {
+        const { user, as } = await newUser();
+        const used = () => hooks.tokensUsedSince(user.id, since());
+        await spend(as, { model: "m", input_tokens: 50, output_tokens: 10 }, 60);
+        const title = (tokens: number, budget: number) => {
+          const secret = randomBytes(32).toString("hex");
+          const r = { reservation_id: randomUUID(), model: "m", tokens, budget, since: since(), secret_hash: createHash("sha256").update(secret).digest("hex") };
+          return { r, secret, reserved: as.reserveTitle(r) };
+        };
+        expect(await title(41, 100).reserved).toBe(false);
+        expect(await used()).toBe(60);
+        const t = title(40, 100);
+        expect(await t.reserved).toBe(true);
+        expect(await used()).toBe(100);
+        expect(await as.settleTokens({ reservation_id: t.r.reservation_id, secret: t.secret, input_tokens: 12, output_tokens: 3, latency_ms: 50, model: "answered" })).toBe(true);
+        expect(await used()).toBe(75);
+        const range = { from: since(), to: new Date(Date.now() + 60_000).toISOString() };
+        expect(await as.usage({ ...range, group_by: "kind" })).toEqual([
+          { key: "reply", input_tokens: 50, output_tokens: 10, messages: 1, title_calls: 0, mean_latency_ms: 300 },
+          { key: "title", input_tokens: 12, output_tokens: 3, messages: 0, title_calls: 1, mean_latency_ms: null },
+        ]);
+        // Grouped by the model that answered, which the settle names.
+        expect((await as.usage({ ...range, group_by: "model" })).map((r) => r.key)).toEqual(["answered", "m"]);
       });
 
       it("reports settled usage per UTC day and per model", async () => {
@@ -562,13 +649,13 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
 
         const range = { from: "2024-03-01T00:00:00Z", to: "2024-03-04T00:00:00Z" };
         expect(await a.as.usage({ ...range, group_by: "day" })).toEqual([
-          { key: "2024-03-01", input_tokens: 30, output_tokens: 3, messages: 2, mean_latency_ms: 150.5 },
-          { key: "2024-03-02", input_tokens: 0, output_tokens: 4, messages: 1, mean_latency_ms: 300 },
-          { key: "2024-03-03", input_tokens: 1, output_tokens: 0, messages: 1, mean_latency_ms: 0 },
+          { key: "2024-03-01", input_tokens: 30, output_tokens: 3, messages: 2, title_calls: 0, mean_latency_ms: 150.5 },
+          { key: "2024-03-02", input_tokens: 0, output_tokens: 4, messages: 1, title_calls: 0, mean_latency_ms: 300 },
+          { key: "2024-03-03", input_tokens: 1, output_tokens: 0, messages: 1, title_calls: 0, mean_latency_ms: 0 },
         ]);
         expect(await a.as.usage({ ...range, group_by: "model" })).toEqual([
-          { key: "m-a", input_tokens: 20, output_tokens: 6, messages: 2, mean_latency_ms: 250.5 },
-          { key: "m-b", input_tokens: 11, output_tokens: 1, messages: 2, mean_latency_ms: 50 },
+          { key: "m-a", input_tokens: 20, output_tokens: 6, messages: 2, title_calls: 0, mean_latency_ms: 250.5 },
+          { key: "m-b", input_tokens: 11, output_tokens: 1, messages: 2, title_calls: 0, mean_latency_ms: 50 },
         ]);
         expect(await a.as.usage({ from: "2025-01-01T00:00:00Z", to: "2025-02-01T00:00:00Z", group_by: "day" })).toEqual([]);
       });

@@ -21,6 +21,7 @@ const USER_CALLABLE = [
   "list_conversations",
   "prepare_turn",
   "request_cancel",
+  "reserve_title",
   "revoke_api_key",
   "search_conversations",
   "set_default_title",
@@ -456,14 +457,14 @@ export function describeDatabaseChecks(name: string, getSql: () => SqlClient, fr
         expect(row!.n).toBe(0);
       });
 
-      it("lets 50 concurrent reservations overshoot the budget by at most one reservation", async () => {
+      it("admits, of 50 reservations sent together, only those whose worst case fits the budget", async () => {
         const U = randomUUID();
         await sql.query("insert into users (id, email, password_hash) values ($1, $2, 'h')", [U, `${U}@example.com`]);
         const results = await Promise.all(Array.from({ length: 50 }, () => reserve(U, 70, 300)));
         const granted = results.filter((r) => r.ok).length;
-        // 0, 70, 140, 210, 280 are under 300: five granted, 350 in all = 300 + less than one reservation.
-        expect(granted).toBe(5);
-        expect(await used(U)).toBe(350);
+        // 70, 140, 210, 280 fit 300; 350 would not.
+        expect(granted).toBe(4);
+        expect(await used(U)).toBe(280);
       });
 
       it("refuses a reservation once the budget is used, and keeps usage when a conversation goes", async () => {
@@ -472,10 +473,11 @@ export function describeDatabaseChecks(name: string, getSql: () => SqlClient, fr
         await sql.query("insert into users (id, email, password_hash) values ($1, $2, 'h')", [U, `${U}@example.com`]);
         await sql.query("insert into conversations (id, user_id, model) values ($1, $2, 'm')", [conv, U]);
         expect((await reserve(U, 60, 100)).ok).toBe(true);
-        expect((await reserve(U, 60, 100)).ok).toBe(true);
+        expect(await reserve(U, 41, 100)).toMatchObject({ ok: false, secret: null });
+        expect((await reserve(U, 40, 100)).ok).toBe(true);
         expect(await reserve(U, 1, 100)).toMatchObject({ ok: false, secret: null });
         await as(U, (tx) => tx.query("delete from conversations where id = $1", [conv]));
-        expect(await used(U)).toBe(120);
+        expect(await used(U)).toBe(100);
       });
     });
 
