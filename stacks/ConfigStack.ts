@@ -4,7 +4,7 @@
 import { parseConfig, type Config as AppSettings } from "@conversation-api/core";
 import { Config, type StackContext } from "sst/constructs";
 import { SECRET_NAMES, type SecretName } from "../packages/functions/src/config";
-import { DEPLOY_SETTING_DEFAULTS } from "./defaults";
+import { BUDGET_OFF_WARNING, DEPLOY_SETTING_DEFAULTS } from "./defaults";
 import { operationsFrom } from "./operations";
 import { chooseTokenMode } from "./token-mode";
 
@@ -66,12 +66,12 @@ export function ConfigStack({ stack, app }: StackContext) {
   const env = deployEnvironment();
   const settings = parseConfig(env);
   const operations = operationsFrom(env);
-  // `sst remove` synthesizes the app too; it changes no function, so it needs no token mode.
-  const { mode: tokenMode, warnings } =
-    app.mode === "remove" ? { mode: "asymmetric" as const, warnings: [] } : chooseTokenMode({ publicKeys: Boolean(settings.JWT_PUBLIC_KEYS), requested: operations.SUPABASE_TOKEN_MODE });
-  if (app.mode !== "remove" && settings.DAILY_TOKEN_BUDGET === 0)
-    warnings.push("DAILY_TOKEN_BUDGET=0: no daily token budget, so any account can spend the Groq quota (and its bill) without limit.");
-  for (const warning of warnings) console.warn(warning);
+  // `sst remove` synthesizes the app too, but changes no function: it needs no token mode and has
+  // nothing to warn about.
+  const removing = app.mode === "remove";
+  const tokens = removing ? { mode: "asymmetric" as const, warnings: [] } : chooseTokenMode({ publicKeys: Boolean(settings.JWT_PUBLIC_KEYS), requested: operations.SUPABASE_TOKEN_MODE });
+  const tokenMode = tokens.mode;
+  if (!removing) for (const warning of [...tokens.warnings, ...(settings.DAILY_TOKEN_BUDGET === 0 ? [BUDGET_OFF_WARNING] : [])]) console.warn(warning);
   const optional = {
     SUPABASE_URL: settings.SUPABASE_URL,
     // A legacy project's anon key is as public as a publishable key.

@@ -31,3 +31,5 @@ export const functionDefaults: FunctionProps = {
  * gets a daily budget unless the deploy sets DAILY_TOKEN_BUDGET=0, which it then warns about.
  */
 export const DEPLOY_SETTING_DEFAULTS = { DAILY_TOKEN_BUDGET: "200000" } as const;
+
+export const BUDGET_OFF_WARNING = "DAILY_TOKEN_BUDGET=0: no daily token budget, so any account can spend the Groq quota (and its bill) without limit.";
