@@ -1,17 +1,19 @@
 // The API: an HTTP API with one Lambda function per buffered route of the routes table, and each
 // streaming route as its own function behind a Function URL in RESPONSE_STREAM mode (API Gateway
 // cannot stream). The handler reads its path parameters from rawPath there.
-import type { CfnStage } from "aws-cdk-lib/aws-apigatewayv2";
-import { Api, Function, use, type ApiRouteProps, type StackContext } from "sst/constructs";
+import { Api, Function, use, type ApiAccessLogProps, type ApiRouteProps, type StackContext } from "sst/constructs";
+import { REQUEST_HEADERS } from "../packages/functions/src/request-headers";
 import { routes } from "../packages/functions/src/routes";
 import { ConfigStack } from "./ConfigStack";
 import { routeFunction, tokenExchangeFunction } from "./route-functions";
+import { setRouteSettings } from "./route-settings";
 
 const pascal = (name: string) => name.replace(/(^|-)([a-z])/g, (_, __, c: string) => c.toUpperCase());
 
-// Request headers browsers may send and response headers scripts may read.
-const ALLOW_HEADERS = ["authorization", "content-type", "idempotency-key", "last-event-id", "x-request-id"];
-const EXPOSE_HEADERS = ["x-request-id", "retry-after", "x-ratelimit-limit-tokens", "x-ratelimit-remaining-tokens"];
+// Browsers may send exactly the request headers the API reads; scripts may read the response headers
+// our errors carry (the request id, and how long to wait after a 429).
+const ALLOW_HEADERS = [...REQUEST_HEADERS];
+const EXPOSE_HEADERS = ["x-request-id", "retry-after"];
 
 export function ApiStack({ stack, app }: StackContext) {
   const { secrets, parameters, corsOrigins, tokenMode, operations } = use(ConfigStack);
@@ -31,23 +33,27 @@ export function ApiStack({ stack, app }: StackContext) {
     defaults: { throttle: { rate: operations.API_THROTTLE_RATE, burst: operations.API_THROTTLE_BURST } },
     cors: { allowOrigins: corsOrigins, allowMethods: ["GET", "POST", "PATCH", "DELETE", "OPTIONS"], allowHeaders: ALLOW_HEADERS, exposeHeaders: EXPOSE_HEADERS, maxAge: "10 minutes" },
     routes: apiRoutes,
+    // SST's default access-log group keeps its logs forever (and outlives the stack): kept as long as the
+    // functions' logs instead.
+    accessLog: { retention: operations.logRetention as ApiAccessLogProps["retention"] },
   });
 
-  // Per-route stage settings (SST v2 only sets the stage default): the credential routes get their own,
-  // tighter limits. The stage is CloudFormation's AWS::ApiGatewayV2::Stage, keyed by route key; the
-  // property is raw JSON to CDK, so its keys are written as CloudFormation spells them.
-  const stage = api.cdk.httpApi.defaultStage!.node.defaultChild as CfnStage;
-  stage.routeSettings = Object.fromEntries(
-    routes
-      .filter((r) => !r.streaming && r.path.includes("/auth/") && r.method === "POST")
-      .map((r) => [`${r.method} ${r.path}`, { ThrottlingRateLimit: operations.AUTH_THROTTLE_RATE, ThrottlingBurstLimit: operations.AUTH_THROTTLE_BURST }]),
+  // The credential routes get their own, tighter limits.
+  setRouteSettings(
+    api,
+    Object.fromEntries(
+      routes
+        .filter((r) => !r.streaming && r.path.includes("/auth/") && r.method === "POST")
+        .map((r) => [`${r.method} ${r.path}`, { ThrottlingRateLimit: operations.AUTH_THROTTLE_RATE, ThrottlingBurstLimit: operations.AUTH_THROTTLE_BURST }]),
+    ),
   );
 
   const outputs: Record<string, string> = { ApiUrl: api.url };
   for (const route of routes.filter((r) => r.streaming)) {
     const fn = new Function(stack, pascal(route.name), {
       ...routeFunction(route, bindables),
-      ...(operations.STREAM_RESERVED_CONCURRENCY ? { reservedConcurrentExecutions: operations.STREAM_RESERVED_CONCURRENCY } : {}),
+      // 0 reserves nothing (operations.ts).
+      ...(operations.STREAM_RESERVED_CONCURRENCY > 0 ? { reservedConcurrentExecutions: operations.STREAM_RESERVED_CONCURRENCY } : {}),
       url: {
         streaming: streamingUrls,
         // Public like the API; the handler checks the bearer token itself.

@@ -4,8 +4,15 @@
 import { parseConfig, type Config as AppSettings } from "@conversation-api/core";
 import { Config, type StackContext } from "sst/constructs";
 import { SECRET_NAMES, type SecretName } from "../packages/functions/src/config";
+import { BUDGET_OFF_WARNING, DEPLOY_SETTING_DEFAULTS } from "./defaults";
 import { operationsFrom } from "./operations";
-import type { TokenMode } from "./secret-policy";
+import { chooseTokenMode } from "./token-mode";
+
+/**
+ * A runtime setting's name: one of packages/core/src/config.ts, or MAX_CONCURRENT_REPLIES (the reply
+ * loop's per-instance cap), which is bound only where that schema defines it.
+ */
+type RuntimeSettingName = keyof AppSettings;
 
 /** Settings the deployed handlers read, bound to every data function as Config.Parameter. */
 export const RUNTIME_PARAMETERS = [
@@ -35,7 +42,8 @@ export const RUNTIME_PARAMETERS = [
   "FLUSH_INTERVAL_MS",
   "REPLY_STALE_MS",
   "REPLY_MAX_DURATION_MS",
-] as const satisfies readonly (keyof AppSettings)[];
+  "MAX_CONCURRENT_REPLIES",
+] as const satisfies readonly RuntimeSettingName[];
 
 /** Not secret, but only bound when set: the Supabase project and the public half of the token keys. */
 export const OPTIONAL_PARAMETERS = ["SUPABASE_URL", "SUPABASE_PUBLISHABLE_KEY", "JWT_PUBLIC_KEYS"] as const satisfies readonly (keyof AppSettings)[];
@@ -45,24 +53,36 @@ const LEGACY_SECRET_NAMES = ["SUPABASE_SERVICE_ROLE_KEY"];
 
 const text = (v: unknown) => (Array.isArray(v) ? v.join(",") : typeof v === "object" ? JSON.stringify(v) : String(v));
 
-export function ConfigStack({ stack }: StackContext) {
-  // Validated here, so a bad value fails the deploy instead of every cold start.
+/** The deploy's environment without empty values (unset), over the deploy's own defaults. */
+function deployEnvironment(): Record<string, string> {
+  const given = Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== "");
   // Secrets never come from the deploy environment (they live in SSM), so they are not read here either.
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !(SECRET_NAMES as readonly string[]).includes(k) && !LEGACY_SECRET_NAMES.includes(k)));
+  const notSecret = given.filter(([k]) => !(SECRET_NAMES as readonly string[]).includes(k) && !LEGACY_SECRET_NAMES.includes(k));
+  return { ...DEPLOY_SETTING_DEFAULTS, ...Object.fromEntries(notSecret) };
+}
+
+export function ConfigStack({ stack, app }: StackContext) {
+  // Validated here, so a bad value fails the deploy instead of every cold start.
+  const env = deployEnvironment();
   const settings = parseConfig(env);
   const operations = operationsFrom(env);
-  // With the public keys given, tokens are asymmetric and data functions hold no secret (README, "Deploy").
-  const tokenMode: TokenMode = settings.JWT_PUBLIC_KEYS ? "asymmetric" : "legacy";
+  // `sst remove` synthesizes the app too, but changes no function: it needs no token mode and has
+  // nothing to warn about.
+  const removing = app.mode === "remove";
+  const tokens = removing ? { mode: "asymmetric" as const, warnings: [] } : chooseTokenMode({ publicKeys: Boolean(settings.JWT_PUBLIC_KEYS), requested: operations.SUPABASE_TOKEN_MODE });
+  const tokenMode = tokens.mode;
+  if (!removing) for (const warning of [...tokens.warnings, ...(settings.DAILY_TOKEN_BUDGET === 0 ? [BUDGET_OFF_WARNING] : [])]) console.warn(warning);
   const optional = {
     SUPABASE_URL: settings.SUPABASE_URL,
     // A legacy project's anon key is as public as a publishable key.
     SUPABASE_PUBLISHABLE_KEY: settings.SUPABASE_PUBLISHABLE_KEY ?? settings.SUPABASE_ANON_KEY,
     JWT_PUBLIC_KEYS: settings.JWT_PUBLIC_KEYS,
   } satisfies Record<(typeof OPTIONAL_PARAMETERS)[number], unknown>;
+  const runtime: Partial<Record<RuntimeSettingName, unknown>> = settings;
 
   const secrets = Object.fromEntries(SECRET_NAMES.map((name) => [name, new Config.Secret(stack, name)])) as Record<SecretName, Config.Secret>;
   const parameters = [
-    ...RUNTIME_PARAMETERS.map((name) => new Config.Parameter(stack, name, { value: text(settings[name]) })),
+    ...RUNTIME_PARAMETERS.filter((name) => runtime[name] !== undefined).map((name) => new Config.Parameter(stack, name, { value: text(runtime[name]) })),
     ...OPTIONAL_PARAMETERS.filter((name) => optional[name] !== undefined).map((name) => new Config.Parameter(stack, name, { value: text(optional[name]) })),
   ];
   // Read at deploy time by the API and the Function URL CORS settings (not by the handlers).

@@ -1,4 +1,5 @@
-// Props every function shares. Sizing per route is in route-functions.ts.
+// Props every function shares, and the runtime settings a deploy defaults differently from a local run.
+// Sizing per route is in route-functions.ts.
 import { LoggingFormat } from "aws-cdk-lib/aws-lambda";
 import type { FunctionProps } from "sst/constructs";
 import { LAMBDA_EXTERNAL, LAMBDA_SPLITTING, LAMBDA_TARGET } from "./bundling";
@@ -23,3 +24,12 @@ export const functionDefaults: FunctionProps = {
     esbuild: { target: LAMBDA_TARGET, external: LAMBDA_EXTERNAL },
   },
 };
+
+/**
+ * Runtime settings whose deployed default differs from packages/core/src/config.ts (which suits a local
+ * run): a value in the deploy's environment still wins. On AWS every token is paid for, so each user
+ * gets a daily budget unless the deploy sets DAILY_TOKEN_BUDGET=0, which it then warns about.
+ */
+export const DEPLOY_SETTING_DEFAULTS = { DAILY_TOKEN_BUDGET: "200000" } as const;
+
+export const BUDGET_OFF_WARNING = "DAILY_TOKEN_BUDGET=0: no daily token budget, so any account can spend the Groq quota (and its bill) without limit.";

@@ -1,5 +1,6 @@
 // Deploy-time operational settings, read from the deploy's environment (never from the handlers):
-// log retention, tracing, reserved concurrency of the streaming functions, HTTP API throttling.
+// log retention, tracing, reserved concurrency of the streaming functions, HTTP API throttling, the
+// token mode.
 // Validated here so a bad value fails `sst deploy` before anything changes.
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import * as z from "zod";
@@ -20,10 +21,13 @@ const OperationsSchema = z.object({
   // X-Ray: off unless asked for. SST turns it on by default ("active"), which samples requests into
   // X-Ray, billed per trace; the JSON access logs already carry request ids, status and duration.
   TRACING: z.enum(["disabled", "active", "pass_through"]).default("disabled"),
-  // Caps concurrent replies (each holds a Groq stream for up to the function timeout). Unset by default:
-  // reserving takes concurrency from the account's pool, Lambda keeps 100 of it unreserved, and new
-  // accounts start with a reduced concurrency quota, so a default reservation could fail the deploy.
-  STREAM_RESERVED_CONCURRENCY: z.coerce.number().int().min(1).optional(),
+  // Reserved concurrency of each streaming function (send, regenerate, resume): a cap on the replies
+  // that function runs at once, and capacity no other function can take from it. 0 reserves nothing.
+  // Lambda keeps 100 of the account's concurrency unreserved, so the default needs an account quota of
+  // at least 100 plus 50 per streaming function; new accounts start lower (README, "Operations").
+  STREAM_RESERVED_CONCURRENCY: z.coerce.number().int().min(0).default(50),
+  // How tokens reach PostgREST when JWT_PUBLIC_KEYS is not given (token-mode.ts).
+  SUPABASE_TOKEN_MODE: z.enum(["asymmetric", "legacy"]).optional(),
   // HTTP API stage default route throttling (requests per second, steady and burst).
   API_THROTTLE_RATE: z.coerce.number().min(1).default(50),
   API_THROTTLE_BURST: z.coerce.number().int().min(1).default(100),

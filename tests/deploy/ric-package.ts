@@ -1,35 +1,59 @@
-// AWS's published runtime interface client (aws-lambda-ric on npm), whose HttpResponseStream our local
-// shim is compared with. It is not a devDependency: its install script builds a native addon (autoconf,
-// libcurl) that a fresh machine cannot build, and only its JavaScript is read. So, like the Lambda
-// Node binary, tests/deploy/global-setup.ts fetches one pinned version into a cache outside the
-// repository, with its scripts off.
+// AWS's runtime interface client for Node.js (aws-lambda-ric on npm), the 4.x line that the nodejs24.x
+// runtime runs: the code that loads a handler, calls it, and carries a streaming response to Lambda.
+// It is not a devDependency: it needs Node >= 22 (our machines run 20) and its install script builds a
+// native addon (autoconf, libcurl) that a fresh machine cannot build. Only its bundled JavaScript is
+// used, on the Lambda Node binary (lambda-node.ts). So, like that binary, tests/deploy/global-setup.ts
+// fetches the pinned package's tarball into a cache outside the repository (no install, no scripts)
+// and derives from its index.mjs a module that exports the runtime's pieces (ricModuleSource).
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 
-export const RIC_VERSION = "3.3.0";
+export const RIC_VERSION = "4.0.2";
 
 const cacheDir = () => join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "conversation-api", `aws-lambda-ric-${RIC_VERSION}`);
-const distIn = (dir: string) => join(dir, "node_modules", "aws-lambda-ric", "dist", "index.mjs");
+const distIn = (dir: string) => join(dir, "package", "index.mjs");
+/** Beside index.mjs, so what it resolves relative to itself resolves the same. */
+const moduleIn = (dir: string) => join(dir, "package", "runtime-exports.mjs");
 
-/** Installs the package if it is not cached yet. Returns an error message instead of throwing. */
+/** What the runner takes from the runtime (ric.ts types them). */
+const EXPORTED = ["createRuntime", "setupGlobals", "UserFunctionLoader", "errorOnDeprecatedCallback", "HttpResponseStream"];
+const ENTRY = "ignition();";
+
+/**
+ * index.mjs is one ES module whose last statement starts the runtime (`ignition()`: connect to the
+ * Runtime API, load _HANDLER, loop on invocations). The same code with that statement replaced by an
+ * export of its pieces lets a test start the runtime itself, against its own Runtime API.
+ */
+export function ricModuleSource(dist: string): string {
+  const text = dist.trimEnd();
+  if (!text.endsWith(`// dist/index.js\n${ENTRY}`)) throw new Error(`aws-lambda-ric ${RIC_VERSION}: index.mjs no longer ends with its entry point (${ENTRY})`);
+  return `${text.slice(0, -ENTRY.length)}export { ${EXPORTED.join(", ")} };\n`;
+}
+
+/** Fetches and unpacks the package if it is not cached yet. Returns an error message instead of throwing. */
 export function installRic(): string | undefined {
   const dir = cacheDir();
-  if (existsSync(distIn(dir))) return undefined;
+  if (existsSync(moduleIn(dir))) return undefined;
   const spec = `aws-lambda-ric@${RIC_VERSION}`;
-  const r = spawnSync(
-    "npm",
-    ["install", "--prefix", dir, "--no-save", "--no-package-lock", "--no-audit", "--no-fund", "--ignore-scripts", "--omit=optional", spec],
-    { encoding: "utf8", timeout: 300_000 },
-  );
-  if (r.status !== 0 || !existsSync(distIn(dir))) return `npm install ${spec} failed: ${r.error?.message ?? r.stderr?.trim()}`;
+  mkdirSync(dir, { recursive: true });
+  const pack = spawnSync("npm", ["pack", "--silent", "--pack-destination", dir, spec], { encoding: "utf8", timeout: 300_000 });
+  const tarball = pack.stdout?.trim().split("\n").at(-1);
+  if (pack.status !== 0 || !tarball) return `npm pack ${spec} failed: ${pack.error?.message ?? pack.stderr?.trim()}`;
+  const untar = spawnSync("tar", ["-xzf", join(dir, tarball), "-C", dir, "package/index.mjs", "package/package.json"], { encoding: "utf8" });
+  if (untar.status !== 0 || !existsSync(distIn(dir))) return `unpacking ${tarball} failed: ${untar.error?.message ?? untar.stderr?.trim()}`;
+  try {
+    writeFileSync(moduleIn(dir), ricModuleSource(readFileSync(distIn(dir), "utf8")));
+  } catch (e) {
+    return (e as Error).message;
+  }
   return undefined;
 }
 
-/** The package's dist/index.mjs; throws (failing the test) when it is not there. */
-export function ricDist(): string {
-  const file = distIn(cacheDir());
+/** The runtime's module (ricModuleSource); throws (failing the test) when it is not there. */
+export function ricModule(): string {
+  const file = moduleIn(cacheDir());
   if (!existsSync(file)) throw new Error(`aws-lambda-ric ${RIC_VERSION} is missing at ${file} (see global-setup.ts): ${process.env.RIC_ERROR ?? "not installed"}`);
   return file;
 }

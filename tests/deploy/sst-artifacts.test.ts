@@ -1,33 +1,31 @@
 // What SST itself ships: the app synthesized in deploy mode (synth.ts), which builds every function
 // with SST's own esbuild (0.18) and its own options into a temporary directory, and those artifacts
-// run on the Lambda runtime's Node 24 (lambda-node.ts). The stream function is invoked through the
-// awslambda streaming contract with AWS's own HttpResponseStream (aws-lambda-ric), configured as on AWS
+// run on the Lambda runtime's Node 24 (lambda-node.ts) under AWS's own runtime interface client
+// (aws-lambda-ric 4.x, what nodejs24.x runs): it loads each handler, and invokes the stream functions
+// through its invocation loop and response stream against a loopback Runtime API, configured as on AWS
 // in asymmetric mode: SST-bound parameters only (no secret at all: no GROQ_API_KEY, so the offline model
 // answers), the Supabase store pointed at the loopback PostgREST stand-in, the user's own access token
 // forwarded to it.
 import { randomUUID } from "node:crypto";
-import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
-import { build } from "esbuild";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ricDist } from "./ric-package";
 import { issueAccessToken, publicJwkOf, type Conversation, type User } from "@conversation-api/core";
 import { createSupabaseStore } from "../../packages/store/src/supabase";
 import { asTheApi, projectKeys, type ProjectKeys } from "../../packages/store/test/api-tokens";
 import { startPostgrestBacking, type PostgrestBacking } from "../../packages/store/test/postgrest-backing";
 import { routes } from "../../packages/functions/src/routes";
-import { COPIED_BESIDE, LAMBDA_TARGET } from "../../stacks/bundling";
+import { COPIED_BESIDE } from "../../stacks/bundling";
+import { handlerOf } from "../../stacks/route-functions";
 import { LAMBDA_NODE_MAJOR, lambdaNode, type LambdaNode } from "./lambda-node";
+import { buildRunner, runRunner, type Invocation } from "./lambda-runner";
+import { RIC_VERSION } from "./ric-package";
 import { synthesize } from "./synth";
 
-const execFileAsync = promisify(execFile);
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const RIC_DIST = ricDist();
 const STREAM = routes.find((r) => r.name === "messages-stream")!;
 const RESUME = routes.find((r) => r.name === "messages-resume")!;
 const handlerFile = (name: string) => `packages/functions/src/handlers/${name}.mjs`;
@@ -46,18 +44,7 @@ beforeAll(async () => {
   node = lambdaNode();
   keys = await projectKeys();
   process.env.JWT_PUBLIC_KEYS = JSON.stringify({ keys: [publicJwkOf(keys.ours)] });
-  [{ artifacts }] = await Promise.all([
-    synthesize(),
-    build({
-      entryPoints: [join(ROOT, "tests/deploy/stream-runner.ts")],
-      outfile: join(work, "runner.mjs"),
-      bundle: true,
-      platform: "node",
-      format: "esm",
-      target: LAMBDA_TARGET,
-      logLevel: "silent",
-    }),
-  ]);
+  [{ artifacts }] = await Promise.all([synthesize(), buildRunner(join(work, "runner.mjs"))]);
   for (const dir of readdirSync(artifacts)) {
     for (const route of routes) if (existsSync(join(artifacts, dir, handlerFile(route.name)))) functionDirs.set(route.name, join(artifacts, dir));
   }
@@ -75,18 +62,17 @@ afterAll(async () => {
 }, 60_000);
 
 /** The runner in a fresh process with a clean environment, as a Lambda has. */
-async function run(args: string[], env: Record<string, string> = {}): Promise<string> {
-  try {
-    const { stdout } = await execFileAsync(node.path, [join(work, "runner.mjs"), ...args], {
-      encoding: "utf8",
-      timeout: 60_000,
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
-    });
-    return stdout;
-  } catch (e) {
-    const err = e as { code?: unknown; stdout?: string; stderr?: string };
-    throw new Error(`runner failed (${String(err.code)}):\n${err.stdout ?? ""}\n${err.stderr ?? ""}`);
-  }
+const run = (args: string[], env: Record<string, string> = {}) => runRunner(node, join(work, "runner.mjs"), args, env);
+
+/** One invocation of a route's function by the runtime; what its Runtime API received. */
+async function invokeRoute(route: (typeof routes)[number], event: unknown): Promise<Invocation & { node: string }> {
+  const events = join(work, `${route.name}-events.json`);
+  const out = join(work, `${route.name}-out.json`);
+  writeFileSync(events, JSON.stringify([event]));
+  await run(["invoke", functionDirs.get(route.name)!, handlerOf(route), events, out], lambdaEnv());
+  const { node: version, invocations } = JSON.parse(readFileSync(out, "utf8")) as { node: string; invocations: Invocation[] };
+  expect(invocations).toHaveLength(1);
+  return { ...invocations[0]!, node: version };
 }
 
 /** Every file under dir, relative to it. */
@@ -100,7 +86,7 @@ describe("the artifacts SST builds", () => {
     expect(node.version).toMatch(new RegExp(`^v${LAMBDA_NODE_MAJOR}\\.`));
   });
 
-  it("are one ESM entry per route (its lazy imports in chunks beside it) that loads, the stream wrapped for streaming", async () => {
+  it(`are one ESM entry per route (its lazy imports in chunks beside it) that aws-lambda-ric ${RIC_VERSION} loads as an async handler, the streams as streaming`, async () => {
     expect([...functionDirs.keys()].sort()).toEqual(routes.map((r) => r.name).sort());
     const files = routes.map((r) => join(functionDirs.get(r.name)!, handlerFile(r.name)));
     for (const r of routes) {
@@ -111,8 +97,11 @@ describe("the artifacts SST builds", () => {
       if (r.name !== "docs" && r.name !== "docs-asset") expect(withPg, r.name).toHaveLength(1);
       expect(withPg, r.name).not.toContain(handlerFile(r.name));
     }
-    const kinds = JSON.parse(await run(["load", ...files])) as Record<string, string>;
-    for (const r of routes) expect(kinds[join(functionDirs.get(r.name)!, handlerFile(r.name))], r.name).toBe(r.streaming ? "streaming" : "function");
+    expect(files.every((f) => existsSync(f))).toBe(true);
+    writeFileSync(join(work, "functions.json"), JSON.stringify(routes.map((r) => ({ root: functionDirs.get(r.name)!, handler: handlerOf(r) }))));
+    // The runtime refuses a callback-style handler (Node 24), which would fail the runner here.
+    const kinds = JSON.parse(await run(["load", join(work, "functions.json")])) as Record<string, string>;
+    for (const r of routes) expect(kinds[handlerOf(r)], r.name).toBe(r.streaming ? "streaming" : "function");
   });
 
   it("install nothing at deploy time: only the stream carries the tokenizer, copied from the lockfile's install", () => {
@@ -139,20 +128,15 @@ describe("the artifacts SST builds", () => {
     expect(size("conversations-list")).toBeLessThan(1024 * 1024);
   });
 
-  it("stream a reply through the awslambda contract, forwarding the user's own token to PostgREST", async () => {
+  it("stream a reply through the runtime's own response stream, forwarding the user's own token to PostgREST", async () => {
     const { rest } = backing;
     const { token } = await issueAccessToken(user.id, keys.tokens);
     const rawPath = STREAM.path.replace("{id}", conversation.id);
-    writeFileSync(join(work, "event.json"), JSON.stringify(functionUrlEvent("POST", rawPath, token, JSON.stringify({ content: "Hello from SST's artifact" }))));
-    const out = join(work, "out.json");
     const sentBefore = rest.requests.length;
-    await run(["stream", join(functionDirs.get(STREAM.name)!, handlerFile(STREAM.name)), join(work, "event.json"), out], {
-      ...lambdaEnv(),
-      RIC_DIST,
-    });
-    const result = JSON.parse(readFileSync(out, "utf8")) as { node: string; contentType: string; body: string };
+    const result = await invokeRoute(STREAM, functionUrlEvent("POST", rawPath, token, JSON.stringify({ content: "Hello from SST's artifact" })));
     expect(result.node).toBe(node.version);
-    expect(result.contentType).toBe("application/vnd.awslambda.http-integration-response");
+    expect(result).toMatchObject({ kind: "response", responseMode: "streaming", contentType: "application/vnd.awslambda.http-integration-response" });
+    expect(result.errorType).toBeUndefined();
 
     // The metadata prelude, as AWS's HttpResponseStream wrote it: JSON, eight NUL bytes, then the body.
     const bytes = Buffer.from(result.body, "base64");
@@ -174,8 +158,9 @@ describe("the artifacts SST builds", () => {
     expect(traffic.map((r) => r.path)).toEqual(expect.arrayContaining(["/rest/v1/rpc/begin_reply", "/rest/v1/rpc/finish_reply"]));
     for (const r of traffic) expect(r.headers).toMatchObject({ apikey: rest.publishableKey, authorization: `Bearer ${token}` });
     const stored = await asTheApi(createSupabaseStore({ url: rest.url, apiKey: rest.publishableKey }), keys.tokens).forUser(user.id).listMessages(conversation.id, { limit: 10 });
-    // Stored as finished: the invocation made the final write before it ended, although the response
-    // had ended first (the write runs inside the handler's promise: Middy's requestEnd).
+    // Stored as finished: the invocation made the final write before the runtime asked for the next
+    // event, although the response had ended first (the write runs inside the handler's promise:
+    // Middy's requestEnd, which the runtime awaits, then the stream's end).
     expect(stored!.data.map((m) => [m.role, m.content, m.finish_reason])).toEqual([
       ["user", "Hello from SST's artifact", null],
       ["assistant", text, "end_turn"],
@@ -187,11 +172,10 @@ describe("the artifacts SST builds", () => {
     // through the durable rpc calls, with the same token.
     const replyId = stored!.data[1]!.id;
     const resumePath = RESUME.path.replace("{id}", conversation.id).replace("{message_id}", replyId);
-    writeFileSync(join(work, "resume.json"), JSON.stringify(functionUrlEvent("GET", resumePath, token, "")));
-    const resumeOut = join(work, "resume-out.json");
     const resumeBefore = rest.requests.length;
-    await run(["stream", join(functionDirs.get(RESUME.name)!, handlerFile(RESUME.name)), join(work, "resume.json"), resumeOut], { ...lambdaEnv(), RIC_DIST });
-    const resumed = Buffer.from((JSON.parse(readFileSync(resumeOut, "utf8")) as { body: string }).body, "base64");
+    const resumedInvocation = await invokeRoute(RESUME, functionUrlEvent("GET", resumePath, token, ""));
+    expect(resumedInvocation.errorType).toBeUndefined();
+    const resumed = Buffer.from(resumedInvocation.body, "base64");
     const rnul = resumed.indexOf(0);
     expect(JSON.parse(resumed.subarray(0, rnul).toString("utf8")).statusCode).toBe(200);
     const replayed = parseSse(resumed.subarray(rnul + 8).toString("utf8"));
@@ -204,10 +188,7 @@ describe("the artifacts SST builds", () => {
 
   it("refuse other methods on the stream's Function URL with 405", async () => {
     const { token } = await issueAccessToken(user.id, keys.tokens);
-    writeFileSync(join(work, "get.json"), JSON.stringify(functionUrlEvent("GET", STREAM.path.replace("{id}", conversation.id), token, "")));
-    const out = join(work, "get-out.json");
-    await run(["stream", join(functionDirs.get(STREAM.name)!, handlerFile(STREAM.name)), join(work, "get.json"), out], { ...lambdaEnv(), RIC_DIST });
-    const bytes = Buffer.from((JSON.parse(readFileSync(out, "utf8")) as { body: string }).body, "base64");
+    const bytes = Buffer.from((await invokeRoute(STREAM, functionUrlEvent("GET", STREAM.path.replace("{id}", conversation.id), token, ""))).body, "base64");
     const nul = bytes.indexOf(0);
     expect(JSON.parse(bytes.subarray(0, nul).toString("utf8"))).toMatchObject({ statusCode: 405, headers: { allow: "POST" } });
     expect(JSON.parse(bytes.subarray(nul + 8).toString("utf8"))).toMatchObject({ error: { type: "invalid_request_error" } });

@@ -1,11 +1,16 @@
 // Reading a synthesized app (synth.ts): its resources, our functions among them, what each binds.
 import type { Template } from "aws-cdk-lib/assertions";
 import type { RouteDef } from "../../packages/functions/src/route-types";
+import type { TemplateJson } from "./named-by-key";
 import { synthesize } from "./synth";
 
 export type Resource = { Type: string; Properties: Record<string, any> };
 
 export interface Synthesis {
+  /** Each stack's template. */
+  templates: TemplateJson[];
+  /** The region the app was synthesized for (sst.config.ts). */
+  region: string;
   resources: Record<string, Resource>;
   outputs: Record<string, unknown>;
   json: string;
@@ -20,9 +25,11 @@ export interface Synthesis {
   boundSecrets(fn: Resource): string[];
   /** RetentionInDays of the function's log group (SST's LogRetention custom resource). */
   retentionOf(functionId: string): number | undefined;
+  /** The HTTP API stage's access-log group, which its AccessLogSettings point at. */
+  accessLogGroup(): Resource | undefined;
 }
 
-export async function loadSynthesis(mode: "deploy" | "dev"): Promise<Synthesis> {
+export async function loadSynthesis(mode: "deploy" | "dev" | "remove"): Promise<Synthesis> {
   const synthesized = await synthesize("test", mode);
   const templates = [...synthesized.templates.values()].map((t: Template) => t.toJSON());
   const resources: Record<string, Resource> = Object.assign({}, ...templates.map((t) => t.Resources));
@@ -30,6 +37,8 @@ export async function loadSynthesis(mode: "deploy" | "dev"): Promise<Synthesis> 
   const appFunctions = () =>
     Object.entries(resources).filter(([, r]) => r.Type === "AWS::Lambda::Function" && /^(GET|POST|PATCH|DELETE) \//.test(String(r.Properties.Description)));
   return {
+    templates,
+    region: synthesized.region,
     resources,
     outputs: Object.assign({}, ...templates.map((t) => t.Outputs ?? {})),
     json: JSON.stringify(templates),
@@ -49,6 +58,11 @@ export async function loadSynthesis(mode: "deploy" | "dev"): Promise<Synthesis> 
         (r) => r.Type === "Custom::LogRetention" && JSON.stringify(r.Properties.LogGroupName).includes(`"${functionId}"`),
       );
       return lr?.Properties.RetentionInDays;
+    },
+    accessLogGroup() {
+      const stage = Object.values(resources).find((r) => r.Type === "AWS::ApiGatewayV2::Stage");
+      const [id, attribute] = stage?.Properties.AccessLogSettings?.DestinationArn?.["Fn::GetAtt"] ?? [];
+      return attribute === "Arn" ? resources[id] : undefined;
     },
   };
 }

@@ -50,6 +50,7 @@ describe("synthesized stacks (sst dev)", () => {
       expect(s.retentionOf(id), id).toBe(14);
       expect(fn.Properties.TracingConfig).toEqual({ Mode: "Active" });
     }
+    expect(s.accessLogGroup()?.Properties.RetentionInDays).toBe(14);
     const [, stream] = s.functionOf(routes.find((r) => r.streaming)!);
     expect(stream.Properties.ReservedConcurrentExecutions).toBe(3);
     expect(s.ofType("AWS::ApiGatewayV2::Stage")[0]!.Properties.DefaultRouteSettings).toMatchObject({ ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 });

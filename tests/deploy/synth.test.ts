@@ -1,16 +1,20 @@
 // The SST app, synthesized offline to CloudFormation (see synth.ts) as `sst deploy` does, checked
 // against the routes table: every route deployed with its own handler, the stream on a RESPONSE_STREAM
 // Function URL that refuses other methods, which function holds which secret (and that health and the
-// data functions hold none), the runtime, log format and retention, tracing, throttling.
+// data functions hold none), the runtime, log format and retention, tracing, throttling, CORS, the
+// deploy's defaults, and the order a first deploy creates resources in.
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
-import { generateSigningKey, publicJwkOf } from "@conversation-api/core";
+import { beforeAll, describe, expect, it, vi } from "vitest";
+import { CONFIG_KEYS, generateSigningKey, parseConfig, publicJwkOf } from "@conversation-api/core";
+import { REQUEST_HEADERS } from "../../packages/functions/src/request-headers";
 import { routes } from "../../packages/functions/src/routes";
 import { SECRET_NAMES } from "../../packages/functions/src/config";
 import { secretsFor } from "../../stacks/secret-policy";
 import { handlerOf, invokesTokenExchange } from "../../stacks/route-functions";
 import { TOKEN_EXCHANGE } from "../../packages/functions/src/token-exchange";
+import { RUNTIME_PARAMETERS } from "../../stacks/ConfigStack";
+import { checkNamedByKey } from "./named-by-key";
 import { loadSynthesis, type Resource, type Synthesis } from "./synth-checks";
 
 // Sentinel secret values in the deploy's environment: none may end up in a template.
@@ -18,6 +22,7 @@ const SENTINELS = Object.fromEntries([...SECRET_NAMES, "SUPABASE_SERVICE_ROLE_KE
 const CORS_ORIGIN = "https://app.example.com";
 let s: Synthesis;
 let publicKeys: string;
+let warned: unknown[][];
 
 beforeAll(async () => {
   publicKeys = JSON.stringify({ keys: [publicJwkOf(await generateSigningKey())] });
@@ -28,7 +33,13 @@ beforeAll(async () => {
     SUPABASE_PUBLISHABLE_KEY: "sb_publishable_abc",
     JWT_PUBLIC_KEYS: publicKeys,
   });
-  s = await loadSynthesis("deploy");
+  const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+  try {
+    s = await loadSynthesis("deploy");
+  } finally {
+    warned = warn.mock.calls;
+    warn.mockRestore();
+  }
 }, 300_000);
 
 describe("synthesized stacks (sst deploy)", () => {
@@ -56,9 +67,11 @@ describe("synthesized stacks (sst deploy)", () => {
       expect(url.Properties).toMatchObject({ InvokeMode: "RESPONSE_STREAM", AuthType: "NONE" });
       expect(url.Properties.Cors).toMatchObject({ AllowOrigins: [CORS_ORIGIN], AllowMethods: [route.method] });
       expect(fn.Properties).toMatchObject({ Timeout: 300, MemorySize: 1024 });
-      // Reserved concurrency is opt-in (STREAM_RESERVED_CONCURRENCY): an account on the low default quota cannot reserve any.
-      expect(fn.Properties).not.toHaveProperty("ReservedConcurrentExecutions");
+      // Each stream function is capped, and keeps its capacity (STREAM_RESERVED_CONCURRENCY, default 50).
+      expect(fn.Properties.ReservedConcurrentExecutions, route.name).toBe(50);
     }
+    for (const [id, fn] of s.appFunctions().filter(([, f]) => !streaming.some((r) => f.Properties.Description === `${r.method} ${r.path}`)))
+      expect(fn.Properties, id).not.toHaveProperty("ReservedConcurrentExecutions");
     expect(s.outputs).toHaveProperty("ApiUrl");
     expect(JSON.stringify(s.outputs.MessagesStreamUrl)).toContain("FunctionUrl");
     // Durable replies: the resume stream has its own Function URL.
@@ -149,13 +162,41 @@ describe("synthesized stacks (sst deploy)", () => {
     expect(api.Properties.CorsConfiguration.AllowOrigins).toEqual([CORS_ORIGIN]);
   });
 
-  it("run every function on nodejs24.x, arm64, JSON logs kept 30 days, X-Ray off, with a chosen size", () => {
+  it("bind the deploy's defaults: a daily token budget of 200000 per user, and every runtime setting the core defines", () => {
+    const [, health] = s.functionOf(routes.find((r) => r.name === "health")!);
+    const env = s.envOf(health);
+    expect(env.SST_Parameter_value_DAILY_TOKEN_BUDGET).toBe("200000");
+    // Locally the budget is off; the deploy turns it on unless told DAILY_TOKEN_BUDGET=0.
+    expect(parseConfig({}).DAILY_TOKEN_BUDGET).toBe(0);
+    const defaults = parseConfig({}) as Record<string, unknown>;
+    for (const name of RUNTIME_PARAMETERS.filter((n) => n !== "DAILY_TOKEN_BUDGET"))
+      if ((CONFIG_KEYS as string[]).includes(name)) expect(env[`SST_Parameter_value_${name}`], name).toBe(String(defaults[name]));
+      else expect(env, name).not.toHaveProperty(`SST_Parameter_value_${name}`);
+    // Bound wherever the core's schema defines it (with its default, 4 concurrent replies per instance).
+    expect(RUNTIME_PARAMETERS).toContain("MAX_CONCURRENT_REPLIES");
+    // A deploy that chose its token mode and kept the budget has nothing to warn about.
+    expect(warned).toEqual([]);
+  });
+
+  it("allow cross-origin requests to send exactly the headers the API reads, on the HTTP API and on every Function URL", () => {
+    expect(REQUEST_HEADERS).toContain("x-api-key");
+    const api = s.ofType("AWS::ApiGatewayV2::Api")[0]!;
+    const allowed = [api.Properties.CorsConfiguration.AllowHeaders, ...s.ofType("AWS::Lambda::Url").map((u) => u.Properties.Cors.AllowHeaders)];
+    expect(allowed).toHaveLength(1 + routes.filter((r) => r.streaming).length);
+    for (const headers of allowed) expect([...headers].sort()).toEqual([...REQUEST_HEADERS].sort());
+    // Scripts may read the request id and Retry-After of our errors.
+    expect(api.Properties.CorsConfiguration.ExposeHeaders).toEqual(["x-request-id", "retry-after"]);
+  });
+
+  it("run every function on nodejs24.x, arm64, JSON logs kept 30 days, X-Ray off, with a chosen size; the API's access logs kept as long", () => {
     for (const [id, fn] of s.appFunctions()) {
       expect(fn.Properties).toMatchObject({ Runtime: "nodejs24.x", Architectures: ["arm64"], LoggingConfig: { LogFormat: "JSON" } });
       expect(fn.Properties.TracingConfig?.Mode ?? "PassThrough", id).toBe("PassThrough");
       expect([256, 512, 1024]).toContain(fn.Properties.MemorySize);
       expect(s.retentionOf(id)).toBe(30);
     }
+    expect(s.accessLogGroup()).toMatchObject({ Type: "AWS::Logs::LogGroup", Properties: { RetentionInDays: 30 } });
+    expect(s.ofType("AWS::Logs::LogGroup").map((g) => g.Properties.RetentionInDays)).not.toContain(undefined);
   });
 
   it("throttle the HTTP API's routes, the credential routes tighter", () => {
@@ -169,6 +210,18 @@ describe("synthesized stacks (sst deploy)", () => {
     const routeKeys = s.ofType("AWS::ApiGatewayV2::Route").map((r) => r.Properties.RouteKey);
     for (const key of Object.keys(perRoute)) expect(routeKeys).toContain(key);
     for (const v of Object.values(perRoute)) expect(v).toEqual({ ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 });
+  });
+
+  it("create nothing before what it names by key: the stage after every route its RouteSettings name", () => {
+    let checked = 0;
+    for (const template of s.templates) {
+      const check = checkNamedByKey(template);
+      expect(check.problems).toEqual([]);
+      checked += check.checked;
+    }
+    // Not vacuous: every credential route's key was among the names checked.
+    const credentialRoutes = routes.filter((r) => !r.streaming && r.method === "POST" && r.path.includes("/auth/"));
+    expect(checked).toBeGreaterThanOrEqual(credentialRoutes.length);
   });
 
   it("copy the docs assets beside the docs-asset function and write the API document", () => {

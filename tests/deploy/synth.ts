@@ -1,6 +1,7 @@
-// Synthesizes the SST app to CloudFormation the way `sst deploy` (mode "deploy") or `sst dev` (mode
-// "dev") does: SST's own loader bundles sst.config.ts, then its `stacks` runs against an App, which in
-// deploy mode builds every function with SST's own esbuild (0.18) exactly as a deploy ships it. No AWS:
+// Synthesizes the SST app to CloudFormation the way `sst deploy` (mode "deploy"), `sst dev` (mode "dev")
+// or `sst remove` (mode "remove") does: SST's own loader bundles sst.config.ts, then its `stacks` runs
+// against an App, which in deploy mode builds every function with SST's own esbuild (0.18) exactly as a
+// deploy ships it. No AWS:
 // NODE_ENV=test (vitest sets it) skips SST's bootstrap lookups, so no credentials or network are needed.
 // SST's build output goes to a fresh temporary directory, never the repository's shared .sst/artifacts.
 import { mkdtempSync } from "node:fs";
@@ -16,17 +17,22 @@ export interface Synthesized {
   root: string;
   /** Where SST built this synthesis's functions (one directory per function). */
   artifacts: string;
+  /** The region sst.config.ts chose. */
+  region: string;
 }
 
-export async function synthesize(stage = "test", mode: "deploy" | "dev" = "deploy"): Promise<Synthesized> {
+export async function synthesize(stage = "test", mode: "deploy" | "dev" | "remove" = "deploy"): Promise<Synthesized> {
   if (process.env.NODE_ENV !== "test") throw new Error("offline synthesis needs NODE_ENV=test");
   await initProject({ stage });
   const project = useProject();
   const artifacts = mkdtempSync(join(tmpdir(), "sst-artifacts-"));
   project.paths.artifacts = artifacts;
   const [, config] = await load(project.paths.config);
+  // As SST's own CLI does: the region is the one the config function returned (or --region).
+  const region = project.config.region;
+  if (!region) throw new Error("sst.config.ts chose no region");
   const app = new App(
-    { mode, stage, name: project.config.name, region: project.config.region ?? "us-east-1" },
+    { mode, stage, name: project.config.name, region },
     { outdir: mkdtempSync(join(tmpdir(), "cdk-out-")) },
   );
   await config.stacks(app);
@@ -35,5 +41,5 @@ export async function synthesize(stage = "test", mode: "deploy" | "dev" = "deplo
   for (const child of app.node.children) {
     if (child instanceof Stack) templates.set(child.node.id, Template.fromStack(child));
   }
-  return { templates, root: project.paths.root, artifacts };
+  return { templates, root: project.paths.root, artifacts, region };
 }

@@ -1,8 +1,10 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
+import { REQUEST_HEADERS } from "../../functions/src/request-headers";
 
 /**
- * Permissive CORS for local development only (any origin, credentials allowed), so a browser app on
- * another port can call the local API. Deployed CORS is the API Gateway / Function URL configuration.
+ * CORS for local development (any origin, credentials allowed), so a browser app on another port can
+ * call the local API. Deployed CORS is the API Gateway / Function URL configuration; both allow the same
+ * request headers, so a browser app that sends one the API does not read fails here as it would there.
  */
 export function corsHeaders(req: IncomingMessage): OutgoingHttpHeaders {
   const origin = req.headers.origin;
@@ -12,12 +14,11 @@ export function corsHeaders(req: IncomingMessage): OutgoingHttpHeaders {
 
 export function writePreflight(req: IncomingMessage, res: ServerResponse): void {
   const origin = req.headers.origin;
-  const requested = req.headers["access-control-request-headers"];
   res.writeHead(204, {
     "access-control-allow-origin": origin ?? "*",
     ...(origin ? { "access-control-allow-credentials": "true" } : {}),
     "access-control-allow-methods": "GET,POST,PUT,PATCH,DELETE,OPTIONS",
-    "access-control-allow-headers": requested ?? "*",
+    "access-control-allow-headers": REQUEST_HEADERS.join(","),
     "access-control-max-age": "600",
     vary: "Origin, Access-Control-Request-Method, Access-Control-Request-Headers",
   });
