@@ -2,7 +2,7 @@
 // title (where there is a model to ask: `ModelProvider.completeText`); otherwise, or when that fails,
 // the first words of the user's first message serve. The database only sets a title while there is
 // none (set_default_title), so a title the user chose, even a moment earlier, always wins.
-import { modelInfo } from "../models";
+import { modelTraits } from "../models";
 import type { ModelProvider, UserStore } from "../ports";
 
 /** Longest title this writes, in characters (the API accepts up to 200 from users). */
@@ -89,7 +89,7 @@ export async function writeTitle(deps: TitleDeps, conversationId: string, firstM
 }
 
 async function askModel(deps: TitleDeps, firstMessage: string): Promise<string> {
-  const info = modelInfo(deps.model);
+  const info = modelTraits(deps.model);
   // The least thinking the model allows; a model that can turn it off needs no allowance.
   const effort = info.reasoning_efforts.includes("none") ? "none" : info.reasoning_efforts[0];
   const thinks = info.reasoning && effort !== "none";
