@@ -5,6 +5,7 @@ import { parseConfig } from "../src/config";
 import { snapshotOf, type ModelCatalog, type ModelSnapshot, type ServedModel } from "../src/model-catalog";
 import { listModels, modelInfo, modelTraits } from "../src/models";
 import type { CompletionEvent, CompletionRequest, ModelProvider } from "../src/ports";
+import { OFFLINE_CONTEXT_WINDOW, OFFLINE_MAX_OUTPUT_TOKENS, createOfflineProvider } from "../src/providers/offline";
 import type { Conversation, Message } from "../src/schemas";
 import { startReply, type ReplySettings } from "../src/chat/stream-reply";
 import { MemoryStore } from "./fakes";
@@ -221,6 +222,23 @@ describe("the model list", () => {
     const served = listOf([{ id: "my/model", context_window: 4000, max_output_tokens: null }]);
     expect(modelInfo("my/model", served, c.MODEL_CONTEXT_WINDOWS).context_window).toBe(4000);
     expect(() => parseConfig({ MODEL_CONTEXT_WINDOWS: "nonsense" })).toThrow(/MODEL_CONTEXT_WINDOWS/);
+  });
+
+  it("lists, without a key, the offline model under each allowed name, with its window and cap", () => {
+    const offline = createOfflineProvider({ tokenDelayMs: 0 }).catalog!.current();
+    expect(listModels(config, offline)).toEqual({
+      source: "offline",
+      fetched_at: null,
+      data: config.ALLOWED_MODELS.map((id) => ({
+        id,
+        context_window: OFFLINE_CONTEXT_WINDOW,
+        max_output_tokens: OFFLINE_MAX_OUTPUT_TOKENS,
+        reasoning: true,
+        reasoning_efforts: ["low", "medium", "high"],
+        default: id === config.DEFAULT_MODEL,
+      })),
+      unavailable: [],
+    });
   });
 
   it("knows each family's traits by its id, and nothing of unknown ones", () => {

@@ -34,13 +34,14 @@ type CatalogSettings = Pick<Config, "DEFAULT_MODEL" | "ALLOWED_MODELS" | "MODEL_
 export function groqModelCatalog(
   client: Groq,
   config: CatalogSettings,
-  warn: (line: string) => void = (line) => console.warn(line),
+  { warn = (line: string) => console.warn(line), now }: { warn?: (line: string) => void; now?: () => number } = {},
 ): ModelCatalog {
   return refreshingCatalog({
     source: "groq",
     servedBy: "Groq",
     load: () => readGroqModels(client),
     ttlMs: config.MODEL_LIST_TTL_S * 1000,
+    ...(now ? { now } : {}),
     onLoaded: (snapshot) => {
       const line = missingModelsLine(config, snapshot);
       if (line) warn(line);
