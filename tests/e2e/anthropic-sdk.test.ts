@@ -9,7 +9,8 @@ import { call, registerUser } from "../support/http";
 
 let app: TestApp;
 beforeAll(async () => {
-  app = await startApp();
+  // A qwen3 model (reasoning it can turn off) is allowed by configuration; the offline model answers under any name.
+  app = await startApp({ ALLOWED_MODELS: "openai/gpt-oss-20b,qwen/qwen3.8-27b" });
 });
 afterAll(() => app.close());
 
@@ -70,9 +71,9 @@ it("stops at max_tokens the way the SDK expects", async () => {
 
 it("reads a reply without reasoning as one text block at index 0", async () => {
   const { token } = await registerUser(app.api);
-  const conv = (await call(app.api, "POST", "/conversations", { token, body: { model: "qwen/qwen3.6-27b" } })).body;
+  const conv = (await call(app.api, "POST", "/conversations", { token, body: { model: "qwen/qwen3.8-27b" } })).body;
   const final = await sdkFor(conv.id, token, { reasoning_effort: "none" })
-    .messages.stream({ model: "qwen/qwen3.6-27b", max_tokens: 1024, messages: [{ role: "user", content: "Hi" }] })
+    .messages.stream({ model: "qwen/qwen3.8-27b", max_tokens: 1024, messages: [{ role: "user", content: "Hi" }] })
     .finalMessage();
   const stored = (await call(app.api, "GET", `/conversations/${conv.id}/messages`, { token })).body.data[1];
   expect(stored.reasoning).toBe("");

@@ -1,6 +1,6 @@
 // The real app pointed at the loopback Groq server: one of each per test file (settings are read once
 // per process), plus the small helpers the Groq suites share.
-import { startGroqServer, type GroqServer } from "../fixtures/groq-server";
+import { startGroqServer, type GroqServer, type GroqServerOptions } from "../fixtures/groq-server";
 import { startApp, type TestApp } from "../support/app";
 import { call, type SseEvent } from "../support/http";
 
@@ -13,8 +13,8 @@ export interface GroqApp {
   close(): Promise<void>;
 }
 
-export async function startGroqApp(env: Record<string, string> = {}): Promise<GroqApp> {
-  const groq = await startGroqServer();
+export async function startGroqApp(env: Record<string, string> = {}, server: GroqServerOptions = {}): Promise<GroqApp> {
+  const groq = await startGroqServer(server);
   const app = await startApp({ GROQ_API_KEY: GROQ_KEY, GROQ_BASE_URL: groq.url, ...env });
   return {
     app,

@@ -127,13 +127,15 @@ describe("a normal stream", () => {
     expect(stored.metadata).toMatchObject({ provider: "groq", usage_estimated: true });
   });
 
-  it("maps finish_reason length to max_tokens and forwards max_tokens and temperature", async () => {
+  it("maps finish_reason length to max_tokens and forwards max_tokens (as max_completion_tokens) and temperature", async () => {
     const { token } = await registerUser(api);
     const conv = await newConversation(api, token);
     h.groq.enqueue(reply(["one", " two"], { prompt_tokens: 9, completion_tokens: 2 }, "length"));
     const events = await readSse(await stream(api, conv, token, { content: "count", max_tokens: 2, temperature: 0.3 }));
     expect(events.find((e) => e.event === "message_delta")!.data.delta.stop_reason).toBe("max_tokens");
-    expect(h.groq.requests.at(-1)!.body).toMatchObject({ max_tokens: 2, temperature: 0.3 });
+    // groq-sdk marks max_tokens deprecated: the limit goes as max_completion_tokens, and only that way.
+    expect(h.groq.requests.at(-1)!.body).toMatchObject({ max_completion_tokens: 2, temperature: 0.3 });
+    expect(h.groq.requests.at(-1)!.body).not.toHaveProperty("max_tokens");
     expect((await replies(api, token, conv))[0].finish_reason).toBe("max_tokens");
   });
 });

@@ -31,6 +31,9 @@ describe("every endpoint answers as documented", () => {
     const r = await api.call("models");
     expect(r.status).toBe(200);
     expect(r.body.data.filter((m: { default: boolean }) => m.default)).toHaveLength(1);
+    // Without GROQ_API_KEY the offline model's list: one model, with its window and cap, under each allowed name.
+    expect(r.body).toMatchObject({ source: "offline", fetched_at: null, unavailable: [] });
+    expect(r.body.data[0]).toMatchObject({ context_window: 131_072, max_output_tokens: 32_768 });
   });
 
   test("register, then register again (409)", async () => {

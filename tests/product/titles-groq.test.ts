@@ -33,7 +33,8 @@ describe("titles from the model", () => {
     expect(asked[0]!.headers.authorization).toBe(`Bearer ${GROQ_KEY}`);
     expect(asked[0]!.body).toMatchObject({ model: "openai/gpt-oss-20b", reasoning_effort: "low", include_reasoning: false });
     expect(asked[0]!.body.stream).not.toBe(true);
-    expect(asked[0]!.body.max_tokens).toBeLessThanOrEqual(500);
+    expect(asked[0]!.body.max_completion_tokens).toBeLessThanOrEqual(500);
+    expect(asked[0]!.body).not.toHaveProperty("max_tokens"); // deprecated in groq-sdk
     expect(asked[0]!.body.messages.at(-1)).toEqual({ role: "user", content: "Help me plan a weekend in Lisbon" });
 
     // The second reply does not ask again.

@@ -8,7 +8,8 @@ const list = (def: string) =>
     .default(def)
     .transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean));
 const optionalText = z.string().trim().min(1).optional();
-// "model=tokens,model=tokens": overrides the catalog's context windows (packages/core/src/models.ts).
+// "model=tokens,model=tokens": context windows for models whose window Groq's model list does not give
+// (packages/core/src/models.ts).
 const contextWindows = z
   .string()
   .default("")
@@ -60,10 +61,12 @@ export const ConfigSchema = z
     ACCESS_TOKEN_EXPIRE_MINUTES: int(15, 1, 60 * 24 * 30),
     GROQ_API_KEY: optionalText,
     GROQ_BASE_URL: z.url().optional(),
-    // Groq's current production models (README, Models); the fast one answers by default.
+    // Groq's production models (README, Models); the fast one answers by default. Which of them Groq
+    // still serves, and their windows and output caps, come from its model list.
     DEFAULT_MODEL: z.string().min(1).default("openai/gpt-oss-20b"),
-    ALLOWED_MODELS: list("openai/gpt-oss-20b,openai/gpt-oss-120b,qwen/qwen3.6-27b"),
+    ALLOWED_MODELS: list("openai/gpt-oss-20b,openai/gpt-oss-120b"),
     MODEL_CONTEXT_WINDOWS: contextWindows,
+    MODEL_LIST_TTL_S: int(600, 1, 86_400).describe("Seconds Groq's model list is kept before it is read again (in the background)"),
     PING_INTERVAL_MS: int(15_000, 10),
     FIRST_TOKEN_TIMEOUT_MS: int(30_000, 10),
     IDLE_TIMEOUT_MS: int(30_000, 10),

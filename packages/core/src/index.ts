@@ -6,6 +6,7 @@ export * from "./errors";
 export type * from "./ports";
 export * from "./config";
 export * from "./models";
+export * from "./model-catalog";
 export * from "./auth/tokens";
 export * from "./auth/passwords";
 export * from "./auth/secrets";

@@ -1,5 +1,6 @@
 // The ports the domain needs from the outside world. Adapters (SQL store, Supabase store, Groq, the
 // offline model) live outside core and implement these.
+import type { ModelCatalog } from "./model-catalog";
 import type { ReasoningEffort } from "./models";
 import type { Conversation, ConversationExport, FinishReason, ListedMessage, Message, Page, User, UsageRow } from "./schemas";
 
@@ -271,7 +272,11 @@ export interface ChatTurn {
 export interface CompletionRequest {
   model: string;
   messages: ChatTurn[];
-  max_tokens?: number | undefined;
+  /**
+   * The most tokens the reply may have. Always set: an upstream request without a limit could run to
+   * the model's cap (and the budget reserved less). Groq gets it as `max_completion_tokens`.
+   */
+  max_tokens: number;
   temperature?: number | undefined;
   /** Only for a model whose catalog entry lists the value (checked before the call). */
   reasoning_effort?: ReasoningEffort | undefined;
@@ -313,6 +318,8 @@ export interface TextAnswer {
 
 export interface ModelProvider {
   readonly name: string;
+  /** The models it serves now, with their windows and output caps; absent: unknown (the configuration stands in). */
+  readonly catalog?: ModelCatalog;
   /** Label stored with the reply, e.g. "openai/gpt-oss-20b" or "offline-echo". */
   modelLabel(requested: string): string;
   complete(req: CompletionRequest): AsyncIterable<CompletionEvent>;

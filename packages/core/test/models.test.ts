@@ -1,9 +1,11 @@
-// The model catalog and the model choice in front of the reply loop, with a scripted provider and an
-// in-memory store behind our own ports.
+// The model list and the model choice in front of the reply loop, with a scripted provider (whose
+// catalog is a fixed list) and an in-memory store behind our own ports.
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../src/config";
-import { listModels, modelInfo } from "../src/models";
+import { snapshotOf, type ModelCatalog, type ModelSnapshot, type ServedModel } from "../src/model-catalog";
+import { listModels, modelInfo, modelTraits } from "../src/models";
 import type { CompletionEvent, CompletionRequest, ModelProvider } from "../src/ports";
+import { OFFLINE_CONTEXT_WINDOW, OFFLINE_MAX_OUTPUT_TOKENS, createOfflineProvider } from "../src/providers/offline";
 import type { Conversation, Message } from "../src/schemas";
 import { startReply, type ReplySettings } from "../src/chat/stream-reply";
 import { MemoryStore } from "./fakes";
@@ -38,8 +40,7 @@ const earlier: Message = {
 };
 
 /** The reply loop's in-memory store (fakes.ts), holding this conversation and history. */
-function memoryStore(conv: Conversation, history: Message[] = []) {
-  const store = new MemoryStore();
+function memoryStore(conv: Conversation, history: Message[] = [], store = new MemoryStore()) {
   store.conversation = conv;
   for (const m of history) store.rows.push({ ...m, cancel_requested: false, idempotency_key: null, heartbeat: Date.now() });
   const saved = () => store.rows.filter((r) => r.role === "assistant" && !history.some((h) => h.id === r.id));
@@ -48,10 +49,21 @@ function memoryStore(conv: Conversation, history: Message[] = []) {
   return { store, saved, settled };
 }
 
-function scripted(events: CompletionEvent[]) {
+/** What Groq lists in these tests: both gpt-oss models and qwen3.6 with its 16,384-token cap. */
+const SERVED: ServedModel[] = [
+  { id: "openai/gpt-oss-20b", context_window: 131_072, max_output_tokens: 65_536 },
+  { id: "openai/gpt-oss-120b", context_window: 131_072, max_output_tokens: 65_536 },
+  { id: "qwen/qwen3.6-27b", context_window: 131_072, max_output_tokens: 16_384 },
+];
+const listOf = (models: ServedModel[]): ModelSnapshot =>
+  snapshotOf(models, { source: "groq", served_by: "Groq", fetched_at: "2026-12-01T00:00:00.000Z" });
+const fixed = (snapshot: ModelSnapshot | null): ModelCatalog => ({ current: () => snapshot, ready: () => Promise.resolve() });
+
+function scripted(events: CompletionEvent[], catalog: ModelCatalog | undefined = fixed(listOf(SERVED))) {
   const seen: CompletionRequest[] = [];
   const provider: ModelProvider = {
     name: "scripted",
+    ...(catalog ? { catalog } : {}),
     modelLabel: (m) => m,
     async *complete(req) {
       seen.push(req);
@@ -64,11 +76,17 @@ function scripted(events: CompletionEvent[]) {
 
 const finish: CompletionEvent = { type: "finish", finish_reason: "end_turn", usage: null, metadata: {} };
 
-async function send(conv: Conversation, body: Record<string, unknown>, events: CompletionEvent[] = [{ type: "text", text: "ok" }, finish], history: Message[] = []) {
-  const { store, saved, settled } = memoryStore(conv, history);
-  const { provider, seen } = scripted(events);
+async function send(
+  conv: Conversation,
+  body: Record<string, unknown>,
+  events: CompletionEvent[] = [{ type: "text", text: "ok" }, finish],
+  history: Message[] = [],
+  opts: { catalog?: ModelCatalog | undefined; settings?: ReplySettings; store?: MemoryStore } = { catalog: fixed(listOf(SERVED)) },
+) {
+  const { store, saved, settled } = memoryStore(conv, history, opts.store);
+  const { provider, seen } = scripted(events, opts.catalog);
   const reply = await startReply(
-    { store, provider, settings },
+    { store, provider, settings: opts.settings ?? settings },
     { conversationId: conv.id, body: { content: "hi", ...body }, idempotencyKey: null, receivedAt: performance.now() },
   );
   let sse = "";
@@ -91,10 +109,65 @@ describe("model choice", () => {
   });
 
   it("refuses a reasoning_effort the model does not take", async () => {
-    await expect(send(conversation("qwen/qwen3.6-27b"), { reasoning_effort: "high" })).rejects.toMatchObject({
+    const allowQwen = { ...settings, ALLOWED_MODELS: [...settings.ALLOWED_MODELS, "qwen/qwen3.6-27b"] };
+    await expect(send(conversation("qwen/qwen3.6-27b"), { reasoning_effort: "high" }, undefined, [], { catalog: fixed(listOf(SERVED)), settings: allowQwen })).rejects.toMatchObject({
       status: 422,
       fields: [{ path: "body.reasoning_effort", message: "must be one of: none" }],
     });
+  });
+});
+
+describe("the provider's model list in the model choice", () => {
+  const withoutDefault = fixed(listOf(SERVED.filter((m) => m.id !== config.DEFAULT_MODEL)));
+
+  it("answers with the first allowed model the provider lists when it no longer lists DEFAULT_MODEL", async () => {
+    const { saved, seen } = await send(conversation("openai/gpt-oss-20b"), {}, undefined, [], { catalog: withoutDefault });
+    expect(seen[0]!.model).toBe("openai/gpt-oss-120b");
+    expect(saved[0]!.model).toBe("openai/gpt-oss-120b");
+  });
+
+  it("refuses, before anything is stored, a send naming an allowed model the provider does not list", async () => {
+    const store = new MemoryStore();
+    await expect(send(conversation("openai/gpt-oss-120b"), { model: "openai/gpt-oss-20b" }, undefined, [], { catalog: withoutDefault, store })).rejects.toMatchObject({
+      status: 422,
+      fields: [{ path: "body.model", message: expect.stringContaining("not served by Groq") }],
+    });
+    expect(store.rows).toEqual([]);
+  });
+
+  it("refuses, before anything is stored, max_tokens above the model's output cap", async () => {
+    const store = new MemoryStore();
+    const allowQwen = { ...settings, ALLOWED_MODELS: [...settings.ALLOWED_MODELS, "qwen/qwen3.6-27b"] };
+    await expect(
+      send(conversation("qwen/qwen3.6-27b"), { max_tokens: 16_385 }, undefined, [], { catalog: fixed(listOf(SERVED)), settings: allowQwen, store }),
+    ).rejects.toMatchObject({ status: 422, fields: [{ path: "body.max_tokens", message: "must be at most 16384 for qwen/qwen3.6-27b" }] });
+    expect(store.rows).toEqual([]);
+    // The cap itself is accepted, and goes upstream as the limit.
+    const { seen } = await send(conversation("qwen/qwen3.6-27b"), { max_tokens: 16_384 }, undefined, [], { catalog: fixed(listOf(SERVED)), settings: allowQwen });
+    expect(seen[0]!.max_tokens).toBe(16_384);
+  });
+
+  it("always gives the provider an output limit: the client's, else the cap within RESERVE_OUTPUT_TOKENS", async () => {
+    const conv = conversation("openai/gpt-oss-20b");
+    expect((await send(conv, { max_tokens: 7 })).seen[0]!.max_tokens).toBe(7);
+    expect((await send(conv, {})).seen[0]!.max_tokens).toBe(settings.RESERVE_OUTPUT_TOKENS);
+    const small = fixed(listOf([{ id: "openai/gpt-oss-20b", context_window: 8_192, max_output_tokens: 1_000 }]));
+    expect((await send(conv, {}, undefined, [], { catalog: small })).seen[0]!.max_tokens).toBe(1_000);
+    // No list at all (never read, or a provider without one): the configured models, caps unknown.
+    for (const catalog of [fixed(null), undefined]) {
+      const { seen, saved } = await send(conv, {}, undefined, [], { catalog });
+      expect(seen[0]).toMatchObject({ model: "openai/gpt-oss-20b", max_tokens: settings.RESERVE_OUTPUT_TOKENS });
+      expect(saved[0]!.model).toBe("openai/gpt-oss-20b");
+    }
+  });
+
+  it("leaves the reply room for its output limit in the model's window", async () => {
+    const tiny = fixed(listOf([{ id: "openai/gpt-oss-20b", context_window: 1_200, max_output_tokens: 1_000 }]));
+    const long: Message[] = Array.from({ length: 6 }, (_, i) => ({ ...earlier, id: `00000000-0000-4000-8000-00000000010${i}`, content: "word ".repeat(200) }));
+    const { seen } = await send(conversation("openai/gpt-oss-20b"), {}, undefined, long, { catalog: tiny });
+    const promptChars = seen[0]!.messages.reduce((n, m) => n + m.content.length, 0);
+    // 200 tokens of room: less than one of the 1,000-character earlier answers (about 334 tokens each).
+    expect(promptChars).toBeLessThan(1_000);
   });
 });
 
@@ -119,14 +192,64 @@ describe("reasoning in the reply loop", () => {
   });
 });
 
-describe("catalog", () => {
-  it("takes context windows from MODEL_CONTEXT_WINDOWS over the catalog, and knows nothing of unknown models", () => {
-    const c = parseConfig({ MODEL_CONTEXT_WINDOWS: "openai/gpt-oss-20b=1000, my/model=2000", ALLOWED_MODELS: "openai/gpt-oss-20b,my/model" });
-    expect(listModels(c).data).toEqual([
-      { id: "openai/gpt-oss-20b", context_window: 1000, reasoning: true, reasoning_efforts: ["low", "medium", "high"], default: true },
-      { id: "my/model", context_window: 2000, reasoning: false, reasoning_efforts: [], default: false },
-    ]);
-    expect(modelInfo("unknown/model")).toMatchObject({ context_window: null, reasoning: false, tokenizer: "estimate" });
+describe("the model list", () => {
+  it("lists the allowed models the provider serves with its window and cap, and the others apart with the reason", () => {
+    const c = parseConfig({ ALLOWED_MODELS: "openai/gpt-oss-20b,openai/gpt-oss-120b,qwen/qwen3.6-27b" });
+    const served = listOf(SERVED.filter((m) => m.id !== "openai/gpt-oss-20b"));
+    expect(listModels(c, served)).toEqual({
+      source: "groq",
+      fetched_at: "2026-12-01T00:00:00.000Z",
+      data: [
+        { id: "openai/gpt-oss-120b", context_window: 131_072, max_output_tokens: 65_536, reasoning: true, reasoning_efforts: ["low", "medium", "high"], default: true },
+        { id: "qwen/qwen3.6-27b", context_window: 131_072, max_output_tokens: 16_384, reasoning: true, reasoning_efforts: ["none"], default: false },
+      ],
+      unavailable: [{ id: "openai/gpt-oss-20b", reason: "not served by Groq" }],
+    });
+  });
+
+  it("without a list, lists the configured models with unknown caps (MODEL_CONTEXT_WINDOWS stands in for a window)", () => {
+    const c = parseConfig({ MODEL_CONTEXT_WINDOWS: "my/model=2000", ALLOWED_MODELS: "openai/gpt-oss-20b,my/model" });
+    expect(listModels(c, null)).toEqual({
+      source: "configuration",
+      fetched_at: null,
+      data: [
+        { id: "openai/gpt-oss-20b", context_window: null, max_output_tokens: null, reasoning: true, reasoning_efforts: ["low", "medium", "high"], default: true },
+        { id: "my/model", context_window: 2000, max_output_tokens: null, reasoning: false, reasoning_efforts: [], default: false },
+      ],
+      unavailable: [],
+    });
+    // The provider's window wins where it gives one.
+    const served = listOf([{ id: "my/model", context_window: 4000, max_output_tokens: null }]);
+    expect(modelInfo("my/model", served, c.MODEL_CONTEXT_WINDOWS).context_window).toBe(4000);
     expect(() => parseConfig({ MODEL_CONTEXT_WINDOWS: "nonsense" })).toThrow(/MODEL_CONTEXT_WINDOWS/);
+  });
+
+  it("lists, without a key, the offline model under each allowed name, with its window and cap", () => {
+    const offline = createOfflineProvider({ tokenDelayMs: 0 }).catalog!.current();
+    expect(listModels(config, offline)).toEqual({
+      source: "offline",
+      fetched_at: null,
+      data: config.ALLOWED_MODELS.map((id) => ({
+        id,
+        context_window: OFFLINE_CONTEXT_WINDOW,
+        max_output_tokens: OFFLINE_MAX_OUTPUT_TOKENS,
+        reasoning: true,
+        reasoning_efforts: ["low", "medium", "high"],
+        default: id === config.DEFAULT_MODEL,
+      })),
+      unavailable: [],
+    });
+  });
+
+  it("knows each family's traits by its id, and nothing of unknown ones", () => {
+    expect(modelTraits("openai/gpt-oss-safeguard-20b")).toEqual({ reasoning: true, reasoning_efforts: ["low", "medium", "high"], tokenizer: "o200k" });
+    expect(modelTraits("qwen/qwen3.6-27b")).toEqual({ reasoning: true, reasoning_efforts: ["none"], tokenizer: "estimate" });
+    expect(modelTraits("qwen/qwen3.8-27b").reasoning_efforts).toEqual(["none", "low", "medium", "high"]);
+    expect(modelTraits("unknown/model")).toEqual({ reasoning: false, reasoning_efforts: [], tokenizer: "estimate" });
+  });
+
+  it("leaves qwen/qwen3.6-27b out of the defaults: Groq may no longer serve it", () => {
+    expect(config.ALLOWED_MODELS).not.toContain("qwen/qwen3.6-27b");
+    expect(config.MODEL_LIST_TTL_S).toBe(600);
   });
 });

@@ -2,8 +2,8 @@
 // encoding in its harmony variant (gpt-tokenizer's `o200k_harmony`: the vocabulary is baked into the
 // package, nothing is downloaded at run time). Models without a tokenizer here (qwen3: no well-kept
 // npm package for its 248k-token vocabulary) use core's byte-based estimate, which never undercounts
-// a byte-level BPE; the catalog (packages/core/src/models.ts) says which is which.
-import { estimateTokens, modelInfo, type TokenCounter } from "@conversation-api/core";
+// a byte-level BPE; the family table (packages/core/src/models.ts) says which is which.
+import { estimateTokens, modelTraits, type TokenCounter } from "@conversation-api/core";
 
 let o200k: Promise<TokenCounter> | undefined;
 
@@ -13,7 +13,7 @@ let o200k: Promise<TokenCounter> | undefined;
  * (installed beside it instead, see stacks/bundling.ts).
  */
 export function loadTokenCounter(model: string): Promise<TokenCounter> {
-  if (modelInfo(model).tokenizer !== "o200k") return Promise.resolve(estimateTokens);
+  if (modelTraits(model).tokenizer !== "o200k") return Promise.resolve(estimateTokens);
   o200k ??= import("gpt-tokenizer/encoding/o200k_harmony").then(({ countTokens }) => {
     // User text that spells a special token ("<|end|>") is counted as text, not refused.
     const options = { disallowedSpecial: new Set<string>() };

@@ -16,7 +16,7 @@ export interface ModelCall {
   stop(reason: unknown): void;
 }
 
-export function callModel(deps: Pick<ReplyDeps, "provider">, req: ReplyRequest, plan: Pick<ReplyPlan, "model" | "prompt">): ModelCall {
+export function callModel(deps: Pick<ReplyDeps, "provider">, req: ReplyRequest, plan: Pick<ReplyPlan, "model" | "prompt" | "outputLimit">): ModelCall {
   const controller = new AbortController();
   let accept!: () => void;
   const accepted = new Promise<void>((resolve) => (accept = resolve));
@@ -24,7 +24,7 @@ export function callModel(deps: Pick<ReplyDeps, "provider">, req: ReplyRequest, 
     .complete({
       model: plan.model,
       messages: plan.prompt.messages,
-      max_tokens: req.body.max_tokens,
+      max_tokens: plan.outputLimit,
       temperature: req.body.temperature,
       reasoning_effort: req.body.reasoning_effort,
       signal: controller.signal,

@@ -16,6 +16,8 @@ import type { ReplyDeps, ReplyRequest } from "./stream-reply";
 export interface ReplyPlan {
   model: string;
   prompt: Prompt;
+  /** The reply's output limit: the client's max_tokens, else the model's cap within RESERVE_OUTPUT_TOKENS. */
+  outputLimit: number;
   /** The stored user message a retried send answers again (nothing new is stored for it). */
   retried: Message | null;
   replyId: string;

@@ -3,7 +3,8 @@ import type { Config } from "../config";
 import { AppError, conflict, notFound } from "../errors";
 import type { BeginReservation, BeginResult, ModelProvider, StoredReply, TurnContext, TurnParent, UserStore } from "../ports";
 import type { Message, StreamRequest } from "../schemas";
-import { modelInfo } from "../models";
+import { defaultModel, isServed, modelInfo, notServedReason } from "../models";
+import { servedModels, type ModelSnapshot } from "../model-catalog";
 import { parseEventId } from "./events";
 import type { FinishingReplies } from "./finishing";
 import { callModel } from "./model-call";
@@ -134,6 +135,8 @@ async function startReplyWith(
   { useKept, expect }: { useKept: boolean; expect: boolean },
 ): Promise<ReplyStream | null> {
   const { store, settings } = deps;
+  // The provider's model list, read off the request path: only a cold instance's first sends wait for it.
+  const listed = servedModels(deps.provider.catalog);
   // The prompt's history is the path from the root to the new message's parent (branches). A regenerate
   // reads the path down to the reply it replaces, then drops that reply and answers its user message again.
   const regen = req.regenerateOf;
@@ -174,9 +177,10 @@ async function startReplyWith(
     turn.history = turn.history.slice(0, -2);
   }
   const send = answerTo ? { retried: answerTo, history: turn.history } : planSend(turn, req.body.content);
-  const model = chooseModel(req.body.model, turn.conversation.model, settings);
+  const served = await listed;
+  const model = chooseModel(req.body.model, turn.conversation.model, settings, served);
   const effort = req.body.reasoning_effort;
-  const info = modelInfo(model, settings.MODEL_CONTEXT_WINDOWS);
+  const info = modelInfo(model, served, settings.MODEL_CONTEXT_WINDOWS);
   if (effort !== undefined && !info.reasoning_efforts.includes(effort))
     throw new AppError("validation_error", `Model "${model}" does not take reasoning_effort "${effort}"`, {
       fields: [
@@ -186,11 +190,20 @@ async function startReplyWith(
         },
       ],
     });
+  // Refused here, before anything is stored, rather than by the provider once the stream has begun.
+  const cap = info.max_output_tokens;
+  if (req.body.max_tokens !== undefined && cap !== null && req.body.max_tokens > cap)
+    throw new AppError("validation_error", `Model "${model}" writes at most ${cap} tokens per reply`, {
+      fields: [{ path: "body.max_tokens", message: `must be at most ${cap} for ${model}` }],
+    });
+  // Every upstream request carries an output limit: the client's, else the model's cap within
+  // RESERVE_OUTPUT_TOKENS. The budget's reservation can count on the same figure (plan.outputLimit).
+  const outputLimit = req.body.max_tokens ?? Math.min(cap ?? Infinity, settings.RESERVE_OUTPUT_TOKENS);
 
   const system = turn.conversation.system_prompt;
   const content = send.retried?.content ?? req.body.content;
-  // The budget never exceeds what the model can read, less the room its reply asked for.
-  const room = info.context_window === null ? Infinity : info.context_window - (req.body.max_tokens ?? 0);
+  // The budget never exceeds what the model can read, less the room its reply may take.
+  const room = info.context_window === null ? Infinity : info.context_window - outputLimit;
   const budgetTokens = Math.max(1, Math.min(settings.CONTEXT_TOKEN_BUDGET, room));
   const count = fitsWithoutCounting(system, send.history, content, budgetTokens)
     ? estimateTokens
@@ -202,11 +215,11 @@ async function startReplyWith(
   const maxDurationMs = durationCap(settings, req.remainingMs);
   // The send's worst case (the counted prompt plus max_tokens, or RESERVE_OUTPUT_TOKENS without one) is
   // reserved by begin_reply in the same round trip, only when it creates the reply: see reservationFor.
-  const { reservation, secret } = reservationFor(settings, label, prompt.input_tokens, req.body.max_tokens);
+  const { reservation, secret } = reservationFor(settings, label, prompt.input_tokens + outputLimit);
   if (settings.DAILY_TOKEN_BUDGET > 0 && reservation.tokens > settings.DAILY_TOKEN_BUDGET) throw overBudget(settings, reservation, prompt.input_tokens);
   const today = dayStart(Date.now());
   const early = deps.turns !== undefined && plain && !streaming && deps.turns.mayCallEarly(reservation.tokens, settings.DAILY_TOKEN_BUDGET, today);
-  const call = early ? callModel(deps, req, { model, prompt }) : undefined;
+  const call = early ? callModel(deps, req, { model, prompt, outputLimit }) : undefined;
   // Let the request reach the socket before the database work (in-process PGlite holds the thread).
   if (call) await nextTurn();
   // The new branch, kept once the reply is stored: the next send on this instance needs no read.
@@ -215,6 +228,7 @@ async function startReplyWith(
   const plan: ReplyPlan = {
     model,
     prompt,
+    outputLimit,
     retried: send.retried,
     replyId,
     maxDurationMs,
@@ -230,7 +244,7 @@ async function startReplyWith(
     },
   };
   // A regenerate answers a conversation that already had its first reply: no title to write.
-  const runReply: Produce = regen ? produceReply : titleAfterFirstReply(deps, turn, content);
+  const runReply: Produce = regen ? produceReply : titleAfterFirstReply(deps, turn, content, defaultModel(settings, served));
 
   // The database decides, in one round trip: one reply at a time per conversation (409 with the
   // streaming reply's id), N concurrent sends with one Idempotency-Key make one model call, the day's
@@ -323,19 +337,18 @@ function overBudget(settings: ReplySettings, r: BeginReservation, promptTokens: 
   });
 }
 
-
 /**
- * Every send is in the usage ledger from before the model is called: begin_reply checks the day's
- * budget and reserves the worst case under a per-user lock, so concurrent sends overshoot it by at
- * most one reservation; runReply settles it to the real figures. The settle secret is made here and
+ * Every send is in the usage ledger from before the model is called: begin_reply reserves its worst
+ * case (the counted prompt plus the output limit the upstream request carries) under a per-user lock,
+ * only if it fits what is left of the day's budget; runReply settles it to the real figures. The settle secret is made here and
  * stays in this process: the database keeps only its SHA-256.
  */
-function reservationFor(settings: ReplySettings, model: string, promptTokens: number, maxTokens: number | undefined) {
+function reservationFor(settings: ReplySettings, model: string, worstCase: number) {
   const secret = randomBytes(32).toString("hex");
   const reservation: BeginReservation = {
     reservation_id: randomUUID(),
     model,
-    tokens: promptTokens + (maxTokens ?? settings.RESERVE_OUTPUT_TOKENS),
+    tokens: worstCase,
     budget: settings.DAILY_TOKEN_BUDGET,
     since: new Date(dayStart(Date.now())).toISOString(),
     secret_hash: createHash("sha256").update(secret, "utf8").digest("hex"),
@@ -352,14 +365,14 @@ type Produce = (...args: [...Parameters<typeof produceReply>, end?: () => void])
  * does); and before `run` resolves, so the invocation is not frozen with the request in flight.
  * Failures only reach onTitleFailure.
  */
-function titleAfterFirstReply(deps: ReplyDeps, turn: TurnContext, content: string): Produce {
+function titleAfterFirstReply(deps: ReplyDeps, turn: TurnContext, content: string, model: string): Produce {
   const finished = (m: Message) => m.role === "assistant" && (m.finish_reason === "end_turn" || m.finish_reason === "max_tokens");
   if (turn.conversation.title !== null || turn.history.some(finished)) return produceReply;
   const first = turn.history.find((m) => m.role === "user")?.content ?? content;
   const titleDeps = {
     store: deps.store,
     provider: deps.provider,
-    model: deps.settings.DEFAULT_MODEL,
+    model,
     budget: { tokens: deps.settings.DAILY_TOKEN_BUDGET, since: new Date(dayStart(Date.now())).toISOString() },
     onFailure: deps.onTitleFailure,
   };
@@ -372,16 +385,22 @@ function titleAfterFirstReply(deps: ReplyDeps, turn: TurnContext, content: strin
 }
 
 /**
- * A model named in the request must be allowed (422). A conversation keeps the model it was created
- * with, but once that model is off the allow-list (Groq retired it, the operator moved on) the default
- * answers instead, and the stored reply's `model` says so: old conversations keep working.
+ * A model named in the request must be allowed and served (422). A conversation keeps the model it was
+ * created with, but once that model is off the allow-list or the provider's list (Groq retired it, the
+ * operator moved on) the default answers instead (defaultModel: DEFAULT_MODEL, or the first allowed
+ * model served when the provider dropped it), and the stored reply's `model` says so: old
+ * conversations keep working.
  */
-function chooseModel(requested: string | undefined, stored: string, settings: ReplySettings): string {
+function chooseModel(requested: string | undefined, stored: string, settings: ReplySettings, served: ModelSnapshot | null): string {
   if (requested !== undefined) {
     assertModelAllowed(requested, settings.ALLOWED_MODELS);
+    if (!isServed(requested, served))
+      throw new AppError("validation_error", `Model "${requested}" is not available now`, {
+        fields: [{ path: "body.model", message: `${notServedReason(served!)}; GET /api/v1/models lists the models that are` }],
+      });
     return requested;
   }
-  return settings.ALLOWED_MODELS.includes(stored) ? stored : settings.DEFAULT_MODEL;
+  return settings.ALLOWED_MODELS.includes(stored) && isServed(stored, served) ? stored : defaultModel(settings, served);
 }
 
 export interface MessageRef {

@@ -3,7 +3,7 @@
 // the first words of the user's first message serve. The database only sets a title while there is
 // none (set_default_title), so a title the user chose, even a moment earlier, always wins.
 import { createHash, randomBytes, randomUUID } from "node:crypto";
-import { modelInfo } from "../models";
+import { modelTraits } from "../models";
 import type { CompletionRequest, ModelProvider, UserStore } from "../ports";
 import { estimateTokens } from "./prompt";
 
@@ -99,7 +99,7 @@ export async function writeTitle(deps: TitleDeps, conversationId: string, firstM
  * failed is settled at its worst case: Groq may have billed it, and nothing says it did not.
  */
 async function askModel(deps: TitleDeps, firstMessage: string): Promise<string> {
-  const info = modelInfo(deps.model);
+  const info = modelTraits(deps.model);
   // The least thinking the model allows; a model that can turn it off needs no allowance.
   const effort = info.reasoning_efforts.includes("none") ? "none" : info.reasoning_efforts[0];
   const thinks = info.reasoning && effort !== "none";

@@ -2,8 +2,24 @@ import { AppError } from "../errors";
 import type { CompletionEvent, CompletionRequest, ModelProvider } from "../ports";
 import { estimateTokens } from "../chat/prompt";
 import { reasons } from "../models";
+import type { ModelCatalog, ModelSnapshot, ServedModel } from "../model-catalog";
 
 export const OFFLINE_MODEL = "offline-echo";
+/** The offline model's window and output cap (its output cap is the most `max_tokens` a send may ask). */
+export const OFFLINE_CONTEXT_WINDOW = 131_072;
+export const OFFLINE_MAX_OUTPUT_TOKENS = 32_768;
+
+/**
+ * The offline model's list, in the shape Groq's takes: one model, with its window and cap, which
+ * answers under whatever name is asked for, so every configured model can be tried without a key.
+ */
+const offlineModels: ModelSnapshot = {
+  source: "offline",
+  served_by: "the offline model",
+  fetched_at: null,
+  get: (id): ServedModel => ({ id, context_window: OFFLINE_CONTEXT_WINDOW, max_output_tokens: OFFLINE_MAX_OUTPUT_TOKENS }),
+};
+const offlineCatalog: ModelCatalog = { current: () => offlineModels, ready: () => Promise.resolve() };
 
 /**
  * The model used when no GROQ_API_KEY is configured: a deterministic reply streamed word by word, so a
@@ -15,6 +31,7 @@ export const OFFLINE_MODEL = "offline-echo";
 export function createOfflineProvider(opts: { tokenDelayMs: number }): ModelProvider {
   return {
     name: "offline",
+    catalog: offlineCatalog,
     modelLabel: () => OFFLINE_MODEL,
     complete: (req) => offlineStream(req, opts.tokenDelayMs),
   };
@@ -31,7 +48,7 @@ async function* offlineStream(req: CompletionRequest, delayMs: number): AsyncGen
     ...split(thinking).map((text) => ({ type: "reasoning" as const, text })),
     ...split(reply).map((text) => ({ type: "text" as const, text })),
   ];
-  const limit = req.max_tokens ?? Number.MAX_SAFE_INTEGER;
+  const limit = req.max_tokens;
   let sent = 0;
   req.onAccepted?.();
   for (const word of words) {

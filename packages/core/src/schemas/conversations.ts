@@ -85,12 +85,32 @@ export const Health = z.object({
 
 export const ModelEntry = z.object({
   id: z.string(),
-  context_window: z.number().int().nullable().describe("Tokens of prompt plus reply; null when unknown"),
+  context_window: z.number().int().nullable().describe("Tokens of prompt plus reply, from the provider's model list; null when unknown"),
+  max_output_tokens: z
+    .number()
+    .int()
+    .nullable()
+    .describe("The most tokens one reply may have (Groq's `max_completion_tokens`), from the provider's model list; a larger `max_tokens` is a 422. null when unknown"),
   reasoning: z.boolean().describe("Whether replies stream a thinking block before the text"),
   reasoning_efforts: z.array(z.enum(REASONING_EFFORTS)).describe("Values `reasoning_effort` may take for this model"),
-  default: z.boolean().describe("Used when a conversation names no model, or names one no longer allowed"),
+  default: z.boolean().describe("Used when a conversation names no model, or names one no longer allowed or served"),
 });
-export const ModelList = z.object({ data: z.array(ModelEntry) });
+export const UnavailableModel = z.object({
+  id: z.string(),
+  reason: z.string().describe('Why it cannot be named now, e.g. "not served by Groq"'),
+});
+export const ModelList = z.object({
+  data: z.array(ModelEntry).describe("The allowed models the provider serves now, the one answering by default first"),
+  unavailable: z
+    .array(UnavailableModel)
+    .describe("Allowed models the provider does not serve now (a send naming one is a 422; a conversation stored with one is answered by the default)"),
+  source: z
+    .enum(["groq", "offline", "configuration"])
+    .describe(
+      "Where the list comes from: Groq's model list; the offline model (no GROQ_API_KEY); or, while Groq's list could not be read yet, the configured models with unknown windows and caps",
+    ),
+  fetched_at: z.iso.datetime().nullable().describe("When Groq's list was read; null for the other sources"),
+});
 export type ModelList = z.infer<typeof ModelList>;
 
 export const BranchRequest = z.object({

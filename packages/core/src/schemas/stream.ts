@@ -8,7 +8,15 @@ import { Uuid, noNul } from "./common";
 
 export const StreamRequest = z.object({
   content: noNul(z.string().min(1).max(32_000)),
-  max_tokens: z.number().int().min(1).max(32_768).optional(),
+  max_tokens: z
+    .number()
+    .int()
+    .min(1)
+    .max(32_768)
+    .optional()
+    .describe(
+      "Most tokens the reply may have: at most the model's max_output_tokens in GET /api/v1/models (422 otherwise). Left out: the model's cap, within the server's RESERVE_OUTPUT_TOKENS",
+    ),
   temperature: z.number().min(0).max(2).optional(),
   model: noNul(z.string().min(1).max(100)).optional(),
   reasoning_effort: z

@@ -1,13 +1,20 @@
 import Groq from "groq-sdk";
 import type { ChatCompletionChunk } from "groq-sdk/resources/chat/completions";
-import { AppError, modelInfo, type CompletionEvent, type CompletionRequest, type Config, type ModelProvider, type TextAnswer } from "@conversation-api/core";
+import { AppError, modelTraits, type CompletionEvent, type CompletionRequest, type Config, type ModelProvider, type TextAnswer } from "@conversation-api/core";
 import { isRateLimited, toAppError } from "./groq-errors";
+import { groqModelCatalog } from "./groq-models";
 import { nextWait, retryAfterMs, sleep, type RetryPolicy } from "./retry";
 import { sseChunks } from "./sse-chunks";
 
-type GroqSettings = Pick<Config, "GROQ_API_KEY" | "GROQ_BASE_URL" | "GROQ_MAX_RETRIES" | "GROQ_MAX_RETRY_WAIT_MS">;
+type GroqSettings = Pick<
+  Config,
+  "GROQ_API_KEY" | "GROQ_BASE_URL" | "GROQ_MAX_RETRIES" | "GROQ_MAX_RETRY_WAIT_MS" | "DEFAULT_MODEL" | "ALLOWED_MODELS" | "MODEL_LIST_TTL_S"
+>;
 
-/** The production model provider: Groq's OpenAI-compatible streaming API through groq-sdk. */
+/**
+ * The production model provider: Groq's OpenAI-compatible streaming API through groq-sdk. Creating it
+ * starts the first read of Groq's model list (its `catalog`), off the request path.
+ */
 export function createGroqProvider(config: GroqSettings): ModelProvider {
   const client = new Groq({
     apiKey: config.GROQ_API_KEY,
@@ -18,6 +25,7 @@ export function createGroqProvider(config: GroqSettings): ModelProvider {
   const policy: RetryPolicy = { maxRetries: config.GROQ_MAX_RETRIES, maxWaitMs: config.GROQ_MAX_RETRY_WAIT_MS };
   return {
     name: "groq",
+    catalog: groqModelCatalog(client, config),
     modelLabel: (model) => model,
     complete: (req) => groqStream(client, policy, req),
     completeText: (req) => groqOnce(client, req),
@@ -27,10 +35,10 @@ export function createGroqProvider(config: GroqSettings): ModelProvider {
 /**
  * One short non-streaming answer (a title). No retries: whoever asks can do without it. A reasoning
  * model's thinking is left out of the response (`include_reasoning: false`); it still counts against
- * max_tokens, which the caller sizes for that.
+ * the output limit, which the caller sizes for that.
  */
 async function groqOnce(client: Groq, req: Omit<CompletionRequest, "onAccepted" | "temperature">): Promise<TextAnswer> {
-  const reasoningParams = modelInfo(req.model).reasoning
+  const reasoningParams = modelTraits(req.model).reasoning
     ? { include_reasoning: false, ...(req.reasoning_effort !== undefined ? { reasoning_effort: req.reasoning_effort } : {}) }
     : {};
   try {
@@ -39,7 +47,7 @@ async function groqOnce(client: Groq, req: Omit<CompletionRequest, "onAccepted" 
         model: req.model,
         messages: req.messages,
         stream: false,
-        ...(req.max_tokens !== undefined ? { max_tokens: req.max_tokens } : {}),
+        max_completion_tokens: req.max_tokens,
         ...reasoningParams,
       },
       { signal: req.signal },
@@ -78,7 +86,7 @@ async function* groqStream(client: Groq, policy: RetryPolicy, req: CompletionReq
   const reasoningEvent = { type: "reasoning" as const, text: "" };
   // A reasoning model's thinking arrives in `delta.reasoning`: `include_reasoning: true` asks for that
   // field (Groq's default for gpt-oss; qwen3 would otherwise inline it in <think> tags in the content).
-  const reasoningParams = modelInfo(req.model).reasoning
+  const reasoningParams = modelTraits(req.model).reasoning
     ? { include_reasoning: true, ...(req.reasoning_effort !== undefined ? { reasoning_effort: req.reasoning_effort } : {}) }
     : {};
   let sentText = false;
@@ -96,7 +104,8 @@ async function* groqStream(client: Groq, policy: RetryPolicy, req: CompletionReq
             model: req.model,
             messages: req.messages,
             stream: true,
-            ...(req.max_tokens !== undefined ? { max_tokens: req.max_tokens } : {}),
+            // groq-sdk marks `max_tokens` deprecated in favour of this.
+            max_completion_tokens: req.max_tokens,
             ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
             ...reasoningParams,
           },
