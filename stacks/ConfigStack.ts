@@ -8,10 +8,7 @@ import { BUDGET_OFF_WARNING, DEPLOY_SETTING_DEFAULTS } from "./defaults";
 import { operationsFrom } from "./operations";
 import { chooseTokenMode } from "./token-mode";
 
-/**
- * A runtime setting's name: one of packages/core/src/config.ts, or MAX_CONCURRENT_REPLIES (the reply
- * loop's per-instance cap), which is bound only where that schema defines it.
- */
+/** A runtime setting's name: one of packages/core/src/config.ts. */
 type RuntimeSettingName = keyof AppSettings;
 
 /** Settings the deployed handlers read, bound to every data function as Config.Parameter. */
@@ -21,6 +18,7 @@ export const RUNTIME_PARAMETERS = [
   "ACCESS_TOKEN_EXPIRE_MINUTES",
   "DEFAULT_MODEL",
   "ALLOWED_MODELS",
+  "MODEL_LIST_TTL_S",
   "DAILY_TOKEN_BUDGET",
   "CONTEXT_TOKEN_BUDGET",
   "HISTORY_LIMIT",
@@ -30,7 +28,7 @@ export const RUNTIME_PARAMETERS = [
   "IDLE_TIMEOUT_MS",
   "GROQ_MAX_RETRIES",
   "GROQ_MAX_RETRY_WAIT_MS",
-  // access (issue 12): sessions, budgets, login/registration throttling
+  // sessions, budgets, login/registration throttling
   "REFRESH_TOKEN_EXPIRE_DAYS",
   "RESERVE_OUTPUT_TOKENS",
   "LOGIN_MAX_FAILURES_PER_ACCOUNT",
@@ -38,7 +36,7 @@ export const RUNTIME_PARAMETERS = [
   "LOGIN_FAILURE_WINDOW_MINUTES",
   "REGISTER_MAX_PER_IP",
   "REGISTER_WINDOW_MINUTES",
-  // Durable replies (issue 11). DISCONNECT_CANCELS is left out: Lambda never reports a disconnect.
+  // Durable replies. DISCONNECT_CANCELS is left out: Lambda never reports a disconnect.
   "FLUSH_INTERVAL_MS",
   "REPLY_STALE_MS",
   "REPLY_MAX_DURATION_MS",
