@@ -309,6 +309,7 @@ async function startReplyWith(
       deps.turns?.noteRoom(0, today);
       throw overBudget(settings, reservation, prompt.input_tokens, decided.used);
     case "too_many":
+      deps.turns?.noteAtCap();
       throw new AppError(
         "rate_limit_error",
         `${decided.streaming} of your replies are already streaming, the most at once is ${settings.MAX_CONCURRENT_REPLIES}; wait for one to end or cancel one`,

@@ -1,4 +1,4 @@
-// Kept history, so the first token waits for no database round trip (issue 15). A warm instance keeps,
+// Kept history, so the first token waits for no database round trip. A warm instance keeps,
 // per conversation, the path its last send ended with (or the empty one of a conversation it just
 // created). The next send builds its prompt from it and calls the model at once, while begin_reply
 // checks under the conversation's row lock that the conversation is still where it was (its leaf,
@@ -35,6 +35,8 @@ export class TurnCache {
   private readonly turns = new Map<string, { turn: KeptTurn; chars: number }>();
   private chars = 0;
   private readonly room = new Map<string, { left: number; day: number }>();
+  /** Users whose last begin_reply here found them at the cap on streaming replies. */
+  private readonly atCap = new Set<string>();
   /** Sends between their start and begin_reply's answer, in this process, by conversation. */
   private readonly starting = new Map<string, Promise<void>>();
 
@@ -88,6 +90,17 @@ export class TurnCache {
     if (this.room.size > MAX_USERS) this.room.delete(this.room.keys().next().value!);
   }
 
+  noteCap(userId: string, full: boolean): void {
+    this.atCap.delete(userId);
+    if (!full) return;
+    this.atCap.add(userId);
+    if (this.atCap.size > MAX_USERS) this.atCap.delete(this.atCap.values().next().value!);
+  }
+
+  isAtCap(userId: string): boolean {
+    return this.atCap.has(userId);
+  }
+
   roomFor(userId: string, day: number): number {
     const r = this.room.get(userId);
     return r && r.day === day ? r.left : 0;
@@ -119,16 +132,25 @@ export class UserTurns {
   }
 
   /**
-   * Whether a send of `tokens` may call the model before begin_reply answered: always without a budget;
-   * with one, only when this process last saw room for it today (begin_reply's budget_left). A user at
-   * the end of their budget never costs a model call that is then refused.
+   * Whether a send of `tokens` may call the model before begin_reply answered: not while this process
+   * last saw the user at the cap on streaming replies; then always without a budget, and with one only
+   * when this process last saw room for it today (begin_reply's budget_left). A user at the end of their
+   * budget, or holding all the streams they may, costs at most one model call that is then stopped.
    */
   mayCallEarly(tokens: number, budget: number, day: number): boolean {
+    if (this.cache.isAtCap(this.userId)) return false;
     return budget === 0 || this.cache.roomFor(this.userId, day) >= tokens;
   }
 
+  /** What a created reply's begin_reply said of the budget; it also shows the user was under the cap. */
   noteRoom(left: number | null, day: number): void {
     this.cache.noteRoom(this.userId, left, day);
+    this.cache.noteCap(this.userId, false);
+  }
+
+  /** begin_reply found the user at the cap on streaming replies. */
+  noteAtCap(): void {
+    this.cache.noteCap(this.userId, true);
   }
 
   /**
