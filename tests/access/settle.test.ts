@@ -1,6 +1,6 @@
 // A send's reservation settles to the real usage however the reply ends: an upstream error, a cancel
-// mid-stream, a normal end. The budget is far below one reservation (prompt +
-// RESERVE_OUTPUT_TOKENS), so a reservation left unsettled would refuse every later send.
+// mid-stream, a normal end. The budget holds one reservation (prompt + RESERVE_OUTPUT_TOKENS) but not
+// two, so a reservation left unsettled would refuse every later send.
 import { afterAll, beforeAll, expect, it, vi } from "vitest";
 import { reply } from "../fixtures/groq-server";
 import { call, readSse, registerUser, sseEvents, stream } from "../support/http";
@@ -9,7 +9,7 @@ import { newConversation, replies, startGroqApp, type GroqApp } from "../groq/ha
 let h: GroqApp;
 let api: string;
 beforeAll(async () => {
-  h = await startGroqApp({ DAILY_TOKEN_BUDGET: "500" });
+  h = await startGroqApp({ DAILY_TOKEN_BUDGET: "500", RESERVE_OUTPUT_TOKENS: "300" });
   api = h.app.api;
 }, 60_000);
 afterAll(() => h.close());
@@ -19,7 +19,8 @@ const totals = async (token: string) =>
 
 it("settles a failed reply (nothing charged upstream) to nothing", async () => {
   const { token } = await registerUser(api);
-  const conv = await newConversation(api, token);
+  // Titled: no title call, whose tokens would be in the totals too.
+  const conv = await newConversation(api, token, { title: "Settle" });
   h.groq.enqueue({ status: 400, error: { message: "bad request", type: "invalid_request_error" } });
   const logged = vi.spyOn(console, "error").mockImplementation(() => {});
   const events = await readSse(await stream(api, conv, token, { content: "fail please" }));
@@ -31,7 +32,7 @@ it("settles a failed reply (nothing charged upstream) to nothing", async () => {
   const next = await stream(api, conv, token, { content: "again" });
   expect(next.status).toBe(200);
   await readSse(next);
-  // input_tokens is one figure (issue 14): our count of the prompt as sent, as stored on the reply;
+  // input_tokens is one figure: our count of the prompt as sent, as stored on the reply;
   // Groq's own prompt_tokens (12) stays in the reply's metadata.usage.
   const listed = (await call(api, "GET", `/conversations/${conv}/messages`, { token })).body.data as { role: string; input_tokens: number | null }[];
   const stored = listed.at(-1)!;
@@ -44,7 +45,8 @@ it("settles a reply cancelled mid-stream to what it used", async () => {
   // With durable replies a client that leaves does not stop the reply (it runs on for a resume): the
   // way to stop one is the cancel route, from any connection. Its settle is the loop's last step too.
   const { token } = await registerUser(api);
-  const conv = await newConversation(api, token);
+  // Titled: no title call, whose tokens would be in the totals too.
+  const conv = await newConversation(api, token, { title: "Settle" });
   h.groq.enqueue({ steps: [{ text: "Hello" }, { text: " there" }, { hang: true }] });
   const res = await stream(api, conv, token, { content: "talk" });
   let text = "";
@@ -69,7 +71,7 @@ it("settles a reply cancelled mid-stream to what it used", async () => {
   expect(stop).toBe("cancelled");
   const [stored] = await replies(api, token, conv);
   expect(stored.finish_reason).toBe("cancelled");
-  // Settled: the real (counted) figures, not the 4096-token reservation, and the next send passes.
+  // Settled: the real (counted) figures, not the 300-token output reservation, and the next send passes.
   for (let i = 0; i < 200 && (await totals(token)).messages < 1; i++) await new Promise((r) => setTimeout(r, 25));
   const t = await totals(token);
   expect(t.messages).toBe(1);

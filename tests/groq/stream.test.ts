@@ -221,8 +221,9 @@ describe("usage report", () => {
   it("totals exactly what is stored for the caller's replies, by model and by day, and nobody else's", async () => {
     const { token } = await registerUser(api);
     const other = await registerUser(api);
-    const conv = await newConversation(api, token);
-    const conv2 = await newConversation(api, token, { model: "openai/gpt-oss-120b" });
+    // Titled: no title calls, whose tokens the totals would count too (they have their own test).
+    const conv = await newConversation(api, token, { title: "Usage" });
+    const conv2 = await newConversation(api, token, { model: "openai/gpt-oss-120b", title: "Usage" });
     h.groq.enqueue(
       reply(["a"], { prompt_tokens: 40, completion_tokens: 7, ...TIMINGS }),
       reply(["b", "c"]), // no usage: counted, estimated
@@ -251,6 +252,7 @@ describe("usage report", () => {
       input_tokens: sum(stored, (m) => m.input_tokens ?? 0),
       output_tokens: sum(stored, (m) => m.token_count ?? 0),
       messages: 4,
+      title_calls: 0,
     });
     expect(meanLatency).toBe(Math.round(sum(stored, (m) => m.latency_ms) / 4));
     expect(byModel.body.totals.input_tokens).toBeGreaterThanOrEqual(51);
