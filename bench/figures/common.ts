@@ -14,13 +14,18 @@ export interface BenchOptions {
 
 export const JWT_SECRET = "bench-secret-that-is-at-least-32-characters-long";
 
-/** Environment of every app process the bench starts: in-memory PGlite, no offline delay. */
+/**
+ * Environment of every app process the bench starts: in-memory PGlite, no offline delay, and no per-user
+ * ceilings (budget, streams at once): the figures measure the server under many streams, which the
+ * bench opens for one user where a deployment would see them from many.
+ */
 export function appEnv(extra: Record<string, string> = {}): Record<string, string> {
   return {
     DATA_DIR: "memory://",
     JWT_SECRET,
     OFFLINE_TOKEN_DELAY_MS: "0",
     DAILY_TOKEN_BUDGET: "0",
+    MAX_CONCURRENT_REPLIES: "0",
     ...extra,
   };
 }
