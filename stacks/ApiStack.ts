@@ -22,7 +22,7 @@ export function ApiStack({ stack, app }: StackContext) {
   const bindables = { secrets, parameters, tokenMode, operations, exchange };
   // `sst dev` replaces each function with SST's Live Lambda bridge, which returns a buffered result; in
   // front of it a RESPONSE_STREAM URL would hand clients the raw {statusCode, headers, body} JSON. In dev
-  // the URL is BUFFERED, so the whole SSE body arrives at once when the reply ends (README, "sst dev").
+  // the URL is BUFFERED, so the whole SSE body arrives at once when the reply ends (docs/deploy.md, "sst dev").
   const streamingUrls = app.mode !== "dev";
 
   const apiRoutes: Record<string, ApiRouteProps<never>> = {};

@@ -24,7 +24,7 @@ const OperationsSchema = z.object({
   // Reserved concurrency of each streaming function (send, regenerate, resume): a cap on the replies
   // that function runs at once, and capacity no other function can take from it. 0 reserves nothing.
   // Lambda keeps 100 of the account's concurrency unreserved, so the default needs an account quota of
-  // at least 100 plus 50 per streaming function; new accounts start lower (README, "Operations").
+  // at least 100 plus 50 per streaming function; new accounts start lower (docs/deploy.md, "Operations").
   STREAM_RESERVED_CONCURRENCY: z.coerce.number().int().min(0).default(50),
   // How tokens reach PostgREST when JWT_PUBLIC_KEYS is not given (token-mode.ts).
   SUPABASE_TOKEN_MODE: z.enum(["asymmetric", "legacy"]).optional(),

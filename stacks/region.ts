@@ -1,6 +1,6 @@
 // The AWS region a deploy goes to. Deploy in the Supabase project's region: a streaming reply is written
 // to PostgreSQL every FLUSH_INTERVAL_MS (250 ms, packages/core/src/config.ts), so each cross-region
-// round trip is paid several times a second for as long as the reply runs (README, "Deploy to AWS").
+// round trip is paid several times a second for as long as the reply runs (docs/deploy.md).
 import { loadConfig } from "@smithy/node-config-provider";
 
 export const DEFAULT_REGION = "us-east-1";

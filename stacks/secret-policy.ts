@@ -5,7 +5,7 @@ import type { RouteDef } from "../packages/functions/src/route-types";
 import type { SecretName } from "../packages/functions/src/config";
 
 /**
- * How access tokens reach PostgREST (README, "Deploy"):
+ * How access tokens reach PostgREST (docs/deploy.md):
  *  - "asymmetric": our tokens are signed with a private key registered with the Supabase project;
  *    data functions verify with the public keys and forward the user's token, holding no secret;
  *  - "legacy": HS256 everywhere. Every signed-in route then holds JWT_SECRET (ours) and the project's

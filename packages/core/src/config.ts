@@ -61,7 +61,7 @@ export const ConfigSchema = z
     ACCESS_TOKEN_EXPIRE_MINUTES: int(15, 1, 60 * 24 * 30),
     GROQ_API_KEY: optionalText,
     GROQ_BASE_URL: z.url().optional(),
-    // Groq's production models (README, Models); the fast one answers by default. Which of them Groq
+    // Groq's production models (docs/api.md, "Models"); the fast one answers by default. Which of them Groq
     // still serves, and their windows and output caps, come from its model list.
     DEFAULT_MODEL: z.string().min(1).default("openai/gpt-oss-20b"),
     ALLOWED_MODELS: list("openai/gpt-oss-20b,openai/gpt-oss-120b"),
@@ -75,7 +75,7 @@ export const ConfigSchema = z
     CONTEXT_TOKEN_BUDGET: int(8_000, 256),
     HISTORY_LIMIT: int(100, 1, 1000),
     DAILY_TOKEN_BUDGET: int(0, 0).describe("Per-user input+output tokens per UTC day; 0 turns the budget off"),
-    // ---- access (issue 12) ----
+    // What one user may spend and hold at once, sessions, and login and registration throttling.
     RESERVE_OUTPUT_TOKENS: int(4096, 1, 1_000_000).describe("Output tokens a send without max_tokens reserves against the budget"),
     MAX_CONCURRENT_REPLIES: int(4, 0, 1000).describe("Replies one user may have streaming at once, across conversations and instances; 0 turns the cap off"),
     REFRESH_TOKEN_EXPIRE_DAYS: int(30, 1, 365),
@@ -84,9 +84,8 @@ export const ConfigSchema = z
     LOGIN_FAILURE_WINDOW_MINUTES: int(15, 1, 24 * 60),
     REGISTER_MAX_PER_IP: int(30, 1),
     REGISTER_WINDOW_MINUTES: int(60, 1, 24 * 60),
-    // ---- end access ----
     MAX_BODY_BYTES: int(64 * 1024, 1024),
-    // Durable replies (issue 11): how often a streaming reply is written to the database, after how
+    // Durable replies: how often a streaming reply is written to the database, after how
     // long without a write a reader settles it as failed, and the longest a reply may run.
     FLUSH_INTERVAL_MS: int(250, 10, 10_000),
     REPLY_STALE_MS: int(3_000, 50),
@@ -110,7 +109,7 @@ export const ConfigSchema = z
     SUPABASE_SECRET_KEY: optionalText,
     SUPABASE_ANON_KEY: optionalText,
     SUPABASE_SERVICE_ROLE_KEY: optionalText,
-    // Legacy projects that keep the HS256 JWT secret only (see README, "Legacy Supabase projects").
+    // Legacy projects that keep the HS256 JWT secret only (docs/deploy.md, "Legacy Supabase projects").
     SUPABASE_JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   })
   .superRefine((c, ctx) => {

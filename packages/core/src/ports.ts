@@ -44,7 +44,7 @@ export interface BeginReply {
   model: string;
   metadata: Record<string, unknown>;
   stale_ms: number;
-  // ---- branches (issue 14) ----
+  // ---- branches ----
   /** With `branch`, the new user message's parent (null: a new root); otherwise it follows the current leaf. */
   branch?: boolean;
   parent_id?: string | null;
@@ -204,7 +204,7 @@ export interface UserStore {
   requestCancel(id: string, staleMs: number): Promise<CancelResult | null>;
   /** Settles this user's stale streaming replies in the conversation as error. */
   settleStaleReplies(conversationId: string, staleMs: number): Promise<number>;
-  // ---- search, titles, export (issue 14; SQL functions search_conversations, set_default_title, export_conversation) ----
+  // ---- search, titles, export (SQL functions search_conversations, set_default_title, export_conversation) ----
   /** Conversations whose title or any message matches `query` (full-text), in the list's order and paging. */
   searchConversations(query: string, page: PageRequest): Promise<Page<Conversation>>;
   /** Sets the title only while the conversation has none. true when it did. */

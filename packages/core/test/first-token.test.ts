@@ -1,4 +1,4 @@
-// The first token (issue 15): a kept history lets a send call the model while begin_reply decides; a
+// The first token: a kept history lets a send call the model while begin_reply decides; a
 // conversation that moved on, a refusal, or a budget this instance knows nothing about keeps the model
 // from being called early or stops the call; the stream ends before the reply's final write lands, and
 // the next send of the conversation in this process waits for that write.

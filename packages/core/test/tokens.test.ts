@@ -39,7 +39,7 @@ describe("verifyAccessToken's cache of verified tokens", () => {
 });
 
 describe("prepareTokenKeys (a cold start imports the keys during init)", () => {
-  it("imports an ES256 key set ahead of the check, and the check then accepts and refuses as before", async () => {
+  it("imports an ES256 key set ahead of the check, and the check then accepts its tokens and refuses a foreign key's", async () => {
     const privateKey = await generateSigningKey("ES256");
     const s: TokenSettings = { privateKey, publicKeys: { keys: [publicJwkOf(privateKey)] }, issuer: "conversation-api", audience: "conversation-api", expiresInSeconds: 60 };
     await prepareTokenKeys(s);

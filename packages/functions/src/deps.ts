@@ -74,7 +74,7 @@ function warmUp(store: Store, config: AppConfig, tokens: TokenSettings): Promise
 /**
  * Supabase (PostgREST, per-user tokens) when SUPABASE_URL is set — the deployed setup; else PostgreSQL
  * at DATABASE_URL; else embedded PGlite. Each driver is imported only when chosen, so a Lambda bundle
- * never loads the others. On AWS the schema is applied at deploy time (README), not on a cold start.
+ * never loads the others. On AWS the schema is applied at deploy time (docs/deploy.md), not on a cold start.
  */
 async function openConfiguredStore(config: AppConfig): Promise<Store> {
   if (config.supabase) {

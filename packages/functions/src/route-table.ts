@@ -14,7 +14,7 @@ export const routeTable: RouteSpec[] = ([
   { name: "auth-register", method: "POST", path: "/auth/register", auth: false, streaming: false, holds: ["signing-key", "secret-key"] },
   { name: "auth-login", method: "POST", path: "/auth/login", auth: false, streaming: false, holds: ["signing-key", "secret-key"] },
   { name: "auth-me", method: "GET", path: "/auth/me", auth: true, streaming: false },
-  // ---- access (issue 12): sessions and API keys ----
+  // Sessions and API keys.
   // Refresh and password change issue tokens and use server-only SQL functions; logout only the latter.
   { name: "auth-refresh", method: "POST", path: "/auth/refresh", auth: false, streaming: false, holds: ["signing-key", "secret-key"] },
   { name: "auth-logout", method: "POST", path: "/auth/logout", auth: false, streaming: false, holds: ["secret-key"] },
@@ -23,7 +23,6 @@ export const routeTable: RouteSpec[] = ([
   { name: "api-keys-create", method: "POST", path: "/api-keys", auth: true, sessionOnly: true, streaming: false },
   { name: "api-keys-list", method: "GET", path: "/api-keys", auth: true, streaming: false },
   { name: "api-keys-delete", method: "DELETE", path: "/api-keys/{id}", auth: true, sessionOnly: true, streaming: false },
-  // ---- end access ----
   { name: "conversations-create", method: "POST", path: "/conversations", auth: true, streaming: false },
   { name: "conversations-list", method: "GET", path: "/conversations", auth: true, streaming: false },
   { name: "conversations-get", method: "GET", path: "/conversations/{id}", auth: true, streaming: false },
@@ -31,13 +30,13 @@ export const routeTable: RouteSpec[] = ([
   { name: "conversations-delete", method: "DELETE", path: "/conversations/{id}", auth: true, streaming: false },
   { name: "messages-list", method: "GET", path: "/conversations/{id}/messages", auth: true, streaming: false },
   { name: "messages-stream", method: "POST", path: "/conversations/{id}/messages/stream", auth: true, streaming: true, holds: ["model-key"] },
-  // Durable replies (issue 11): follow a reply from any instance (streaming), and stop one. Neither
+  // Durable replies: follow a reply from any instance (streaming), and stop one. Neither
   // calls the model, so neither holds a secret.
   { name: "messages-resume", method: "GET", path: "/conversations/{id}/messages/{message_id}/stream", auth: true, streaming: true },
   { name: "messages-cancel", method: "POST", path: "/conversations/{id}/messages/{message_id}/cancel", auth: true, streaming: false },
-  // Export (issue 14): the caller's own data, no secret.
+  // Export: the caller's own data, no secret.
   { name: "conversations-export", method: "GET", path: "/conversations/{id}/export", auth: true, streaming: false },
-  // Branches (issue 14): regenerate calls the model like a send (its own streaming Function URL).
+  // Branches: regenerate calls the model like a send (its own streaming Function URL).
   { name: "messages-regenerate", method: "POST", path: "/conversations/{id}/messages/{message_id}/regenerate", auth: true, streaming: true, holds: ["model-key"] },
   { name: "conversations-branch", method: "POST", path: "/conversations/{id}/branch", auth: true, streaming: false },
   { name: "usage", method: "GET", path: "/usage", auth: true, streaming: false },

@@ -1,4 +1,4 @@
-// API keys on a Supabase deployment (README, "API keys on Supabase"). A data function forwards the
+// API keys on a Supabase deployment (docs/security.md, "API keys on Supabase"). A data function forwards the
 // caller's access token to PostgREST and holds no key that can mint one; an API key (cak_…) is not a
 // JWT. So it asks the internal token-exchange function (handlers/token-exchange.ts, no URL, invocable
 // only through IAM by the data functions), which holds the signing key and the secret key, to check the

@@ -228,7 +228,7 @@ export const flushFromJson = (r: Row | null): FlushResult | null =>
 export const cancelFromJson = (r: Row | null): CancelResult | null =>
   !r ? null : r.status === "accepted" ? { status: "accepted" } : { status: "ended", finish_reason: str(r.finish_reason) as FinishReason };
 
-// ---- export (issue 14): the jsonb of export_conversation, for both adapters ----
+// ---- export: the jsonb of export_conversation, for both adapters ----
 
 export function exportFromJson(r: Row | null): ConversationExport | null {
   if (!r || !r.conversation) return null;

@@ -1025,7 +1025,6 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
         expect(fin).toMatchObject({ finish_reason: "error", metadata: { error: { type: "api_error" } } });
       });
     });
-    // ---- search, titles, export (issue 14) ----
     describe("search, titles, export", () => {
       const searchAll = async (as: UserStore, q: string, limit = 100) => {
         const ids: string[] = [];

@@ -300,7 +300,7 @@ export function describeDatabaseChecks(name: string, getSql: () => SqlClient, fr
       expect((await failure(as(A, (tx) => tx.query("select settle_stale_replies(null, -1)")))).code).toBe("22023");
     });
 
-    it("keeps the message tree acyclic and the current branch the caller's own (issue 14)", async () => {
+    it("keeps the message tree acyclic and the current branch the caller's own", async () => {
       const fn = (name: string) =>
         sql.query<{ prosecdef: boolean; proconfig: string[] | null }>("select prosecdef, proconfig from pg_proc where proname = $1", [name]);
       // It moves current_leaf_id, which users may not update directly (begin_reply too, checked above).

@@ -2,7 +2,7 @@
 // database/schema.sql applied:
 //   SUPABASE_TEST_URL, SUPABASE_TEST_PUBLISHABLE_KEY, SUPABASE_TEST_SECRET_KEY (sb_secret_…), and either
 //   SUPABASE_TEST_JWT_PRIVATE_KEY (the private JWK imported into the project as a JWT signing key and
-//   rotated in, README "Deploy") or, for a legacy project, SUPABASE_TEST_JWT_SECRET (then the anon and
+//   rotated in, docs/deploy.md) or, for a legacy project, SUPABASE_TEST_JWT_SECRET (then the anon and
 //   service_role keys may stand in for the publishable and secret keys).
 // It creates throwaway users (user-<uuid>@example.com) and leaves them there. The contract's timestamp
 // hooks use the secret key: test setup, not the adapter.

@@ -107,7 +107,7 @@ export async function startReply(deps: ReplyDeps, req: ReplyRequest): Promise<Re
   try {
     // A plain send's prompt stands only while the conversation is where it was read (or kept): on
     // `moved` nothing was stored and the model call was stopped, so read again; the last try takes the
-    // conversation as it is then, as a send always did.
+    // conversation as it is then, so a conversation that keeps moving still gets its reply.
     return (
       (await startReplyWith(deps, req, { useKept: true, expect: true })) ??
       (await startReplyWith(deps, req, { useKept: false, expect: true })) ??

@@ -4,7 +4,7 @@
 // checks under the conversation's row lock that the conversation is still where it was (its leaf,
 // system prompt and model: p_expect). When it moved on (another instance answered, a branch switch, an
 // edited system prompt), nothing is stored, the model call is stopped before a byte reached the
-// client, and the send reads the history as it always did. Authorization and the budget are decided by
+// client, and the send reads the history from the database. Authorization and the budget are decided by
 // begin_reply exactly as without it; what the kept history may cost is a model call that is stopped.
 import type { TurnVersion } from "../ports";
 import type { Conversation, Message } from "../schemas";

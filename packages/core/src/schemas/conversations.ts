@@ -122,7 +122,7 @@ export const BranchResponse = z.object({
   leaf_id: Uuid.describe("The current branch's last message"),
 });
 
-// ---- search and export (issue 14) ----
+// ---- search and export ----
 
 export const ConversationListQuery = PageQuery.extend({
   q: z

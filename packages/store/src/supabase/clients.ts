@@ -45,7 +45,7 @@ export const isJwt = (key: string) => /^eyJ[\w-]*\.[\w-]+\.[\w-]*$/.test(key);
  * The client of the pre-authentication operations. An `sb_secret_…` key is not a JWT: it travels only
  * as the `apikey` header, from which Supabase's gateway derives the service_role request itself
  * (PostgREST expects a JWT in `Authorization`, so none is sent). A legacy service_role key is a JWT and
- * travels in both headers, as before.
+ * travels in both headers, which is what PostgREST expects of a JWT key.
  */
 export function secretKeyClient(settings: ClientSettings, secretKey: string): DataClient {
   return client(settings, secretKey, isJwt(secretKey) ? async () => secretKey : null);

@@ -1,6 +1,6 @@
 // The Store port on Supabase, through PostgREST with @supabase/postgrest-js (supabase-js's data client). Three kinds of credential:
 //   * user traffic (everything under forUser) carries the user's own access token, which PostgREST
-//     trusts because its signing key is registered with the project (README, "Deploy"): PostgREST
+//     trusts because its signing key is registered with the project (docs/deploy.md): PostgREST
 //     switches to its `role` and exposes `sub` to auth.uid(), so the RLS policies decide what the
 //     request may see. The function holds no key that could mint such a token. Legacy projects
 //     (SUPABASE_JWT_SECRET) instead sign a short-lived token per user with the project's secret;
@@ -39,7 +39,7 @@ export function createSupabaseStore(opts: SupabaseStoreOptions): Store {
     if (opts.legacyJwtSecret) return userTokenSource(opts.legacyJwtSecret, userId);
     const forwarded = credential?.accessToken;
     if (forwarded) return async () => forwarded;
-    // An API key (cak_…) is not a JWT and this function may not mint one: see README, "API keys on Supabase".
+    // An API key (cak_…) is not a JWT and this function may not mint one: see docs/security.md, "API keys on Supabase".
     throw new ConfigError(["no PostgREST credential for this request: forward the user's access token (forUser(userId, { accessToken }))"]);
   };
 
