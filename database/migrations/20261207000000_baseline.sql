@@ -1,7 +1,12 @@
--- conversation-api: the one database schema.
+-- conversation-api: the baseline migration.
 --
--- Runs unchanged on PGlite, plain PostgreSQL 15+ and Supabase. Safe to re-apply to an existing
--- database: objects are created "if not exists" / "or replace", policies are dropped and recreated.
+-- Brings two kinds of database to the layout that database/schema/ declares: an empty one, and one
+-- built by the single schema file this project kept before migrations (any version of it: that file
+-- was re-applied whole on every change, and this is its last version). So everything here is
+-- idempotent and carries that file's upgrade steps: objects are created "if not exists" / "or
+-- replace", policies are dropped and recreated, columns added later are added if missing, and
+-- functions the API no longer calls are dropped with their older signatures. Runs unchanged on
+-- PGlite, plain PostgreSQL 15+ and Supabase.
 --
 -- Security model (the same as PostgREST / Supabase):
 --   * Every user-scoped request runs inside a transaction that first does
@@ -139,10 +144,10 @@ create table if not exists public.messages (
 -- A reasoning model's thinking, apart from its answer (content). Shown to the client, stored, and never
 -- put back into a prompt (prepare_turn leaves it out of the history it returns).
 alter table public.messages add column if not exists reasoning text not null default '';
--- Durable replies (issue 11): a streaming reply's last write, and a cancel asked for by any instance.
+-- Durable replies: a streaming reply's last write, and a cancel asked for by any instance.
 alter table public.messages add column if not exists heartbeat_at timestamptz;
 alter table public.messages add column if not exists cancel_requested_at timestamptz;
--- Branches (issue 14): messages form a tree per conversation. parent_id is the message a message
+-- Branches: messages form a tree per conversation. parent_id is the message a message
 -- answers or follows (null for a root); conversations.current_leaf_id names the branch the API lists
 -- and the next send continues (root → leaf). Written only through the functions below.
 -- The parent is always in the same conversation: (parent_id, conversation_id) references (id, conversation_id).
@@ -365,7 +370,7 @@ grant insert (id, conversation_id, user_id, role, content, model, token_count, i
 -- ---------------------------------------------------------------------------------------------
 -- Functions the API does not call are not kept. Every function `authenticated` may execute is
 -- callable by any user through PostgREST (POST /rest/v1/rpc/<name>), so a database that still holds
--- one of these loses it when this file is re-applied. Messages are written by begin_reply and
+-- one of these loses it here. Messages are written by begin_reply and
 -- finish_reply; the ledger is summed by begin_reply's budget check and reported by usage_report.
 -- ---------------------------------------------------------------------------------------------
 drop function if exists public.append_user_message(uuid, uuid, text, text);
@@ -374,16 +379,10 @@ drop function if exists public.append_assistant_message(uuid, uuid, text, text, 
 drop function if exists public.tokens_used_since(timestamptz);
 
 -- ---------------------------------------------------------------------------------------------
--- Bookkeeping for the app's own migrator: it records the SHA-256 of this file once applied, so
--- warm starts skip the DDL (and its table locks) entirely. Not exposed to API roles.
+-- The former migrator's bookkeeping (the SHA-256 of the whole schema file it last applied). The
+-- migrator now records each migration in public.database_migrations instead.
 -- ---------------------------------------------------------------------------------------------
-
-create table if not exists public.schema_migrations (
-  hash       text primary key,
-  applied_at timestamptz not null default now()
-);
-alter table public.schema_migrations enable row level security;
-revoke all on public.schema_migrations from public, anon, authenticated;
+drop table if exists public.schema_migrations;
 
 -- ---------------------------------------------------------------------------------------------
 -- Read functions
@@ -989,7 +988,7 @@ end
 $$;
 
 -- ---------------------------------------------------------------------------------------------
--- Durable replies (issue 11)
+-- Durable replies
 --
 -- An assistant message exists from the reply's first event with finish_reason null ("streaming").
 -- Its producer appends text in batches (flush_reply) and refreshes heartbeat_at each time; any
@@ -1084,7 +1083,7 @@ $$;
 --   * a key whose reply finished, or that the conversation has moved past → done (409);
 --   (an idempotent repeat is decided before the busy check, so it still attaches to its own reply)
 --   * another reply of the conversation streaming, and not stale → busy (409 with its id): one reply
---     at a time per conversation (issue 14); a stale one is settled as error first and does not block;
+--     at a time per conversation; a stale one is settled as error first and does not block;
 --   * p_max_streaming (0 or null = no cap) of the caller's replies streaming across all conversations,
 --     stale ones not counted → too_many (429), nothing stored;
 --   * the caller's ledger since p_since plus this reservation over p_budget (0 = no budget) →
@@ -1099,11 +1098,11 @@ $$;
 -- conversations, overshoot the budget by at most one reservation. Folding the reservation in here
 -- saves a round trip in front of the model call. Without p_reservation_id nothing is reserved: only a
 -- direct caller does that, and the ledger only has to hold for model calls, which the API makes.
--- Branches (issue 14): p_answer_to answers that stored user message again (regenerate; no user message
+-- Branches: p_answer_to answers that stored user message again (regenerate; no user message
 -- is stored, the new reply is a sibling of its earlier replies); otherwise the new user message's parent
 -- is p_parent_id when p_branch (an edit; null: a new root), else the current leaf. The new reply becomes
 -- the current leaf, and p_input_tokens (the prompt as sent, our count) is stored at once.
--- The first token (issue 15): a warm instance may build the prompt from the history it keeps and call
+-- The first token: a warm instance may build the prompt from the history it keeps and call
 -- the model while this runs. p_expect = {"leaf": uuid | null, "leaf_open": bool, "system_prompt": text | null,
 -- "model": text}; leaf_open says the leaf was a reply still streaming, so its finishing is a move too.
 -- names the state that prompt was built from; when the conversation's current leaf, system prompt or
@@ -1463,7 +1462,7 @@ grant execute on function public.get_reply(uuid, integer) to authenticated, serv
 grant execute on function public.request_cancel(uuid, integer) to authenticated, service_role;
 
 -- ---------------------------------------------------------------------------------------------
--- Search, titles and export (issue 14, branch b14b)
+-- Search, titles and export
 --
 -- Full-text search over conversation titles and message text with the 'simple' configuration: it
 -- lower-cases and splits words but neither stems nor drops stop words, so it behaves the same for
@@ -1599,7 +1598,7 @@ grant execute on function public.set_default_title(uuid, text) to authenticated,
 grant execute on function public.export_conversation(uuid) to authenticated, service_role;
 
 -- ---------------------------------------------------------------------------------------------
--- Branches: switching (issue 14)
+-- Branches: switching
 --
 -- The tree itself (messages.parent_id, conversations.current_leaf_id, the one-time migration of a
 -- linear history) is set up with the tables; conversation_leaf, branch_path, list_branch and
