@@ -1,16 +1,18 @@
 // database/schema/ declares what database/migrations/ builds; migrate() applies each migration once, in
 // order, and refuses a migration that changed after it ran.
+import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createPgClient, createPgliteClient, migrate, readMigrations, readSchema, type SqlClient } from "../src/index";
 import { readCatalog, type Catalog } from "./catalog";
 import { postgresAvailable, startPostgres, type PostgresServer } from "./pg-server";
 
 const names = () => readMigrations().map((m) => m.name);
+const CLI = fileURLToPath(new URL("../src/migrate-cli.ts", import.meta.url));
 
 /** The declared schema on one empty database, the migrations on another: the same catalog. */
 async function expectSameCatalog(declared: SqlClient, migrated: SqlClient): Promise<Catalog> {
@@ -59,6 +61,30 @@ describe("database/schema and database/migrations", () => {
       } finally {
         await Promise.all([declared!.close(), migrated!.close()]);
       }
+    }, 60_000);
+
+    it("are applied by migrate-cli.ts to the database at DATABASE_URL, which refuses a changed one", async () => {
+      const admin = await createPgClient(server.url);
+      await admin.exec("create database by_cli");
+      await admin.close();
+      const url = server.url.replace(/\/postgres$/, "/by_cli");
+      const cli = (env: Record<string, string>) =>
+        new Promise<{ code: number | null; out: string; err: string }>((resolve, reject) => {
+          execFile(process.execPath, ["--import", "tsx", CLI], { env: { ...process.env, ...env } }, (e, out, err) =>
+            e && typeof e.code !== "number" ? reject(e) : resolve({ code: e ? (e.code as number) : 0, out, err }),
+          );
+        });
+      expect(await cli({ DATABASE_URL: url })).toEqual({ code: 0, out: `applied: ${names().join(", ")}\n`, err: "" });
+      expect(await cli({ DATABASE_URL: url })).toEqual({ code: 0, out: "up to date: no migration to apply\n", err: "" });
+      const db = await createPgClient(url);
+      try {
+        await db.query("update public.database_migrations set checksum = 'edited' where name = $1", [names()[0]]);
+      } finally {
+        await db.close();
+      }
+      const refused = await cli({ DATABASE_URL: url });
+      expect(refused.code).toBe(1);
+      expect(refused.err).toContain(`database/migrations/${names()[0]} has changed since it was applied`);
     }, 60_000);
   });
 });
