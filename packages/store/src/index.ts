@@ -5,7 +5,7 @@ import { createSqlStore } from "./sql-store";
 
 export { createSqlStore } from "./sql-store";
 export { migrate } from "./migrate";
-export { checksum, readMigrations, readSchema, MIGRATIONS_URL, SCHEMA_URL, type Migration } from "./migrations";
+export { readMigrations, readSchema, MIGRATIONS_URL, SCHEMA_URL, type Migration } from "./migrations";
 export {
   createPgClient,
   createPgliteClient,
