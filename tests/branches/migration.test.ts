@@ -1,6 +1,7 @@
-// A database written before branches: schema.sql turns its linear history into one branch (each message's
-// parent is the previous one by seq, the last message the current leaf), the API lists it as before, and
-// a send or a regenerate continues it. The app runs over HTTP on that database (a PGlite data directory).
+// A database written before branches: the baseline migration turns its linear history into one branch
+// (each message's parent is the previous one by seq, the last message the current leaf), the API lists
+// it as before, and a send or a regenerate continues it. The app runs over HTTP on that database (a
+// PGlite data directory).
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -23,12 +24,12 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "branches-migration-"));
   const db = new PGlite(dir);
   await db.exec(readSchema());
-  // Back to the schema before branches: no parent links, no current leaf, no parent-first trigger.
+  // Back to the schema before branches: no parent links, no current leaf, no parent-first trigger. No
+  // record of migrations either, as the former single schema file kept none.
   await db.exec(`
     drop trigger messages_parent_first on public.messages;
     alter table public.messages drop column parent_id cascade;
-    alter table public.conversations drop column current_leaf_id;
-    truncate public.schema_migrations;`);
+    alter table public.conversations drop column current_leaf_id;`);
   await db.query("insert into public.users (id, email, password_hash) values ($1, $2, $3)", [USER, EMAIL, await hashPassword(PASSWORD)]);
   await db.query("insert into public.conversations (id, user_id, model) values ($1, $2, 'openai/gpt-oss-20b')", [CONV, USER]);
   const linear: [string, string][] = [["user", "Hi"], ["assistant", "Hello."], ["user", "How are you?"], ["assistant", "Fine."]];

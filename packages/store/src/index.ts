@@ -4,7 +4,8 @@ import { createPgClient, createPgliteClient, type SqlClient } from "./sql";
 import { createSqlStore } from "./sql-store";
 
 export { createSqlStore } from "./sql-store";
-export { migrate, readSchema, SCHEMA_URL } from "./migrate";
+export { migrate } from "./migrate";
+export { readMigrations, readSchema, MIGRATIONS_URL, SCHEMA_URL, type Migration } from "./migrations";
 export {
   createPgClient,
   createPgliteClient,
@@ -22,7 +23,7 @@ export interface OpenStoreOptions {
   dataDir?: string | undefined;
   /** Embedded PGlite in memory (also the default when nothing else is given). */
   inMemory?: boolean | undefined;
-  /** Apply database/schema.sql if it is not applied yet. Default true. */
+  /** Apply the migrations in database/migrations/ this database has not had yet. Default true. */
   migrate?: boolean | undefined;
   /** PGlite in a worker thread (default: PGLITE_THREAD, "1" for on). */
   pgliteThread?: boolean | undefined;

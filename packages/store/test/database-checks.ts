@@ -2,7 +2,7 @@
 // a buggy query run as the `authenticated` role cannot read or write another user's rows.
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
-import { migrate, readSchema, type SqlClient, type SqlTx } from "../src/index";
+import { migrate, readMigrations, type SqlClient, type SqlTx } from "../src/index";
 
 const TABLES = ["users", "conversations", "messages", "api_keys"] as const;
 
@@ -352,7 +352,7 @@ export function describeDatabaseChecks(name: string, getSql: () => SqlClient, fr
       expect(fns.filter((f) => f.anon).map((f) => f.name)).toEqual([]);
     });
 
-    it("drops, when the schema is re-applied, the functions no user may call any more", async () => {
+    it("drops, when the baseline migration is applied, the functions no user may call any more", async () => {
       // A database that still holds them, callable by users as they were.
       const gone = [
         "append_user_message(uuid, uuid, text, text)",
@@ -364,7 +364,7 @@ export function describeDatabaseChecks(name: string, getSql: () => SqlClient, fr
         await sql.exec(`create function public.${f} returns integer language sql as 'select 1';
                         grant execute on function public.${f} to authenticated;`);
       }
-      await sql.exec(readSchema());
+      await sql.exec(readMigrations()[0]!.sql);
       const left = await sql.query("select proname from pg_proc where pronamespace = 'public'::regnamespace and proname = any($1)", [
         ["append_user_message", "append_assistant_message", "tokens_used_since"],
       ]);
@@ -492,7 +492,7 @@ export function describeDatabaseChecks(name: string, getSql: () => SqlClient, fr
           alter default privileges in schema public grant all on tables to anon, authenticated;
           alter default privileges in schema public grant all on sequences to anon, authenticated;
           alter default privileges in schema public grant all on functions to anon, authenticated;`);
-        await db.exec(readSchema());
+        await migrate(db);
         const [row] = await db.query<Record<string, number>>(
           `select
              (select count(*) from pg_class c where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'S')
@@ -524,9 +524,9 @@ export function describeDatabaseChecks(name: string, getSql: () => SqlClient, fr
       }
     });
 
-    it("re-applies the schema to an existing database without error or data loss", async () => {
-      await sql.exec(readSchema());
-      expect(await migrate(sql)).toEqual({ applied: false });
+    it("re-applies the baseline migration to an existing database without error or data loss", async () => {
+      await sql.exec(readMigrations()[0]!.sql);
+      expect(await migrate(sql)).toEqual({ applied: [] });
       const [row] = await sql.query<{ n: number }>("select count(*) as n from conversations where id = any($1)", [[convA, convB]]);
       expect(row!.n).toBe(2);
     });

@@ -16,7 +16,7 @@ it("keeps data in a PGlite data directory across close and reopen", async () => 
 
   const second = await openStore({ dataDir });
   try {
-    expect(await migrate(second.sql)).toEqual({ applied: false });
+    expect(await migrate(second.sql)).toEqual({ applied: [] });
     expect((await second.findLogin("keep@example.com"))?.user).toEqual(user);
     expect(await second.forUser(user.id).getConversation(conversation.id)).toEqual(conversation);
   } finally {

@@ -4,7 +4,7 @@ import { createHash, randomBytes, randomUUID } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BeginReply, BeginResult } from "@conversation-api/core";
-import { createPgClient, createSqlStore, migrate, openStore, type SqlStore } from "../src/index";
+import { createPgClient, createSqlStore, migrate, openStore, readMigrations, type SqlStore } from "../src/index";
 import { describeStoreContract } from "./contract";
 import { describeDatabaseChecks } from "./database-checks";
 import { describeQueryAs } from "./query-as";
@@ -103,14 +103,15 @@ describe.skipIf(!postgresAvailable())("PostgreSQL server", () => {
     }, 60_000);
   });
 
-  it("applies the schema once when several processes start against a fresh database together", async () => {
+  it("applies each migration once when several processes start against a fresh database together", async () => {
     await store.sql.exec("create database concurrent_start");
     const clients = await Promise.all([1, 2, 3].map(() => createPgClient(server.url.replace(/\/postgres$/, "/concurrent_start"))));
     try {
       const results = await Promise.all(clients.map((c) => migrate(c)));
-      expect(results.filter((r) => r.applied)).toHaveLength(1);
-      const [row] = await clients[0]!.query<{ n: number }>("select count(*) as n from public.schema_migrations");
-      expect(row!.n).toBe(1);
+      const names = readMigrations().map((m) => m.name);
+      expect(results.flatMap((r) => r.applied).sort()).toEqual(names);
+      const rows = await clients[0]!.query<{ name: string }>("select name from public.database_migrations order by name");
+      expect(rows.map((r) => r.name)).toEqual(names);
     } finally {
       await Promise.all(clients.map((c) => c.close()));
     }

@@ -1,11 +1,12 @@
-// schema.sql must upgrade a database created before a change, not only create a fresh one: here, one
-// from before durable replies (no reasoning / heartbeat / cancel columns, none of their functions).
+// The baseline migration must upgrade a database the former single schema file built before a change,
+// not only create a fresh one: here, one from before durable replies (no reasoning / heartbeat /
+// cancel columns, none of their functions).
 import { PGlite } from "@electric-sql/pglite";
 import { expect, it } from "vitest";
-import { readSchema } from "../src/index";
+import { readMigrations } from "../src/index";
 
 it("re-applies over a database from before durable replies, and again over itself", async () => {
-  const schema = readSchema();
+  const schema = readMigrations()[0]!.sql;
   const db = new PGlite();
   try {
     await db.exec(schema);
