@@ -89,7 +89,7 @@ export interface BeginReservation {
   secret_hash: string;
 }
 
-/** What begin_reply decided (see database/schema.sql). */
+/** What begin_reply decided (see database/schema/50_replies.sql). */
 export type BeginResult =
   /** budget_left: the day's budget less the ledger, this reservation included (null without a budget). */
   | { status: "created"; reply: Message; user_message: Message; budget_left: number | null }

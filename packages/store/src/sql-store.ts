@@ -1,6 +1,6 @@
 // The Store port over SQL. User-scoped operations never filter by user themselves: each runs in a
 // transaction that assumes the `authenticated` role with the user's JWT claims, exactly as
-// PostgREST does, and the row level security policies in database/schema.sql decide what is visible.
+// PostgREST does, and the row level security policies in database/schema/ decide what is visible.
 import {
   AppError,
   conflict,
@@ -57,7 +57,7 @@ type Row = Record<string, unknown>;
 
 export function createSqlStore(sql: SqlClient): Store {
   return {
-    // Pre-auth: runs with the connection's own privileges (see the header of schema.sql).
+    // Pre-auth: runs with the connection's own privileges (see database/schema/90_privileges.sql).
     async createUser(input: NewUser): Promise<User> {
       try {
         const [row] = await sql.query(
@@ -192,7 +192,7 @@ function createUserStore(sql: SqlClient, userId: string): UserStore {
     async listConversations(page: PageRequest): Promise<Page<Conversation>> {
       const limit = pageLimit(page.limit);
       const after = page.cursor ? decodeConversationCursor(page.cursor) : null;
-      // One json value, as list_conversations in schema.sql returns it (timestamps keep microseconds,
+      // One json value, as list_conversations (database/schema/) returns it (timestamps keep microseconds,
       // for the cursor). Where the driver plans each statement once, the same query is sent directly
       // (a PL/pgSQL call costs more than it saves there); elsewhere the function's cached plans win.
       const [row] = sql.reusesPlans
@@ -415,7 +415,7 @@ function createUserStore(sql: SqlClient, userId: string): UserStore {
   return store;
 }
 
-/** list_conversations' query (schema.sql), `keyset` added to its where clause, the limit as $1. */
+/** list_conversations' query (database/schema/), `keyset` added to its where clause, the limit as $1. */
 const listPage = (keyset: string) =>
   `select coalesce(json_agg(c order by c.updated_at desc, c.id desc), '[]') as page
      from (select t.id, t.title, t.system_prompt, t.model, t.created_at, t.updated_at

@@ -1,7 +1,7 @@
 // The credential a user-scoped request carries to PostgREST: a short-lived JWT for that user, signed
 // with the project's JWT secret, exactly like the access tokens Supabase Auth issues. PostgREST
 // verifies it, switches to its `role` and exposes its claims to auth.uid(), so the row level security
-// policies in database/schema.sql decide what the request may see. The service-role key is never
+// policies in database/schema/ decide what the request may see. The service-role key is never
 // used for this.
 import { SignJWT } from "jose";
 

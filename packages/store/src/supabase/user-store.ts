@@ -1,7 +1,7 @@
 // The UserStore port over PostgREST, on behalf of one user. Every request carries that user's own
 // short-lived token (see token.ts), so the database's RLS policies scope it: nothing here filters by
 // user for safety's sake. Multi-step writes and multi-part reads are the SQL functions in
-// database/schema.sql, called through /rpc, so both adapters share one implementation of them.
+// database/schema/, called through /rpc, so both adapters share one implementation of them.
 import type { Conversation, Message, Page, TurnContext, UsageRow, UserStore } from "@conversation-api/core";
 import { AppError, notFound, unauthorized } from "@conversation-api/core";
 import type { DataClient as SupabaseClient } from "./clients";
