@@ -9,7 +9,7 @@ import { GROQ_KEY, messages, newConversation, textOf } from "../groq/harness";
 import { startApp, type TestApp } from "../support/app";
 import { call, readSse, registerUser, sseEvents, stream, type SseEvent } from "../support/http";
 import { startAppProcess, type AppProcess } from "../support/process";
-import { DURABLE_ENV, FLUSH_MS, STALE_MS, describeDurable, slowReply, storedReply } from "./scenarios";
+import { DURABLE_ENV, FLUSH_MS, STALE_MS, describeDurable, settledReply, slowReply, storedReply } from "./scenarios";
 
 const JWT_SECRET = "test-secret-that-is-at-least-32-characters-long";
 
@@ -82,10 +82,13 @@ describe.skipIf(!postgresAvailable() && process.env.REQUIRE_POSTGRES !== "1")("d
     const { token } = await registerUser(app.api);
     const conv = await newConversation(app.api, token, { title: "Kept" });
     const answer = (text: string) => ({ steps: [{ text }, { finish: "stop" as const, usage: { prompt_tokens: 5, completion_tokens: 1 } }, { done: true as const }] });
+    // Each answer is stored before the next step, as a client that read it back would find it.
     const ask = async (api: string, content: string, text: string) => {
       groq.enqueue(answer(text));
       const upstream = groq.nextRequest();
-      expect(textOf(await readSse(await stream(api, conv, token, { content })))).toBe(text);
+      const events = await readSse(await stream(api, conv, token, { content }));
+      expect(textOf(events)).toBe(text);
+      expect((await settledReply(api, token, conv, events[0]!.data.message.id)).content).toBe(text);
       return (await upstream).body.messages;
     };
     // This process keeps the conversation after its first reply...
@@ -110,6 +113,7 @@ describe.skipIf(!postgresAvailable() && process.env.REQUIRE_POSTGRES !== "1")("d
       { role: "user", content: "three" },
     ]);
     expect((await stale!.closed).early).toBe(true);
+    await settledReply(app.api, token, conv, events[0]!.data.message.id);
     expect(fresh!.body.messages).toEqual([
       { role: "system", content: "Answer in digits." },
       { role: "user", content: "one" },

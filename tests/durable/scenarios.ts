@@ -2,7 +2,7 @@
 // disconnect is invisible to the handler, as on a Function URL), real groq-sdk against the loopback
 // Groq server. Shared by the PGlite and the PostgreSQL suites; the multi-process ones need PostgreSQL.
 import { expect, it } from "vitest";
-import type { GroqServer, Scenario } from "../fixtures/groq-server";
+import type { GroqServer, Scenario, Step } from "../fixtures/groq-server";
 import { call, readSse, registerUser, sseEvents, stream, type SseEvent } from "../support/http";
 import { messages, newConversation, textOf } from "../groq/harness";
 
@@ -18,12 +18,24 @@ export interface Ctx {
 }
 
 /** A long answer: `n` numbered pieces, `gap` ms apart. */
-export function slowReply(n: number, gap: number): { scenario: Scenario; text: string } {
+export function slowReply(n: number, gap: number): { scenario: Scenario & { steps: Step[] }; text: string } {
   const pieces = Array.from({ length: n }, (_, i) => `p${i} `);
   return {
     scenario: { steps: [...pieces.flatMap((text) => [{ delay: gap }, { text }]), { finish: "stop", usage: { prompt_tokens: 5, completion_tokens: n } }, { done: true }] },
     text: pieces.join(""),
   };
+}
+
+/**
+ * `scenario` held after its first `pieces` text chunks until `release()`: the model says nothing more
+ * until the test has seen what it waits for, so no step depends on how fast a loaded machine is.
+ */
+export function gated(scenario: { steps: Step[] }, pieces: number): { scenario: Scenario; release: () => void } {
+  let release!: () => void;
+  const open = new Promise<void>((resolve) => (release = resolve));
+  let at = 0;
+  for (let seen = 0; at < scenario.steps.length && seen < pieces; at++) if ("text" in scenario.steps[at]!) seen++;
+  return { scenario: { steps: [...scenario.steps.slice(0, at), { until: open }, ...scenario.steps.slice(at)] }, release };
 }
 
 /** Reads events until `stop` says so, then drops the connection. */
@@ -52,6 +64,18 @@ export function resumeStream(api: string, conv: string, messageId: string, token
 
 export async function storedReply(api: string, token: string, conv: string, id: string) {
   return (await messages(api, token, conv)).find((m) => m.id === id);
+}
+
+/**
+ * The reply as stored once its final write landed. A producer's stream ends before that write (the
+ * stored reply trails what the client saw by one database round trip: README, "A reply's lifecycle"),
+ * so a read right after its message_stop may still find the last flush. A resume follows the row in the
+ * database and sends message_stop only once the row is finished: that is the handshake to wait on.
+ */
+export async function settledReply(api: string, token: string, conv: string, id: string) {
+  const events = await readSse(await resumeStream(api, conv, id, token));
+  expect(events.at(-1)?.event).toBe("message_stop");
+  return storedReply(api, token, conv, id);
 }
 
 async function until<T>(what: string, f: () => Promise<T | undefined | false>): Promise<T> {
@@ -93,7 +117,9 @@ export function describeDurable(ctx: () => Ctx & { resumer: () => string }) {
     const { api, groq } = ctx();
     const { token } = await registerUser(api);
     const conv = await newConversation(api, token);
-    const { scenario, text } = slowReply(20, 30);
+    const { scenario: whole, text } = slowReply(20, 30);
+    // The reply stays open after 5 pieces until a flush of them has been read back.
+    const { scenario, release } = gated(whole, 5);
     groq.enqueue(scenario);
     const ac = new AbortController();
     const first = await readUntil(await stream(api, conv, token, { content: "count" }, { signal: ac.signal }), ac, (e) => deltas(e) === 5);
@@ -102,15 +128,18 @@ export function describeDurable(ctx: () => Ctx & { resumer: () => string }) {
       const m = await storedReply(api, token, conv, replyId);
       return m?.content && m.finish_reason === null ? m : undefined;
     });
+    release();
     expect(text.startsWith(mid.content)).toBe(true);
-    await readSse(await resumeStream(api, conv, replyId, token, lastId(first)));
+    const rest = await readSse(await resumeStream(api, conv, replyId, token, lastId(first)));
+    expect(textOf(first) + textOf(rest)).toBe(text);
   });
 
   it("a cancel from another connection stops the producer: upstream closed, stored as cancelled, every stream ends properly", async () => {
     const { api, groq, resumer } = ctx();
     const { token } = await registerUser(api);
     const conv = await newConversation(api, token);
-    const { scenario } = slowReply(400, 20);
+    // The model holds after 3 pieces until the cancel has closed its request: the reply cannot end first.
+    const { scenario, release } = gated(slowReply(400, 20).scenario, 3);
     groq.enqueue(scenario);
     const upstream = groq.nextRequest();
     const res = await stream(api, conv, token, { content: "go on" });
@@ -125,6 +154,7 @@ export function describeDurable(ctx: () => Ctx & { resumer: () => string }) {
     const cancel = await call(api, "POST", `/conversations/${conv}/messages/${replyId}/cancel`, { token });
     expect(cancel.status).toBe(202);
     expect((await (await upstream).closed).early).toBe(true);
+    release();
 
     const tail: SseEvent[] = [];
     for (let r = await producer.next(); !r.done; r = await producer.next()) tail.push(r.value);
@@ -163,13 +193,17 @@ export function describeDurable(ctx: () => Ctx & { resumer: () => string }) {
     const { api, groq } = ctx();
     const { token } = await registerUser(api);
     const conv = await newConversation(api, token);
-    const { scenario, text } = slowReply(15, 10);
+    // The reply cannot end before all ten sends were answered (its stream begun): a send that arrives
+    // once the reply is stored is a 409 by design, and a loaded machine can delay one that long.
+    const { scenario: whole, text } = slowReply(15, 10);
+    const { scenario, release } = gated(whole, 2);
     groq.enqueue(scenario);
     const before = groq.requests.length;
     const headers = { "idempotency-key": "ten-at-once" };
+    const responses = Promise.all(Array.from({ length: 10 }, () => stream(api, conv, token, { content: "once" }, { headers })));
+    void responses.then(release, release);
     const results = await Promise.all(
-      Array.from({ length: 10 }, async () => {
-        const res = await stream(api, conv, token, { content: "once" }, { headers });
+      (await responses).map(async (res) => {
         expect(res.status).toBe(200);
         return textOf(await readSse(res));
       }),

@@ -11,6 +11,10 @@ import { listen } from "./listen";
 import { parseConfig } from "@conversation-api/core";
 import { servePlayground } from "@conversation-api/web";
 
+// Whatever this process writes under DATA_DIR (PGlite's files, the signing key) holds password hashes
+// and conversations: its user's alone. A umask is per process, so it covers PGlite's worker thread too;
+// the files PGlite chmods itself are closed by the store (packages/store/src/private-dir.ts).
+process.umask(0o077);
 installAwsLambdaGlobal();
 
 const functions = await import("@conversation-api/functions");

@@ -1,7 +1,7 @@
 // The one seam between the store and a database driver. Two drivers: PGlite (embedded, for local
 // runs and tests) and node-postgres (any real PostgreSQL, including Supabase).
-import { mkdirSync } from "node:fs";
 import type pg from "pg";
+import { makePrivateDir, tightenModes } from "./private-dir";
 
 export interface SqlTx {
   /** One statement with $n parameters; rows come back with timestamps as ISO strings. */
@@ -86,14 +86,19 @@ export async function createPgliteClient(opts: PgliteOptions = {}): Promise<SqlC
   // Imported lazily so a Lambda talking to PostgreSQL never loads the WASM build.
   const pglite = await import("@electric-sql/pglite");
   const { PGlite, protocol, parse } = pglite;
-  if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
+  if (opts.dataDir) makePrivateDir(opts.dataDir);
   // In memory there is nothing to sync to a file system after each batch.
   const sync = { syncToFs: Boolean(opts.dataDir) };
-  if (opts.thread) return pgliteClient(await pgliteThread(opts.dataDir, pglite), protocol.serialize, parse, { ...sync, blocksThread: false });
+  if (opts.thread) {
+    const backend = await pgliteThread(opts.dataDir, pglite);
+    if (opts.dataDir) tightenModes(opts.dataDir);
+    return pgliteClient(backend, protocol.serialize, parse, { ...sync, blocksThread: false });
+  }
   const db = await PGlite.create({
     ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
     parsers: { [TIMESTAMPTZ]: timestamptzToIso, [INT8]: int8ToNumber },
   });
+  if (opts.dataDir) tightenModes(opts.dataDir);
   return pgliteClient(db, protocol.serialize, parse, sync);
 }
 

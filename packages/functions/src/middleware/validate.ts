@@ -1,5 +1,6 @@
-import type { z } from "zod";
+import * as z from "zod";
 import { AppError, type FieldError } from "@conversation-api/core";
+import { nulFields } from "./no-nul";
 import type { ApiMiddleware } from "./types";
 
 export interface InputSchemas {
@@ -33,11 +34,32 @@ function paramsFromPath({ names, pattern }: { names: string[]; pattern: RegExp }
   }
 }
 
-/** Parses body, query and path parameters with their zod schemas; a failure is a 422 naming each field. */
+/** The header names a route reads: the keys of its headers object. */
+const namesOf = (schema: z.ZodType | undefined): string[] => (schema instanceof z.ZodObject ? Object.keys(schema.shape) : []);
+
+/**
+ * Parses body, query and path parameters with their zod schemas; a failure is a 422 naming each field.
+ * First, the one rule for text: no string anywhere in the path, query, body or a header the route
+ * reads may hold U+0000 (see no-nul.ts).
+ */
 export const validate = (schemas: InputSchemas): ApiMiddleware => {
   const path = schemas.path && schemas.params ? compilePath(schemas.path) : undefined;
+  const headerNames = namesOf(schemas.headers);
   return {
     before: (request) => {
+      const e = request.event;
+      // Only routes with parameters look at them.
+      const rawParams = schemas.params ? (e.pathParameters ?? (path ? paramsFromPath(path, e.rawPath) : undefined)) : undefined;
+      const readHeaders = Object.fromEntries(headerNames.map((n) => [n, e.headers?.[n]]));
+      const nul = [
+        ...nulFields(rawParams, "path"),
+        ...nulFields(e.queryStringParameters, "query"),
+        // A body is parsed (and so checked) only where the route declares one; elsewhere it is ignored.
+        ...(schemas.body ? nulFields(e.body, "body") : []),
+        ...nulFields(readHeaders, "header"),
+      ];
+      if (nul.length) throw new AppError("validation_error", "Request validation failed", { fields: nul });
+
       const fields: FieldError[] = [];
       const parse = (schema: z.ZodType | undefined, value: unknown, where: string) => {
         if (!schema) return undefined;
@@ -46,10 +68,7 @@ export const validate = (schemas: InputSchemas): ApiMiddleware => {
         for (const i of r.error.issues) fields.push({ path: [where, ...i.path].join("."), message: i.message });
         return undefined;
       };
-      const e = request.event;
       // A malformed id can never name a row; answer as for any other missing row rather than with a 422.
-      // (Only routes with parameters look at them.)
-      const rawParams = schemas.params ? (e.pathParameters ?? (path ? paramsFromPath(path, e.rawPath) : undefined)) : undefined;
       const params = parse(schemas.params, rawParams, "path");
       if (fields.length) throw new AppError("not_found_error", "Not found");
       const input = {
