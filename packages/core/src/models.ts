@@ -7,10 +7,10 @@
 // `reasoning_effort` and `max_tokens` checks, the stream's thinking block and the choice of tokenizer.
 import type { Config } from "./config";
 import type { ModelSnapshot } from "./model-catalog";
+import type { ReasoningEffort } from "./reasoning-efforts";
 import type { ModelList } from "./schemas";
 
-export const REASONING_EFFORTS = ["none", "low", "medium", "high"] as const;
-export type ReasoningEffort = (typeof REASONING_EFFORTS)[number];
+export { REASONING_EFFORTS, type ReasoningEffort } from "./reasoning-efforts";
 
 /** Which tokenizer counts the model's tokens: OpenAI's o200k BPE, or the byte-based estimate. */
 export type TokenizerKind = "o200k" | "estimate";

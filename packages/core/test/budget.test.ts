@@ -4,7 +4,8 @@
 // fake timers.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { parseConfig } from "../src/config";
-import { cancelReply, startReply, type ReplyDeps } from "../src/chat/stream-reply";
+import { cancelReply, startReply } from "../src/chat/stream-reply";
+import type { ReplyDeps } from "../src/chat/types";
 import { MemoryStore, ScriptedProvider, type Step } from "./fakes";
 
 const MAX_TOKENS = 100;
@@ -25,6 +26,7 @@ afterEach(() => vi.useRealTimers());
 
 const deps = (provider: ScriptedProvider): ReplyDeps => ({ store, provider, settings });
 const request = (key: string | null = null, body: Record<string, unknown> = {}) => ({
+  kind: "send" as const,
   conversationId: store.conversation.id,
   body: { content: "hi", max_tokens: MAX_TOKENS, ...body },
   idempotencyKey: key,

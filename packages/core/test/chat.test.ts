@@ -1,6 +1,7 @@
 // Unit tests of the pure parts of a turn: what goes into the prompt, and what a reused Idempotency-Key means.
 import { describe, expect, it } from "vitest";
-import { buildPrompt, MESSAGE_OVERHEAD_TOKENS, PROMPT_OVERHEAD_TOKENS, type TokenCounter } from "../src/chat/prompt";
+import { buildPrompt, MESSAGE_OVERHEAD_TOKENS, PROMPT_OVERHEAD_TOKENS } from "../src/chat/prompt";
+import type { TokenCounter } from "../src/chat/types";
 import { planSend } from "../src/chat/idempotency";
 import { AppError } from "../src/errors";
 import type { Message } from "../src/schemas";

@@ -12,6 +12,7 @@ import type {
   FinishReply,
   Message,
   ModelProvider,
+  ReplyEvent,
   Settlement,
   StoredReply,
   UserStore,
@@ -296,25 +297,24 @@ function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-/** Parses SSE text into events (enough for our own well-formed output). */
-export function parseSse(text: string): { id?: string; event: string; data: any }[] {
-  return text
-    .split("\n\n")
-    .filter(Boolean)
-    .map((block) => {
-      const e: { id?: string; event: string; data: any } = { event: "message", data: undefined };
-      for (const line of block.split("\n")) {
-        const i = line.indexOf(": ");
-        const [k, v] = [line.slice(0, i), line.slice(i + 2)];
-        if (k === "id") e.id = v;
-        else if (k === "event") e.event = v;
-        else if (k === "data") e.data = JSON.parse(v);
-      }
-      return e;
-    });
+/** An event as a client keeps it: the id it would send back as Last-Event-ID, the name, the payload. */
+export type Seen = { id?: string; event: string; data: any };
+
+/**
+ * Collects a reply's events as a client would: copied when emitted, since the reply loop rewrites a
+ * delta's object for the next delta.
+ */
+export function recorder() {
+  const events: Seen[] = [];
+  const emit = (e: ReplyEvent) => {
+    const seen: Seen = { event: e.type, data: structuredClone(e.data) };
+    if (e.id !== null) seen.id = String(e.id);
+    events.push(seen);
+  };
+  return { events, emit };
 }
 
-export const deltaText = (events: { event: string; data: any }[], kind: "text_delta" | "thinking_delta" = "text_delta") =>
+export const deltaText = (events: Seen[], kind: "text_delta" | "thinking_delta" = "text_delta") =>
   events
     .filter((e) => e.event === "content_block_delta" && e.data.delta.type === kind)
     .map((e) => (kind === "text_delta" ? e.data.delta.text : e.data.delta.thinking))

@@ -5,9 +5,10 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { parseConfig } from "../src/config";
 import { FinishingReplies } from "../src/chat/finishing";
-import { cancelReply, startReply, type ReplyDeps } from "../src/chat/stream-reply";
+import { cancelReply, startReply } from "../src/chat/stream-reply";
+import type { ReplyDeps } from "../src/chat/types";
 import { TurnCache } from "../src/chat/turn-cache";
-import { MemoryStore, ScriptedProvider, deltaText, parseSse, type Step } from "./fakes";
+import { MemoryStore, ScriptedProvider, deltaText, recorder, type Step } from "./fakes";
 
 const settings = parseConfig({
   FLUSH_INTERVAL_MS: "250",
@@ -36,7 +37,7 @@ const deps = (provider: ScriptedProvider, extra: Partial<ReplyDeps["settings"]> 
   turns: cache.forUser(USER),
   finishing,
 });
-const request = (content = "hi") => ({ conversationId: store.conversation.id, body: { content }, idempotencyKey: null, receivedAt: performance.now() });
+const request = (content = "hi") => ({ kind: "send" as const, conversationId: store.conversation.id, body: { content }, idempotencyKey: null, receivedAt: performance.now() });
 const answer = (text: string): Step[] => [{ wait: 10 }, { text }, { finish: "end_turn" }];
 const keepEmpty = () => cache.forUser(USER).keep({ conversation: { ...store.conversation }, history: [] }, settings.HISTORY_LIMIT);
 
@@ -47,10 +48,10 @@ async function send(d: ReplyDeps, content = "hi") {
   started.catch(() => {});
   while (!settled) await vi.advanceTimersByTimeAsync(1);
   const reply = await started;
-  let out = "";
+  const seen = recorder();
   let endedAt: number | null = null;
-  const done = reply.run((c) => void (out += c), new AbortController().signal, () => void (endedAt ??= out.length));
-  return { done, out: () => out, ended: () => endedAt !== null, events: () => parseSse(out) };
+  const done = reply.run(seen.emit, new AbortController().signal, () => void (endedAt ??= seen.events.length));
+  return { done, ended: () => endedAt !== null, events: () => seen.events };
 }
 
 describe("kept history", () => {
@@ -68,11 +69,11 @@ describe("kept history", () => {
     release();
     store.beginGate = null;
     const reply = await started;
-    let out = "";
-    const done = reply.run((c) => void (out += c), new AbortController().signal);
+    const seen = recorder();
+    const done = reply.run(seen.emit, new AbortController().signal);
     await vi.advanceTimersByTimeAsync(100);
     await done;
-    expect(deltaText(parseSse(out))).toBe("Hello.");
+    expect(deltaText(seen.events)).toBe("Hello.");
   });
 
   it("keeps the new branch after a reply, so the next send's prompt holds it without a read", async () => {

@@ -7,8 +7,9 @@ import { listModels, modelInfo, modelTraits } from "../src/models";
 import type { CompletionEvent, CompletionRequest, ModelProvider } from "../src/ports";
 import { OFFLINE_CONTEXT_WINDOW, OFFLINE_MAX_OUTPUT_TOKENS, createOfflineProvider } from "../src/providers/offline";
 import type { Conversation, Message } from "../src/schemas";
-import { startReply, type ReplySettings } from "../src/chat/stream-reply";
-import { MemoryStore } from "./fakes";
+import { startReply } from "../src/chat/stream-reply";
+import type { ReplySettings } from "../src/chat/types";
+import { MemoryStore, recorder } from "./fakes";
 
 const config = parseConfig({});
 const settings: ReplySettings = { ...config, PING_INTERVAL_MS: 60_000 };
@@ -87,11 +88,11 @@ async function send(
   const { provider, seen } = scripted(events, opts.catalog);
   const reply = await startReply(
     { store, provider, settings: opts.settings ?? settings },
-    { conversationId: conv.id, body: { content: "hi", ...body }, idempotencyKey: null, receivedAt: performance.now() },
+    { kind: "send", conversationId: conv.id, body: { content: "hi", ...body }, idempotencyKey: null, receivedAt: performance.now() },
   );
-  let sse = "";
-  await reply.run((c) => void (sse += c), new AbortController().signal);
-  return { saved: saved(), seen, sse, settled: settled() };
+  const streamed = recorder();
+  await reply.run(streamed.emit, new AbortController().signal);
+  return { saved: saved(), seen, events: streamed.events, settled: settled() };
 }
 
 describe("model choice", () => {
@@ -174,11 +175,8 @@ describe("the provider's model list in the model choice", () => {
 describe("reasoning in the reply loop", () => {
   it("streams thinking at index 0 and text at index 1, stores both, counts both, and never prompts with reasoning", async () => {
     const events: CompletionEvent[] = [{ type: "reasoning", text: "Thinking it over." }, { type: "text", text: "Done." }, finish];
-    const { saved, seen, sse, settled } = await send(conversation("openai/gpt-oss-20b"), {}, events, [earlier]);
-    const data = sse
-      .split("\n")
-      .filter((l) => l.startsWith("data: "))
-      .map((l) => JSON.parse(l.slice(6)));
+    const { saved, seen, events: streamed, settled } = await send(conversation("openai/gpt-oss-20b"), {}, events, [earlier]);
+    const data = streamed.map((e) => e.data);
     const blocks = data.filter((d) => d.type.startsWith("content_block")).map((d) => `${d.type}:${d.index}`);
     expect(blocks).toEqual(["content_block_start:0", "content_block_delta:0", "content_block_stop:0", "content_block_start:1", "content_block_delta:1", "content_block_stop:1"]);
     expect(data[1].content_block).toEqual({ type: "thinking", thinking: "" });

@@ -2,8 +2,9 @@
 // how it stops (cancel, stale, timeouts, the duration cap) and what a second sender or a resume sees.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { parseConfig } from "../src/config";
-import { cancelReply, resumeReply, startReply, type ReplyDeps, type ReplyOutcome } from "../src/chat/stream-reply";
-import { MemoryStore, ScriptedProvider, deltaText, parseSse, type Step } from "./fakes";
+import { cancelReply, resumeReply, startReply } from "../src/chat/stream-reply";
+import type { ReplyDeps, ReplyOutcome } from "../src/chat/types";
+import { MemoryStore, ScriptedProvider, deltaText, recorder, type Step } from "./fakes";
 
 const FLUSH = 250;
 const settings = parseConfig({
@@ -29,6 +30,7 @@ const deps = (provider: ScriptedProvider, extra: Partial<ReplyDeps["settings"]> 
   settings: { ...settings, ...extra },
 });
 const request = (key: string | null = null, content = "hi") => ({
+  kind: "send" as const,
   conversationId: store.conversation.id,
   body: { content },
   idempotencyKey: key,
@@ -38,9 +40,9 @@ const request = (key: string | null = null, content = "hi") => ({
 /** Starts a send and collects what it streams; `done` settles when the stream is over. */
 async function send(d: ReplyDeps, key: string | null = null, content = "hi") {
   const reply = await startReply(d, request(key, content));
-  let out = "";
-  const done = reply.run((c) => void (out += c), new AbortController().signal);
-  return { done, text: () => out, events: () => parseSse(out) };
+  const seen = recorder();
+  const done = reply.run(seen.emit, new AbortController().signal);
+  return { done, events: () => seen.events };
 }
 
 const words = (n: number, ms: number): Step[] => Array.from({ length: n }, (_, i) => [{ wait: ms }, { text: `w${i} ` }]).flat();
@@ -148,10 +150,10 @@ describe("resume", () => {
       const id = live[i]!.id;
       if (!id) continue;
       const r = await resumeReply(deps(provider), { conversationId: row.conversation_id, messageId: row.id, lastEventId: id });
-      let out = "";
-      await r.run((c) => void (out += c), new AbortController().signal);
+      const seen = recorder();
+      await r.run(seen.emit, new AbortController().signal);
       const before = live.slice(0, i + 1);
-      const after = parseSse(out);
+      const after = seen.events;
       expect(deltaText(before, "thinking_delta") + deltaText(after, "thinking_delta")).toBe(row.reasoning);
       expect(deltaText(before) + deltaText(after)).toBe(row.content);
       // The structure continues exactly: the events' names after the id are the live ones after it.
@@ -166,12 +168,12 @@ describe("resume", () => {
     const s = await send(deps(provider));
     await vi.advanceTimersByTimeAsync(300);
     const r = await resumeReply(deps(provider), { conversationId: store.conversation.id, messageId: reply().id, lastEventId: null });
-    let out = "";
-    const following = r.run((c) => void (out += c), new AbortController().signal);
+    const followed = recorder();
+    const following = r.run(followed.emit, new AbortController().signal);
     await vi.advanceTimersByTimeAsync(3000);
     await Promise.all([s.done, following]);
-    expect(deltaText(parseSse(out))).toBe(deltaText(s.events()));
-    expect(parseSse(out).at(-1)!.event).toBe("message_stop");
+    expect(deltaText(followed.events)).toBe(deltaText(s.events()));
+    expect(followed.events.at(-1)!.event).toBe("message_stop");
   });
 
   it("is 404 for a user message or another conversation", async () => {
@@ -191,8 +193,8 @@ describe("cancel", () => {
     const s = await send(deps(provider));
     await vi.advanceTimersByTimeAsync(300);
     const r = await resumeReply(deps(provider), { conversationId: store.conversation.id, messageId: reply().id, lastEventId: null });
-    let out = "";
-    const following = r.run((c) => void (out += c), new AbortController().signal);
+    const followed = recorder();
+    const following = r.run(followed.emit, new AbortController().signal);
     await expect(cancelReply(deps(provider), { conversationId: store.conversation.id, messageId: reply().id })).resolves.toMatchObject({ status: "cancelling" });
     await vi.advanceTimersByTimeAsync(FLUSH);
     expect(provider.requests[0]!.signal.aborted).toBe(true);
@@ -200,11 +202,11 @@ describe("cancel", () => {
     await Promise.all([s.done, following]);
     expect(reply().finish_reason).toBe("cancelled");
     expect(reply().content).toBe(deltaText(s.events()));
-    for (const events of [s.events(), parseSse(out)]) {
+    for (const events of [s.events(), followed.events]) {
       expect(events.slice(-2).map((e) => e.event)).toEqual(["message_delta", "message_stop"]);
       expect(events.at(-2)!.data.delta.stop_reason).toBe("cancelled");
     }
-    expect(deltaText(parseSse(out))).toBe(reply().content);
+    expect(deltaText(followed.events)).toBe(reply().content);
     // Once ended: 409 naming the finish reason.
     await expect(cancelReply(deps(provider), { conversationId: store.conversation.id, messageId: reply().id })).rejects.toMatchObject({
       status: 409,
@@ -244,11 +246,11 @@ describe("stale replies and time limits", () => {
     expect((await store.getReply(row.id, settings.REPLY_STALE_MS))!.finish_reason).toBeNull();
     vi.setSystemTime(heartbeat + settings.REPLY_STALE_MS + 1);
     const r = await resumeReply(deps(provider), { conversationId: row.conversation_id, messageId: row.id, lastEventId: null });
-    let out = "";
-    await r.run((c) => void (out += c), new AbortController().signal);
+    const followed = recorder();
+    await r.run(followed.emit, new AbortController().signal);
     expect(reply()).toMatchObject({ finish_reason: "error", metadata: { error: { type: "api_error" } } });
-    expect(parseSse(out).at(-1)!.event).toBe("error");
-    expect(deltaText(parseSse(out))).toBe(reply().content);
+    expect(followed.events.at(-1)!.event).toBe("error");
+    expect(deltaText(followed.events)).toBe(reply().content);
   });
 
   it("the first-token timeout and the total-duration cap end the reply as a stored error", async () => {

@@ -4,9 +4,10 @@
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../src/config";
 import { TITLE_MAX_CHARS, cleanTitle, firstWords, writeTitle, type TitleDeps } from "../src/chat/title";
-import { startReply, type ReplyDeps } from "../src/chat/stream-reply";
+import { startReply } from "../src/chat/stream-reply";
+import type { ReplyDeps } from "../src/chat/types";
 import type { CompletionRequest } from "../src/ports";
-import { MemoryStore, ScriptedProvider, parseSse } from "./fakes";
+import { MemoryStore, ScriptedProvider, recorder, type Seen } from "./fakes";
 
 describe("firstWords", () => {
   it("keeps a short message whole, with its spaces collapsed", () => {
@@ -152,40 +153,46 @@ describe("titles in the reply loop", () => {
   const settings = parseConfig({ ALLOWED_MODELS: "m", DEFAULT_MODEL: "m", FLUSH_INTERVAL_MS: "50" });
 
   /** A provider whose completeText records what the client had received when it was called. */
-  function titledProvider(scripts: ConstructorParameters<typeof ScriptedProvider>[0], seen: () => string) {
-    const p = new ScriptedProvider(scripts) as ScriptedProvider & { completeText: (r: unknown) => Promise<{ text: string }>; streamedBefore: string[] };
+  function titledProvider(scripts: ConstructorParameters<typeof ScriptedProvider>[0], seen: () => Seen[]) {
+    const p = new ScriptedProvider(scripts) as ScriptedProvider & { completeText: (r: unknown) => Promise<{ text: string }>; streamedBefore: Seen[][] };
     p.streamedBefore = [];
     p.completeText = async () => {
-      p.streamedBefore.push(seen());
+      p.streamedBefore.push([...seen()]);
       return { text: "Model Title" };
     };
     return p;
   }
 
-  async function send(d: ReplyDeps, content: string, out: { text: string }) {
-    const reply = await startReply(d, { conversationId: (d.store as MemoryStore).conversation.id, body: { content }, idempotencyKey: null, receivedAt: performance.now() });
-    return reply.run((c) => void (out.text += c), new AbortController().signal);
+  async function send(d: ReplyDeps, content: string, out: ReturnType<typeof recorder>) {
+    const reply = await startReply(d, {
+      kind: "send",
+      conversationId: (d.store as MemoryStore).conversation.id,
+      body: { content },
+      idempotencyKey: null,
+      receivedAt: performance.now(),
+    });
+    return reply.run(out.emit, new AbortController().signal);
   }
 
   it("asks for the title after message_stop was written, and is done when the stream's run resolves", async () => {
     const store = new MemoryStore();
-    const out = { text: "" };
-    const provider = titledProvider([[{ text: "Hello" }, { finish: "end_turn" }], [{ text: "Again" }, { finish: "end_turn" }]], () => out.text);
+    const out = recorder();
+    const provider = titledProvider([[{ text: "Hello" }, { finish: "end_turn" }], [{ text: "Again" }, { finish: "end_turn" }]], () => out.events);
     await send({ store, provider, settings }, "First question", out);
     expect(provider.streamedBefore).toHaveLength(1);
-    const before = parseSse(provider.streamedBefore[0]!);
+    const before = provider.streamedBefore[0]!;
     expect(before.at(-1)!.event).toBe("message_stop");
     expect(store.conversation.title).toBe("Model Title");
     // The second reply does not ask again.
-    await send({ store, provider, settings }, "Second", { text: "" });
+    await send({ store, provider, settings }, "Second", recorder());
     expect(provider.streamedBefore).toHaveLength(1);
   });
 
   it("leaves a conversation the user titled alone", async () => {
     const store = new MemoryStore();
     store.conversation = { ...store.conversation, title: "Mine" };
-    const out = { text: "" };
-    const provider = titledProvider([[{ text: "Hello" }, { finish: "end_turn" }]], () => out.text);
+    const out = recorder();
+    const provider = titledProvider([[{ text: "Hello" }, { finish: "end_turn" }]], () => out.events);
     await send({ store, provider, settings }, "Question", out);
     expect(provider.streamedBefore).toHaveLength(0);
     expect(store.conversation.title).toBe("Mine");

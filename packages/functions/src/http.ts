@@ -123,12 +123,6 @@ export function jsonHandler<B = undefined, Q = undefined, P = undefined>(
 export const canStream = () =>
   typeof (globalThis as { awslambda?: { streamifyResponse?: unknown } }).awslambda?.streamifyResponse === "function";
 
-export const SSE_HEADERS: Record<string, string> = {
-  "content-type": "text/event-stream; charset=utf-8",
-  "cache-control": "no-cache",
-  "x-accel-buffering": "no",
-};
-
 /** What a streaming route returns once its checks passed: like Hono's streamSSE, headers and a body writer. */
 export interface StreamBody {
   headers: Record<string, string>;

@@ -1,6 +1,7 @@
 // The event sequence of one reply, shared by the producer (live, token by token) and by resume (replayed
-// from the stored row, in whatever pieces the flushes left). Both render through `ReplyEvents`, so both
-// give every event the same id, whichever instance serves it.
+// from the stored row, in whatever pieces the flushes left). Both emit through `ReplyEvents`, so both
+// give every event the same id, whichever instance serves it. The events are typed (types.ts:
+// ReplyEvent); the edge encodes them in a wire format.
 //
 // An event id is one integer derived from two counters: `chars`, the UTF-16 length of reasoning+text
 // delivered through this event, and `steps`, how many structural events (message_start, block
@@ -8,7 +9,8 @@
 // Every event advances one of them, so ids strictly increase; and an id alone says exactly how much of
 // the stored reasoning and text a client holds and which block it is in. Resuming after id N sends
 // reasoning[from] + text[from] and the structure after it: nothing twice, nothing missed.
-import type { FinishReason } from "../schemas";
+import type { ErrorType, FinishReason, StreamEventData, StreamEventName } from "../schemas";
+import type { ReplyEvent } from "./types";
 
 const STEP_BITS = 8;
 
@@ -33,21 +35,40 @@ export interface StartInfo {
   input_tokens: number;
 }
 
+type DeltaEvent = Extract<ReplyEvent, { type: "content_block_delta" }>;
+/** The events that advance `steps`. */
+type Structural = Exclude<StreamEventName, "content_block_delta" | "ping" | "error">;
+
+const deltaEvent = (delta: DeltaEvent["data"]["delta"]): DeltaEvent => ({
+  type: "content_block_delta",
+  id: 0,
+  data: { type: "content_block_delta", index: 0, delta },
+});
+
+/** Keep-alive while nothing else is sent; it carries no id, so a client's position stays where it was. */
+export const PING: Extract<ReplyEvent, { type: "ping" }> = { type: "ping", id: null, data: { type: "ping" } };
+
 /**
- * Renders a reply's events and tracks its position. With `after`, every event (or part of a delta) at or
+ * Emits a reply's events and tracks its position. With `after`, every event (or part of a delta) at or
  * before that position is left out: the same calls then produce exactly the continuation a client that
  * saw `after` is missing.
  */
 export class ReplyEvents {
   private chars = 0;
   private steps = 0;
-  /** Characters of reasoning and text rendered so far (what the calls have consumed, written or not). */
+  /** Characters of reasoning and text emitted so far (what the calls have consumed, sent or not). */
   reasoningLength = 0;
   textLength = 0;
   private phase: "idle" | "thinking" | "text" | "done" = "idle";
   private readonly skip: number;
+  // The per-token hot path allocates nothing: one event object per kind of delta, rewritten for each
+  // delta (the consumer reads it before the next one is emitted: see ReplyEvent).
+  private readonly textPart = { type: "text_delta" as const, text: "" };
+  private readonly thinkingPart = { type: "thinking_delta" as const, thinking: "" };
+  private readonly textDelta = deltaEvent(this.textPart);
+  private readonly thinkingDelta = deltaEvent(this.thinkingPart);
 
-  constructor(private readonly out: (chunk: string) => void, after: Position | null = null) {
+  constructor(private readonly emit: (event: ReplyEvent) => void, after: Position | null = null) {
     this.skip = after ? eventId(after) : -1;
   }
 
@@ -60,64 +81,68 @@ export class ReplyEvents {
   }
 
   start(info: StartInfo): void {
-    this.structural(
-      "message_start",
-      JSON.stringify({
-        type: "message_start",
-        message: {
-          id: info.id,
-          type: "message",
-          role: "assistant",
-          conversation_id: info.conversation_id,
-          model: info.model,
-          content: [],
-          stop_reason: null,
-          stop_sequence: null,
-          usage: { input_tokens: info.input_tokens, output_tokens: 0 },
-        },
-      }),
-    );
+    this.structural("message_start", {
+      type: "message_start",
+      message: {
+        id: info.id,
+        type: "message",
+        role: "assistant",
+        conversation_id: info.conversation_id,
+        model: info.model,
+        content: [],
+        stop_reason: null,
+        stop_sequence: null,
+        usage: { input_tokens: info.input_tokens, output_tokens: 0 },
+      },
+    });
   }
 
   reasoning(text: string): void {
     if (!text || this.phase === "done" || this.phase === "text") return;
     if (this.phase === "idle") {
       this.phase = "thinking";
-      this.structural("content_block_start", '{"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":""}}');
+      this.structural("content_block_start", { type: "content_block_start", index: 0, content_block: { type: "thinking", thinking: "" } });
     }
     this.reasoningLength += text.length;
-    this.delta(text, "thinking_delta", 0);
+    const part = this.advance(text);
+    if (part === null) return;
+    this.thinkingPart.thinking = part;
+    this.emitDelta(this.thinkingDelta, 0);
   }
 
   text(text: string): void {
     if (!text || this.phase === "done") return;
     this.openText();
     this.textLength += text.length;
-    this.delta(text, "text_delta", this.textIndex);
+    const part = this.advance(text);
+    if (part === null) return;
+    this.textPart.text = part;
+    this.emitDelta(this.textDelta, this.textIndex);
   }
 
   /** message_delta + message_stop, closing whatever block is open. */
   finish(stopReason: FinishReason, outputTokens: number): void {
     if (this.phase === "done") return;
     this.openText();
-    this.structural("content_block_stop", `{"type":"content_block_stop","index":${this.textIndex}}`);
-    this.structural(
-      "message_delta",
-      JSON.stringify({ type: "message_delta", delta: { stop_reason: stopReason, stop_sequence: null }, usage: { output_tokens: outputTokens } }),
-    );
-    this.structural("message_stop", '{"type":"message_stop"}');
+    this.structural("content_block_stop", { type: "content_block_stop", index: this.textIndex });
+    this.structural("message_delta", {
+      type: "message_delta",
+      delta: { stop_reason: stopReason, stop_sequence: null },
+      usage: { output_tokens: outputTokens },
+    });
+    this.structural("message_stop", { type: "message_stop" });
     this.phase = "done";
   }
 
   /** An `error` event ends the stream instead (it carries no id: there is nothing after it to resume). */
-  error(type: string, message: string): void {
+  error(type: ErrorType, message: string): void {
     if (this.phase === "done") return;
     this.phase = "done";
-    this.out(`event: error\ndata: ${JSON.stringify({ type: "error", error: { type, message } })}\n\n`);
+    this.emit({ type: "error", id: null, data: { type: "error", error: { type, message } } });
   }
 
   private hadThinking = false;
-  private get textIndex(): number {
+  private get textIndex(): 0 | 1 {
     return this.hadThinking ? 1 : 0;
   }
 
@@ -125,32 +150,33 @@ export class ReplyEvents {
     if (this.phase === "text") return;
     if (this.phase === "thinking") {
       this.hadThinking = true;
-      this.structural("content_block_stop", '{"type":"content_block_stop","index":0}');
+      this.structural("content_block_stop", { type: "content_block_stop", index: 0 });
     }
     this.phase = "text";
-    this.structural("content_block_start", `{"type":"content_block_start","index":${this.textIndex},"content_block":{"type":"text","text":""}}`);
+    this.structural("content_block_start", { type: "content_block_start", index: this.textIndex, content_block: { type: "text", text: "" } });
   }
 
-  private structural(name: string, data: string): void {
+  /** Emits a structural event (one step), with its id, unless the client has it already. */
+  private structural<N extends Structural>(type: N, data: StreamEventData<N>): void {
     this.steps++;
     const id = eventId(this.position);
-    if (id > this.skip) this.out(`id: ${id}\nevent: ${name}\ndata: ${data}\n\n`);
+    // TypeScript cannot tie `type` to `data` through N; the signature does.
+    if (id > this.skip) this.emit({ type, id, data } as ReplyEvent);
   }
 
-  // The per-token hot path: a template instead of building and serialising an object.
-  private delta(text: string, kind: "text_delta" | "thinking_delta", index: number): void {
+  /** Advances past a delta's text; what of it the client is missing (null: nothing). */
+  private advance(text: string): string | null {
     const start = this.chars;
     this.chars += text.length;
-    const id = this.chars * STEP_BITS + this.steps;
-    if (id <= this.skip) return;
+    if (this.chars * STEP_BITS + this.steps <= this.skip) return null;
     // A client that stopped inside this delta gets the rest of it.
     const from = this.skip < 0 ? 0 : Math.floor(this.skip / STEP_BITS) - start;
-    const part = from > 0 ? text.slice(from) : text;
-    const field = kind === "text_delta" ? "text" : "thinking";
-    this.out(
-      `id: ${id}\nevent: content_block_delta\ndata: {"type":"content_block_delta","index":${index},"delta":{"type":"${kind}","${field}":${JSON.stringify(part)}}}\n\n`,
-    );
+    return from > 0 ? text.slice(from) : text;
+  }
+
+  private emitDelta(event: DeltaEvent, index: 0 | 1): void {
+    event.id = this.chars * STEP_BITS + this.steps;
+    event.data.index = index;
+    this.emit(event);
   }
 }
-
-export const PING = 'event: ping\ndata: {"type":"ping"}\n\n';

@@ -2,8 +2,9 @@
 // reply from the database. It replays what is stored after the client's position, then polls at the
 // flush interval for more until the reply ends. Any instance can serve it.
 import type { StoredReply } from "../ports";
+import { ErrorType } from "../schemas";
 import { PING, ReplyEvents, type Position } from "./events";
-import type { ReplyDeps } from "./stream-reply";
+import type { ReplyDeps, ReplyEvent } from "./types";
 
 export interface FollowOptions {
   /** The client's last event id, decoded; null for the whole reply from message_start. */
@@ -24,7 +25,7 @@ const sleep = (ms: number, signal: AbortSignal) =>
     signal.addEventListener("abort", done, { once: true });
   });
 
-/** Renders the stored row's state into `ev`: only what `ev` has not consumed yet. */
+/** Emits the stored row's state through `ev`: only what `ev` has not consumed yet. */
 export function renderRow(ev: ReplyEvents, row: StoredReply): void {
   ev.reasoning(row.reasoning.slice(ev.reasoningLength));
   ev.text(row.content.slice(ev.textLength));
@@ -33,7 +34,8 @@ export function renderRow(ev: ReplyEvents, row: StoredReply): void {
       return;
     case "error": {
       const e = row.metadata.error as { type?: unknown; message?: unknown } | undefined;
-      ev.error(typeof e?.type === "string" ? e.type : "api_error", typeof e?.message === "string" ? e.message : "The reply failed");
+      const type = ErrorType.safeParse(e?.type);
+      ev.error(type.success ? type.data : "api_error", typeof e?.message === "string" ? e.message : "The reply failed");
       return;
     }
     default:
@@ -49,14 +51,14 @@ export async function followReply(
   deps: ReplyDeps,
   first: StoredReply,
   opts: FollowOptions,
-  write: (chunk: string) => void,
+  emit: (event: ReplyEvent) => void,
   signal: AbortSignal,
 ): Promise<void> {
   const { store, settings } = deps;
-  let wroteAt = performance.now();
-  const ev = new ReplyEvents((chunk) => {
-    wroteAt = performance.now();
-    write(chunk);
+  let emittedAt = performance.now();
+  const ev = new ReplyEvents((event) => {
+    emittedAt = performance.now();
+    emit(event);
   }, opts.after);
   ev.start({ id: first.id, conversation_id: first.conversation_id, model: first.model ?? "", input_tokens: first.input_tokens ?? 0 });
   const until = performance.now() + opts.maxDurationMs;
@@ -64,9 +66,9 @@ export async function followReply(
   for (;;) {
     renderRow(ev, row);
     if (ev.ended || signal.aborted || performance.now() >= until) return;
-    if (performance.now() - wroteAt >= settings.PING_INTERVAL_MS) {
-      wroteAt = performance.now();
-      write(PING);
+    if (performance.now() - emittedAt >= settings.PING_INTERVAL_MS) {
+      emittedAt = performance.now();
+      emit(PING);
     }
     await sleep(settings.FLUSH_INTERVAL_MS, signal);
     if (signal.aborted) return;

@@ -1,6 +1,7 @@
 import { AppError } from "../errors";
 import type { TurnContext } from "../ports";
 import type { Message } from "../schemas";
+import type { ReplyRequest } from "./types";
 
 export interface SendPlan {
   /** The user message already stored under this Idempotency-Key, to answer again instead of storing a copy. */
@@ -33,6 +34,9 @@ export function planSend(turn: TurnContext, content: string): SendPlan {
     });
   return { retried: prior.user_message, history: at >= 0 ? turn.history.slice(0, at) : [] };
 }
+
+/** The request's Idempotency-Key: only a send has one (a regenerate is not retried under a key). */
+export const idempotencyKeyOf = (req: ReplyRequest): string | null => (req.kind === "send" ? req.idempotencyKey : null);
 
 /** A key names one send: reusing it for another message is a client bug, not a retry. */
 export const keyMismatch = () =>

@@ -1,20 +1,7 @@
 // The upstream request of a reply, started as soon as its prompt is known: before begin_reply answered
 // when that is safe (stream-reply.ts), else once it did. Whoever started it either hands it to the
 // reply loop or stops it.
-import type { CompletionEvent } from "../ports";
-import type { ReplyPlan } from "./run-reply";
-import type { ReplyDeps, ReplyRequest } from "./stream-reply";
-
-export interface ModelCall {
-  iterator: AsyncIterator<CompletionEvent>;
-  /** The first event (or the failure); already asked for, so the request is on its way. */
-  first: Promise<IteratorResult<CompletionEvent>>;
-  controller: AbortController;
-  /** Resolves once the upstream accepted the request (or failed). */
-  accepted: Promise<void>;
-  /** Stops a call whose reply will not be produced (begin_reply refused it, or it moved on). */
-  stop(reason: unknown): void;
-}
+import type { ModelCall, ReplyDeps, ReplyPlan, ReplyRequest } from "./types";
 
 export function callModel(deps: Pick<ReplyDeps, "provider">, req: ReplyRequest, plan: Pick<ReplyPlan, "model" | "prompt" | "outputLimit">): ModelCall {
   const controller = new AbortController();

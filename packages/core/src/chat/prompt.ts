@@ -1,8 +1,7 @@
 import type { ChatTurn } from "../ports";
 import type { Message } from "../schemas";
 import { countById } from "./token-cache";
-
-export type TokenCounter = (text: string) => number;
+import type { Prompt, TokenCounter } from "./types";
 
 /**
  * A deliberately pessimistic count for when no tokenizer is plugged in (or none exists for the model):
@@ -19,14 +18,6 @@ export const estimateTokens: TokenCounter = (text) => Math.ceil(Buffer.byteLengt
  */
 export const MESSAGE_OVERHEAD_TOKENS = 5;
 export const PROMPT_OVERHEAD_TOKENS = 32;
-
-export interface Prompt {
-  messages: ChatTurn[];
-  /** Tokens of the prompt as counted here (an estimate of what the model will report). */
-  input_tokens: number;
-  /** History messages left out because they did not fit the budget. */
-  omitted: number;
-}
 
 /**
  * The system prompt plus as many of the most recent messages as fit `budget` tokens. The system prompt

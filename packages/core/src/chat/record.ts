@@ -2,9 +2,9 @@
 import type { toPublicError } from "../errors";
 import type { CompletionEvent } from "../ports";
 import type { FinishReason } from "../schemas";
-import { estimateTokens, type TokenCounter } from "./prompt";
-import type { ReplyPlan } from "./run-reply";
-import type { ReplyDeps, ReplyRequest } from "./stream-reply";
+import { idempotencyKeyOf } from "./idempotency";
+import { estimateTokens } from "./prompt";
+import type { ReplyDeps, ReplyPlan, ReplyRequest, TokenCounter } from "./types";
 
 type Finish = Extract<CompletionEvent, { type: "finish" }>;
 
@@ -31,7 +31,8 @@ export function replyRecord(req: ReplyRequest, plan: ReplyPlan, counter: TokenCo
   if (!usage || usage.estimated) metadata.usage_estimated = true;
   if (usage?.reasoning_tokens !== undefined)
     metadata.usage = { ...(metadata.usage as object | undefined), reasoning_tokens: usage.reasoning_tokens };
-  if (req.idempotencyKey) metadata.idempotency_key = req.idempotencyKey;
+  const key = idempotencyKeyOf(req);
+  if (key) metadata.idempotency_key = key;
   if (plan.retried) metadata.retry_of_user_message = plan.retried.id;
   if (o.publicError) metadata.error = { type: o.publicError.type, message: o.publicError.message };
   const finishReason: FinishReason = o.failure ? (o.cancelled ? "cancelled" : "error") : o.finish!.finish_reason;

@@ -8,53 +8,14 @@ import type { CompletionEvent } from "../ports";
 import type { Message } from "../schemas";
 import { PING, ReplyEvents } from "./events";
 import { Flusher } from "./flusher";
-import { callModel, type ModelCall } from "./model-call";
-import type { Prompt } from "./prompt";
+import { callModel } from "./model-call";
 import { replyRecord, loadCounter, settleReservation } from "./record";
-import type { ReplyDeps, ReplyRequest } from "./stream-reply";
-
-export interface ReplyPlan {
-  model: string;
-  prompt: Prompt;
-  /** The reply's output limit: the client's max_tokens, else the model's cap within RESERVE_OUTPUT_TOKENS. */
-  outputLimit: number;
-  /** The stored user message a retried send answers again (nothing new is stored for it). */
-  retried: Message | null;
-  replyId: string;
-  /**
-   * Work to do once the upstream accepted the request. startReply creates the rows before the model is
-   * called (begin_reply decides 409s: one reply at a time, reused keys), so it passes a no-op; the hook
-   * stays for writes that must not delay the request.
-   */
-  begin: () => Promise<unknown>;
-  /** Longest the reply may run before the loop stops the model itself. */
-  maxDurationMs: number;
-  /** The ledger reservation startReply made; settled once when the reply ends, however it ends. */
-  reservation: { reservation_id: string; secret: string };
-  /** The model call, when startReply started it already. */
-  call?: ModelCall | undefined;
-  /** Told the stored reply once its final write landed (the instance keeps the new history). */
-  onStored?: ((reply: Message) => void) | undefined;
-}
-
-export interface ReplyFailure {
-  conversationId: string;
-  replyId: string;
-  error: unknown;
-  /** Whether any text had reached the client. */
-  partial: boolean;
-}
+import type { ReplyDeps, ReplyEvent, ReplyOutcome, ReplyPlan, ReplyRequest } from "./types";
 
 type Finish = Extract<CompletionEvent, { type: "finish" }>;
 
 /** Abort reasons that are not failures: the reply was asked to stop. */
 export const CANCELLED = Symbol("cancelled");
-
-export interface ReplyOutcome {
-  stored: Message | null;
-  /** Database writes this reply made: the row's creation, the flushes, the final write. */
-  writes: number;
-}
 
 /** Wait before the second try of a failed final write. */
 const FINAL_WRITE_RETRY_MS = 200;
@@ -63,9 +24,9 @@ export async function runReply(
   deps: ReplyDeps,
   req: ReplyRequest,
   plan: ReplyPlan,
-  write: (chunk: string) => void,
+  emit: (event: ReplyEvent) => void,
   clientSignal: AbortSignal,
-  /** Ends the response once the reply's last event is written (before its final write). */
+  /** Ends the response once the reply's last event is emitted (before its final write). */
   end?: () => void,
 ): Promise<ReplyOutcome> {
   const { store, provider, settings } = deps;
@@ -86,7 +47,7 @@ export async function runReply(
   // The rows exist already (startReply); `plan.begin` runs once the upstream has accepted the request.
   let pending = call.first;
 
-  const ev = new ReplyEvents(write);
+  const ev = new ReplyEvents(emit);
   ev.start({ id: replyId, conversation_id: req.conversationId, model: label, input_tokens: plan.prompt.input_tokens });
   const begun = call.accepted.then(plan.begin);
   begun.catch((e) => abort(e));
@@ -106,11 +67,11 @@ export async function runReply(
   );
   flusher.start();
 
-  // One interval for pings: it only writes when nothing else was written since its last tick.
-  let wrote = true;
+  // One interval for pings: it only pings when nothing else was emitted since its last tick.
+  let emitted = true;
   const pinger = setInterval(() => {
-    if (!wrote) write(PING);
-    wrote = false;
+    if (!emitted) emit(PING);
+    emitted = false;
   }, settings.PING_INTERVAL_MS);
   // One timer for both timeouts: first token, then refreshed (not re-created) on every token.
   let watchdog = setTimeout(
@@ -154,7 +115,7 @@ export async function runReply(
       else watchdog.refresh();
       // Reasoning after the text began breaks the provider contract; it would not fit the block order.
       if (!piece || (reasoning && text)) continue;
-      wrote = true;
+      emitted = true;
       if (reasoning) {
         thought += piece;
         flusher.addReasoning(piece);

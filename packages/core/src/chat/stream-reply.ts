@@ -1,80 +1,18 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
-import type { Config } from "../config";
 import { AppError, conflict, notFound } from "../errors";
-import type { BeginReservation, BeginResult, ModelProvider, StoredReply, TurnContext, TurnParent, UserStore } from "../ports";
-import type { Message, StreamRequest } from "../schemas";
+import type { BeginReservation, BeginResult, StoredReply, TurnContext, TurnParent } from "../ports";
+import type { Message } from "../schemas";
 import { defaultModel, isServed, modelInfo, notServedReason } from "../models";
 import { servedModels, type ModelSnapshot } from "../model-catalog";
 import { parseEventId } from "./events";
-import type { FinishingReplies } from "./finishing";
 import { callModel } from "./model-call";
-import { versionOf, type UserTurns } from "./turn-cache";
+import { versionOf } from "./turn-cache";
 import { followReply } from "./follow";
-import { keyMismatch, planSend } from "./idempotency";
-import { buildPrompt, estimateTokens, fitsWithoutCounting, type TokenCounter } from "./prompt";
-import { nextTurn, runReply as produceReply, type ReplyFailure, type ReplyOutcome, type ReplyPlan } from "./run-reply";
+import { idempotencyKeyOf, keyMismatch, planSend, type SendPlan } from "./idempotency";
+import { buildPrompt, estimateTokens, fitsWithoutCounting } from "./prompt";
+import { nextTurn, runReply as produceReply } from "./run-reply";
 import { writeTitle } from "./title";
-
-export type { ReplyFailure, ReplyOutcome } from "./run-reply";
-export { eventId, parseEventId } from "./events";
-
-export type ReplySettings = Pick<
-  Config,
-  | "ALLOWED_MODELS"
-  | "DEFAULT_MODEL"
-  | "MODEL_CONTEXT_WINDOWS"
-  | "PING_INTERVAL_MS"
-  | "FIRST_TOKEN_TIMEOUT_MS"
-  | "IDLE_TIMEOUT_MS"
-  | "CONTEXT_TOKEN_BUDGET"
-  | "HISTORY_LIMIT"
-  | "DAILY_TOKEN_BUDGET"
-  | "RESERVE_OUTPUT_TOKENS"
-  | "MAX_CONCURRENT_REPLIES"
-  | "FLUSH_INTERVAL_MS"
-  | "REPLY_STALE_MS"
-  | "REPLY_MAX_DURATION_MS"
-  | "DISCONNECT_CANCELS"
->;
-
-export interface ReplyDeps {
-  store: UserStore;
-  provider: ModelProvider;
-  settings: ReplySettings;
-  /** Loads the model's tokenizer; only called when a count matters (long histories, missing usage). */
-  tokenizer?: (model: string) => Promise<TokenCounter>;
-  /** Told, for logs, when a reply fails after the stream began (not when the client left) or cannot be stored. */
-  onFailure?: (failure: ReplyFailure) => void;
-  /** Told, for a quiet log line, when the conversation's title could not be written by the model or stored. */
-  onTitleFailure?: (error: unknown) => void;
-  /** This process's replies whose stream ended and whose final write is in flight (one per process). */
-  finishing?: FinishingReplies;
-  /** This process's kept histories, as the caller sees them (turn-cache.ts). */
-  turns?: UserTurns;
-}
-
-export interface ReplyRequest {
-  conversationId: string;
-  /** For a regenerate, `content` is unused: the regenerated reply's user message is answered again. */
-  body: StreamRequest;
-  /** Regenerate (branches): the assistant message to answer again, as its new sibling. */
-  regenerateOf?: string | undefined;
-  idempotencyKey: string | null;
-  /** performance.now() when the request arrived: latency and time to first token count from here. */
-  receivedAt: number;
-  /** What is left of the invocation (context.getRemainingTimeInMillis on Lambda); caps the reply. */
-  remainingMs?: number | undefined;
-}
-
-export interface ReplyStream {
-  /**
-   * Streams the reply as SSE text through `write` and stores it. Never throws: a failure becomes an
-   * `error` event, and the partial reply is stored either way. `signal` aborts when the client leaves
-   * (where the runtime can tell). `end`, when given, is called once the client has the whole reply and
-   * only work it does not wait for (the title) is left.
-   */
-  run(write: (chunk: string) => void, signal: AbortSignal, end?: () => void): Promise<ReplyOutcome | null>;
-}
+import type { ReplyDeps, ReplyOutcome, ReplyPlan, ReplyRequest, ReplySettings, ReplyStream } from "./types";
 
 /** Time kept back from the invocation's end for the final write and closing the stream. */
 const FINISH_MARGIN_MS = 5_000;
@@ -139,20 +77,22 @@ async function startReplyWith(
   const listed = servedModels(deps.provider.catalog);
   // The prompt's history is the path from the root to the new message's parent (branches). A regenerate
   // reads the path down to the reply it replaces, then drops that reply and answers its user message again.
-  const regen = req.regenerateOf;
+  const regen = req.kind === "regenerate" ? req.regenerateOf : null;
+  const key = idempotencyKeyOf(req);
+  const parentId = req.kind === "send" ? req.body.parent_id : undefined;
   const parent: TurnParent | undefined = regen
     ? { branch: true, parentId: regen }
-    : req.body.parent_id !== undefined
-      ? { branch: true, parentId: req.body.parent_id }
+    : parentId !== undefined
+      ? { branch: true, parentId }
       : undefined;
   const historyLimit = settings.HISTORY_LIMIT + (regen ? 2 : 0);
-  const plain = !regen && !parent && !req.idempotencyKey;
+  const plain = !regen && !parent && !key;
   const kept = useKept && plain ? deps.turns?.get(req.conversationId) : undefined;
   const turn: TurnContext | null = kept
     ? { conversation: kept.conversation, history: kept.history, idempotent: null, parent_found: true }
     : await store.prepareTurn(req.conversationId, {
         historyLimit,
-        idempotencyKey: regen ? null : req.idempotencyKey,
+        idempotencyKey: key,
         parent,
       });
   if (!turn) {
@@ -168,15 +108,22 @@ async function startReplyWith(
   const leaf = turn.history.at(-1);
   const streaming = leaf?.role === "assistant" && leaf.finish_reason === null;
   if (plain && !kept && !streaming) deps.turns?.keep({ conversation: turn.conversation, history: turn.history }, settings.HISTORY_LIMIT);
+  // What the reply answers: the new message, or a stored one (a retried send's, a regenerate's).
   let answerTo: Message | null = null;
-  if (regen) {
+  let send: SendPlan;
+  let content: string;
+  if (req.kind === "regenerate") {
     const replaced = turn.history.at(-1);
     const asked = turn.history.at(-2);
-    if (replaced?.id !== regen || replaced.role !== "assistant" || asked?.role !== "user") throw notFound("Message");
+    if (replaced?.id !== req.regenerateOf || replaced.role !== "assistant" || asked?.role !== "user") throw notFound("Message");
     answerTo = asked;
     turn.history = turn.history.slice(0, -2);
+    send = { retried: asked, history: turn.history };
+    content = asked.content;
+  } else {
+    send = planSend(turn, req.body.content);
+    content = req.body.content;
   }
-  const send = answerTo ? { retried: answerTo, history: turn.history } : planSend(turn, req.body.content);
   const served = await listed;
   const model = chooseModel(req.body.model, turn.conversation.model, settings, served);
   const effort = req.body.reasoning_effort;
@@ -201,7 +148,6 @@ async function startReplyWith(
   const outputLimit = req.body.max_tokens ?? Math.min(cap ?? Infinity, settings.RESERVE_OUTPUT_TOKENS);
 
   const system = turn.conversation.system_prompt;
-  const content = send.retried?.content ?? req.body.content;
   // The budget never exceeds what the model can read, less the room its reply may take.
   const room = info.context_window === null ? Infinity : info.context_window - outputLimit;
   const budgetTokens = Math.max(1, Math.min(settings.CONTEXT_TOKEN_BUDGET, room));
@@ -256,10 +202,10 @@ async function startReplyWith(
       conversation_id: req.conversationId,
       user_message_id: randomUUID(),
       content,
-      idempotency_key: regen ? null : req.idempotencyKey,
+      idempotency_key: key,
       reply_id: replyId,
       model: label,
-      metadata: req.idempotencyKey && !regen ? { idempotency_key: req.idempotencyKey } : regen ? { regenerate_of: regen } : {},
+      metadata: key ? { idempotency_key: key } : regen ? { regenerate_of: regen } : {},
       stale_ms: settings.REPLY_STALE_MS,
       branch: parent?.branch ?? false,
       parent_id: parent?.parentId ?? null,
@@ -281,15 +227,15 @@ async function startReplyWith(
     case "created":
       asked = decided.user_message;
       deps.turns?.noteRoom(decided.budget_left, today);
-      return { run: (write, signal, end) => runReply(deps, req, plan, write, signal, end) };
+      return { run: (emit, signal, end) => runReply(deps, req, plan, emit, signal, end) };
     case "moved":
       return null;
     case "attach": {
       const id = decided.reply.id;
       return {
-        run: async (write, signal) => {
+        run: async (emit, signal) => {
           const first = await store.getReply(id, settings.REPLY_STALE_MS);
-          if (first) await followReply(deps, first, { after: null, maxDurationMs }, write, signal);
+          if (first) await followReply(deps, first, { after: null, maxDurationMs }, emit, signal);
           return null;
         },
       };
@@ -377,8 +323,8 @@ function titleAfterFirstReply(deps: ReplyDeps, turn: TurnContext, content: strin
     budget: { tokens: deps.settings.DAILY_TOKEN_BUDGET, since: new Date(dayStart(Date.now())).toISOString() },
     onFailure: deps.onTitleFailure,
   };
-  return async (d, r, p, write, signal, end) => {
-    const outcome = await produceReply(d, r, p, write, signal);
+  return async (d, r, p, emit, signal, end) => {
+    const outcome = await produceReply(d, r, p, emit, signal);
     await writeTitle(titleDeps, turn.conversation.id, first);
     end?.();
     return outcome;
@@ -431,8 +377,8 @@ export async function resumeReply(
   const first = await ownReply(deps, ref);
   const maxDurationMs = durationCap(deps.settings, ref.remainingMs);
   return {
-    run: async (write, signal) => {
-      await followReply(deps, first, { after, maxDurationMs }, write, signal);
+    run: async (emit, signal) => {
+      await followReply(deps, first, { after, maxDurationMs }, emit, signal);
       return null;
     },
   };

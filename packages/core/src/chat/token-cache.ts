@@ -1,4 +1,4 @@
-import type { TokenCounter } from "./prompt";
+import type { TokenCounter } from "./types";
 
 const MAX_ENTRIES = 4096;
 const caches = new WeakMap<TokenCounter, Map<string, number>>();

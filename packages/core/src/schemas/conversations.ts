@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { REASONING_EFFORTS } from "../models";
+import { REASONING_EFFORTS } from "../reasoning-efforts";
 import { PageQuery, Timestamp, Uuid, noNul, pageOf } from "./common";
 
 export const MessageRole = z.enum(["user", "assistant"]);

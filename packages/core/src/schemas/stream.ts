@@ -3,7 +3,7 @@
 // modules it uses, and a stream function's cold start builds only these (zod builds a schema when its
 // module loads).
 import * as z from "zod";
-import { REASONING_EFFORTS } from "../models";
+import { REASONING_EFFORTS } from "../reasoning-efforts";
 import { Uuid, noNul } from "./common";
 
 export const StreamRequest = z.object({

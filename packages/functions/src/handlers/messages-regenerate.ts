@@ -1,6 +1,7 @@
 import { MessageParams, RegenerateRequest, startReply } from "@conversation-api/core";
-import { SSE_HEADERS, streamHandler } from "../http";
+import { streamHandler } from "../http";
 import { replyDeps } from "../reply-deps";
+import { sseBody } from "../wire/sse";
 
 export const handler = streamHandler(
   "messages-regenerate",
@@ -15,15 +16,14 @@ export const handler = streamHandler(
     const reply = await startReply(
       replyDeps(deps, userId, context.requestId, params.id),
       {
+        kind: "regenerate",
         conversationId: params.id,
-        // The content is the stored user message's, read in startReply.
-        body: { ...body, content: "" },
+        body,
         regenerateOf: params.message_id,
-        idempotencyKey: null,
         receivedAt: context.receivedAt,
         remainingMs: context.getRemainingTimeInMillis?.(),
       },
     );
-    return { headers: SSE_HEADERS, run: reply.run };
+    return sseBody(reply);
   },
 );

@@ -1,5 +1,6 @@
 import { MessageParams, ResumeHeaders, ResumeQuery, resumeReply } from "@conversation-api/core";
-import { SSE_HEADERS, streamHandler } from "../http";
+import { streamHandler } from "../http";
+import { sseBody } from "../wire/sse";
 
 export const handler = streamHandler(
   "messages-resume",
@@ -21,6 +22,6 @@ export const handler = streamHandler(
         remainingMs: context.getRemainingTimeInMillis?.(),
       },
     );
-    return { headers: SSE_HEADERS, run: stream.run };
+    return sseBody(stream);
   },
 );

@@ -1,6 +1,7 @@
 import { IdParams, StreamHeaders, StreamRequest, startReply } from "@conversation-api/core";
-import { SSE_HEADERS, streamHandler } from "../http";
+import { streamHandler } from "../http";
 import { replyDeps } from "../reply-deps";
+import { sseBody } from "../wire/sse";
 
 export const handler = streamHandler(
   "messages-stream",
@@ -17,6 +18,7 @@ export const handler = streamHandler(
     const reply = await startReply(
       replyDeps(deps, userId, context.requestId, params.id),
       {
+        kind: "send",
         conversationId: params.id,
         body,
         idempotencyKey: key,
@@ -24,6 +26,6 @@ export const handler = streamHandler(
         remainingMs: context.getRemainingTimeInMillis?.(),
       },
     );
-    return { headers: SSE_HEADERS, run: reply.run };
+    return sseBody(reply);
   },
 );
