@@ -30,7 +30,8 @@ const [tokens = 20000, rounds = 5] = [Number(process.argv[2] ?? 20000), Number(p
 const perTurnList = (process.argv[3] ?? "1,4").split(",").map(Number);
 const frame = (i: number) => `event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":" tok${i}"}}\n\n`;
 
-let impl: (run: Run) => Readable = bridge;
+const current = (run: Run): Readable => bridge(run).body;
+let impl: (run: Run) => Readable = current;
 let perTurn = 1;
 const server = createServer((_req, res) => {
   res.socket?.setNoDelay(true);
@@ -68,7 +69,7 @@ for (const pt of perTurnList) {
   perTurn = pt;
   const res: Record<string, number[]> = { legacy: [], current: [] };
   for (let r = 0; r < rounds + 1; r++) {
-    for (const [name, fn] of [["legacy", legacyBridge], ["current", bridge]] as const) {
+    for (const [name, fn] of [["legacy", legacyBridge], ["current", current]] as const) {
       impl = fn;
       const v = await once();
       if (r > 0) res[name]!.push(v); // round 0 warms up
