@@ -1,4 +1,4 @@
--- Search, the conversation list, titles, export and branch switching.
+-- Conversations themselves, search, the conversation list, titles, export and branch switching.
 --
 -- Full-text search over conversation titles and message text with the 'simple' configuration: it
 -- lower-cases and splits words but neither stems nor drops stop words, so it behaves the same for
@@ -160,4 +160,71 @@ begin
    where id = p_conversation_id and user_id = auth.uid();
   return v_leaf;
 end
+$$;
+
+-- create_conversation(p_title text, p_system_prompt text, p_model text) returns json
+--   The caller's new conversation. user_id takes its default, auth.uid() (the insert policy would
+--   refuse any other); an account deleted since its token was issued fails with 23503.
+create function public.create_conversation(p_title text, p_system_prompt text, p_model text)
+returns json
+language sql
+volatile
+security invoker
+set search_path = public
+as $$
+  with c as (
+    insert into public.conversations (title, system_prompt, model)
+    values (p_title, p_system_prompt, p_model)
+    returning id, title, system_prompt, model, created_at, updated_at)
+  select to_json(c) from c
+$$;
+
+-- get_conversation(p_id uuid) returns json: the caller's conversation; null when it is not theirs.
+create function public.get_conversation(p_id uuid) returns json
+language sql
+stable
+security invoker
+set search_path = public
+as $$
+  select to_json(c) from (
+    select id, title, system_prompt, model, created_at, updated_at from public.conversations
+     where id = p_id and user_id = (select auth.uid())) c
+$$;
+
+-- update_conversation(p_id uuid, p_patch jsonb) returns json
+--   Sets each of title and system_prompt that p_patch has as a key (a JSON null clears it) and makes
+--   the conversation the most recent; a patch with neither key changes nothing. The conversation as
+--   it is then; null when it is not the caller's.
+create function public.update_conversation(p_id uuid, p_patch jsonb) returns json
+language sql
+volatile
+security invoker
+set search_path = public
+as $$
+  with changed as (
+    update public.conversations
+       set title = case when p_patch ? 'title' then p_patch ->> 'title' else title end,
+           system_prompt = case when p_patch ? 'system_prompt' then p_patch ->> 'system_prompt' else system_prompt end,
+           updated_at = now()
+     where id = p_id and user_id = (select auth.uid()) and p_patch ?| array['title', 'system_prompt']
+    returning id, title, system_prompt, model, created_at, updated_at)
+  select to_json(c) from (
+    select * from changed
+    union all
+    select id, title, system_prompt, model, created_at, updated_at from public.conversations
+     where id = p_id and user_id = (select auth.uid()) and not coalesce(p_patch ?| array['title', 'system_prompt'], false)) c
+$$;
+
+-- delete_conversation(p_id uuid) returns boolean
+--   Deletes the caller's conversation, and its messages with it (their foreign key cascades). false
+--   when it is not the caller's.
+create function public.delete_conversation(p_id uuid) returns boolean
+language sql
+volatile
+security invoker
+set search_path = public
+as $$
+  with gone as (
+    delete from public.conversations where id = p_id and user_id = (select auth.uid()) returning 1)
+  select exists (select 1 from gone)
 $$;
