@@ -8,15 +8,7 @@ export { createStore } from "./store";
 export { sqlRpc, type Call, type Rpc, type RpcArgs } from "./rpc";
 export { migrate } from "./migrate";
 export { readMigrations, readSchema, MIGRATIONS_URL, SCHEMA_URL, type Migration } from "./migrations";
-export {
-  createPgClient,
-  createPgliteClient,
-  timestamptzToIso,
-  type PgOptions,
-  type PgliteOptions,
-  type SqlClient,
-  type SqlTx,
-} from "./sql";
+export { createPgClient, createPgliteClient, timestamptzToIso, type PgOptions, type PgliteOptions, type SqlClient, type SqlTx } from "./sql";
 
 export interface OpenStoreOptions {
   /** postgres://… — use PostgreSQL (e.g. Supabase). Wins over the PGlite options. */

@@ -2,25 +2,8 @@
 // over PostgreSQL's own JSON rendering: timestamptz as "2024-05-01T12:00:00.123456+02:00" (session
 // time zone, fraction trimmed), integers as numbers, jsonb as JSON. So a shape is its list of fields,
 // each timestamp (`*_at`) turned into the API's ISO form; nothing else of a row gets through.
-import type {
-  ApiKeyRecord,
-  BeginReservation,
-  BeginResult,
-  CancelResult,
-  Conversation,
-  ConversationExport,
-  FinishReason,
-  FlushResult,
-  ListedMessage,
-  Message,
-  Page,
-  Rotation,
-  StoredReply,
-  TurnContext,
-  TurnVersion,
-  UsageRow,
-  User,
-} from "@conversation-api/core";
+import type { ApiKeyRecord, BeginReservation, BeginResult, CancelResult, Conversation, ConversationExport, FinishReason } from "@conversation-api/core";
+import type { FlushResult, ListedMessage, Message, Page, Rotation, StoredReply, TurnContext, TurnVersion, UsageRow, User } from "@conversation-api/core";
 import { toPage } from "./cursor";
 import { timestamptzToIso } from "./sql";
 
@@ -45,7 +28,7 @@ export const messageFromJson = (r: Row): Message => ({ ...messageFields(r), reas
 /** find_login's account and its password hash. */
 export const loginFromJson = (r: Row | null) => (r ? { user: userFromJson(r), password_hash: String(r.password_hash) } : null);
 
-/** finish_reply returns a messages row: null, or (PostgREST) a row of nulls, when it stored nothing. */
+/** finish_reply returns a messages row: a row of nulls (or null) when it stored nothing. */
 export const finishedFromJson = (r: Row | null): Message | null => (r?.id ? messageFromJson(r) : null);
 
 /** A timestamp of a JSON row as UTC text with all six fractional digits: a keyset cursor must not round. */

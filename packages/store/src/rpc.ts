@@ -1,14 +1,18 @@
 // How the store reaches the database: one SQL function of schema public per call, its arguments by
 // name, as one signed-in user or as the server, answered with the function's result as JSON in
 // PostgREST's rendering (a set-returning function's rows as an array of objects). Two transports: SQL
-// (below) and PostgREST (supabase/store.ts); the store itself (store.ts) is written once over either.
+// (below) and PostgREST (supabase/store.ts); the store (store.ts) is written once over either.
 import type { UserCredential } from "@conversation-api/core";
 import type { LocalSettings, SqlClient } from "./sql";
 
 export type RpcArgs = Record<string, unknown>;
 
-/** Calls public.<fn>(<name> => <value>, …); `"rows"` for a function that returns a set. */
-export type Call = (fn: string, args: RpcArgs, returns?: "rows") => Promise<unknown>;
+/**
+ * Calls public.<fn>(<name> => <value>, …); `"rows"` for a function that returns a set. Resolves to
+ * the JSON as parsed (null for SQL null): the mapper that reads it gives it its type.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON whose shape the called function defines
+export type Call = (fn: string, args: RpcArgs, returns?: "rows") => Promise<any>;
 
 export interface Rpc {
   /** With server privileges: the connection's own role (SQL) or the secret key (PostgREST). */
@@ -24,9 +28,9 @@ export interface Rpc {
 const NAME = /^[a-z_][a-z0-9_]*$/;
 
 /**
- * Over a SQL connection. A user's call is one statement run as role `authenticated` with the user's
+ * Over a SQL connection: a user's call is one statement run as role `authenticated` with the user's
  * JWT claims (queryAs), exactly as PostgREST runs it; a server call runs as the connection's own role.
- * Each function and argument list is one statement text, so a driver that prepares statements does so once.
+ * One statement text per function and argument list, so a driver that prepares statements does so once.
  */
 export function sqlRpc(sql: SqlClient): Rpc {
   const statements = new Map<string, string>();
@@ -36,9 +40,8 @@ export function sqlRpc(sql: SqlClient): Rpc {
     if (text === undefined) {
       if (![fn, ...names].every((n) => NAME.test(n))) throw new Error(`Not a function or argument name: ${key}`);
       const call = `public.${fn}(${names.map((n, i) => `${n} => $${i + 1}`).join(", ")})`;
-      // to_json renders a row (finish_reply's) as PostgREST does; json_agg the rows of a set.
-      text = rows ? `select coalesce(json_agg(r), '[]') as r from ${call} r` : `select to_json(${call}) as r`;
-      statements.set(key, text);
+      // to_json renders a row (finish_reply's) as PostgREST does; json_agg, the rows of a set.
+      statements.set(key, (text = rows ? `select coalesce(json_agg(r), '[]') as r from ${call} r` : `select to_json(${call}) as r`));
     }
     return text;
   };
@@ -46,10 +49,7 @@ export function sqlRpc(sql: SqlClient): Rpc {
     (run: (text: string, params: unknown[]) => Promise<{ r: unknown }[]>): Call =>
     async (fn, args, returns) => {
       const names = Object.keys(args);
-      const params = names.map((n) => {
-        const v = args[n];
-        return v !== null && typeof v === "object" ? JSON.stringify(v) : v;
-      });
+      const params = names.map((n) => (args[n] !== null && typeof args[n] === "object" ? JSON.stringify(args[n]) : args[n]));
       const [row] = await run(statement(fn, names, returns === "rows"), params);
       return row?.r ?? null;
     };
@@ -64,14 +64,7 @@ export function sqlRpc(sql: SqlClient): Rpc {
       return caller((text, params) => sql.queryAs(identity, text, params));
     },
     blocksThread: sql.blocksThread,
-    async health() {
-      try {
-        await sql.query("select 1");
-        return true;
-      } catch {
-        return false;
-      }
-    },
+    health: () => sql.query("select 1").then(() => true, () => false),
     close: () => sql.close(),
   };
 }

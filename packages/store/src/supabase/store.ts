@@ -13,9 +13,18 @@
 import { AppError, ConfigError, type Store, type UserCredential } from "@conversation-api/core";
 import type { Call, Rpc } from "../rpc";
 import { createStore } from "../store";
-import { anonymousClient, postgrestClient, secretKeyClient, type ClientSettings, type DataClient } from "./clients";
-import { SupabaseRequestError } from "./errors";
+import { keyClient, postgrestClient, type ClientSettings, type DataClient } from "./clients";
 import { userTokenSource } from "./token";
+
+/** A failed request: PostgREST's SQLSTATE in `code`, so the store maps it as it maps a driver's error. */
+export class SupabaseRequestError extends Error {
+  readonly code: string;
+  constructor(fn: string, failure: { code: string; message: string }) {
+    super(`Supabase ${fn} failed: ${failure.code ? `${failure.code} ` : ""}${failure.message}`);
+    this.name = "SupabaseRequestError";
+    this.code = failure.code;
+  }
+}
 
 export interface SupabaseStoreOptions {
   /** https://<project>.supabase.co */
@@ -42,7 +51,7 @@ export function postgrestRpc(opts: SupabaseStoreOptions): Rpc {
       const body = Object.fromEntries(Object.entries(args).map(([k, v]) => [k, v ?? null]));
       const { data, error } = await client(fn).rpc(fn, body);
       if (error) throw new SupabaseRequestError(fn, error);
-      return data as unknown;
+      return data;
     };
   const tokenFor = (userId: string, credential: UserCredential | undefined): (() => Promise<string>) => {
     // A legacy project trusts only its HS256 secret, not our tokens: sign one for this user.
@@ -58,7 +67,7 @@ export function postgrestRpc(opts: SupabaseStoreOptions): Rpc {
   return {
     server: caller((fn) => {
       const key = opts.secretKey;
-      if (key) return (service ??= secretKeyClient(settings, key));
+      if (key) return (service ??= keyClient(settings, key));
       // Keys are checked by a server-only function; data functions hold no secret key and go through the
       // token exchange. A function given neither says so plainly instead of failing with a 500.
       if (fn === "authenticate_api_key")
@@ -77,7 +86,7 @@ export function postgrestRpc(opts: SupabaseStoreOptions): Rpc {
     async health() {
       // Gateway (the publishable key), PostgREST and PostgreSQL, with no secret at all: the anonymous
       // role may read nothing, so PostgreSQL itself answering "permission denied" (42501) is healthy.
-      probe ??= anonymousClient(settings, opts.apiKey);
+      probe ??= keyClient(settings, opts.apiKey);
       try {
         const { error } = await probe.from("conversations").select("id").limit(1);
         return error === null || error.code === "42501";
