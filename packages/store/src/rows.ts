@@ -1,29 +1,32 @@
 // The JSON the SQL functions return (database/schema/), as the API's shapes. Both transports hand
 // over PostgreSQL's own JSON rendering: timestamptz as "2024-05-01T12:00:00.123456+02:00" (session
-// time zone, fraction trimmed), integers as numbers, jsonb as JSON. So a shape is its list of fields,
-// each timestamp (`*_at`) turned into the API's ISO form; nothing else of a row gets through.
-import type { ApiKeyRecord, BeginReservation, BeginResult, CancelResult, Conversation, ConversationExport, FinishReason } from "@conversation-api/core";
-import type { FlushResult, ListedMessage, Message, Page, Rotation, StoredReply, TurnContext, TurnVersion, UsageRow, User } from "@conversation-api/core";
+// time zone, fraction trimmed), integers as numbers, jsonb as JSON. So a mapper lists the shape's
+// fields (nothing else of a row gets through) and turns its timestamps into the API's ISO form.
+import type { ApiKeyRecord, BeginReservation, BeginResult, CancelResult, Conversation, ConversationExport, FlushResult } from "@conversation-api/core";
+import type { ListedMessage, Message, Page, Rotation, StoredReply, TurnContext, TurnVersion, UsageRow, User } from "@conversation-api/core";
 import { toPage } from "./cursor";
-import { timestamptzToIso } from "./sql";
+import { timestamptzToIso as iso } from "./sql";
 
-export type Row = Record<string, unknown>;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON as PostgreSQL typed it; each mapper states what it yields
+export type Row = Record<string, any>;
 
-/** A mapper that keeps exactly `list`'s fields (absent ones as null), timestamps in ISO form. */
-function fields<T>(list: string): (r: Row) => T {
-  const names = list.split(", ");
-  return (r) => Object.fromEntries(names.map((n) => [n, r[n] === undefined || r[n] === null ? null : n.endsWith("_at") ? timestamptzToIso(String(r[n])) : r[n]])) as T;
-}
+const isoOrNull = (v: string | null) => (v === null ? null : iso(v));
 
-export const userFromJson = fields<User>("id, email, display_name, created_at");
-export const conversationFromJson = fields<Conversation>("id, title, system_prompt, model, created_at, updated_at");
-export const apiKeyFromJson = fields<ApiKeyRecord>("id, name, prefix, created_at, last_used_at, expires_at");
-export const usageRowFrom = fields<UsageRow>("key, input_tokens, output_tokens, messages, title_calls, mean_latency_ms");
-const messageFields = fields<Message>(
-  "id, conversation_id, role, content, reasoning, model, token_count, input_tokens, finish_reason, latency_ms, ttft_ms, metadata, created_at, parent_id",
-);
-// prepare_turn's history leaves reasoning out: it never goes back into a prompt.
-export const messageFromJson = (r: Row): Message => ({ ...messageFields(r), reasoning: String(r.reasoning ?? "") });
+export const userFromJson = (r: Row): User => ({ id: r.id, email: r.email, display_name: r.display_name, created_at: iso(r.created_at) });
+export const conversationFromJson = (r: Row): Conversation => ({
+  id: r.id, title: r.title, system_prompt: r.system_prompt, model: r.model, created_at: iso(r.created_at), updated_at: iso(r.updated_at),
+});
+export const apiKeyFromJson = (r: Row): ApiKeyRecord => ({
+  id: r.id, name: r.name, prefix: r.prefix, created_at: iso(r.created_at), last_used_at: isoOrNull(r.last_used_at), expires_at: isoOrNull(r.expires_at),
+});
+export const usageRowFrom = (r: Row): UsageRow => ({
+  key: r.key, input_tokens: r.input_tokens, output_tokens: r.output_tokens, messages: r.messages, title_calls: r.title_calls, mean_latency_ms: r.mean_latency_ms,
+});
+export const messageFromJson = (r: Row): Message => ({
+  id: r.id, conversation_id: r.conversation_id, role: r.role, content: r.content, reasoning: r.reasoning ?? "", model: r.model, token_count: r.token_count,
+  input_tokens: r.input_tokens, finish_reason: r.finish_reason, latency_ms: r.latency_ms, ttft_ms: r.ttft_ms, metadata: r.metadata, created_at: iso(r.created_at),
+  parent_id: r.parent_id, // prepare_turn's history leaves reasoning out: it never goes back into a prompt
+});
 
 /** find_login's account and its password hash. */
 export const loginFromJson = (r: Row | null) => (r ? { user: userFromJson(r), password_hash: String(r.password_hash) } : null);
@@ -44,8 +47,8 @@ export function microsUtc(text: string): string {
 export function branchPageFromJson(r: Row[] | null, limit: number, cursorOf: (seq: string) => string): Page<ListedMessage> | null {
   if (!r) return null;
   const listed = (m: Row): ListedMessage => {
-    const ids = (m.sibling_ids as string[] | undefined) ?? [String(m.id)];
-    return { ...messageFromJson(m), sibling_ids: ids, sibling_count: ids.length, sibling_index: Math.max(0, ids.indexOf(String(m.id))) };
+    const ids: string[] = m.sibling_ids ?? [m.id];
+    return { ...messageFromJson(m), sibling_ids: ids, sibling_count: ids.length, sibling_index: Math.max(0, ids.indexOf(m.id)) };
   };
   return toPage(r, limit, listed, (last) => cursorOf(String(last.cursor_seq)));
 }
@@ -53,10 +56,10 @@ export function branchPageFromJson(r: Row[] | null, limit: number, cursorOf: (se
 /** prepare_turn's jsonb. */
 export function turnFromJson(r: Row | null): TurnContext | null {
   if (!r) return null;
-  const { conversation, history, user_message, reply, parent_found } = r as { conversation: Row; history: Row[]; user_message: Row | null; reply: Row | null; parent_found?: boolean };
+  const { conversation, history, user_message, reply, parent_found } = r;
   return {
     conversation: conversationFromJson(conversation),
-    history: history.map(messageFromJson),
+    history: (history as Row[]).map(messageFromJson),
     idempotent: user_message ? { user_message: messageFromJson(user_message), reply: reply ? messageFromJson(reply) : null } : null,
     parent_found: parent_found !== false,
   };
@@ -77,20 +80,17 @@ export const expectArg = (v: TurnVersion | null | undefined) =>
   v ? { leaf: v.leaf, leaf_open: v.leaf_open ?? false, system_prompt: v.system_prompt, model: v.model } : null;
 
 /** rotate_refresh_token's jsonb. */
-export function rotationFrom(r: unknown): Rotation {
-  const o = (r ?? {}) as { status?: unknown; user_id?: unknown };
-  if (o.status === "ok" && typeof o.user_id === "string") return { status: "ok", user_id: o.user_id };
-  return { status: o.status === "reused" ? "reused" : "invalid" };
-}
+export const rotationFrom = (r: { status?: unknown; user_id?: unknown } | null): Rotation =>
+  r?.status === "ok" && typeof r.user_id === "string" ? { status: "ok", user_id: r.user_id } : { status: r?.status === "reused" ? "reused" : "invalid" };
 
 export const replyFromJson = (r: Row | null): StoredReply | null =>
   r ? { ...messageFromJson(r), cancel_requested: r.cancel_requested_at !== null && r.cancel_requested_at !== undefined } : null;
 
 export function beginFromJson(r: Row): BeginResult {
-  const reply = r.reply ? messageFromJson(r.reply as Row) : null;
+  const reply = r.reply ? messageFromJson(r.reply) : null;
   switch (r.status) {
     case "created":
-      return { status: "created", reply: reply!, user_message: messageFromJson(r.user_message as Row), budget_left: r.budget_left == null ? null : Number(r.budget_left) };
+      return { status: "created", reply: reply!, user_message: messageFromJson(r.user_message), budget_left: r.budget_left ?? null };
     case "attach":
     case "busy":
       return { status: r.status, reply: reply! };
@@ -99,28 +99,26 @@ export function beginFromJson(r: Row): BeginResult {
     case "moved":
       return { status: "moved" };
     case "over_budget":
-      return { status: "over_budget", used: Number(r.used ?? 0) };
+      return { status: "over_budget", used: r.used ?? 0 };
     case "too_many":
-      return { status: "too_many", streaming: Number(r.streaming ?? 0) };
+      return { status: "too_many", streaming: r.streaming ?? 0 };
     default:
       return { status: "mismatch" };
   }
 }
 
 export const flushFromJson = (r: Row | null): FlushResult | null =>
-  r ? { finish_reason: (r.finish_reason ?? null) as FinishReason | null, cancel: r.cancel === true } : null;
+  r ? { finish_reason: r.finish_reason ?? null, cancel: r.cancel === true } : null;
 
 export const cancelFromJson = (r: Row | null): CancelResult | null =>
-  !r ? null : r.status === "accepted" ? { status: "accepted" } : { status: "ended", finish_reason: r.finish_reason as FinishReason };
+  !r ? null : r.status === "accepted" ? { status: "accepted" } : { status: "ended", finish_reason: r.finish_reason };
 
 /** export_conversation's jsonb: null when the conversation is not the caller's. */
-export function exportFromJson(r: Row | null): ConversationExport | null {
-  if (!r?.conversation) return null;
-  return { ...conversationFromJson(r.conversation as Row), messages: ((r.messages as Row[] | null) ?? []).map(messageFromJson) };
-}
+export const exportFromJson = (r: Row | null): ConversationExport | null =>
+  r?.conversation ? { ...conversationFromJson(r.conversation), messages: ((r.messages ?? []) as Row[]).map(messageFromJson) } : null;
 
 /** SQLSTATE of a failed call: the drivers' errors and PostgREST's both carry it as `code`. */
-export function sqlState(e: unknown): string | undefined {
+export const sqlState = (e: unknown): string | undefined => {
   const code = (e as { code?: unknown } | null)?.code;
   return typeof code === "string" ? code : undefined;
-}
+};

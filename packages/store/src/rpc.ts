@@ -8,11 +8,12 @@ import type { LocalSettings, SqlClient } from "./sql";
 export type RpcArgs = Record<string, unknown>;
 
 /**
- * Calls public.<fn>(<name> => <value>, …); `"rows"` for a function that returns a set. Resolves to
- * the JSON as parsed (null for SQL null): the mapper that reads it gives it its type.
+ * Calls public.<fn>(<name> => <value>, …); `returns` says when the function returns a set ("rows")
+ * or a composite row ("row") rather than a scalar or JSON. Resolves to the JSON as parsed (null for
+ * SQL null): the mapper that reads it gives it its type.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON whose shape the called function defines
-export type Call = (fn: string, args: RpcArgs, returns?: "rows") => Promise<any>;
+export type Call = (fn: string, args: RpcArgs, returns?: "rows" | "row") => Promise<any>;
 
 export interface Rpc {
   /** With server privileges: the connection's own role (SQL) or the secret key (PostgREST). */
@@ -34,14 +35,15 @@ const NAME = /^[a-z_][a-z0-9_]*$/;
  */
 export function sqlRpc(sql: SqlClient): Rpc {
   const statements = new Map<string, string>();
-  const statement = (fn: string, names: string[], rows: boolean): string => {
-    const key = `${fn}(${names.join()})${rows ? "*" : ""}`;
+  const statement = (fn: string, names: string[], returns: "rows" | "row" | undefined): string => {
+    const key = `${fn}(${names.join()})${returns ?? ""}`;
     let text = statements.get(key);
     if (text === undefined) {
       if (![fn, ...names].every((n) => NAME.test(n))) throw new Error(`Not a function or argument name: ${key}`);
       const call = `public.${fn}(${names.map((n, i) => `${n} => $${i + 1}`).join(", ")})`;
-      // to_json renders a row (finish_reply's) as PostgREST does; json_agg, the rows of a set.
-      statements.set(key, (text = rows ? `select coalesce(json_agg(r), '[]') as r from ${call} r` : `select to_json(${call}) as r`));
+      // Rendered as PostgREST renders them: the rows of a set as an array, a row as an object.
+      text = returns === "rows" ? `select coalesce(json_agg(r), '[]') as r from ${call} r` : returns === "row" ? `select to_json(${call}) as r` : `select ${call} as r`;
+      statements.set(key, text);
     }
     return text;
   };
@@ -50,7 +52,7 @@ export function sqlRpc(sql: SqlClient): Rpc {
     async (fn, args, returns) => {
       const names = Object.keys(args);
       const params = names.map((n) => (args[n] !== null && typeof args[n] === "object" ? JSON.stringify(args[n]) : args[n]));
-      const [row] = await run(statement(fn, names, returns === "rows"), params);
+      const [row] = await run(statement(fn, names, returns), params);
       return row?.r ?? null;
     };
 

@@ -36,9 +36,8 @@ export function createStore(rpc: Rpc): Store {
       ),
     findLogin: (email) => server("find_login", { p_email: email }).then(rows.loginFromJson),
     findLoginById: async (id) => (isUuid(id) ? rows.loginFromJson(await server("find_login_by_id", { p_user_id: id })) : null),
-    createSession: async (userId, tokenHash, expiresAt) => {
-      await server("create_session", { p_user_id: userId, p_token_hash: tokenHash, p_expires_at: expiresAt });
-    },
+    createSession: (userId, tokenHash, expiresAt) =>
+      server("create_session", { p_user_id: userId, p_token_hash: tokenHash, p_expires_at: expiresAt }).then(() => undefined),
     rotateSession: (tokenHash, newHash, expiresAt) =>
       server("rotate_refresh_token", { p_token_hash: tokenHash, p_new_hash: newHash, p_expires_at: expiresAt }).then(rows.rotationFrom),
     revokeSession: (tokenHash) => server("revoke_session", { p_token_hash: tokenHash }).then(isTrue),
@@ -46,9 +45,7 @@ export function createStore(rpc: Rpc): Store {
     authenticateApiKey: (keyHash) => server("authenticate_api_key", { p_key_hash: keyHash }).then((id) => (typeof id === "string" ? id : null)),
     loginRetryAfter: (t) =>
       server("login_retry_after", { p_account: t.account, p_ip: t.ip, p_window_seconds: t.windowSeconds, p_max_account: t.maxAccount, p_max_ip: t.maxIp }).then(Number),
-    recordLogin: async (account, ip, ok) => {
-      await server("record_login", { p_account: account, p_ip: ip, p_ok: ok });
-    },
+    recordLogin: (account, ip, ok) => server("record_login", { p_account: account, p_ip: ip, p_ok: ok }).then(() => undefined),
     registerAttempt: (ip, windowSeconds, max) => server("register_attempt", { p_ip: ip, p_window_seconds: windowSeconds, p_max: max }).then(Number),
     forUser(userId, credential) {
       // auth.uid() casts the claim to uuid; anything else would fail every call obscurely.
@@ -129,7 +126,7 @@ function userStore(call: Call, blocksThread: boolean): UserStore {
       call("finish_reply", {
         p_id: f.id, p_text: f.text, p_reasoning: f.reasoning, p_token_count: f.token_count, p_input_tokens: f.input_tokens,
         p_finish_reason: f.finish_reason, p_latency_ms: f.latency_ms, p_ttft_ms: f.ttft_ms, p_metadata: f.metadata,
-      }).then(rows.finishedFromJson),
+      }, "row").then(rows.finishedFromJson),
     getReply: async (id, staleMs) => (isUuid(id) ? rows.replyFromJson(await call("get_reply", { p_id: id, p_stale_ms: Math.trunc(staleMs) })) : null),
     requestCancel: async (id, staleMs) =>
       isUuid(id) ? rows.cancelFromJson(await call("request_cancel", { p_id: id, p_stale_ms: Math.trunc(staleMs) })) : null,

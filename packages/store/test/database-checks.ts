@@ -118,8 +118,10 @@ export function describeDatabaseChecks(name: string, getSql: () => SqlClient, fr
         messages: await tx.query("select * from messages where user_id = $1", [B]),
         api_keys: await tx.query("select id, prefix from api_keys where user_id = $1", [B]),
         everything: await tx.query<{ user_id: string }>("select user_id from messages"),
+        // RLS alone scopes the list function (it repeats no user filter of its own).
+        listed: (await tx.query<{ r: { id: string }[] }>("select list_conversations(null, null, 100) as r"))[0]!.r.map((c) => c.id),
       }));
-      expect(seen).toMatchObject({ uid: A, users: [], conversations: [], messages: [], api_keys: [] });
+      expect(seen).toMatchObject({ uid: A, users: [], conversations: [], messages: [], api_keys: [], listed: [convA] });
       expect(seen.everything.map((m) => m.user_id)).toEqual([A]);
     });
 
@@ -336,6 +338,15 @@ export function describeDatabaseChecks(name: string, getSql: () => SqlClient, fr
       expect((await sw(A, convA, leafB!.id))[0]!.r).toBeNull();
       expect((await sw(A, convA, x))[0]!.r).toBe(x);
       expect((await failure(sql.query("select switch_branch($1, $2)", [convA, x]))).code).toBe("42501");
+    });
+
+    it("fixes the search_path of every function that runs with its owner's rights", async () => {
+      const unfixed = await sql.query(
+        `select p.proname from pg_proc p
+          where p.pronamespace = 'public'::regnamespace and p.prosecdef
+            and not exists (select 1 from unnest(coalesce(p.proconfig, '{}')) c where c like 'search_path=%')`,
+      );
+      expect(unfixed).toEqual([]);
     });
 
     it("runs server-only functions for the server alone", async () => {

@@ -36,7 +36,7 @@ describe("sqlRpc", () => {
     ]);
     // finish_reply returns a messages row; for a reply that is not the caller's, a row of nulls, as from PostgREST.
     const nothing = { p_text: "", p_reasoning: "", p_token_count: 0, p_input_tokens: 0, p_finish_reason: "end_turn", p_latency_ms: 1, p_ttft_ms: 1, p_metadata: {} };
-    const none = await as("finish_reply", { p_id: randomUUID(), ...nothing });
+    const none = await as("finish_reply", { p_id: randomUUID(), ...nothing }, "row");
     expect(Object.values(none).every((v) => v === null)).toBe(true);
     expect(Object.keys(none)).toEqual(expect.arrayContaining(["id", "conversation_id", "content", "metadata"]));
     expect(await as("delete_conversation", { p_id: c.id })).toBe(true);
