@@ -3,7 +3,8 @@
 -- PostgREST transports make the same call, and list_conversations is the only conversation list.
 -- Each grant is explicit, as on a Supabase project whose default privileges grant nothing (and one
 -- whose default privileges grant everything: they are revoked). The functions are as database/schema/
--- declares them (40_access, 60_conversations, 90_privileges).
+-- declares them (40_access, 60_conversations, 90_privileges); "or replace", so a database built from
+-- those files, which has them already, takes this migration too.
 
 -- ---------------------------------------------------------------------------------------------
 -- Accounts. Registering and signing in happen before there is a user: those functions are
@@ -13,7 +14,7 @@
 -- create_user(p_email text, p_password_hash text, p_display_name text) returns json (server-only)
 --   The new account's public fields. The email arrives normalised; one already taken, in any case,
 --   fails with 23505 (users_email_lower_key).
-create function public.create_user(p_email text, p_password_hash text, p_display_name text)
+create or replace function public.create_user(p_email text, p_password_hash text, p_display_name text)
 returns json
 language sql
 volatile
@@ -29,7 +30,7 @@ $$;
 
 -- find_login(p_email text) returns json (server-only)
 --   The account with this email, in any case, with its password hash; null when there is none.
-create function public.find_login(p_email text) returns json
+create or replace function public.find_login(p_email text) returns json
 language sql
 stable
 security invoker
@@ -41,7 +42,7 @@ as $$
 $$;
 
 -- find_login_by_id(p_user_id uuid) returns json (server-only): find_login's answer, by id.
-create function public.find_login_by_id(p_user_id uuid) returns json
+create or replace function public.find_login_by_id(p_user_id uuid) returns json
 language sql
 stable
 security invoker
@@ -53,7 +54,7 @@ as $$
 $$;
 
 -- get_user() returns json: the caller's account (never its password hash); null without one.
-create function public.get_user() returns json
+create or replace function public.get_user() returns json
 language sql
 stable
 security invoker
@@ -65,7 +66,7 @@ as $$
 $$;
 
 -- list_api_keys() returns json: the caller's live (not revoked) keys, newest first, public fields only.
-create function public.list_api_keys() returns json
+create or replace function public.list_api_keys() returns json
 language sql
 stable
 security invoker
@@ -79,7 +80,7 @@ $$;
 -- create_conversation(p_title text, p_system_prompt text, p_model text) returns json
 --   The caller's new conversation. user_id takes its default, auth.uid() (the insert policy would
 --   refuse any other); an account deleted since its token was issued fails with 23503.
-create function public.create_conversation(p_title text, p_system_prompt text, p_model text)
+create or replace function public.create_conversation(p_title text, p_system_prompt text, p_model text)
 returns json
 language sql
 volatile
@@ -94,7 +95,7 @@ as $$
 $$;
 
 -- get_conversation(p_id uuid) returns json: the caller's conversation; null when it is not theirs.
-create function public.get_conversation(p_id uuid) returns json
+create or replace function public.get_conversation(p_id uuid) returns json
 language sql
 stable
 security invoker
@@ -109,7 +110,7 @@ $$;
 --   Sets each of title and system_prompt that p_patch has as a key (a JSON null clears it) and makes
 --   the conversation the most recent; a patch with neither key changes nothing. The conversation as
 --   it is then; null when it is not the caller's.
-create function public.update_conversation(p_id uuid, p_patch jsonb) returns json
+create or replace function public.update_conversation(p_id uuid, p_patch jsonb) returns json
 language sql
 volatile
 security invoker
@@ -132,7 +133,7 @@ $$;
 -- delete_conversation(p_id uuid) returns boolean
 --   Deletes the caller's conversation, and its messages with it (their foreign key cascades). false
 --   when it is not the caller's.
-create function public.delete_conversation(p_id uuid) returns boolean
+create or replace function public.delete_conversation(p_id uuid) returns boolean
 language sql
 volatile
 security invoker
