@@ -42,7 +42,10 @@ export function sqlRpc(sql: SqlClient): Rpc {
       if (![fn, ...names].every((n) => NAME.test(n))) throw new Error(`Not a function or argument name: ${key}`);
       const call = `public.${fn}(${names.map((n, i) => `${n} => $${i + 1}`).join(", ")})`;
       // Rendered as PostgREST renders them: the rows of a set as an array, a row as an object.
-      text = returns === "rows" ? `select coalesce(json_agg(r), '[]') as r from ${call} r` : returns === "row" ? `select to_json(${call}) as r` : `select ${call} as r`;
+      text =
+        returns === "rows" ? `select coalesce(json_agg(r), '[]') as r from ${call} r`
+        : returns === "row" ? `select to_json(${call}) as r`
+        : `select ${call} as r`;
       statements.set(key, text);
     }
     return text;
