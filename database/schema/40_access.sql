@@ -1,4 +1,4 @@
--- Access: budgets, API keys, sessions and throttling.
+-- Access: budgets, API keys, accounts, sessions and throttling.
 --
 -- Everything here holds for a user who talks to PostgREST directly with their own token: they cannot
 -- lower their recorded usage, read a secret, touch another user's rows, or store figures the API
@@ -145,6 +145,18 @@ begin
 end
 $$;
 
+-- list_api_keys() returns json: the caller's live (not revoked) keys, newest first, public fields only.
+create function public.list_api_keys() returns json
+language sql
+stable
+security invoker
+set search_path = public
+as $$
+  select coalesce(json_agg(k order by k.created_at desc, k.id desc), '[]')
+    from (select id, name, prefix, created_at, last_used_at, expires_at from public.api_keys
+           where user_id = (select auth.uid()) and revoked_at is null) k
+$$;
+
 -- authenticate_api_key(p_key_hash text) returns uuid (server-only)
 --   The owner of a live key (not revoked, not expired), else null. Marks it used, at most once a minute.
 create function public.authenticate_api_key(p_key_hash text) returns uuid
@@ -160,6 +172,65 @@ as $$
       from k where a.id = k.id and (k.last_used_at is null or k.last_used_at < now() - interval '1 minute')
   )
   select user_id from k
+$$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Accounts. Registering and signing in happen before there is a user: those functions are
+-- server-only. get_user is the signed-in caller's own account.
+-- ---------------------------------------------------------------------------------------------
+
+-- create_user(p_email text, p_password_hash text, p_display_name text) returns json (server-only)
+--   The new account's public fields. The email arrives normalised; one already taken, in any case,
+--   fails with 23505 (users_email_lower_key).
+create function public.create_user(p_email text, p_password_hash text, p_display_name text)
+returns json
+language sql
+volatile
+security invoker
+set search_path = public, pg_temp
+as $$
+  with u as (
+    insert into public.users (email, password_hash, display_name)
+    values (p_email, p_password_hash, p_display_name)
+    returning id, email, display_name, created_at)
+  select to_json(u) from u
+$$;
+
+-- find_login(p_email text) returns json (server-only)
+--   The account with this email, in any case, with its password hash; null when there is none.
+create function public.find_login(p_email text) returns json
+language sql
+stable
+security invoker
+set search_path = public, pg_temp
+as $$
+  select to_json(u) from (
+    select id, email, display_name, created_at, password_hash from public.users
+     where lower(email) = lower(p_email)) u
+$$;
+
+-- find_login_by_id(p_user_id uuid) returns json (server-only): find_login's answer, by id.
+create function public.find_login_by_id(p_user_id uuid) returns json
+language sql
+stable
+security invoker
+set search_path = public, pg_temp
+as $$
+  select to_json(u) from (
+    select id, email, display_name, created_at, password_hash from public.users
+     where id = p_user_id) u
+$$;
+
+-- get_user() returns json: the caller's account (never its password hash); null without one.
+create function public.get_user() returns json
+language sql
+stable
+security invoker
+set search_path = public
+as $$
+  select to_json(u) from (
+    select id, email, display_name, created_at from public.users
+     where id = (select auth.uid())) u
 $$;
 
 -- ---------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
--- Search, the conversation list, titles, export and branch switching.
+-- Conversations themselves, search, the conversation list, titles, export and branch switching.
 --
 -- Full-text search over conversation titles and message text with the 'simple' configuration: it
 -- lower-cases and splits words but neither stems nor drops stop words, so it behaves the same for
@@ -55,6 +55,14 @@ $$;
 -- One value rather than rows: a driver decodes one field instead of six per row. PL/pgSQL rather than
 -- SQL: each connection plans the two queries once and reuses the plans (a SQL function is planned on
 -- every call), which also works behind a transaction-mode pooler, where prepared statements do not.
+-- The hot path, so it does no more than it must. The rows, already in order, go into an array turned
+-- into JSON once, which costs less than json_agg building it row by row (the outer order by only
+-- states the order; it sorts nothing). RLS alone picks the caller's rows (its qual is the index
+-- condition): a second `user_id = auth.uid()` here would only evaluate the claims again and add a
+-- filter. So a role that bypasses RLS, which may read every row anyway, would get every
+-- conversation; the API calls this only as the user. No `set search_path`: a SET clause saves and
+-- restores the setting on every call, and this needs none: it runs as the caller, whose own search
+-- path can only mislead the caller, and the tables and functions it names are schema-qualified.
 create function public.list_conversations(
   p_after_updated_at timestamptz,
   p_after_id         uuid,
@@ -63,24 +71,23 @@ create function public.list_conversations(
 language plpgsql
 stable
 security invoker
-set search_path = public
 as $$
 begin
   if p_after_id is null then
-    return (select coalesce(json_agg(c order by c.updated_at desc, c.id desc), '[]')
-              from (select t.id, t.title, t.system_prompt, t.model, t.created_at, t.updated_at
-                      from public.conversations t
-                     where t.user_id = (select auth.uid())
-                     order by t.updated_at desc, t.id desc
-                     limit greatest(1, least(coalesce(p_limit, 20), 101))) c);
+    return pg_catalog.array_to_json(array(
+      select c from (select t.id, t.title, t.system_prompt, t.model, t.created_at, t.updated_at
+                       from public.conversations t
+                      order by t.updated_at desc, t.id desc
+                      limit greatest(1, least(coalesce(p_limit, 20), 101))) c
+       order by c.updated_at desc, c.id desc));
   end if;
-  return (select coalesce(json_agg(c order by c.updated_at desc, c.id desc), '[]')
-            from (select t.id, t.title, t.system_prompt, t.model, t.created_at, t.updated_at
-                    from public.conversations t
-                   where t.user_id = (select auth.uid())
-                     and (t.updated_at, t.id) < (p_after_updated_at, p_after_id)
-                   order by t.updated_at desc, t.id desc
-                   limit greatest(1, least(coalesce(p_limit, 20), 101))) c);
+  return pg_catalog.array_to_json(array(
+    select c from (select t.id, t.title, t.system_prompt, t.model, t.created_at, t.updated_at
+                     from public.conversations t
+                    where (t.updated_at, t.id) < (p_after_updated_at, p_after_id)
+                    order by t.updated_at desc, t.id desc
+                    limit greatest(1, least(coalesce(p_limit, 20), 101))) c
+     order by c.updated_at desc, c.id desc));
 end
 $$;
 
@@ -160,4 +167,71 @@ begin
    where id = p_conversation_id and user_id = auth.uid();
   return v_leaf;
 end
+$$;
+
+-- create_conversation(p_title text, p_system_prompt text, p_model text) returns json
+--   The caller's new conversation. user_id takes its default, auth.uid() (the insert policy would
+--   refuse any other); an account deleted since its token was issued fails with 23503.
+create function public.create_conversation(p_title text, p_system_prompt text, p_model text)
+returns json
+language sql
+volatile
+security invoker
+set search_path = public
+as $$
+  with c as (
+    insert into public.conversations (title, system_prompt, model)
+    values (p_title, p_system_prompt, p_model)
+    returning id, title, system_prompt, model, created_at, updated_at)
+  select to_json(c) from c
+$$;
+
+-- get_conversation(p_id uuid) returns json: the caller's conversation; null when it is not theirs.
+create function public.get_conversation(p_id uuid) returns json
+language sql
+stable
+security invoker
+set search_path = public
+as $$
+  select to_json(c) from (
+    select id, title, system_prompt, model, created_at, updated_at from public.conversations
+     where id = p_id and user_id = (select auth.uid())) c
+$$;
+
+-- update_conversation(p_id uuid, p_patch jsonb) returns json
+--   Sets each of title and system_prompt that p_patch has as a key (a JSON null clears it) and makes
+--   the conversation the most recent; a patch with neither key changes nothing. The conversation as
+--   it is then; null when it is not the caller's.
+create function public.update_conversation(p_id uuid, p_patch jsonb) returns json
+language sql
+volatile
+security invoker
+set search_path = public
+as $$
+  with changed as (
+    update public.conversations
+       set title = case when p_patch ? 'title' then p_patch ->> 'title' else title end,
+           system_prompt = case when p_patch ? 'system_prompt' then p_patch ->> 'system_prompt' else system_prompt end,
+           updated_at = now()
+     where id = p_id and user_id = (select auth.uid()) and p_patch ?| array['title', 'system_prompt']
+    returning id, title, system_prompt, model, created_at, updated_at)
+  select to_json(c) from (
+    select * from changed
+    union all
+    select id, title, system_prompt, model, created_at, updated_at from public.conversations
+     where id = p_id and user_id = (select auth.uid()) and not coalesce(p_patch ?| array['title', 'system_prompt'], false)) c
+$$;
+
+-- delete_conversation(p_id uuid) returns boolean
+--   Deletes the caller's conversation, and its messages with it (their foreign key cascades). false
+--   when it is not the caller's.
+create function public.delete_conversation(p_id uuid) returns boolean
+language sql
+volatile
+security invoker
+set search_path = public
+as $$
+  with gone as (
+    delete from public.conversations where id = p_id and user_id = (select auth.uid()) returning 1)
+  select exists (select 1 from gone)
 $$;

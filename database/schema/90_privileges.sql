@@ -32,7 +32,13 @@ grant execute on function
   public.list_conversations(timestamptz, uuid, integer),
   public.set_default_title(uuid, text),
   public.export_conversation(uuid),
-  public.switch_branch(uuid, uuid)
+  public.switch_branch(uuid, uuid),
+  public.get_user(),
+  public.create_conversation(text, text, text),
+  public.get_conversation(uuid),
+  public.update_conversation(uuid, jsonb),
+  public.delete_conversation(uuid),
+  public.list_api_keys()
 to authenticated, service_role;
 
 -- Server-only: the pre-auth paths, run with the connection's own role or the service key.
@@ -45,7 +51,10 @@ revoke all on function
   public.attempts_retry_after(text, text, integer, integer),
   public.login_retry_after(text, text, integer, integer, integer),
   public.record_login(text, text, boolean),
-  public.register_attempt(text, integer, integer)
+  public.register_attempt(text, integer, integer),
+  public.create_user(text, text, text),
+  public.find_login(text),
+  public.find_login_by_id(uuid)
 from authenticated;
 grant execute on function
   public.authenticate_api_key(text),
@@ -56,7 +65,10 @@ grant execute on function
   public.attempts_retry_after(text, text, integer, integer),
   public.login_retry_after(text, text, integer, integer, integer),
   public.record_login(text, text, boolean),
-  public.register_attempt(text, integer, integer)
+  public.register_attempt(text, integer, integer),
+  public.create_user(text, text, text),
+  public.find_login(text),
+  public.find_login_by_id(uuid)
 to service_role;
 
 -- The trigger function runs as part of an insert, never as a call.

@@ -20,9 +20,7 @@ export const isUuid = (s: string): boolean => UUID.test(s);
 
 const invalid = () => new AppError("invalid_request_error", "Invalid cursor");
 
-function encode(value: unknown): string {
-  return Buffer.from(JSON.stringify(value), "utf8").toString("base64url");
-}
+const encode = (value: unknown): string => Buffer.from(JSON.stringify(value), "utf8").toString("base64url");
 
 function decode(cursor: string): Record<string, unknown> {
   try {

@@ -1,20 +1,14 @@
 import type { Store } from "@conversation-api/core";
 import { migrate } from "./migrate";
+import { sqlRpc } from "./rpc";
 import { createPgClient, createPgliteClient, type SqlClient } from "./sql";
-import { createSqlStore } from "./sql-store";
+import { createStore } from "./store";
 
-export { createSqlStore } from "./sql-store";
+export { createStore } from "./store";
+export { sqlRpc, type Call, type Rpc, type RpcArgs } from "./rpc";
 export { migrate } from "./migrate";
 export { readMigrations, readSchema, MIGRATIONS_URL, SCHEMA_URL, type Migration } from "./migrations";
-export {
-  createPgClient,
-  createPgliteClient,
-  timestamptzToIso,
-  type PgOptions,
-  type PgliteOptions,
-  type SqlClient,
-  type SqlTx,
-} from "./sql";
+export { createPgClient, createPgliteClient, timestamptzToIso, type PgOptions, type PgliteOptions, type SqlClient, type SqlTx } from "./sql";
 
 export interface OpenStoreOptions {
   /** postgres://… — use PostgreSQL (e.g. Supabase). Wins over the PGlite options. */
@@ -30,6 +24,9 @@ export interface OpenStoreOptions {
 }
 
 export type SqlStore = Store & { sql: SqlClient };
+
+/** The store over SQL: PGlite or a PostgreSQL server, through the connection `sql`. */
+export const createSqlStore = (sql: SqlClient): Store => createStore(sqlRpc(sql));
 
 export async function openStore(opts: OpenStoreOptions = {}): Promise<SqlStore> {
   const sql = opts.databaseUrl

@@ -22,12 +22,6 @@ export interface SqlClient extends SqlTx {
    * settings are transaction-local, so nothing outlives the statement; a failure rolls back both.
    */
   queryAs<T = Record<string, unknown>>(settings: LocalSettings, text: string, params?: unknown[]): Promise<T[]>;
-  /**
-   * True where each statement text is parsed and planned once and reused (the PGlite driver's named
-   * prepared statements); false where every query is planned again (node-postgres here, which sends
-   * no prepared statements so that transaction-mode poolers work).
-   */
-  readonly reusesPlans: boolean;
   /** True where queries run on the caller's thread (PGlite without a worker): they hold its event loop. */
   readonly blocksThread: boolean;
   close(): Promise<void>;
@@ -294,7 +288,6 @@ export function pgliteClient(
   }
 
   return {
-    reusesPlans: true,
     blocksThread,
     query: (text, params = []) => exclusive(() => run(text, params)),
     queryAs: (settings, text, params = []) => exclusive(() => runAs(settings, text, params)),
@@ -401,7 +394,6 @@ export async function createPgClient(databaseUrl: string, opts: PgOptions = {}):
 
   return {
     ...wrap(pool),
-    reusesPlans: false,
     blocksThread: false,
     transaction,
     async queryAs<T>(settings: LocalSettings, text: string, params: unknown[] = []): Promise<T[]> {

@@ -13,10 +13,15 @@ const USER_CALLABLE = [
   "branch_path",
   "conversation_leaf",
   "create_api_key",
+  "create_conversation",
+  "delete_conversation",
   "export_conversation",
   "finish_reply",
   "flush_reply",
+  "get_conversation",
   "get_reply",
+  "get_user",
+  "list_api_keys",
   "list_branch",
   "list_conversations",
   "prepare_turn",
@@ -28,6 +33,7 @@ const USER_CALLABLE = [
   "settle_stale_replies",
   "settle_tokens",
   "switch_branch",
+  "update_conversation",
   "usage_report",
 ] as const;
 
@@ -112,8 +118,10 @@ export function describeDatabaseChecks(name: string, getSql: () => SqlClient, fr
         messages: await tx.query("select * from messages where user_id = $1", [B]),
         api_keys: await tx.query("select id, prefix from api_keys where user_id = $1", [B]),
         everything: await tx.query<{ user_id: string }>("select user_id from messages"),
+        // RLS alone scopes the list function (it repeats no user filter of its own).
+        listed: (await tx.query<{ r: { id: string }[] }>("select list_conversations(null, null, 100) as r"))[0]!.r.map((c) => c.id),
       }));
-      expect(seen).toMatchObject({ uid: A, users: [], conversations: [], messages: [], api_keys: [] });
+      expect(seen).toMatchObject({ uid: A, users: [], conversations: [], messages: [], api_keys: [], listed: [convA] });
       expect(seen.everything.map((m) => m.user_id)).toEqual([A]);
     });
 
@@ -186,6 +194,9 @@ export function describeDatabaseChecks(name: string, getSql: () => SqlClient, fr
       "login_retry_after('a', 'ip', 60, 5, 50)",
       "record_login('a', 'ip', false)",
       "register_attempt('ip', 60, 30)",
+      "create_user('x@example.com', 'h', null)",
+      "find_login('x@example.com')",
+      "find_login_by_id($1)",
     ];
 
     it("keeps secrets unreadable as authenticated: password, key and token hashes", async () => {
@@ -327,6 +338,15 @@ export function describeDatabaseChecks(name: string, getSql: () => SqlClient, fr
       expect((await sw(A, convA, leafB!.id))[0]!.r).toBeNull();
       expect((await sw(A, convA, x))[0]!.r).toBe(x);
       expect((await failure(sql.query("select switch_branch($1, $2)", [convA, x]))).code).toBe("42501");
+    });
+
+    it("fixes the search_path of every function that runs with its owner's rights", async () => {
+      const unfixed = await sql.query(
+        `select p.proname from pg_proc p
+          where p.pronamespace = 'public'::regnamespace and p.prosecdef
+            and not exists (select 1 from unnest(coalesce(p.proconfig, '{}')) c where c like 'search_path=%')`,
+      );
+      expect(unfixed).toEqual([]);
     });
 
     it("runs server-only functions for the server alone", async () => {
@@ -498,7 +518,7 @@ export function describeDatabaseChecks(name: string, getSql: () => SqlClient, fr
              (select count(*) from pg_class c where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'S')
                and (has_table_privilege('anon', c.oid, 'select,insert,update,delete') or (c.relkind = 'S' and has_sequence_privilege('anon', c.oid, 'usage')))) as anon_relations,
              (select count(*) from pg_proc p where p.pronamespace = 'public'::regnamespace and has_function_privilege('anon', p.oid, 'execute')) as anon_functions,
-             (select count(*) from pg_proc p where p.pronamespace = 'public'::regnamespace and p.proname in ('authenticate_api_key', 'rotate_refresh_token', 'record_login')
+             (select count(*) from pg_proc p where p.pronamespace = 'public'::regnamespace and p.proname in ('authenticate_api_key', 'rotate_refresh_token', 'record_login', 'create_user', 'find_login', 'find_login_by_id')
                and has_function_privilege('authenticated', p.oid, 'execute')) as server_only_for_users,
              (select count(*) from unnest(array['password_hash']) col where has_column_privilege('authenticated', 'public.users', col, 'select')) as hash_readable,
              (select count(*) from pg_class c where c.relnamespace = 'public'::regnamespace and c.relname in ('usage_ledger', 'refresh_tokens', 'auth_attempts')

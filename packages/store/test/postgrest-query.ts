@@ -250,7 +250,8 @@ export function rpcStatement(fn: string, info: FunctionInfo, body: unknown): Sta
   const params = new Params();
   const args = (body ?? {}) as Record<string, unknown>;
   if (typeof args !== "object" || Array.isArray(args)) throw bad("rpc arguments must be a JSON object");
-  const p = params.add(JSON.stringify(args));
+  // A function without arguments takes no parameter at all (PostgreSQL refuses an unused one).
+  const p = info.args.length > 0 ? params.add(JSON.stringify(args)) : "";
   const call = `public.${ident(fn)}(${info.args
     .map(({ name, type }) =>
       // json(b) arguments keep their JSON; everything else is converted from its text form.

@@ -1,7 +1,7 @@
 // The Supabase adapter against a loopback PostgREST stand-in over a real database: the same store
 // contract as the SQL store (with the credentials production sends: the user's own ES256 access token,
 // the publishable key, the secret key only as `apikey`), then what went over the wire.
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { decodeJwt, decodeProtectedHeader, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Store } from "@conversation-api/core";
@@ -30,7 +30,6 @@ afterAll(() => backing?.stop(), 60_000);
 describeStoreContract("Supabase (PostgREST stand-in)", () => ({ store, hooks: sqlHooks(backing.admin.sql) }));
 
 const bearer = (r: RecordedRequest) => r.headers.authorization?.replace(/^Bearer /, "");
-const query = (r: RecordedRequest) => Object.fromEntries(r.query);
 
 describe("Supabase adapter on the wire", () => {
   /** The requests `fn` makes. */
@@ -45,17 +44,20 @@ describe("Supabase adapter on the wire", () => {
     expect(requests.length).toBeGreaterThan(100);
     const privileged = requests.filter((r) => r.headers.apikey === secretKey || bearer(r) === secretKey);
     expect(privileged.length).toBeGreaterThan(0);
-    // Register, login (users) and the server-only functions: sessions, API-key checks, throttling.
-    const serverOnly = ["create_session", "rotate_refresh_token", "revoke_session", "change_password", "authenticate_api_key", "login_retry_after", "record_login", "register_attempt"];
+    // The server-only functions: accounts, sessions, API-key checks, throttling.
+    const serverOnly = ["create_user", "find_login", "find_login_by_id", "create_session", "rotate_refresh_token", "revoke_session", "change_password",
+      "authenticate_api_key", "login_retry_after", "record_login", "register_attempt"];
     for (const r of privileged) {
-      expect(["/rest/v1/users", ...serverOnly.map((f) => `/rest/v1/rpc/${f}`)]).toContain(r.path);
-      expect(["POST", "GET"]).toContain(r.method);
+      expect(serverOnly.map((f) => `/rest/v1/rpc/${f}`)).toContain(r.path);
+      expect(r.method).toBe("POST");
       expect(r.headers.apikey).toBe(secretKey);
       // An sb_secret_ key is not a JWT: never an Authorization header (supabase-js would add one).
       expect(r.headers.authorization).toBeUndefined();
     }
     for (const r of requests.filter((r) => !privileged.includes(r))) {
       expect(r.headers.apikey).toBe(publishableKey);
+      // Nothing but function calls, and the health probe below.
+      if (r.headers.authorization) expect(r).toMatchObject({ method: "POST", path: expect.stringMatching(/^\/rest\/v1\/rpc\/[a-z_]+$/) });
       // The health probe: the publishable key alone, PostgREST's anonymous role.
       if (!r.headers.authorization) {
         expect(r).toMatchObject({ method: "GET", path: "/rest/v1/conversations" });
@@ -67,24 +69,22 @@ describe("Supabase adapter on the wire", () => {
     }
   });
 
-  it("registers with one PostgREST insert", async () => {
+  it("registers with one call of create_user, with the secret key alone", async () => {
     const email = `wire-${randomUUID()}@example.com`;
     const [r, ...more] = await during(() => store.createUser({ email, password_hash: "$2a$10$h", display_name: "Ada" }));
     expect(more).toEqual([]);
-    expect(r).toMatchObject({ method: "POST", path: "/rest/v1/users", status: 201, body: { email, password_hash: "$2a$10$h", display_name: "Ada" } });
-    expect(query(r!)).toEqual({ select: "id,email,display_name,created_at" });
+    expect(r).toMatchObject({ method: "POST", path: "/rest/v1/rpc/create_user", status: 200, body: { p_email: email, p_password_hash: "$2a$10$h", p_display_name: "Ada" } });
+    expect(r!.query).toEqual([]);
     expect(r!.headers).toMatchObject({ apikey: backing.rest.secretKey, "content-type": "application/json", "content-profile": "public" });
     expect(r!.headers).not.toHaveProperty("authorization");
-    expect(r!.headers.prefer).toContain("return=representation");
   });
 
-  it("finds a login by its normalised email", async () => {
+  it("finds a login by its email in any case, in one call of find_login", async () => {
     const email = `wire-${randomUUID()}@example.com`;
-    await store.createUser({ email, password_hash: "h", display_name: null });
-    const [r] = await during(() => store.findLogin(email.toUpperCase()));
-    expect(r).toMatchObject({ method: "GET", path: "/rest/v1/users", status: 200 });
-    expect(query(r!)).toEqual({ select: "id,email,display_name,created_at,password_hash", email: `eq.${email}`, limit: "1" });
-    expect(r!.headers["accept-profile"]).toBe("public");
+    const user = await store.createUser({ email, password_hash: "h", display_name: null });
+    const [r, ...more] = await during(async () => expect(await store.findLogin(email.toUpperCase())).toEqual({ user, password_hash: "h" }));
+    expect(more).toEqual([]);
+    expect(r).toMatchObject({ method: "POST", path: "/rest/v1/rpc/find_login", status: 200, body: { p_email: email.toUpperCase() } });
   });
 
   it("forwards the user's own access token, exactly as presented", async () => {
@@ -112,7 +112,7 @@ describe("Supabase adapter on the wire", () => {
     const { payload } = await jwtVerify(token, new TextEncoder().encode(rest.jwtSecret));
     expect(payload).toMatchObject({ sub: user.id, role: "authenticated", aud: "authenticated" });
     expect(payload.exp! - payload.iat!).toBeLessThanOrEqual(300);
-    expect(query(r!)).toEqual({ select: "id,email,display_name,created_at", id: `eq.${user.id}` });
+    expect(r).toMatchObject({ method: "POST", path: "/rest/v1/rpc/get_user", status: 200, body: {} });
     // A legacy service_role key is a JWT and still travels as the bearer too.
     const [login] = await during(() => legacy.findLogin(user.email));
     expect(login!.headers).toMatchObject({ apikey: rest.serviceRoleKey, authorization: `Bearer ${rest.serviceRoleKey}` });
@@ -150,7 +150,7 @@ describe("Supabase adapter on the wire", () => {
     expect(usage).toMatchObject({ path: "/rest/v1/rpc/usage_report", body: { p_from: "2024-01-01T00:00:00Z", p_to: "2024-02-01T00:00:00Z", p_group_by: "model" } });
   });
 
-  it("pages conversations with a keyset filter in PostgREST's logic-tree syntax", async () => {
+  it("pages conversations through list_conversations, the cursor's keyset (microseconds kept) as its arguments", async () => {
     const user = await store.createUser({ email: `wire-${randomUUID()}@example.com`, password_hash: "h", display_name: null });
     const as = store.forUser(user.id);
     const a = await as.createConversation({ title: "a", system_prompt: null, model: "m" });
@@ -158,26 +158,48 @@ describe("Supabase adapter on the wire", () => {
     await backing.admin.sql.query("update conversations set updated_at = $2 where id = $1", [a.id, "2030-01-01T00:00:00.000001Z"]);
     await backing.admin.sql.query("update conversations set updated_at = $2 where id = $1", [b.id, "2030-01-01T00:00:00.000002Z"]);
     const first = await as.listConversations({ limit: 1 });
-    const [r] = await during(() => as.listConversations({ limit: 1, cursor: first.next_cursor! }));
-    const t = '"2030-01-01T00:00:00.000002Z"';
-    expect(query(r!)).toEqual({
-      select: "id,title,system_prompt,model,created_at,updated_at",
-      or: `(updated_at.lt.${t},and(updated_at.eq.${t},id.lt.${b.id}))`,
-      order: "updated_at.desc,id.desc",
-      limit: "2",
+    expect(first.data.map((c) => c.id)).toEqual([b.id]);
+    const [r] = await during(async () => expect((await as.listConversations({ limit: 1, cursor: first.next_cursor! })).data.map((c) => c.id)).toEqual([a.id]));
+    expect(r).toMatchObject({
+      path: "/rest/v1/rpc/list_conversations",
+      body: { p_after_updated_at: "2030-01-01T00:00:00.000002Z", p_after_id: b.id, p_limit: 2 },
     });
   });
 
-  it("renames with a PATCH that stamps the database's own now()", async () => {
+  it("renames through update_conversation, sending only the fields given, and deletes through delete_conversation", async () => {
     const user = await store.createUser({ email: `wire-${randomUUID()}@example.com`, password_hash: "h", display_name: null });
     const as = store.forUser(user.id);
-    const c = await as.createConversation({ title: "a", system_prompt: null, model: "m" });
+    const c = await as.createConversation({ title: "a", system_prompt: "p", model: "m" });
     const [r] = await during(() => as.updateConversation(c.id, { title: "b" }));
-    expect(r).toMatchObject({ method: "PATCH", path: "/rest/v1/conversations", status: 200, body: { title: "b", updated_at: "now" } });
-    expect(query(r!)).toEqual({ id: `eq.${c.id}`, select: "id,title,system_prompt,model,created_at,updated_at" });
+    expect(r).toMatchObject({ method: "POST", path: "/rest/v1/rpc/update_conversation", status: 200, body: { p_id: c.id, p_patch: { title: "b" } } });
+    expect(await as.getConversation(c.id)).toMatchObject({ title: "b", system_prompt: "p" });
     const [d] = await during(() => as.deleteConversation(c.id));
-    expect(d).toMatchObject({ method: "DELETE", path: "/rest/v1/conversations" });
-    expect(query(d!)).toEqual({ id: `eq.${c.id}`, select: "id" });
+    expect(d).toMatchObject({ method: "POST", path: "/rest/v1/rpc/delete_conversation", body: { p_id: c.id } });
+  });
+
+  it("answers exactly as the SQL transport does over the same database, in another time zone", async () => {
+    const user = await store.createUser({ email: `same-${randomUUID()}@example.com`, password_hash: "h", display_name: "Ada" });
+    const as = store.forUser(user.id);
+    const c = await as.createConversation({ title: "hello there", system_prompt: "p", model: "m" });
+    const sent = await as.beginReply({
+      conversation_id: c.id, user_message_id: randomUUID(), content: "hi", idempotency_key: "k", reply_id: randomUUID(), model: "m", metadata: { a: 1 }, stale_ms: 60_000,
+    });
+    if (sent.status !== "created") throw new Error(sent.status);
+    await as.finishReply({ id: sent.reply.id, text: "yo", reasoning: "hmm", token_count: 1, input_tokens: 2, finish_reason: "end_turn", latency_ms: 3, ttft_ms: 4, metadata: { b: 2 } });
+    await as.createApiKey({ name: "k", prefix: "cak_x", key_hash: randomBytes(32).toString("hex"), expires_at: "2030-01-01T00:00:00.123456Z" });
+    const range = { from: "2000-01-01T00:00:00Z", to: "2100-01-01T00:00:00Z" };
+    const read = (s: Store) => {
+      const u = s.forUser(user.id);
+      return Promise.all([
+        u.getUser(), u.listConversations({ limit: 10 }), u.getConversation(c.id), u.listMessages(c.id, { limit: 10 }), u.exportConversation(c.id),
+        u.prepareTurn(c.id, { historyLimit: 10, idempotencyKey: "k" }), u.getReply(sent.reply.id, 60_000), u.listApiKeys(),
+        u.searchConversations("hello", { limit: 10 }), u.usage({ ...range, group_by: "model" }), s.findLogin(user.email), s.findLoginById(user.id),
+      ]);
+    };
+    const viaRest = await read(store);
+    expect(viaRest).toEqual(await read(backing.admin));
+    expect(viaRest[0]).toEqual(user);
+    expect(viaRest[3]!.data.map((m) => m.content)).toEqual(["hi", "yo"]);
   });
 
   it("refuses the pre-auth operations without a secret key, sending nothing", async () => {

@@ -121,7 +121,7 @@ describe("API keys on Supabase, through the token exchange", () => {
     expect(check).toMatchObject({ method: "POST", path: "/rest/v1/rpc/authenticate_api_key" });
     expect(check!.headers.apikey).toBe(backing.rest.secretKey);
     expect(check!.headers.authorization).toBeUndefined();
-    expect(insert).toMatchObject({ method: "POST", path: "/rest/v1/conversations", status: 201 });
+    expect(insert).toMatchObject({ method: "POST", path: "/rest/v1/rpc/create_conversation", status: 200 });
     for (const r of [insert!, ...rest]) {
       expect(r.headers.apikey).toBe(backing.rest.publishableKey);
       const token = bearer(r)!;

@@ -13,45 +13,31 @@ export interface ClientSettings {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the store is not typed by a generated schema
 export type DataClient = PostgrestClient<any, any, any>;
 
-function restUrl(url: string): string {
-  const trimmed = url.trim();
-  if (!/^https?:\/\//i.test(trimmed)) throw new Error("Invalid supabaseUrl: Must be a valid HTTP or HTTPS URL.");
-  return new URL("rest/v1", trimmed.endsWith("/") ? trimmed : `${trimmed}/`).href;
-}
-
 /**
- * The token getter runs per request, so a token is read when the request is made (as supabase-js's
+ * A client whose every request sends `apikey: <key>` and, with a token getter, `Authorization: Bearer
+ * <token()>`. The getter runs per request, so a token is read when the request is made (as supabase-js's
  * `accessToken` option does), never cached here.
  */
-function client(settings: ClientSettings, apiKey: string, bearer: (() => Promise<string>) | null): DataClient {
+export function postgrestClient(settings: ClientSettings, apiKey: string, bearer: (() => Promise<string>) | null): DataClient {
+  const trimmed = settings.url.trim();
+  if (!/^https?:\/\//i.test(trimmed)) throw new Error("Invalid supabaseUrl: Must be a valid HTTP or HTTPS URL.");
   const authFetch: typeof fetch = async (input, init) => {
     const headers = new Headers(init?.headers);
     if (!headers.has("apikey")) headers.set("apikey", apiKey);
     if (bearer && !headers.has("authorization")) headers.set("authorization", `Bearer ${await bearer()}`);
     return fetch(input, { ...init, headers });
   };
-  return new PostgrestClient(restUrl(settings.url), { schema: "public", fetch: authFetch, timeout: settings.timeoutMs });
-}
-
-/** A client whose every request sends `apikey: <key>` and `Authorization: Bearer <token()>`. */
-export function postgrestClient(settings: ClientSettings, apiKey: string, token: () => Promise<string>): DataClient {
-  return client(settings, apiKey, token);
+  const rest = new URL("rest/v1", trimmed.endsWith("/") ? trimmed : `${trimmed}/`).href;
+  return new PostgrestClient(rest, { schema: "public", fetch: authFetch, timeout: settings.timeoutMs });
 }
 
 /** Legacy anon/service_role keys are JWTs; sb_publishable_/sb_secret_ keys are opaque strings. */
 export const isJwt = (key: string) => /^eyJ[\w-]*\.[\w-]+\.[\w-]*$/.test(key);
 
 /**
- * The client of the pre-authentication operations. An `sb_secret_…` key is not a JWT: it travels only
- * as the `apikey` header, from which Supabase's gateway derives the service_role request itself
- * (PostgREST expects a JWT in `Authorization`, so none is sent). A legacy service_role key is a JWT and
- * travels in both headers, which is what PostgREST expects of a JWT key.
+ * A client with only an API key. An `sb_secret_…` (or `sb_publishable_…`) key is not a JWT: it travels
+ * only as the `apikey` header, from which Supabase's gateway derives the request's role itself
+ * (PostgREST expects a JWT in `Authorization`, so none is sent). A legacy key is a JWT and travels in
+ * both headers, which is what PostgREST expects of a JWT key.
  */
-export function secretKeyClient(settings: ClientSettings, secretKey: string): DataClient {
-  return client(settings, secretKey, isJwt(secretKey) ? async () => secretKey : null);
-}
-
-/** A client that sends only the publishable (or anon) key: PostgREST's anonymous role. */
-export function anonymousClient(settings: ClientSettings, apiKey: string): DataClient {
-  return secretKeyClient(settings, apiKey);
-}
+export const keyClient = (settings: ClientSettings, key: string): DataClient => postgrestClient(settings, key, isJwt(key) ? async () => key : null);

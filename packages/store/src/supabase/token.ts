@@ -10,14 +10,6 @@ export const USER_TOKEN_TTL_SECONDS = 300;
 // it (a long stream stores its reply minutes after the turn began).
 const REFRESH_MARGIN_SECONDS = 60;
 
-const keys = new Map<string, Uint8Array>();
-/** PostgREST (and so Supabase) uses the secret's UTF-8 bytes as the HS256 key, not base64-decoded. */
-export function hmacKey(secret: string): Uint8Array {
-  let key = keys.get(secret);
-  if (!key) keys.set(secret, (key = new TextEncoder().encode(secret)));
-  return key;
-}
-
 export async function signUserToken(secret: string, userId: string, now = Date.now()): Promise<string> {
   const iat = Math.floor(now / 1000);
   return new SignJWT({ role: "authenticated" })
@@ -27,7 +19,8 @@ export async function signUserToken(secret: string, userId: string, now = Date.n
     .setAudience("authenticated")
     .setIssuedAt(iat)
     .setExpirationTime(iat + USER_TOKEN_TTL_SECONDS)
-    .sign(hmacKey(secret));
+    // PostgREST (and so Supabase) uses the secret's UTF-8 bytes as the HS256 key, not base64-decoded.
+    .sign(new TextEncoder().encode(secret));
 }
 
 /** A getter for supabase-js's `accessToken` option: signs on first use, re-signs shortly before expiry. */
