@@ -1,0 +1,11 @@
+// Every wire format's event encoder, by name: one place the encoding bench (and anything else that
+// compares formats) finds them. A factory per format, since an encoder may keep per-reply state
+// (a chunk id, a part id, which block is open).
+import type { ReplyEvent } from "@conversation-api/core";
+import { encodeSse } from "./sse";
+
+export type EncoderFactory = () => (event: ReplyEvent) => string;
+
+export const encoders: Record<string, EncoderFactory> = {
+  native: () => encodeSse,
+};
