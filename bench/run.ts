@@ -13,6 +13,7 @@ import { concurrencyFigure } from "./figures/concurrency";
 import { startStreamApp, streamFigures } from "./figures/stream";
 import { concurrentFigure, feltFigure, startWorld, worldFrom } from "./figures/felt";
 import { listOnPostgresFigure, throughputFigure } from "./figures/throughput";
+import { peersFigure } from "./figures/peers";
 import { FIGURE_IDS, machine, renderConditions, renderTable, type BenchResults, type FigureId } from "./lib/report";
 
 export type { BenchResults, FigureResult, Metric } from "./lib/report";
@@ -91,6 +92,10 @@ try {
   }
 } finally {
   await streamApp?.then((s) => s.stop()).catch(() => {});
+}
+if (only.has("9")) {
+  log("figure 9: peers on the default start (Portkey, AI SDK)");
+  results.figures["9"] = await peersFigure(opts);
 }
 if (only.has("8")) {
   log("figure 8: GET /conversations on PostgreSQL");

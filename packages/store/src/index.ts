@@ -19,9 +19,14 @@ export interface OpenStoreOptions {
   inMemory?: boolean | undefined;
   /** Apply the migrations in database/migrations/ this database has not had yet. Default true. */
   migrate?: boolean | undefined;
-  /** PGlite in a worker thread (default: PGLITE_THREAD, "1" for on). */
+  /** PGlite in a worker thread (default: PGLITE_THREAD, "1" on, "0" off, else `pgliteThreadDefault`). */
   pgliteThread?: boolean | undefined;
 }
+
+/** Whether PGlite runs in a worker thread when PGLITE_THREAD says neither "1" nor "0". */
+export const pgliteThreadDefault: boolean = false;
+
+export const pgliteThreadFromEnv = (value = process.env.PGLITE_THREAD): boolean => (value === "1" ? true : value === "0" ? false : pgliteThreadDefault);
 
 export type SqlStore = Store & { sql: SqlClient };
 
@@ -31,7 +36,7 @@ export const createSqlStore = (sql: SqlClient): Store => createStore(sqlRpc(sql)
 export async function openStore(opts: OpenStoreOptions = {}): Promise<SqlStore> {
   const sql = opts.databaseUrl
     ? await createPgClient(opts.databaseUrl)
-    : await createPgliteClient({ dataDir: opts.inMemory ? undefined : opts.dataDir, thread: opts.pgliteThread ?? process.env.PGLITE_THREAD === "1" });
+    : await createPgliteClient({ dataDir: opts.inMemory ? undefined : opts.dataDir, thread: opts.pgliteThread ?? pgliteThreadFromEnv() });
   try {
     if (opts.migrate !== false) await migrate(sql);
   } catch (e) {
