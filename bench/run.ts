@@ -14,6 +14,7 @@ import { startStreamApp, streamFigures } from "./figures/stream";
 import { concurrentFigure, feltFigure, startWorld, worldFrom } from "./figures/felt";
 import { listOnPostgresFigure, throughputFigure } from "./figures/throughput";
 import { peersFigure } from "./figures/peers";
+import { remoteDatabaseFigure } from "./figures/remote-db";
 import { FIGURE_IDS, machine, renderConditions, renderTable, type BenchResults, type FigureId } from "./lib/report";
 
 export type { BenchResults, FigureResult, Metric } from "./lib/report";
@@ -96,6 +97,10 @@ try {
 if (only.has("9")) {
   log("figure 9: peers on the default start (Portkey, AI SDK)");
   results.figures["9"] = await peersFigure(opts);
+}
+if (only.has("10")) {
+  log("figure 10: the database across a network");
+  results.figures["10"] = await remoteDatabaseFigure(opts);
 }
 if (only.has("8")) {
   log("figure 8: GET /conversations on PostgreSQL");

@@ -24,10 +24,17 @@ import { timed, type BenchOptions } from "./common";
 import { ISSUE_UPSTREAM } from "./felt";
 
 export const PROMPT = "Tell me about the history of the bicycle in three paragraphs.";
-const EXPECTED = Array.from({ length: ISSUE_UPSTREAM.tokens }, (_, i) => tokenText(i)).join("");
+export const EXPECTED = Array.from({ length: ISSUE_UPSTREAM.tokens }, (_, i) => tokenText(i)).join("");
 
 /** A way of getting one reply: `i` numbers the stream within a burst. */
-export type Subject = { label: string; setup?: (n: number) => Promise<void>; stream: (i: number, timeoutMs: number) => Promise<StreamTiming>; stored?: () => Promise<number> };
+export type Subject = {
+  label: string;
+  setup?: (n: number) => Promise<void>;
+  stream: (i: number, timeoutMs: number) => Promise<StreamTiming>;
+  stored?: () => Promise<number>;
+  /** Ours: the conversation the rounds grow. */
+  conversation?: () => string;
+};
 
 /**
  * What every start of ours shares beyond the defaults: the Groq stand-in as upstream, and no per-user
@@ -57,6 +64,7 @@ export async function ourSubject(label: string, server: OurServer): Promise<Subj
       checked = burst;
     },
     stream: (i, timeoutMs) => streamViaApp(server.api, burst[i]!, token, PROMPT, { timeoutMs }),
+    conversation: () => conversation!,
     // Each burst conversation's reply, complete and finished, read back through the API.
     stored: async () => {
       const ok = await inBatches(checked, 16, async (id) => {
