@@ -15,6 +15,7 @@ import { concurrentFigure, feltFigure, startWorld, worldFrom } from "./figures/f
 import { listOnPostgresFigure, throughputFigure } from "./figures/throughput";
 import { peersFigure } from "./figures/peers";
 import { remoteDatabaseFigure } from "./figures/remote-db";
+import { encodingFigure } from "./figures/encoding";
 import { FIGURE_IDS, machine, renderConditions, renderTable, type BenchResults, type FigureId } from "./lib/report";
 
 export type { BenchResults, FigureResult, Metric } from "./lib/report";
@@ -93,6 +94,10 @@ try {
   }
 } finally {
   await streamApp?.then((s) => s.stop()).catch(() => {});
+}
+if (only.has("11")) {
+  log("figure 11: encoders per token");
+  results.figures["11"] = await encodingFigure(opts);
 }
 if (only.has("9")) {
   log("figure 9: peers on the default start (Portkey, AI SDK)");
