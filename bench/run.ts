@@ -39,7 +39,7 @@ const only = new Set((values.only ?? FIGURE_IDS.join(",")).split(",").map((s) =>
 const out = resolve(values.out ?? (quick ? ".bench/results-quick.json" : ".bench/results.json"));
 
 // Bounded: whatever happens, the bench ends (children are killed on exit).
-const deadlineMs = quick ? 240_000 : 1_200_000;
+const deadlineMs = quick ? 420_000 : 1_800_000;
 const watchdog = setTimeout(() => {
   console.error(`bench: still running after ${deadlineMs / 1000} s; giving up`);
   process.exit(2);
