@@ -94,8 +94,9 @@ export async function measureRounds(groq: BenchChild, subjects: Subject[], n: nu
   for (const s of subjects) await s.setup?.(1);
   for (let i = 0; i < warmup + n; i++) {
     await groq.request("enqueue", { ...ISSUE_UPSTREAM, count: subjects.length } satisfies StreamScript);
+    // Every subject takes every place in turn; the next cycle runs reversed (who follows whom changes too).
     const order = subjects.map((_, k) => subjects[(i + k) % subjects.length]!);
-    if (i % 2) order.reverse();
+    if (Math.floor(i / subjects.length) % 2) order.reverse();
     for (const s of order) {
       const t = await s.stream(0, 60_000);
       check(s.label, t);
