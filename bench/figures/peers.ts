@@ -137,10 +137,11 @@ export function directSubject(groqUrl: string): Subject {
   return { label: "direct", stream: () => streamViaGroqSdk(client, PROMPT) };
 }
 
-/** The PGlite threading the default start uses when PGLITE_THREAD is unset, and its opposite. */
+/** The PGlite threading the default start (a database on disk) uses when PGLITE_THREAD is unset, and its opposite. */
 export async function threadingOf(): Promise<{ defaultOn: boolean; alternative: string }> {
   const { pgliteThreadDefault } = await import("@conversation-api/store");
-  return { defaultOn: pgliteThreadDefault, alternative: pgliteThreadDefault ? "0" : "1" };
+  const on = pgliteThreadDefault(true);
+  return { defaultOn: on, alternative: on ? "0" : "1" };
 }
 
 export function peersFigure(opts: BenchOptions) {
