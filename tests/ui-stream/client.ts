@@ -44,3 +44,39 @@ export async function readAll(stream: ReadableStream<UIMessageChunk>, onChunk?: 
 }
 
 export const partsOf = (m: UIMessage) => m.parts.map((p) => ({ type: p.type, text: (p as { text?: string }).text, state: (p as { state?: string }).state }));
+
+/** A stream being read: wait until its chunks so far satisfy a predicate, or for the whole read. */
+export interface Reading {
+  chunks: UIMessageChunk[];
+  until(seen: (chunks: UIMessageChunk[]) => boolean, what: string): Promise<void>;
+  done: Promise<Read>;
+}
+
+export function reading(stream: ReadableStream<UIMessageChunk>): Reading {
+  const waiters = new Set<{ seen: (chunks: UIMessageChunk[]) => boolean; resolve: () => void }>();
+  const check = (chunks: UIMessageChunk[]) => {
+    for (const w of waiters) if (w.seen(chunks)) (waiters.delete(w), w.resolve());
+  };
+  const chunks: UIMessageChunk[] = [];
+  const done = readAll(stream, (_, all) => {
+    chunks.splice(0, chunks.length, ...all);
+    check(all);
+  });
+  return {
+    chunks,
+    done,
+    until: (seen, what) =>
+      seen(chunks)
+        ? Promise.resolve()
+        : new Promise<void>((resolve, reject) => {
+            waiters.add({ seen, resolve });
+            done.then(
+              () => reject(new Error(`the stream ended before ${what}`)),
+              (e: unknown) => reject(e as Error),
+            );
+          }),
+  };
+}
+
+export const deltasOf = (chunks: UIMessageChunk[], type: "text-delta" | "reasoning-delta" = "text-delta") =>
+  chunks.filter((c) => c.type === type).map((c) => (c as { delta: string }).delta);
