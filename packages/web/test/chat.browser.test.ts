@@ -21,7 +21,8 @@ describe.skipIf(missing)("playground chat in Chromium", { timeout: 90_000 }, () 
   let app: TestApp;
   let browser: Browser;
   beforeAll(async () => {
-    [app, browser] = await Promise.all([startPlayground(), launchBrowser()]);
+    // Paced so that a long reply (about 70 words) is still streaming while a second tab sends.
+    [app, browser] = await Promise.all([startPlayground({ OFFLINE_TOKEN_DELAY_MS: "40" }), launchBrowser()]);
   });
   afterAll(async () => {
     await browser?.close();
@@ -154,7 +155,8 @@ describe.skipIf(missing)("playground chat in Chromium", { timeout: 90_000 }, () 
     expect(await b.inputValue("#content")).toBe("my draft from tab two");
     // Tab two shows tab one's reply as it streams, then finished.
     await b.locator(".msg.assistant").nth(1).locator(".usage").waitFor();
-    expect(await b.locator(".msg.assistant").nth(1).locator(".body").textContent()).toContain("word149");
+    await a.locator(".msg.assistant").nth(1).locator(".usage").waitFor();
+    expect(await b.locator(".msg.assistant").nth(1).locator(".body").textContent()).toBe(await a.locator(".msg.assistant").nth(1).locator(".body").textContent());
     expect(await b.inputValue("#content")).toBe("my draft from tab two");
     expect(bErrors).toEqual([]);
     await s.close();
@@ -171,7 +173,7 @@ describe.skipIf(missing)("playground chat in Chromium", { timeout: 90_000 }, () 
     await page.locator(".msg.user").waitFor();
     await page.getByRole("button", { name: "Log out" }).click();
     await page.getByRole("textbox", { name: "Email" }).fill(email);
-    await page.getByLabel("Password").fill("correct horse battery");
+    await page.getByLabel("Password", { exact: true }).fill("correct horse battery");
     await page.getByRole("button", { name: "Log in" }).click();
     await page.locator(".msg.user .body").filter({ hasText: "Remember me" }).waitFor();
     expect(await page.getByRole("heading", { level: 1 }).textContent()).toBe("Remember me");
