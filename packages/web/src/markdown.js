@@ -118,6 +118,11 @@ function settle(text, from, fenceAtFrom) {
     prevBlank = !fence && !line.trim();
     pos = nl + 1;
   }
+  // The line being written already starts at the margin after a blank line: what is above has settled.
+  if (prevBlank && pos < text.length && !/^\s/.test(text[pos])) {
+    cut = pos;
+    fenceAtCut = null;
+  }
   return { cut, fence: fenceAtCut };
 }
 

@@ -48,6 +48,11 @@ describe.skipIf(missing)("playground branches", { timeout: 90_000 }, () => {
     const second = await lastReplyId(page);
     expect(second).not.toBe(first);
     expect(await counter(page, ".msg.assistant")).toBe("2/2");
+    // The arrows have names and are big enough to hit (24×24 px at least).
+    for (const name of ["Previous version", "Next version"]) {
+      const box = (await page.getByRole("button", { name }).boundingBox())!;
+      expect(Math.min(box.width, box.height), name).toBeGreaterThanOrEqual(24);
+    }
 
     await page.locator(".msg.assistant .branches .prev").click();
     await page.locator(`.msg.assistant[data-id="${first}"]`).waitFor();
