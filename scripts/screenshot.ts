@@ -29,6 +29,8 @@ const EXAMPLE = [
 async function fill(page: Page, email: string) {
   await registerInPage(page, email);
   for (const text of ["Plan a weekend in Lisbon", "Explain Server-Sent Events"]) {
+    // At phone width the button is in the menu.
+    if (await page.isVisible("#menu")) await page.click("#menu");
     await page.click("#new");
     await sendInPage(page, text);
     await waitForReply(page);

@@ -80,8 +80,19 @@ describe.skipIf(missing)("playground controls in Chromium", { timeout: 120_000 }
       expect(await layoutProblems(page)).toEqual({ small: [], sideways: 0 });
       // Header readable: the title is not squeezed to a few letters, the model's name fits its picker.
       expect((await page.getByRole("heading", { level: 1 }).boundingBox())!.width).toBeGreaterThan(phone ? 200 : 400);
-      const model = page.getByRole("combobox", { name: "Model" });
-      expect(await model.evaluate((e: any) => e.scrollWidth <= e.clientWidth)).toBe(true);
+      for (const name of ["Model", "Reasoning effort"]) {
+        const picker = page.getByRole("combobox", { name });
+        // The chosen option's text, in the picker's font, fits inside its padding (the chevron has its own room).
+        const fits = await picker.evaluate((e: any) => {
+          const g = globalThis as any;
+          const s = g.getComputedStyle(e);
+          const ctx = g.document.createElement("canvas").getContext("2d");
+          ctx.font = `${s.fontWeight} ${s.fontSize} ${s.fontFamily}`;
+          const text = e.selectedOptions[0].text;
+          return { text, fits: ctx.measureText(text).width <= e.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight) };
+        });
+        expect(fits, JSON.stringify(fits)).toMatchObject({ fits: true });
+      }
       // The composer's placeholder fits on one line.
       const box = page.getByRole("textbox", { name: "Message" });
       expect(await box.evaluate((e: any) => e.scrollHeight <= e.clientHeight + 2)).toBe(true);
