@@ -24,7 +24,7 @@ export function openConversationSettings() {
   $("conv-error").textContent = "";
   const c = state.conversation;
   const prefs = prefsFor(state.current);
-  $("conv-title").value = (c && c.title) || "";
+  $("conv-title").value = (c ? c.title : prefs.title) || "";
   $("conv-system").value = (c ? c.system_prompt : prefs.system_prompt) || "";
   $("conv-temperature").value = prefs.temperature ?? "";
   $("conv-max-tokens").value = prefs.max_tokens ?? "";
@@ -57,6 +57,7 @@ async function saveConversationSettings() {
     if (temperature != null) prefs.temperature = temperature;
     if (maxTokens != null) prefs.max_tokens = maxTokens;
     if (!c && system) prefs.system_prompt = system;
+    if (!c && title) prefs.title = title;
     prefsFor(state.current, prefs);
     d.close();
     await ui.reload(false);

@@ -718,7 +718,10 @@ async function submit(text, extra, { fromComposer = false, replaceFrom = null } 
   if (!state.current) {
     try {
       const pending = prefsFor(null);
-      const c = await api("POST", "/conversations", pending.system_prompt ? { system_prompt: pending.system_prompt } : {});
+      const made = {};
+      if (pending.system_prompt) made.system_prompt = pending.system_prompt;
+      if (pending.title) made.title = pending.title;
+      const c = await api("POST", "/conversations", made);
       prefsFor(c.id, { temperature: pending.temperature, max_tokens: pending.max_tokens });
       prefsFor(null, {});
       $("convs").querySelector(".no-match")?.remove();
