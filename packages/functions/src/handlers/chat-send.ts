@@ -1,10 +1,10 @@
-import { AppError, notFound, startReply, type RegenerateRequest, type ReplyRequest, type UserStore } from "@conversation-api/core";
+import { AppError, notFound, startReply, type ReplyRequest, type UserStore } from "@conversation-api/core";
 import { streamHandler } from "../http";
 import { keptTurns } from "../kept-turns";
 import { replyDeps } from "../reply-deps";
 import { uiStreamBody } from "../wire/ui-stream/encode";
 import { UI_STREAM_DESCRIPTION, UiMessagePart } from "../wire/ui-stream/parts";
-import { ChatRequest, chatTurnOf, conversationIdOf } from "../wire/ui-stream/request";
+import { ChatRequest, chatTurnOf, conversationIdOf, optionsOf } from "../wire/ui-stream/request";
 
 /** useChat resends the whole chat each time; the server reads only its end, but must accept the rest. */
 const CHAT_BODY_BYTES = 4 * 1024 * 1024;
@@ -33,12 +33,7 @@ export const handler = streamHandler(
     if (!opened) throw notFound("Conversation");
     // Where this process also answers sends, a new conversation's first one needs no read.
     if (opened.created) keptTurns.forUser(userId).keep({ conversation: opened.conversation, history: [] }, deps.config.HISTORY_LIMIT);
-    const options: RegenerateRequest = {
-      ...(body.model !== undefined && { model: body.model }),
-      ...(body.reasoning_effort !== undefined && { reasoning_effort: body.reasoning_effort }),
-      ...(body.max_tokens !== undefined && { max_tokens: body.max_tokens }),
-      ...(body.temperature !== undefined && { temperature: body.temperature }),
-    };
+    const options = optionsOf(body);
     const base = { conversationId, receivedAt: context.receivedAt, remainingMs: context.getRemainingTimeInMillis?.() };
     try {
       const request: ReplyRequest =

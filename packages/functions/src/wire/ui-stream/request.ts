@@ -2,7 +2,7 @@
 // messageId}` plus whatever its `body` option adds; we read the send's options from there (model,
 // reasoning_effort, max_tokens, temperature). The server keeps the history, so of `messages` only the
 // last one is read (the new user message), and for an edit the id of the one before it.
-import { AppError, StreamRequest } from "@conversation-api/core";
+import { AppError, StreamRequest, type RegenerateRequest } from "@conversation-api/core";
 import { v5 as uuidV5, validate as isUuid } from "uuid";
 import * as z from "zod";
 
@@ -100,3 +100,11 @@ export function chatTurnOf(body: ChatRequest): ChatTurn {
     });
   return { kind: "send", content, parentId: before.id.toLowerCase() };
 }
+
+/** The send's options, as the transport's `body` option adds them (absent ones left out). */
+export const optionsOf = (body: ChatRequest): RegenerateRequest => ({
+  ...(body.model !== undefined && { model: body.model }),
+  ...(body.reasoning_effort !== undefined && { reasoning_effort: body.reasoning_effort }),
+  ...(body.max_tokens !== undefined && { max_tokens: body.max_tokens }),
+  ...(body.temperature !== undefined && { temperature: body.temperature }),
+});
