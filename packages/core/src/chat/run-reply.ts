@@ -149,15 +149,10 @@ export async function runReply(
   const record = replyRecord(req, plan, count, { text, reasoning: thought, finish, failure, cancelled, publicError, ttft });
   // Only now: the flusher's heartbeat kept the row alive while the tokenizer loaded. The final write
   // goes out after a flush still in flight (the two append to the same text, in order) and settles the
-  // ledger reservation to the real figures alongside, once, however the reply ended.
-  // A database on this thread (PGlite) runs its queries synchronously: the write starts a turn of the
-  // event loop later, so the bytes written just now (Node sends them once the current microtasks are
-  // done) do not wait behind it; this process then holds its next send until it landed (below), and no
-  // other process shares that database. A remote one gets the write now, ahead of the last events: it
-  // reaches the database before a client that saw message_stop can send again through another instance
-  // (and finish_reply holds the conversation's row lock while it runs).
-  const finalWrite = (store.blocksThread ? nextTurn() : Promise.resolve())
-    .then(() => flusher.close())
+  // ledger reservation to the real figures alongside, once, however the reply ended. The store orders
+  // it after the last events (UserStore.finishReply).
+  const finalWrite = flusher
+    .close()
     .then(async (tail) => {
       const [finished] = await Promise.allSettled([
         // A reply row that was never created (the user message could not be stored) has nothing to finish.
