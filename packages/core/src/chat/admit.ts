@@ -84,7 +84,7 @@ function begin(deps: ReplyDeps, req: ReplyRequest, target: Target, turn: Admitte
     content: turn.content,
     idempotency_key: key,
     reply_id: plan.replyId,
-    model: plan.reservation.model,
+    model: deps.provider.modelLabel(plan.model),
     metadata: key ? { idempotency_key: key } : regen ? { regenerate_of: regen } : {},
     stale_ms: deps.settings.REPLY_STALE_MS,
     branch: parent?.branch ?? false,

@@ -23,7 +23,7 @@ const CANCELLED = Symbol("cancelled");
 const FINAL_WRITE_RETRY_MS = 200;
 
 /** The branch the reply extends, and the stored user message it answers. */
-export interface Branch extends KeptTurn {
+interface Branch extends KeptTurn {
   asked: Message;
 }
 

@@ -27,10 +27,11 @@ export async function startReply(deps: ReplyDeps, req: ReplyRequest): Promise<Re
     // A plain send's prompt stands only while the conversation is where it was read (or kept): on
     // `moved` nothing was stored and the model call was stopped, so read again; the last try takes the
     // conversation as it is then, so a conversation that keeps moving still gets its reply.
-    for (let tried = 0; ; tried++) {
+    for (let tried = 0; tried <= EXPECTING_TRIES; tried++) {
       const reply = await admit(deps, req, target, { useKept: tried === 0, expect: tried < EXPECTING_TRIES });
       if (reply) return reply;
     }
+    throw new Error("begin_reply answered moved to a send that asked for no check");
   } finally {
     release?.();
   }
