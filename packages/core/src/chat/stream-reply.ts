@@ -1,17 +1,13 @@
 // The reply routes' entry points: start a reply (send or regenerate), resume one, cancel one.
 import { AppError, conflict, notFound } from "../errors";
 import type { StoredReply } from "../ports";
-import { admit } from "./admit";
+import { Admission } from "./admit";
 import { parseEventId } from "./events";
 import { followReply } from "./follow";
 import { durationCap } from "./plan";
-import { targetOf } from "./turn";
 import type { ReplyDeps, ReplyRequest, ReplyStream } from "./types";
 
 export { assertModelAllowed, durationCap } from "./plan";
-
-/** Tries whose begin_reply checks the conversation is where the prompt saw it; the next one takes it as it is. */
-const EXPECTING_TRIES = 2;
 
 /**
  * Everything that can refuse the request before a byte is streamed (404, 409, 422, 429). It sits in
@@ -23,15 +19,7 @@ export async function startReply(deps: ReplyDeps, req: ReplyRequest): Promise<Re
   await deps.finishing?.settled(req.conversationId);
   const release = await deps.turns?.lock(req.conversationId);
   try {
-    const target = targetOf(req);
-    // A plain send's prompt stands only while the conversation is where it was read (or kept): on
-    // `moved` nothing was stored and the model call was stopped, so read again; the last try takes the
-    // conversation as it is then, so a conversation that keeps moving still gets its reply.
-    for (let tried = 0; tried <= EXPECTING_TRIES; tried++) {
-      const reply = await admit(deps, req, target, { useKept: tried === 0, expect: tried < EXPECTING_TRIES });
-      if (reply) return reply;
-    }
-    throw new Error("begin_reply answered moved to a send that asked for no check");
+    return await new Admission(deps, req).admit();
   } finally {
     release?.();
   }
