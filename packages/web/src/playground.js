@@ -141,6 +141,8 @@ function signedOut(message) {
   if (state.streaming) state.streaming.controller.abort();
   forgetSession();
   hint(message);
+  // On a phone the sign-in form is in the menu, as on a signed-out start.
+  if (narrow()) sidebar(true);
   $("email").focus();
 }
 
