@@ -175,6 +175,11 @@ export interface UserStore {
   readonly blocksThread?: boolean;
   getUser(): Promise<User | null>;
   createConversation(input: { title: string | null; system_prompt: string | null; model: string }): Promise<Conversation>;
+  /**
+   * The conversation with this id, created (no title, `model`) when no conversation has it, for clients
+   * that name conversations themselves; null when the id is another user's.
+   */
+  openConversation(id: string, input: { model: string }): Promise<{ conversation: Conversation; created: boolean } | null>;
   listConversations(page: PageRequest): Promise<Page<Conversation>>;
   getConversation(id: string): Promise<Conversation | null>;
   updateConversation(

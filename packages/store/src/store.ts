@@ -72,6 +72,13 @@ function userStore(call: Call, blocksThread: boolean): UserStore {
     getUser: () => call("get_user", {}).then(orNull(rows.userFromJson)),
     createConversation: (c) =>
       call("create_conversation", { p_title: c.title, p_system_prompt: c.system_prompt, p_model: c.model }).then(rows.conversationFromJson, deletedAccount),
+    openConversation: async (id, c) =>
+      isUuid(id)
+        ? call("open_conversation", { p_id: id, p_model: c.model }).then(
+            (r: rows.Row | null) => (r === null ? null : { conversation: rows.conversationFromJson(r.conversation), created: r.created === true }),
+            deletedAccount,
+          )
+        : null,
     async listConversations(page) {
       const { limit, args } = keyset(page);
       // The JSON timestamp keeps its microseconds, for the cursor.
