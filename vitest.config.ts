@@ -10,6 +10,6 @@ export default defineConfig({
     // environment variables never leak between suites.
     isolate: true,
     // The Lambda runtime's Node binary for tests/deploy, fetched once into a cache outside the repository.
-    globalSetup: ["tests/deploy/global-setup.ts"],
+    globalSetup: ["tests/global-setup.ts"],
   },
 });

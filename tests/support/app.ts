@@ -3,6 +3,7 @@
 import type { AddressInfo } from "node:net";
 import { installAwsLambdaGlobal, createLocalServer, type ExtraRoutes, type Logger } from "@conversation-api/local";
 import type { Deps } from "@conversation-api/functions";
+import { openMemoryStore } from "./pglite-image";
 
 export interface TestApp {
   url: string;
@@ -36,7 +37,10 @@ const DEFAULT_ENV: Record<string, string> = {
 export async function startApp(env: Record<string, string> = {}, options: StartOptions = {}): Promise<TestApp> {
   installAwsLambdaGlobal();
   const { routes, depsSource, depsContext } = await import("@conversation-api/functions");
-  const deps = depsSource({ ...process.env, ...DEFAULT_ENV, ...env });
+  const settings = { ...process.env, ...DEFAULT_ENV, ...env };
+  // The in-memory database the settings choose, started from the migrated image (pglite-image.ts).
+  const inMemory = settings.DATA_DIR!.startsWith("memory://") && !settings.DATABASE_URL && !settings.SUPABASE_URL;
+  const deps = depsSource(settings, inMemory ? { openStore: openMemoryStore } : {});
   // Built here, inside the caller's beforeAll (its hook timeout), rather than inside the first test's
   // first request, where a busy machine could spend the test's whole timeout opening the database.
   // A failure (a suite that tests an unreachable database) is left for the requests to report.

@@ -20,19 +20,24 @@ export interface Deps {
 
 type Env = Record<string, string | undefined>;
 
+export interface BuildOptions {
+  /** Opens the store in place of the configured one (tests start theirs from a prepared database). */
+  openStore?: (config: AppConfig) => Promise<Store>;
+}
+
 /**
  * Builds the dependencies one runtime shares across its invocations (database connections and SDK
  * clients are reused across requests) from `env`. A runtime builds them and hands them to the handlers
  * through the invocation's context (`provideDeps`); nothing here reads a module-level instance, so
  * several runtimes with different settings can share one process (tests do).
  */
-export async function buildDeps(env: Env = process.env): Promise<Deps> {
+export async function buildDeps(env: Env = process.env, options: BuildOptions = {}): Promise<Deps> {
   // Independent, so started together: the secrets (an SSM round trip) and the store driver's module
   // (which store is chosen by plain environment values, known before any secret arrives).
   const driver = loadStoreDriver(env);
   const config = await loadConfig(env);
   await driver;
-  const store = await openConfiguredStore(config);
+  const store = await (options.openStore ?? openConfiguredStore)(config);
   const provider = config.GROQ_API_KEY
     ? createGroqProvider(config)
     : createOfflineProvider({ tokenDelayMs: config.OFFLINE_TOKEN_DELAY_MS });
@@ -49,10 +54,10 @@ export interface DepsSource {
 }
 
 /** Builds from `env` on first use; a failed build is retried by the next use (it answers with the error). */
-export function depsSource(env: Env = process.env): DepsSource {
+export function depsSource(env: Env = process.env, options: BuildOptions = {}): DepsSource {
   let current: Promise<Deps> | undefined;
   const source = () =>
-    (current ??= buildDeps(env).catch((e) => {
+    (current ??= buildDeps(env, options).catch((e) => {
       current = undefined;
       throw e;
     }));

@@ -8,7 +8,7 @@ export { createStore } from "./store";
 export { sqlRpc, type Call, type Rpc, type RpcArgs } from "./rpc";
 export { migrate } from "./migrate";
 export { readMigrations, readSchema, MIGRATIONS_URL, SCHEMA_URL, type Migration } from "./migrations";
-export { createPgClient, createPgliteClient, timestamptzToIso, type PgOptions, type PgliteOptions, type SqlClient, type SqlTx } from "./sql";
+export { createPgClient, createPgliteClient, pgliteClient, timestamptzToIso, type PgOptions, type PgliteOptions, type SqlClient, type SqlTx } from "./sql";
 
 export interface OpenStoreOptions {
   /** postgres://… — use PostgreSQL (e.g. Supabase). Wins over the PGlite options. */
@@ -21,6 +21,8 @@ export interface OpenStoreOptions {
   migrate?: boolean | undefined;
   /** PGlite in a worker thread (default: PGLITE_THREAD, "1" for on). */
   pgliteThread?: boolean | undefined;
+  /** PGlite in memory: start from this data directory image (see PgliteOptions.image). */
+  pgliteImage?: Blob | undefined;
 }
 
 export type SqlStore = Store & { sql: SqlClient };
@@ -31,7 +33,7 @@ export const createSqlStore = (sql: SqlClient): Store => createStore(sqlRpc(sql)
 export async function openStore(opts: OpenStoreOptions = {}): Promise<SqlStore> {
   const sql = opts.databaseUrl
     ? await createPgClient(opts.databaseUrl)
-    : await createPgliteClient({ dataDir: opts.inMemory ? undefined : opts.dataDir, thread: opts.pgliteThread ?? process.env.PGLITE_THREAD === "1" });
+    : await createPgliteClient({ dataDir: opts.inMemory ? undefined : opts.dataDir, thread: opts.pgliteThread ?? process.env.PGLITE_THREAD === "1", image: opts.pgliteImage });
   try {
     if (opts.migrate !== false) await migrate(sql);
   } catch (e) {
