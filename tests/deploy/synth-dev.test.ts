@@ -31,9 +31,9 @@ describe("synthesized stacks (sst dev)", () => {
   });
 
   it("serve the stream from a BUFFERED Function URL, the same CORS", () => {
-    // The send, the durable resume stream and regenerate, each on its own Function URL.
-    expect(routes.filter((r) => r.streaming).map((r) => r.name)).toEqual(["messages-stream", "messages-resume", "messages-regenerate"]);
-    expect(s.ofType("AWS::Lambda::Url")).toHaveLength(3);
+    // The send, the durable resume stream and regenerate, and useChat's send and resume, each on its own Function URL.
+    expect(routes.filter((r) => r.streaming).map((r) => r.name)).toEqual(["messages-stream", "messages-resume", "messages-regenerate", "chat-send", "chat-resume"]);
+    expect(s.ofType("AWS::Lambda::Url")).toHaveLength(5);
     for (const route of routes.filter((r) => r.streaming)) {
       const [id] = s.functionOf(route);
       const url = s.ofType("AWS::Lambda::Url").find((u) => u.Properties.TargetFunctionArn["Fn::GetAtt"][0] === id)!;

@@ -78,6 +78,10 @@ describe("synthesized stacks (sst deploy)", () => {
     expect(JSON.stringify(s.outputs.MessagesResumeUrl)).toContain("FunctionUrl");
     // Branches: regenerate streams a reply like a send.
     expect(JSON.stringify(s.outputs.MessagesRegenerateUrl)).toContain("FunctionUrl");
+    // useChat: the send's endpoint (its Function URL and path) and the resume's own Function URL.
+    const value = (name: string) => (s.outputs[name] as { Value: unknown }).Value;
+    expect(value("ChatUrl")).toEqual({ "Fn::Join": ["", [value("ChatSendUrl"), "api/v1/chat"]] });
+    expect(JSON.stringify(s.outputs.ChatResumeUrl)).toContain("FunctionUrl");
   });
 
   it("bind each secret only to the functions whose route asks for it, fetched from SSM, never in plain text", () => {
@@ -94,11 +98,11 @@ describe("synthesized stacks (sst deploy)", () => {
     const holders = (secret: string) => routes.filter((r) => s.boundSecrets(s.functionOf(r)[1]).includes(secret)).map((r) => r.name).sort();
     expect(holders("JWT_PRIVATE_KEY")).toEqual(["auth-login", "auth-password", "auth-refresh", "auth-register"]);
     expect(holders("SUPABASE_SECRET_KEY")).toEqual(["auth-login", "auth-logout", "auth-password", "auth-refresh", "auth-register"]);
-    expect(holders("GROQ_API_KEY")).toEqual(["messages-regenerate", "messages-stream"]);
+    expect(holders("GROQ_API_KEY")).toEqual(["chat-send", "messages-regenerate", "messages-stream"]);
     // Resume streams from the database and cancel only writes a row: neither calls the model.
-    for (const name of ["messages-resume", "messages-cancel"]) expect(s.boundSecrets(s.functionOf(routes.find((r) => r.name === name)!)[1]), name).toEqual([]);
+    for (const name of ["messages-resume", "messages-cancel", "chat-resume"]) expect(s.boundSecrets(s.functionOf(routes.find((r) => r.name === name)!)[1]), name).toEqual([]);
     for (const legacy of ["JWT_SECRET", "SUPABASE_JWT_SECRET"]) expect(holders(legacy)).toEqual([]);
-    const holding = ["auth-login", "auth-logout", "auth-password", "auth-refresh", "auth-register", "messages-regenerate", "messages-stream"];
+    const holding = ["auth-login", "auth-logout", "auth-password", "auth-refresh", "auth-register", "chat-send", "messages-regenerate", "messages-stream"];
     for (const name of routes.filter((r) => !holding.includes(r.name)).map((r) => r.name))
       expect(s.boundSecrets(s.functionOf(routes.find((r) => r.name === name)!)[1]), name).toEqual([]);
     // A route the table gains later without declaring `holds` gets nothing.

@@ -29,6 +29,7 @@ export function operation(route: RouteDef, spec: Spec, shared: Shared): RouteCon
   if (spec.body) request.body = { content: { "application/json": { schema: spec.body as z.ZodType } } };
 
   const responses: Record<string, ResponseConfig> = { [successStatus(spec, route.streaming)]: success(spec, route, shared) };
+  if (spec.noContent) responses[204] = { description: spec.noContent };
   for (const status of errorStatuses(spec))
     responses[status] = { description: errorDescription(spec, status), content: { "application/json": { schema: shared.ErrorBody } } };
 
@@ -48,7 +49,8 @@ export function operation(route: RouteDef, spec: Spec, shared: Shared): RouteCon
 export const tagOf = (route: Pick<RouteDef, "name">) => route.name.split("-")[0]!;
 
 function success(spec: Spec, route: RouteDef, shared: Shared): ResponseConfig {
-  if (route.streaming) return streamResponse(shared.streamEvent);
+  if (route.streaming)
+    return spec.stream ? { description: spec.stream.description, content: { "text/event-stream": { schema: spec.stream.schema } } } : streamResponse(shared.streamEvent);
   if (!spec.response) return { description: "Done; no content" };
   const content: NonNullable<ResponseConfig["content"]> = { "application/json": { schema: spec.response } };
   for (const [type, schema] of Object.entries(spec.representations ?? {})) content[type] = { schema };

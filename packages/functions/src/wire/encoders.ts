@@ -3,9 +3,11 @@
 // (a chunk id, a part id, which block is open).
 import type { ReplyEvent } from "@conversation-api/core";
 import { encodeSse } from "./sse";
+import { uiStreamEncoder } from "./ui-stream/encode";
 
 export type EncoderFactory = () => (event: ReplyEvent) => string;
 
 export const encoders: Record<string, EncoderFactory> = {
   native: () => encodeSse,
+  "ai-sdk-ui": uiStreamEncoder,
 };
