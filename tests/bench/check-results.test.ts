@@ -54,7 +54,7 @@ describe("npm run bench -- --quick --only 1,2", () => {
     expect(ok.code, ok.output).toBe(0);
     const bad = await run(["bench/check-results.ts", out]);
     expect(bad.code).toBe(1);
-    expect(bad.output).toContain("figures are [1,2], not [1,2,3,4,5,6,7,8]");
+    expect(bad.output).toContain("figures are [1,2], not [1,10,11,2,3,4,5,6,7,8,9]");
   });
 });
 
@@ -100,6 +100,31 @@ describe("resultProblems", () => {
       "figure 3 has no metrics",
       "figure 4 was skipped: why",
       'figure 1: TTFT p50: target {"of":"added","op":"<=","value":5}, not {"of":"added","op":"<=","value":1}',
+    ]);
+  });
+  it("holds ours to the stricter of the absolute bound and Portkey's figure in the same run", () => {
+    const r = sound();
+    const peer = (name: string, of: "added" | "ratio", x: number, target: Target | null = null): Metric => ({ ...metric(name, x, target), [of]: x });
+    const names = ["ours", "Portkey", "AI SDK"].flatMap((w) => [`${w}: first token added p50`, `${w}: 10 concurrent, errors`]);
+    r.figures["9"] = {
+      id: "9",
+      title: "t",
+      conditions: {},
+      durationMs: 1,
+      metrics: [
+        ...names.map((n) => metric(n, 0)),
+        metric("ours: 10 concurrent, replies stored", 10),
+        peer("Portkey: end of reply added p50", "added", 2),
+        peer("AI SDK: end of reply added p50", "added", 9),
+        peer("Portkey: 10 concurrent vs direct", "ratio", 1.9),
+        peer("AI SDK: 10 concurrent vs direct", "ratio", 4),
+        // Portkey adds 2 ms, less than the absolute 3: the bound is 2. Its ratio 1.9 is above 1.5: the bound is 1.5.
+        peer("ours: end of reply added p50", "added", 4, { of: "added", op: "<=", value: 3 }),
+        peer("ours: 10 concurrent vs direct", "ratio", 1.2, { of: "ratio", op: "<=", value: 1.5 }),
+      ],
+    };
+    expect(resultProblems(r, "quick", ["2", "8", "9"])).toEqual([
+      'figure 9: ours: end of reply added p50: target {"of":"added","op":"<=","value":3}, not added <= 2 (the stricter of 3 and Portkey\'s)',
     ]);
   });
 });
