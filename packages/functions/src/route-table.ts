@@ -46,6 +46,8 @@ export const routeTable: RouteSpec[] = ([
   { name: "anthropic-messages", method: "POST", path: "/anthropic/v1/messages", auth: true, streaming: true, prefix: false, holds: ["model-key"] },
   { name: "anthropic-count-tokens", method: "POST", path: "/anthropic/v1/messages/count_tokens", auth: true, streaming: true, prefix: false, holds: ["model-key"], servedBy: "anthropic-messages" },
   { name: "anthropic-models", method: "GET", path: "/anthropic/v1/models", auth: true, streaming: true, prefix: false, holds: ["model-key"], servedBy: "anthropic-messages" },
+  { name: "openai-chat-completions", method: "POST", path: "/openai/v1/chat/completions", auth: true, streaming: true, prefix: false, holds: ["model-key"] },
+  { name: "openai-models", method: "GET", path: "/openai/v1/models", auth: true, streaming: true, prefix: false, holds: ["model-key"], servedBy: "openai-chat-completions" },
   // The API's self-description, at the host root (`prefix: false`); left out of the document itself.
   { name: "openapi-json", method: "GET", path: "/openapi.json", auth: false, streaming: false, prefix: false },
   { name: "docs", method: "GET", path: "/docs", auth: false, streaming: false, prefix: false },
