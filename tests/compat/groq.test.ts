@@ -42,8 +42,8 @@ describe("@anthropic-ai/sdk through Groq", () => {
       model: MODEL,
       max_tokens: 300,
       system: [{ type: "text", text: "Be brief." }],
-      temperature: 0.5,
-      top_p: 0.9,
+      // This SDK's types no longer list temperature and top_p; clients written for older ones send them.
+      ...({ temperature: 0.5, top_p: 0.9 } as object),
       stop_sequences: ["END"],
       metadata: { user_id: "u-1" },
       thinking: { type: "enabled", budget_tokens: 20_000 },

@@ -61,3 +61,6 @@ export function routeOf(name: string): RouteSpec {
 }
 
 export const pathOf = (name: string): string => routeOf(name).path;
+
+/** The routes one function serves: its own, and those served on its Function URL (`servedBy`). */
+export const routesServedBy = (name: string): RouteSpec[] => routeTable.filter((r) => r.name === name || r.servedBy === name);

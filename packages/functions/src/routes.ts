@@ -1,7 +1,7 @@
 import type { RouteDef } from "./route-types";
 import { routeTable } from "./route-table";
 
-export { API_PREFIX, pathOf, routeTable } from "./route-table";
+export { API_PREFIX, pathOf, routeTable, routesServedBy } from "./route-table";
 
 // Handler modules load lazily: the local runtime imports each on first use, as a cold start would.
 const loaders: Record<string, RouteDef["load"]> = {
