@@ -93,7 +93,8 @@ export async function registerInPage(page: Page, email = freshEmail(), password 
   await page.fill("#email", email);
   await page.fill("#password", password);
   await page.click("#register");
-  await page.locator("#who").filter({ hasText: email }).waitFor();
+  // Attached, not visible: at phone width the menu that holds it closes on sign-in.
+  await page.locator("#who").filter({ hasText: email }).waitFor({ state: "attached" });
   return email;
 }
 

@@ -3,7 +3,7 @@
 // conversation without a finished reply).
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../src/config";
-import { TITLE_MAX_CHARS, cleanTitle, firstWords, writeTitle, type TitleDeps } from "../src/chat/title";
+import { TITLE_MAX_CHARS, cleanTitle, firstWords, plainText, writeTitle, type TitleDeps } from "../src/chat/title";
 import { startReply } from "../src/chat/stream-reply";
 import type { ReplyDeps } from "../src/chat/types";
 import type { CompletionRequest } from "../src/ports";
@@ -60,6 +60,17 @@ describe("cleanTitle", () => {
   });
 });
 
+describe("plainText", () => {
+  it("drops markdown's marks and keeps what a reader sees", () => {
+    expect(plainText("**Bold** and `code` and _emphasis_ and ~~struck~~")).toBe("Bold and code and emphasis and struck");
+    expect(plainText("# Heading\n> quoted\n- item\n2. second\n- [x] done")).toBe(" Heading\nquoted\nitem\nsecond\ndone");
+    expect(plainText("```python\nprint(1)\n```")).toBe("\nprint(1)\n");
+    expect(plainText("[the docs](https://example.com) ![a chart](c.png) <kbd>Ctrl</kbd>")).toBe("the docs a chart Ctrl");
+    // Marks inside words and arithmetic are text, not emphasis.
+    expect(plainText("snake_case_name is 2*3*4")).toBe("snake_case_name is 2*3*4");
+  });
+});
+
 describe("writeTitle", () => {
   const store = () => {
     const s = new MemoryStore();
@@ -87,6 +98,15 @@ describe("writeTitle", () => {
     // A model that can stop reasoning does, and needs no allowance for it.
     await writeTitle(deps({ store: store(), provider: { completeText: async (r) => (asked.push(r), { text: "x" }) }, model: "qwen/qwen3.6-27b" }), "id", "q");
     expect(asked[1]).toMatchObject({ reasoning_effort: "none", max_tokens: 24 });
+  });
+
+  it("titles in plain text: markdown in the model's answer or in the first message is stripped", async () => {
+    const s = store();
+    await writeTitle(deps({ store: s, provider: { completeText: answer("**Title:** Baking `sourdough` *bread*") }, model: "m" }), s.conversation.id, "q");
+    expect(s.conversation.title).toBe("Baking sourdough bread");
+    const t = store();
+    await writeTitle(deps({ store: t, provider: {}, model: "m" }), t.conversation.id, "## Fix **this**\n\n```js\nconst x = 1;\n```");
+    expect(t.conversation.title).toBe("Fix this const x = 1;");
   });
 
   it("falls back to the first words when the model fails or answers nothing, and reports the failure", async () => {

@@ -1,10 +1,31 @@
 import { readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { fileURLToPath } from "node:url";
+import { buildSync } from "esbuild";
 
 // The playground is a static page (HTML, CSS, one script and an icon) that talks to the API like any
 // client would; it is served only by the local runtime (deployed, it can be any static host pointed at
-// the API and stream URLs). Files are read once, at import.
+// the API and stream URLs). Its script imports markdown-it, DOMPurify and highlight.js from
+// node_modules; esbuild bundles them into one file when this module loads, so the page needs no build
+// step of its own and nothing comes from a CDN.
 const file = (name: string) => readFileSync(new URL(`./${name}`, import.meta.url));
+
+/** The page's script with its libraries, as one minified browser file. */
+export function bundleScript(): Buffer {
+  const out = buildSync({
+    entryPoints: [fileURLToPath(new URL("./playground.js", import.meta.url))],
+    bundle: true,
+    minify: true,
+    format: "iife",
+    target: "es2022",
+    platform: "browser",
+    legalComments: "none",
+    write: false,
+    logLevel: "silent",
+  });
+  return Buffer.from(out.outputFiles[0]!.contents);
+}
+
 const html = { type: "text/html; charset=utf-8", body: file("playground.html") };
 const icon = { type: "image/svg+xml", body: file("favicon.svg") };
 
@@ -12,7 +33,7 @@ const ASSETS: Record<string, { type: string; body: Buffer }> = {
   "/": html,
   "/playground": html,
   "/playground.css": { type: "text/css; charset=utf-8", body: file("playground.css") },
-  "/playground.js": { type: "text/javascript; charset=utf-8", body: file("playground.js") },
+  "/playground.js": { type: "text/javascript; charset=utf-8", body: bundleScript() },
   // Browsers ask for /favicon.ico whatever the page says; an SVG under that name is accepted.
   "/favicon.ico": icon,
   "/favicon.svg": icon,

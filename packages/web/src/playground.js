@@ -1,99 +1,16 @@
-// The playground: a small chat app that uses the API exactly as any client would (bearer tokens, JSON,
-// Server-Sent Events). Plain JavaScript, no build step, nothing from a CDN. Features newer than the API
-// it talks to (cancel, resume, regenerate, branches, search, models) are switched on from the API's own
+// The playground: a chat app that uses the API exactly as any client would (bearer tokens, JSON,
+// Server-Sent Events). Its libraries (markdown-it, DOMPurify, highlight.js) are bundled with it by the
+// server that serves it; nothing comes from a CDN. Features newer than the API it talks to (cancel,
+// resume, regenerate, branches, search, models, export, keys) are switched on from the API's own
 // OpenAPI document, so the page works against older and newer servers alike.
-"use strict";
+import { $, API, ApiError, api, button, capitalise, clearFieldErrors, el, hooks, humanError, request, saved, seconds, setSession, showError, state } from "./client.js";
+import { copyButton, MarkdownView } from "./markdown.js";
+import { openConversationSettings, openSettings, prefsFor, wireDialogs } from "./dialogs.js";
+import { applyTheme, wireTheme } from "./theme.js";
 
-const API = "/api/v1";
-const $ = (id) => document.getElementById(id);
+applyTheme();
 
-// Tokens and the open conversation survive a reload; the reply being read also survives it, so a
-// reload can resume from the last event seen instead of replaying the whole reply.
-const saved = {
-  get(key) {
-    try {
-      return JSON.parse(localStorage.getItem("playground." + key) ?? "null");
-    } catch {
-      return null;
-    }
-  },
-  set(key, value) {
-    if (value == null) localStorage.removeItem("playground." + key);
-    else localStorage.setItem("playground." + key, JSON.stringify(value));
-  },
-};
-
-const state = {
-  /** { access_token, refresh_token?, email } */
-  session: saved.get("session"),
-  current: null,
-  conversation: null,
-  messages: [],
-  /** The reply being read: { conversationId, replyId, controller, view, stopped } */
-  streaming: null,
-  /** The user message being edited (send then starts a branch from its parent). */
-  editing: null,
-  models: [],
-  features: { cancel: false, resume: false, regenerate: false, branch: false, edit: false, search: false, models: false },
-};
-
-class ApiError extends Error {
-  constructor(status, body) {
-    const e = (body && body.error) || {};
-    super(e.message || `HTTP ${status}`);
-    this.status = status;
-    this.type = e.type;
-    this.fields = e.fields || [];
-    this.replyId = e.reply_id;
-  }
-}
-
-// ---------------------------------------------------------------- HTTP
-
-let refreshing = null;
-
-/** One refresh at a time, shared by every request that met a 401. */
-function refreshTokens() {
-  const refreshToken = state.session && state.session.refresh_token;
-  if (!refreshToken) return Promise.resolve(false);
-  refreshing ??= fetch(API + "/auth/refresh", {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ refresh_token: refreshToken }),
-  })
-    .then(async (res) => {
-      if (!res.ok) return false;
-      const t = await res.json();
-      setSession({ ...state.session, access_token: t.access_token, refresh_token: t.refresh_token ?? refreshToken });
-      return true;
-    })
-    .catch(() => false)
-    .finally(() => (refreshing = null));
-  return refreshing;
-}
-
-/** A request with the access token; on a 401 it refreshes the token (when it holds a refresh token) and retries once. */
-async function request(method, path, { body, signal, headers = {} } = {}, retried = false) {
-  const h = { ...headers };
-  if (state.session) h.authorization = "Bearer " + state.session.access_token;
-  if (body !== undefined) h["content-type"] = "application/json";
-  const res = await fetch(API + path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body), signal });
-  if (res.status === 401 && state.session && !/^\/auth\/(login|register|refresh|logout)$/.test(path)) {
-    if (!retried && (await refreshTokens())) return request(method, path, { body, signal, headers }, true);
-    forgetSession();
-    hint("Your session has ended: sign in again.");
-  }
-  return res;
-}
-
-async function api(method, path, body) {
-  const res = await request(method, path, { body });
-  const data = res.status === 204 ? null : await res.json().catch(() => null);
-  if (!res.ok) throw new ApiError(res.status, data);
-  return data;
-}
-
-/** Which optional routes the server has, from its OpenAPI document. */
+/** Which optional routes and fields the server has, from its OpenAPI document. */
 async function detectFeatures() {
   try {
     const doc = await (await fetch("/openapi.json")).json();
@@ -105,12 +22,18 @@ async function detectFeatures() {
     f.regenerate = has(/\/messages\/\{[^}]+\}\/regenerate$/, "post");
     f.branch = has(/\/conversations\/\{[^}]+\}\/branch$/, "post");
     f.models = has(/\/models$/, "get");
+    f.export = has(/\/conversations\/\{[^}]+\}\/export$/, "get");
+    f.keys = has(/\/api-keys$/, "post");
+    f.usage = has(/\/usage$/, "get");
+    f.password = has(/\/auth\/password$/, "post");
     const list = doc.paths[API + "/conversations"];
     f.search = Boolean(list && list.get && (list.get.parameters || []).some((p) => p.name === "q"));
     const send = doc.paths[API + "/conversations/{id}/messages/stream"];
     let schema = send && send.post && send.post.requestBody && send.post.requestBody.content["application/json"].schema;
     if (schema && schema.$ref) schema = doc.components.schemas[schema.$ref.split("/").pop()];
     f.edit = Boolean(schema && schema.properties && schema.properties.parent_id);
+    const max = schema && schema.properties && schema.properties.content && schema.properties.content.maxLength;
+    if (max) state.maxChars = max;
   } catch {
     // No document: the page still does everything the base API offers.
   }
@@ -123,37 +46,11 @@ function hint(text) {
   $("hint").textContent = text || "";
 }
 
-function clearFieldErrors() {
-  for (const p of document.querySelectorAll(".field-error")) p.textContent = "";
-  for (const i of document.querySelectorAll("[aria-invalid]")) i.removeAttribute("aria-invalid");
-  $("auth-error").textContent = "";
-}
-
-/** Puts each of a 422's `error.fields` under its input; what has no input goes to `fallback`. */
-function showError(e, fallback) {
-  clearFieldErrors();
-  const loose = [];
-  for (const f of e.fields || []) {
-    const slot = document.querySelector(`.field-error[data-field="${CSS.escape(f.path)}"]`);
-    const input = $(f.path.split(".").pop());
-    // Only under an input that is on screen (the sign-in form is hidden once signed in).
-    if (slot && input && input.getClientRects().length) {
-      slot.textContent = capitalise(f.message);
-      input.setAttribute("aria-invalid", "true");
-    } else loose.push(`${f.path.replace(/^body\./, "")}: ${f.message}`);
-  }
-  if (loose.length || !(e.fields || []).length) fallback(loose.length ? loose.join("; ") : e.message);
-}
-
-const capitalise = (s) => s.charAt(0).toUpperCase() + s.slice(1);
-
-const seconds = (ms) => (ms == null ? "–" : ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`);
-
-function el(tag, className, text) {
-  const e = document.createElement(tag);
-  if (className) e.className = className;
-  if (text != null) e.textContent = text;
-  return e;
+/** The one live region: it speaks a reply once it has ended, never token by token. */
+function announce(text) {
+  $("announce").textContent = "";
+  // A fresh text node after clearing, so the same words are spoken again when they repeat.
+  requestAnimationFrame(() => ($("announce").textContent = text));
 }
 
 const narrow = () => window.matchMedia("(max-width: 760px)").matches;
@@ -161,9 +58,10 @@ function sidebar(open) {
   document.body.classList.toggle("sidebar-open", open);
 }
 
-function scrollToEnd() {
+/** Keeps the newest text in view, unless the reader scrolled up to read something older. */
+function scrollToEnd(force = false) {
   const log = $("log");
-  log.scrollTop = log.scrollHeight;
+  if (force || log.scrollHeight - log.scrollTop - log.clientHeight < 120) log.scrollTop = log.scrollHeight;
 }
 
 function autosize() {
@@ -172,12 +70,18 @@ function autosize() {
   t.style.height = Math.min(t.scrollHeight + 2, window.innerHeight * 0.4) + "px";
 }
 
-// ---------------------------------------------------------------- session
-
-function setSession(session) {
-  state.session = session;
-  saved.set("session", session);
+/** Shows the length once a message nears the API's limit, and how far over it is past it. */
+function updateCounter() {
+  const n = $("content").value.length;
+  const max = state.maxChars;
+  const c = $("counter");
+  c.classList.toggle("over", n > max);
+  if (n < max * 0.8) c.textContent = "";
+  else if (n <= max) c.textContent = `${n.toLocaleString("en")} / ${max.toLocaleString("en")} characters`;
+  else c.textContent = `${(n - max).toLocaleString("en")} ${n - max === 1 ? "character" : "characters"} over the ${max.toLocaleString("en")} limit`;
 }
+
+// ---------------------------------------------------------------- session
 
 function forgetSession() {
   setSession(null);
@@ -189,18 +93,24 @@ function forgetSession() {
   renderMessages();
   $("convs").replaceChildren();
 }
+hooks.sessionEnded = () => {
+  forgetSession();
+  hint("Your session has ended: sign in again.");
+};
 
 function renderAccount() {
   const signedIn = Boolean(state.session);
   $("auth").hidden = signedIn;
   $("account").hidden = !signedIn;
   $("search").hidden = !signedIn || !state.features.search;
+  $("conv-settings").hidden = !signedIn;
   $("who").textContent = signedIn ? state.session.email : "";
   $("who").title = signedIn ? state.session.email : "";
 }
 
 async function signIn(kind) {
-  clearFieldErrors();
+  clearFieldErrors($("auth"));
+  $("auth-error").textContent = "";
   hint("");
   const body = { email: $("email").value, password: $("password").value };
   try {
@@ -210,9 +120,9 @@ async function signIn(kind) {
     renderAccount();
     if (narrow()) sidebar(false);
     await afterSignIn();
+    $("content").focus();
   } catch (e) {
-    if (!(e instanceof ApiError)) throw e;
-    showError(e, (text) => ($("auth-error").textContent = text));
+    showError(e, (text) => ($("auth-error").textContent = text), $("auth"));
   }
 }
 
@@ -225,32 +135,99 @@ async function logout() {
   if (state.streaming) state.streaming.controller.abort();
   forgetSession();
   hint("");
+  $("email").focus();
 }
 
+/** Reopens the conversation this tab had open, or else the one this account had open last. */
 async function afterSignIn() {
   await loadConversations();
-  const last = saved.get("current");
+  const last = saved.get("current") ?? saved.get("last:" + state.session.email);
   if (last) await openConversation(last);
   else renderMessages();
 }
 
 // ---------------------------------------------------------------- conversations
 
+let searchSeq = 0;
+
 async function loadConversations() {
   if (!state.session) return;
-  const q = $("search").value.trim();
-  const query = q && state.features.search ? `&q=${encodeURIComponent(q)}` : "";
+  const q = state.features.search ? $("search").value.trim() : "";
+  const seq = ++searchSeq;
   try {
-    const list = await api("GET", `/conversations?limit=50${query}`);
-    renderConversations(list.data);
+    const list = await api("GET", `/conversations?limit=50${q ? `&q=${encodeURIComponent(q)}` : ""}`);
+    if (seq !== searchSeq) return;
+    renderConversations(list.data, q);
   } catch (e) {
-    if (e instanceof ApiError) hint(e.message);
-    else throw e;
+    hint(humanError(e));
   }
 }
 
-function renderConversations(list) {
-  $("convs").replaceChildren(...list.map(conversationButton));
+/** The plain words of a search (no OR, no -excluded words, no quotes), to mark where they matched. */
+function searchWords(q) {
+  return q
+    .replace(/"/g, " ")
+    .split(/\s+/)
+    .filter((w) => w && w !== "OR" && !w.startsWith("-"))
+    .map((w) => w.toLowerCase());
+}
+
+/** `text` as nodes with each whole-word match of `words` in a <mark>. */
+function marked(text, words) {
+  if (!words.length) return [document.createTextNode(text)];
+  const escaped = words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+  const re = new RegExp(`(?<![\\p{L}\\p{N}])(${escaped.join("|")})(?![\\p{L}\\p{N}])`, "giu");
+  const out = [];
+  let at = 0;
+  for (const m of text.matchAll(re)) {
+    if (m.index > at) out.push(document.createTextNode(text.slice(at, m.index)));
+    out.push(el("mark", null, m[0]));
+    at = m.index + m[0].length;
+  }
+  if (at < text.length) out.push(document.createTextNode(text.slice(at)));
+  return out;
+}
+
+/** Up to ~90 characters of `text` around the first match of `words`, or null. */
+function snippetOf(text, words) {
+  const flat = text.replace(/\s+/g, " ");
+  const lower = flat.toLowerCase();
+  let at = -1;
+  for (const w of words) {
+    const re = new RegExp(`(?<![\\p{L}\\p{N}])${w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(?![\\p{L}\\p{N}])`, "u");
+    const m = re.exec(lower);
+    if (m && (at < 0 || m.index < at)) at = m.index;
+  }
+  if (at < 0) return null;
+  const start = Math.max(0, at - 30);
+  return (start > 0 ? "…" : "") + flat.slice(start, start + 90) + (start + 90 < flat.length ? "…" : "");
+}
+
+function renderConversations(list, q = "") {
+  const nav = $("convs");
+  if (!list.length && q) {
+    nav.replaceChildren(el("p", "no-match", "No conversations match"));
+    return;
+  }
+  const words = searchWords(q);
+  nav.replaceChildren(...list.map((c) => conversationButton(c, words)));
+  // The list says only which conversations matched, not where: a match outside the title is found in
+  // the messages of the first few results.
+  if (words.length) {
+    for (const c of list.slice(0, 10)) {
+      if (snippetOf(c.title || "", words)) continue;
+      api("GET", "/conversations/" + c.id)
+        .then((full) => {
+          const text = full.messages.map((m) => snippetOf(m.content, words)).find(Boolean);
+          const b = nav.querySelector(`.conv[data-id="${CSS.escape(c.id)}"]`);
+          if (!text || !b) return;
+          const snippet = el("span", "snippet");
+          snippet.replaceChildren(...marked(text, words));
+          b.append(snippet);
+        })
+        .catch(() => {});
+    }
+  }
   // The API titles a new conversation once its first reply has ended (the stream closes after that),
   // and this list is re-read then: the open conversation's heading follows.
   const open = list.find((c) => c.id === state.current);
@@ -260,11 +237,14 @@ function renderConversations(list) {
   }
 }
 
-function conversationButton(c) {
-  const b = el("button", "conv" + (c.id === state.current ? " active" : ""), c.title || "New conversation");
+function conversationButton(c, words = []) {
+  const b = el("button", "conv");
   b.type = "button";
   b.dataset.id = c.id;
-  b.title = c.title || "New conversation";
+  const title = el("span", "conv-title");
+  title.replaceChildren(...marked(c.title || "New conversation", words));
+  b.append(title);
+  if (c.id === state.current) b.setAttribute("aria-current", "page");
   b.onclick = () => {
     if (narrow()) sidebar(false);
     openConversation(c.id);
@@ -273,7 +253,10 @@ function conversationButton(c) {
 }
 
 function markActive() {
-  for (const b of $("convs").children) b.classList.toggle("active", b.dataset.id === state.current);
+  for (const b of $("convs").querySelectorAll(".conv")) {
+    if (b.dataset.id === state.current) b.setAttribute("aria-current", "page");
+    else b.removeAttribute("aria-current");
+  }
 }
 
 async function newConversation() {
@@ -283,12 +266,12 @@ async function newConversation() {
   if (state.current && state.messages.length === 0 && !state.streaming) return $("content").focus();
   try {
     const c = await api("POST", "/conversations", {});
+    $("convs").querySelector(".no-match")?.remove();
     $("convs").prepend(conversationButton(c));
     await openConversation(c.id, c);
     $("content").focus();
   } catch (e) {
-    if (e instanceof ApiError) hint(e.message);
-    else throw e;
+    hint(humanError(e));
   }
 }
 
@@ -299,10 +282,10 @@ async function openConversation(id, known) {
     state.streaming = null;
     setStreaming(false);
   }
+  if (state.editing) state.editing.close();
   state.current = id;
   saved.set("current", id);
-  state.editing = null;
-  $("editing").hidden = true;
+  if (state.session) saved.set("last:" + state.session.email, id);
   markActive();
   hint("");
   try {
@@ -310,12 +293,12 @@ async function openConversation(id, known) {
     state.conversation = c;
     state.messages = c.messages;
   } catch (e) {
-    if (!(e instanceof ApiError)) throw e;
     state.current = null;
     saved.set("current", null);
+    if (state.session) saved.set("last:" + state.session.email, null);
     state.conversation = null;
     state.messages = [];
-    if (e.status !== 404) hint(e.message);
+    if (!(e instanceof ApiError) || e.status !== 404) hint(humanError(e));
   }
   renderMessages();
   syncModel();
@@ -352,23 +335,20 @@ function renderMessages() {
     replyViews.set(m.id, view);
     log.append(view.root);
   }
-  scrollToEnd();
+  scrollToEnd(true);
 }
 
 function userView(m) {
   const d = el("div", "msg user");
   if (m.id) d.dataset.id = m.id;
+  d.setAttribute("aria-label", "You said");
+  d.setAttribute("role", "article");
   d.append(el("div", "body", m.content));
   const meta = el("div", "meta");
   branchArrows(meta, m);
-  if (state.features.edit && m.id && "parent_id" in m) {
-    const edit = el("button", "edit", "Edit");
-    edit.type = "button";
-    edit.title = "Edit and resend (keeps the original as a branch)";
-    edit.onclick = () => startEdit(m);
-    meta.append(edit);
-  }
-  if (meta.childElementCount) d.append(meta);
+  meta.append(copyButton(() => m.content, "Copy message"));
+  if (state.features.edit && m.id && "parent_id" in m) meta.append(button("Edit", "edit", () => startEdit(m, d), "Edit message"));
+  d.append(meta);
   return d;
 }
 
@@ -378,14 +358,10 @@ function branchArrows(meta, m) {
   const box = el("span", "branches");
   const index = m.sibling_index ?? m.sibling_ids.indexOf(m.id);
   const go = (delta) => switchBranch(m.sibling_ids[index + delta]);
-  const prev = el("button", "prev", "‹");
-  prev.type = "button";
+  const prev = button("‹", "prev", () => go(-1), "Previous version");
   prev.disabled = index <= 0;
-  prev.onclick = () => go(-1);
-  const next = el("button", "next", "›");
-  next.type = "button";
+  const next = button("›", "next", () => go(1), "Next version");
   next.disabled = index >= m.sibling_count - 1;
-  next.onclick = () => go(1);
   box.append(prev, el("span", null, `${index + 1}/${m.sibling_count}`), next);
   meta.append(box);
 }
@@ -396,57 +372,106 @@ async function switchBranch(messageId) {
     await api("POST", `/conversations/${state.current}/branch`, { message_id: messageId });
     await openConversation(state.current);
   } catch (e) {
-    if (e instanceof ApiError) hint(e.message);
-    else throw e;
+    hint(humanError(e));
   }
 }
 
-function startEdit(m) {
-  state.editing = m;
-  $("editing").hidden = false;
-  $("content").value = m.content;
-  autosize();
-  $("content").focus();
+/** Edits a message where it is, in its own box: the composer and its draft are left alone. */
+function startEdit(m, d) {
+  if (state.streaming) return hint("A reply is still being written: wait for it or press Stop.");
+  if (state.editing) state.editing.close();
+  const body = d.querySelector(".body");
+  const meta = d.querySelector(".meta");
+  const form = el("form", "edit-form");
+  form.setAttribute("aria-label", "Edit message");
+  const box = el("textarea");
+  box.value = m.content;
+  box.setAttribute("aria-label", "Edited message");
+  box.rows = Math.min(10, m.content.split("\n").length + 1);
+  const row = el("div", "row");
+  const sendEdit = el("button", "primary", "Send edit");
+  sendEdit.type = "submit";
+  row.append(sendEdit, button("Cancel", "", () => close()));
+  form.append(box, row);
+  body.hidden = meta.hidden = true;
+  d.classList.add("editing");
+  d.append(form);
+  const close = () => {
+    form.remove();
+    body.hidden = meta.hidden = false;
+    d.classList.remove("editing");
+    if (state.editing && state.editing.message === m) state.editing = null;
+  };
+  state.editing = { message: m, close };
+  form.onsubmit = (e) => {
+    e.preventDefault();
+    if (!box.value.trim()) return;
+    const text = box.value;
+    close();
+    submit(text, { parent_id: m.parent_id }, { replaceFrom: d });
+  };
+  box.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") {
+      e.stopPropagation();
+      close();
+      d.querySelector(".edit")?.focus();
+    }
+  });
+  box.focus();
 }
 
-function cancelEdit() {
-  state.editing = null;
-  $("editing").hidden = true;
-}
+/** The reasoning time of replies this browser watched, by id: the API stores the text, not the time. */
+const thoughtTimes = {
+  get: (id) => (saved.get("thought") || {})[id],
+  set(id, ms) {
+    const all = saved.get("thought") || {};
+    all[id] = ms;
+    const ids = Object.keys(all);
+    for (const old of ids.slice(0, Math.max(0, ids.length - 200))) delete all[old];
+    saved.set("thought", all);
+  },
+};
 
 /** One assistant message on screen: reasoning (collapsed), text, and a usage line once it ends. */
 class ReplyView {
   constructor(m = {}) {
     this.root = el("div", "msg assistant");
+    this.root.setAttribute("role", "article");
+    this.root.setAttribute("aria-label", "Assistant replied");
     this.thinking = el("details", "thinking");
     this.thinking.hidden = true;
     this.summary = el("summary", null, "Thinking…");
     this.thoughts = el("div", "thoughts");
     this.thinking.append(this.summary, this.thoughts);
     this.body = el("div", "body");
+    this.md = new MarkdownView(this.body);
     this.meta = el("div", "meta");
     this.root.append(this.thinking, this.body, this.meta);
     this.message = { ...m };
     this.set(m);
   }
 
+  get text() {
+    return this.md.text;
+  }
+
   /** Shows a stored (or partly streamed) message. */
   set(m) {
     this.message = { ...this.message, ...m };
     if (m.id) this.root.dataset.id = m.id;
-    this.body.textContent = m.content || "";
+    this.md.set(m.content || "");
     const reasoning = m.reasoning || "";
     this.thoughts.textContent = reasoning;
     this.thinking.hidden = !reasoning;
-    const thoughtMs = m.metadata && m.metadata.reasoning_ms;
+    const thoughtMs = (m.metadata && m.metadata.reasoning_ms) ?? (m.id && thoughtTimes.get(m.id));
     this.summary.textContent = thoughtMs != null ? `Thought for ${seconds(thoughtMs)}` : "Thoughts";
     if (m.finish_reason) this.finish(m.finish_reason, { model: m.model, input: m.input_tokens, output: m.token_count, ttft: m.ttft_ms, total: m.latency_ms });
     else if (m.role) this.root.classList.add("streaming");
   }
 
-  startThinking() {
+  startThinking(since = Date.now()) {
     this.thinking.hidden = false;
-    this.thinkingSince = performance.now();
+    this.thinkingSince = since;
     this.summary.textContent = "Thinking…";
   }
   addThinking(text) {
@@ -454,15 +479,19 @@ class ReplyView {
     this.thoughts.textContent += text;
   }
   endThinking() {
-    if (this.thinkingSince != null) this.summary.textContent = `Thought for ${seconds(performance.now() - this.thinkingSince)}`;
-    else this.summary.textContent = "Thoughts";
+    if (this.thinkingSince != null) {
+      const ms = Date.now() - this.thinkingSince;
+      this.summary.textContent = `Thought for ${seconds(ms)}`;
+      if (this.message.id) thoughtTimes.set(this.message.id, ms);
+    } else this.summary.textContent = "Thoughts";
   }
   addText(text) {
-    this.body.textContent += text;
+    this.md.append(text);
   }
 
   /** Replaces the meta line with the reply's usage: model, tokens in and out, first-token and total time. */
   finish(reason, u) {
+    if (this.root.classList.contains("streaming")) this.md.set(this.md.text);
     this.root.classList.remove("streaming");
     this.meta.replaceChildren();
     const usage = el("span", "usage");
@@ -473,23 +502,24 @@ class ReplyView {
     parts.push(`first token ${seconds(u.ttft)}`, `total ${seconds(u.total)}`);
     usage.textContent = parts.join(" · ");
     if (reason === "cancelled") this.meta.append(el("span", "stopped", "Stopped"));
-    if (reason === "max_tokens") this.meta.append(el("span", "stopped", "Cut at max_tokens"));
-    if (reason === "error") this.root.classList.add("failed");
+    if (reason === "max_tokens") this.meta.append(el("span", "stopped", "Cut at max tokens"));
+    if (reason === "error") {
+      this.root.classList.add("failed");
+      const e = this.message.metadata && this.message.metadata.error;
+      this.meta.append(el("span", "error", e ? `The reply failed: ${e.message}` : "The reply failed."));
+    }
     this.meta.append(usage);
     branchArrows(this.meta, this.message);
+    this.meta.append(copyButton(() => this.md.text, "Copy reply"));
     if (state.features.regenerate && this.message.id) {
-      const again = el("button", "regenerate", "↻ Regenerate");
-      again.type = "button";
-      again.onclick = () => regenerate(this.message.id);
-      this.meta.append(again);
+      this.meta.append(button("↻ Regenerate", "regenerate", () => regenerate(this.message.id), "Regenerate reply"));
     }
   }
 
   fail(message) {
     this.root.classList.remove("streaming");
     this.root.classList.add("failed");
-    const note = el("span", "error", message);
-    this.meta.replaceChildren(note);
+    this.meta.replaceChildren(el("span", "error", message));
   }
 }
 
@@ -537,8 +567,9 @@ async function* sse(res) {
 }
 
 /**
- * Reads a reply stream into `view`. `open(lastEventId)` makes the request; a dropped connection is
+ * Reads a reply stream into `s.view`. `open(lastEventId)` makes the request; a dropped connection is
  * resumed from the last event id when the API can resume, so the text is neither lost nor repeated.
+ * Returns how the reply ended (null when the stream closed before it did).
  */
 async function readReply(s, open) {
   const view = s.view;
@@ -552,7 +583,7 @@ async function readReply(s, open) {
   const blocks = {};
   const remember = () =>
     s.replyId &&
-    saved.set("resume", { replyId: s.replyId, lastEventId, text: view.body.textContent, thinking: view.thoughts.textContent });
+    saved.set("resume", { replyId: s.replyId, lastEventId, text: view.text, thinking: view.thoughts.textContent, thinkingSince: view.thinkingSince ?? null });
 
   for (let attempt = 0; attempt < 4; attempt++) {
     let res;
@@ -582,7 +613,8 @@ async function readReply(s, open) {
             break;
           case "content_block_start":
             blocks[d.index] = d.content_block.type;
-            if (d.content_block.type === "thinking") view.startThinking();
+            // A reattached reply that was thinking before the reload keeps its start time.
+            if (d.content_block.type === "thinking") view.startThinking(s.thinkingSince ?? Date.now());
             break;
           case "content_block_delta":
             firstToken ??= performance.now() - started;
@@ -600,12 +632,12 @@ async function readReply(s, open) {
             break;
           case "error":
             reason = "error";
-            view.fail(`${d.error.type}: ${d.error.message}`);
+            view.fail(`The reply failed: ${d.error.message}`);
             break;
         }
         remember();
       }
-    } catch (e) {
+    } catch {
       if (s.controller.signal.aborted) break;
       // A network drop: fall through and resume if we can.
     }
@@ -614,11 +646,22 @@ async function readReply(s, open) {
   }
   saved.set("resume", null);
   const total = performance.now() - started;
-  if (reason === "error") return;
+  if (reason === "error") {
+    announce("The reply failed.");
+    return reason;
+  }
   if (!reason && s.controller.signal.aborted) reason = "cancelled";
-  if (!reason) return view.fail("The connection closed before the reply ended.");
+  if (!reason) {
+    view.fail("The connection closed before the reply ended.");
+    return null;
+  }
   view.message.model = model ?? view.message.model;
   view.finish(reason, { model: view.message.model, input, output, ttft: firstToken, total });
+  if (reason === "cancelled") {
+    if (s.stopRequested) hint("Stopped: the reply keeps what was written before Stop.");
+    announce("Reply stopped.");
+  } else announce("Reply: " + view.text.slice(0, 1000));
+  return reason;
 }
 
 function resumeRequest(s, lastEventId) {
@@ -626,17 +669,16 @@ function resumeRequest(s, lastEventId) {
   return request("GET", `/conversations/${s.conversationId}/messages/${s.replyId}/stream`, { headers, signal: s.controller.signal });
 }
 
-/** Runs a reply stream with Send disabled and Stop shown. */
+/** Runs a reply stream with Send disabled and Stop shown; returns how it ended (null: it did not). */
 async function runReply(s, open) {
   state.streaming = s;
   setStreaming(true);
   try {
-    await readReply(s, open);
-    return true;
+    return await readReply(s, open);
   } catch (e) {
     if (!(e instanceof ApiError)) {
-      s.view.fail("Network error: " + e.message);
-      return false;
+      s.view.fail(humanError(e));
+      return null;
     }
     throw e;
   } finally {
@@ -648,8 +690,9 @@ async function runReply(s, open) {
   }
 }
 
+/** Where the composer's text goes: the open conversation, made first when there is none. */
 async function send() {
-  clearFieldErrors();
+  clearFieldErrors($("composer"));
   hint("");
   const text = $("content").value;
   if (!state.session) {
@@ -657,56 +700,94 @@ async function send() {
     return hint("Sign in first: register or log in" + (narrow() ? " in the menu." : " on the left."));
   }
   if (!text.trim()) return hint("Type a message first.");
+  if (text.length > state.maxChars) {
+    const over = text.length - state.maxChars;
+    return hint(`That message is ${over.toLocaleString("en")} ${over === 1 ? "character" : "characters"} too long: the limit is ${state.maxChars.toLocaleString("en")}.`);
+  }
   if (state.streaming) return hint("A reply is still being written: wait for it or press Stop.");
+  await submit(text, {}, { fromComposer: true });
+}
 
+/**
+ * Sends `text` (with `extra` fields such as parent_id) and streams the reply. From the composer, its
+ * box is emptied at once and given back if the send is refused; an edit replaces the messages from
+ * the edited one down.
+ */
+async function submit(text, extra, { fromComposer = false, replaceFrom = null } = {}) {
+  if (state.streaming) return hint("A reply is still being written: wait for it or press Stop.");
   if (!state.current) {
     try {
-      const c = await api("POST", "/conversations", {});
+      const pending = prefsFor(null);
+      const made = {};
+      if (pending.system_prompt) made.system_prompt = pending.system_prompt;
+      if (pending.title) made.title = pending.title;
+      const c = await api("POST", "/conversations", made);
+      prefsFor(c.id, { temperature: pending.temperature, max_tokens: pending.max_tokens });
+      prefsFor(null, {});
+      $("convs").querySelector(".no-match")?.remove();
       $("convs").prepend(conversationButton(c));
       await openConversation(c.id, c);
     } catch (e) {
-      if (e instanceof ApiError) return hint(e.message);
-      throw e;
+      return hint(humanError(e));
     }
   }
   const conversationId = state.current;
-  const body = { content: text };
+  const body = { content: text, ...extra };
   const model = $("model");
   if (!model.hidden && model.value && model.value !== state.conversation.model) body.model = model.value;
   if (!$("effort").hidden && $("effort").value) body.reasoning_effort = $("effort").value;
-  const editing = state.editing;
-  if (editing) body.parent_id = editing.parent_id;
+  const prefs = prefsFor(conversationId);
+  if (prefs.temperature != null) body.temperature = prefs.temperature;
+  if (prefs.max_tokens != null) body.max_tokens = prefs.max_tokens;
 
   document.querySelector("#log .empty")?.remove();
+  const removed = [];
+  if (replaceFrom) {
+    for (let n = replaceFrom; n; n = n.nextElementSibling) removed.push(n);
+    for (const n of removed) n.remove();
+  }
   const userMessage = { role: "user", content: text };
   const userEl = userView(userMessage);
   const view = new ReplyView({ role: "assistant" });
   $("log").append(userEl, view.root);
-  scrollToEnd();
-  $("content").value = "";
-  autosize();
-  cancelEdit();
+  scrollToEnd(true);
+  if (fromComposer) {
+    $("content").value = "";
+    autosize();
+    updateCounter();
+  }
 
   const s = { conversationId, replyId: null, controller: new AbortController(), view };
   try {
-    await runReply(s, () =>
+    const reason = await runReply(s, () =>
       request("POST", `/conversations/${conversationId}/messages/stream`, { body, signal: s.controller.signal }),
     );
     state.messages.push(userMessage, view.message);
     // Editing and branches need the stored ids; re-read the conversation once the reply has ended.
-    if ((state.features.edit || state.features.branch) && state.current === conversationId) await openConversation(conversationId);
+    if (reason && (state.features.edit || state.features.branch) && state.current === conversationId) await reopenKeepingHint(conversationId);
   } catch (e) {
     userEl.remove();
     view.root.remove();
-    if (!state.messages.length) renderMessages();
-    $("content").value = text;
-    autosize();
-    if (e.status === 409 && e.replyId && state.features.resume) {
-      hint("A reply is still being written in this conversation: showing it.");
-      return openConversation(conversationId);
+    $("log").append(...removed);
+    if (!$("log").childElementCount) renderMessages();
+    if (fromComposer && !$("content").value) {
+      $("content").value = text;
+      autosize();
+      updateCounter();
     }
-    showError(e, hint);
+    if (e instanceof ApiError && e.status === 409 && e.replyId && state.features.resume) {
+      await openConversation(conversationId);
+      return hint("A reply is already being written in this conversation — following it");
+    }
+    showError(e, hint, $("composer"));
   }
+}
+
+/** Re-reads the open conversation (its stored figures and ids) without losing what the hint says. */
+async function reopenKeepingHint(id) {
+  const said = $("hint").textContent;
+  await openConversation(id);
+  if (said) hint(said);
 }
 
 /** Reattaches to a reply that is still streaming (after a reload, or when opening its conversation). */
@@ -718,18 +799,28 @@ function reattach(m) {
   // Continue from what this tab last saw; otherwise the server replays the reply from its first event.
   const seen = saved.get("resume");
   if (seen && seen.replyId === m.id) {
-    v.body.textContent = seen.text || "";
+    v.md.set("");
+    v.md.append(seen.text || "");
     v.thoughts.textContent = seen.thinking || "";
     v.thinking.hidden = !seen.thinking;
     s.lastEventId = seen.lastEventId;
+    if (seen.thinkingSince != null) {
+      s.thinkingSince = seen.thinkingSince;
+      v.thinkingSince = seen.thinkingSince;
+    }
   } else {
-    v.body.textContent = "";
+    v.md.set("");
     v.thoughts.textContent = "";
   }
-  runReply(s, (after) => resumeRequest(s, after)).catch((e) => {
-    if (e instanceof ApiError) pollUntilDone(m.id);
-    else throw e;
-  });
+  runReply(s, (after) => resumeRequest(s, after))
+    .then((reason) => {
+      // The figures timed here are of the reattached part only: once the reply has ended, the stored ones are shown.
+      if (reason && state.current === s.conversationId && !state.streaming) return reopenKeepingHint(s.conversationId);
+    })
+    .catch((e) => {
+      if (e instanceof ApiError) pollUntilDone(m.id);
+      else throw e;
+    });
 }
 
 /** Without a resumable stream, the stored reply is re-read until it has ended. */
@@ -741,21 +832,34 @@ async function pollUntilDone(replyId) {
     const m = c && c.messages.find((x) => x.id === replyId);
     if (!m || state.current !== conversationId) return;
     if (m.finish_reason !== null) return openConversation(conversationId);
-    const shown = $("log").querySelector(`.msg.assistant[data-id="${CSS.escape(replyId)}"] .body`);
-    if (shown) shown.textContent = m.content;
+    const v = replyViews.get(replyId);
+    if (v) v.md.set(m.content);
   }
 }
 
+/** Stops the reply being read: asks the API to cancel it, and says what came of that. */
 async function stop() {
   const s = state.streaming;
   if (!s) return;
   $("stop").disabled = true;
   if (s.replyId && state.features.cancel) {
-    const res = await request("POST", `/conversations/${s.conversationId}/messages/${s.replyId}/cancel`).catch(() => null);
-    // Accepted: the stream itself ends with stop_reason "cancelled".
-    if (res && res.ok) return;
+    hint("Stopping the reply…");
+    try {
+      const res = await request("POST", `/conversations/${s.conversationId}/messages/${s.replyId}/cancel`);
+      const body = await res.json().catch(() => null);
+      // Accepted: the stream itself ends with stop_reason "cancelled".
+      if (res.status === 202) {
+        s.stopRequested = true;
+        return;
+      }
+      if (res.status === 409) return hint("The reply had already ended: there was nothing left to stop.");
+      hint(humanError(new ApiError(res.status, body)));
+    } catch {
+      // Unreachable: leaving the stream below still stops it on an API without durable replies.
+    }
   }
   // Without the cancel route, leaving the stream is what stops a reply.
+  s.stopRequested = true;
   s.controller.abort();
 }
 
@@ -766,16 +870,20 @@ async function regenerate(messageId) {
   if (old) old.replaceWith(view.root);
   else $("log").append(view.root);
   const s = { conversationId: state.current, replyId: null, controller: new AbortController(), view };
+  const body = {};
+  const prefs = prefsFor(s.conversationId);
+  if (prefs.temperature != null) body.temperature = prefs.temperature;
+  if (prefs.max_tokens != null) body.max_tokens = prefs.max_tokens;
   try {
     await runReply(s, () =>
-      request("POST", `/conversations/${s.conversationId}/messages/${messageId}/regenerate`, { body: {}, signal: s.controller.signal }),
+      request("POST", `/conversations/${s.conversationId}/messages/${messageId}/regenerate`, { body, signal: s.controller.signal }),
     );
-    await openConversation(s.conversationId);
+    await reopenKeepingHint(s.conversationId);
   } catch (e) {
     if (!(e instanceof ApiError)) throw e;
     if (e.status === 404 && e.type === "not_found_error" && /route/i.test(e.message)) state.features.regenerate = false;
-    hint(e.message);
     await openConversation(s.conversationId);
+    hint(humanError(e));
   }
 }
 
@@ -806,7 +914,7 @@ function syncEffort() {
   const m = state.models.find((x) => x.id === $("model").value);
   const efforts = (m && m.reasoning && m.reasoning_efforts) || [];
   const select = $("effort");
-  select.replaceChildren(new Option("default effort", ""), ...efforts.map((e) => new Option(`${e} effort`, e)));
+  select.replaceChildren(new Option("Default effort", ""), ...efforts.map((e) => new Option(`${capitalise(e)} effort`, e)));
   select.hidden = efforts.length === 0;
 }
 
@@ -831,12 +939,25 @@ $("content").addEventListener("keydown", (e) => {
 });
 $("content").addEventListener("input", () => {
   autosize();
-  if ($("content").value.trim()) hint("");
+  updateCounter();
+  if ($("content").value.trim() && !state.streaming) hint("");
 });
 $("stop").onclick = () => stop();
-$("cancel-edit").onclick = () => cancelEdit();
-$("menu").onclick = () => sidebar(true);
-$("close-sidebar").onclick = () => sidebar(false);
+// Escape stops a reply from anywhere on the page, unless a dialog or an edit box takes it first.
+document.addEventListener("keydown", (e) => {
+  if (e.key !== "Escape" || e.defaultPrevented || !state.streaming || document.querySelector("dialog[open]")) return;
+  if (narrow() && document.body.classList.contains("sidebar-open")) return sidebar(false);
+  e.preventDefault();
+  stop();
+});
+$("menu").onclick = () => {
+  sidebar(true);
+  (state.session ? $("new") : $("email")).focus();
+};
+$("close-sidebar").onclick = () => {
+  sidebar(false);
+  $("menu").focus();
+};
 $("scrim").onclick = () => sidebar(false);
 $("model").onchange = () => syncEffort();
 let searchTimer;
@@ -844,6 +965,27 @@ $("search").addEventListener("input", () => {
   clearTimeout(searchTimer);
   searchTimer = setTimeout(loadConversations, 250);
 });
+wireTheme();
+wireDialogs({
+  hint,
+  forgetSession,
+  reload: async (deleted) => {
+    if (deleted) {
+      state.current = null;
+      state.conversation = null;
+      state.messages = [];
+      saved.set("current", null);
+      saved.set("last:" + state.session.email, null);
+      renderMessages();
+    } else if (state.current) await reopenKeepingHint(state.current);
+    await loadConversations();
+  },
+});
+$("conv-settings").onclick = () => openConversationSettings();
+$("open-settings").onclick = () => {
+  if (narrow()) sidebar(false);
+  openSettings();
+};
 
 (async function start() {
   renderAccount();

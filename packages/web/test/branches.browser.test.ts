@@ -48,6 +48,11 @@ describe.skipIf(missing)("playground branches", { timeout: 90_000 }, () => {
     const second = await lastReplyId(page);
     expect(second).not.toBe(first);
     expect(await counter(page, ".msg.assistant")).toBe("2/2");
+    // The arrows have names and are big enough to hit (24×24 px at least).
+    for (const name of ["Previous version", "Next version"]) {
+      const box = (await page.getByRole("button", { name }).boundingBox())!;
+      expect(Math.min(box.width, box.height), name).toBeGreaterThanOrEqual(24);
+    }
 
     await page.locator(".msg.assistant .branches .prev").click();
     await page.locator(`.msg.assistant[data-id="${first}"]`).waitFor();
@@ -71,10 +76,19 @@ describe.skipIf(missing)("playground branches", { timeout: 90_000 }, () => {
     await sendInPage(page, "Second question");
     await settled(page, 4);
 
-    await page.locator(".msg.user").nth(1).locator(".edit").click();
-    expect(await page.isVisible("#editing")).toBe(true);
-    expect(await page.inputValue("#content")).toBe("Second question");
-    await sendInPage(page, "Second question, edited");
+    // The edit happens on the message itself; a draft in the composer is left as it was.
+    await page.fill("#content", "an unsent draft");
+    await page.locator(".msg.user").nth(1).getByRole("button", { name: "Edit message" }).click();
+    const box = page.getByRole("textbox", { name: "Edited message" });
+    expect(await box.inputValue()).toBe("Second question");
+    expect(await box.evaluate((e) => e === (globalThis as any).document.activeElement)).toBe(true);
+    // Cancel puts the message back untouched.
+    await page.getByRole("button", { name: "Cancel" }).click();
+    expect(await box.count()).toBe(0);
+    expect(await page.locator(".msg.user .body").nth(1).textContent()).toBe("Second question");
+    await page.locator(".msg.user").nth(1).getByRole("button", { name: "Edit message" }).click();
+    await box.fill("Second question, edited");
+    await page.getByRole("button", { name: "Send edit" }).click();
     await page.locator(".msg.user .branches").waitFor();
     await settled(page, 4);
     expect(await page.locator(".msg.user .body").allTextContents()).toEqual(["First question", "Second question, edited"]);
@@ -86,6 +100,7 @@ describe.skipIf(missing)("playground branches", { timeout: 90_000 }, () => {
     await settled(page, 4);
     expect(await page.locator(".msg.user .body").allTextContents()).toEqual(["First question", "Second question"]);
     expect(await counter(page, ".msg.user")).toBe("1/2");
+    expect(await page.inputValue("#content")).toBe("an unsent draft");
     expect(s.errors).toEqual([]);
     await s.close();
   });

@@ -63,7 +63,8 @@ describe.skipIf(missing)("playground stop and resume (durable replies)", { timeo
 
     const reply = await storedReply(await tokenOf(page));
     expect(reply.finish_reason).toBe("cancelled");
-    expect(await page.textContent(".msg.assistant .body")).toBe(reply.content);
+    // Rendered as markdown, the paragraph drops the trailing space the cut left.
+    expect((await page.textContent(".msg.assistant .body"))!.trim()).toBe(reply.content.trim());
     expect(reply.content).not.toMatch(/on and on"$/);
     expect(s.errors).toEqual([]);
     await s.close();

@@ -73,7 +73,7 @@ describe.skipIf(missing)("playground in Chromium", { timeout: 60_000 }, () => {
     expect(usage).toContain(`${reply.token_count} out`);
 
     // The conversation is in the sidebar, titled by the API from its first words once the reply ended, and open.
-    await expect.poll(() => page.textContent(".conv.active")).toBe("Hello there second line");
+    await expect.poll(() => page.textContent(".conv[aria-current=page]")).toBe("Hello there second line");
     expect(await page.textContent("#title")).toBe("Hello there second line");
     expect(s.errors).toEqual([]);
     await s.close();
@@ -84,7 +84,7 @@ describe.skipIf(missing)("playground in Chromium", { timeout: 60_000 }, () => {
     const { page } = s;
     await registerInPage(page);
     await page.click("#new");
-    await page.locator(".conv.active").waitFor();
+    await page.locator(".conv[aria-current=page]").waitFor();
     expect(await page.locator(".conv").allTextContents()).toEqual(["New conversation"]);
     // An empty conversation is reused rather than piling up more.
     await page.click("#new");
@@ -100,7 +100,7 @@ describe.skipIf(missing)("playground in Chromium", { timeout: 60_000 }, () => {
     await page.reload();
     await page.locator(".msg.assistant .usage").waitFor();
     expect(await page.textContent(".msg.user .body")).toBe("Remember this one");
-    expect(await page.textContent(".conv.active")).toBe("Remember this one");
+    expect(await page.textContent(".conv[aria-current=page]")).toBe("Remember this one");
     expect(await page.textContent("#title")).toBe("Remember this one");
     // The stored reply shows the same usage line as a streamed one.
     expect(await page.textContent(".msg.assistant .usage")).toMatch(/^offline-echo · \d+ in · \d+ out · first token .+ · total .+$/);
@@ -129,11 +129,11 @@ describe.skipIf(missing)("playground in Chromium", { timeout: 60_000 }, () => {
     await sendInPage(page, "   ");
     expect(await page.textContent("#hint")).toBe("Type a message first.");
 
-    // Too long for the API: the message stays in the box and the error sits under it.
-    await sendInPage(page, "x".repeat(32_001));
-    const contentError = page.locator('.field-error[data-field="body.content"]');
-    await contentError.waitFor();
-    expect(await contentError.textContent()).toMatch(/32000/);
+    // Too long for the API: the counter says so as it is typed, Send says why, and the message stays in the box.
+    await page.fill("#content", "x".repeat(32_001));
+    expect(await page.textContent("#counter")).toBe("1 character over the 32,000 limit");
+    await page.press("#content", "Enter");
+    expect(await page.textContent("#hint")).toBe("That message is 1 character too long: the limit is 32,000.");
     expect((await page.inputValue("#content")).length).toBe(32_001);
     expect(await page.locator(".msg").count()).toBe(0);
 

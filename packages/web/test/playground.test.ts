@@ -24,8 +24,10 @@ it("serves the playground page and its own assets, nothing from elsewhere", asyn
   expect(refs.filter((r) => /^(https?:)?\/\//.test(r))).toEqual([]);
   for (const ref of refs.filter((r) => /\.(js|css|svg)$/.test(r))) expect((await fetch(url + ref)).status, ref).toBe(200);
 
+  // One script with its libraries (here DOMPurify) bundled in.
   const js = await (await fetch(`${url}/playground.js`)).text();
   expect(js).toContain("/messages/stream");
+  expect(js).toContain("DOMPurify");
 });
 
 it("serves a favicon at /favicon.ico", async () => {

@@ -42,11 +42,20 @@ describe.skipIf(missing)("playground search in Chromium", { timeout: 60_000 }, (
     await call(app.api, "PATCH", `/conversations/${aardvark.id}`, { token, body: { title: "Zoo notes" } });
 
     await page.fill("#search", "AARDVARK");
-    await expect.poll(() => page.locator(".conv").allTextContents()).toEqual(["Zoo notes"]);
+    await expect.poll(() => page.locator(".conv .conv-title").allTextContents()).toEqual(["Zoo notes"]);
+    // The match is outside the title: a snippet of the message shows where, the word marked.
+    const snippet = page.getByRole("navigation", { name: "Conversations" }).locator(".snippet");
+    await expect.poll(() => snippet.textContent()).toBe("Tell me about the aardvark");
+    expect(await snippet.locator("mark").allTextContents()).toEqual(["aardvark"]);
+    // A match in the title is marked there.
+    await page.fill("#search", "pangolin");
+    await expect.poll(() => page.locator(".conv .conv-title mark").allTextContents()).toEqual(["pangolin"]);
     await page.fill("#search", "unicorn");
-    await expect.poll(() => page.locator(".conv").count()).toBe(0);
+    await page.getByText("No conversations match").waitFor();
+    expect(await page.locator(".conv").count()).toBe(0);
     await page.fill("#search", "");
-    await expect.poll(() => page.locator(".conv").allTextContents()).toEqual(["Zoo notes", "What is a pangolin"]); // the rename counted as activity
+    await expect.poll(() => page.locator(".conv .conv-title").allTextContents()).toEqual(["Zoo notes", "What is a pangolin"]); // the rename counted as activity
+    expect(await page.getByText("No conversations match").count()).toBe(0);
 
     // Picking a result opens it.
     await page.fill("#search", "aardvark");

@@ -43,10 +43,28 @@ export function firstWords(text: string, max = TITLE_MAX_CHARS): string | null {
   return `${title.replace(/[\s,;:.!?\-–—]+$/u, "")}…`;
 }
 
+/**
+ * Markdown as the plain text a reader sees: no fences, headings, quote or list markers, emphasis,
+ * code backticks or tags; links and images keep their text. Titles are shown as plain text everywhere
+ * (lists, headings, exports), and both the model's answer and a first message may be written in markdown.
+ */
+export function plainText(markdown: string): string {
+  return markdown
+    .replace(/^ {0,3}(`{3,}|~{3,}).*$/gm, "")
+    .replace(/^ {0,3}([-*_])( *\1){2,} *$/gm, "")
+    .replace(/^ {0,3}#{1,6}(?=\s|$)/gm, "")
+    .replace(/^ {0,3}(> ?)+/gm, "")
+    .replace(/^\s*(?:[-*+]|\d{1,9}[.)])\s+(?:\[[ xX]\]\s+)?/gm, "")
+    .replace(/!?\[([^\]]*)\]\([^)]*\)/g, "$1")
+    .replace(/(`+)([^`]|[^`][\s\S]*?[^`])\1(?!`)/g, (_, _ticks, code: string) => code.trim())
+    .replace(/<\/?[a-z][^>]*>/gi, "")
+    .replace(/(\*\*|__|~~)(?=\S)([\s\S]*?\S)\1/g, "$2")
+    .replace(/(^|[^\p{L}\p{N}*_])[*_](?=\S)([^*_\n]*?\S)[*_](?![\p{L}\p{N}])/gu, "$1$2");
+}
+
 /** The model's answer as a title: one line, no quotes or "Title:" label, whole words within the limit. */
 export function cleanTitle(raw: string): string | null {
-  const line = raw
-    .replace(/<think>[\s\S]*?<\/think>/g, "")
+  const line = plainText(raw.replace(/<think>[\s\S]*?<\/think>/g, ""))
     .split("\n")
     .map((l) => l.trim())
     .find(Boolean);
@@ -83,7 +101,7 @@ export async function writeTitle(deps: TitleDeps, conversationId: string, firstM
       deps.onFailure?.(e);
     }
   }
-  title ??= firstWords(firstMessage);
+  title ??= firstWords(plainText(firstMessage));
   if (!title) return;
   try {
     await deps.store.setDefaultTitle(conversationId, title);
