@@ -29,6 +29,8 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const STREAM = routes.find((r) => r.name === "messages-stream")!;
 const RESUME = routes.find((r) => r.name === "messages-resume")!;
 const handlerFile = (name: string) => `packages/functions/src/handlers/${name}.mjs`;
+/** The routes with a function of their own (a route served on another's Function URL is in that one's). */
+const deployed = routes.filter((r) => !r.servedBy);
 
 const work = mkdtempSync(join(tmpdir(), "sst-artifacts-test-"));
 let artifacts: string;
@@ -46,7 +48,7 @@ beforeAll(async () => {
   process.env.JWT_PUBLIC_KEYS = JSON.stringify({ keys: [publicJwkOf(keys.ours)] });
   [{ artifacts }] = await Promise.all([synthesize(), buildRunner(join(work, "runner.mjs"))]);
   for (const dir of readdirSync(artifacts)) {
-    for (const route of routes) if (existsSync(join(artifacts, dir, handlerFile(route.name)))) functionDirs.set(route.name, join(artifacts, dir));
+    for (const route of deployed) if (existsSync(join(artifacts, dir, handlerFile(route.name)))) functionDirs.set(route.name, join(artifacts, dir));
   }
   backing = await startPostgrestBacking({ jwks: keys.jwks });
   const { rest } = backing;
@@ -87,9 +89,9 @@ describe("the artifacts SST builds", () => {
   });
 
   it(`are one ESM entry per route (its lazy imports in chunks beside it) that aws-lambda-ric ${RIC_VERSION} loads as an async handler, the streams as streaming`, async () => {
-    expect([...functionDirs.keys()].sort()).toEqual(routes.map((r) => r.name).sort());
-    const files = routes.map((r) => join(functionDirs.get(r.name)!, handlerFile(r.name)));
-    for (const r of routes) {
+    expect([...functionDirs.keys()].sort()).toEqual(deployed.map((r) => r.name).sort());
+    const files = deployed.map((r) => join(functionDirs.get(r.name)!, handlerFile(r.name)));
+    for (const r of deployed) {
       const code = filesUnder(functionDirs.get(r.name)!).filter((f) => f.endsWith(".mjs") && !f.startsWith("node_modules/"));
       for (const f of code) expect(readFileSync(join(functionDirs.get(r.name)!, f), "utf8"), f).not.toMatch(/pglite\.wasm|sourceMappingURL/);
       // node-postgres (only with DATABASE_URL) is in a chunk of its own, not in what every cold start parses.
@@ -98,15 +100,15 @@ describe("the artifacts SST builds", () => {
       expect(withPg, r.name).not.toContain(handlerFile(r.name));
     }
     expect(files.every((f) => existsSync(f))).toBe(true);
-    writeFileSync(join(work, "functions.json"), JSON.stringify(routes.map((r) => ({ root: functionDirs.get(r.name)!, handler: handlerOf(r) }))));
+    writeFileSync(join(work, "functions.json"), JSON.stringify(deployed.map((r) => ({ root: functionDirs.get(r.name)!, handler: handlerOf(r) }))));
     // The runtime refuses a callback-style handler (Node 24), which would fail the runner here.
     const kinds = JSON.parse(await run(["load", join(work, "functions.json")])) as Record<string, string>;
-    for (const r of routes) expect(kinds[handlerOf(r)], r.name).toBe(r.streaming ? "streaming" : "function");
+    for (const r of deployed) expect(kinds[handlerOf(r)], r.name).toBe(r.streaming ? "streaming" : "function");
   });
 
   it("install nothing at deploy time: only the stream carries the tokenizer, copied from the lockfile's install", () => {
     const tokenizer = "node_modules/gpt-tokenizer";
-    for (const route of routes) {
+    for (const route of deployed) {
       const dir = functionDirs.get(route.name)!;
       // SST always writes a package.json for `npm install` (sst/runtime/handlers/node.js); with nothing
       // to install it lists no dependency (a listed one would get its range, or "*", resolved at deploy).
