@@ -3,7 +3,7 @@ import { streamHandler } from "../http";
 import { replyDeps } from "../reply-deps";
 import { anthropicCall } from "../wire/anthropic/call";
 import { anthropicErrors } from "../wire/anthropic/errors";
-import { AnthropicCountTokensRequest, AnthropicCountTokensResponse, AnthropicHeaders } from "../wire/anthropic/schemas";
+import { AnthropicCountTokensRequest, AnthropicCountTokensResponse, AnthropicVersionHeader } from "../wire/anthropic/schemas";
 import { jsonStreamBody } from "../wire/sse";
 
 export const handler = streamHandler(
@@ -11,7 +11,7 @@ export const handler = streamHandler(
   {
     summary: "Anthropic Messages: the prompt's input tokens, as a call's message_start would report them",
     body: AnthropicCountTokensRequest,
-    headers: AnthropicHeaders,
+    headers: AnthropicVersionHeader,
     response: AnthropicCountTokensResponse,
     errorFormat: anthropicErrors,
   },

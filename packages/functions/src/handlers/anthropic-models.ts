@@ -1,7 +1,7 @@
 import { listModels, servedModels } from "@conversation-api/core";
 import { streamHandler } from "../http";
 import { anthropicErrors } from "../wire/anthropic/errors";
-import { AnthropicHeaders, AnthropicModelList } from "../wire/anthropic/schemas";
+import { AnthropicVersionHeader, AnthropicModelList } from "../wire/anthropic/schemas";
 import { jsonStreamBody } from "../wire/sse";
 
 /** Groq's list has no creation dates to speak of; Anthropic's shape wants one. */
@@ -11,7 +11,7 @@ export const handler = streamHandler(
   "anthropic-models",
   {
     summary: "Anthropic Messages: the models a call may name, in Anthropic's list shape (one page)",
-    headers: AnthropicHeaders,
+    headers: AnthropicVersionHeader,
     response: AnthropicModelList,
     errorFormat: anthropicErrors,
   },

@@ -83,9 +83,13 @@ export const AnthropicStreamEvent = z
   .loose()
   .describe("message_start, content_block_start/delta/stop, message_delta, message_stop, ping or error, as Anthropic streams them");
 
-/** Headers an Anthropic client sends that this server reads. */
-export const AnthropicHeaders = z.object({
+/** The version header every Anthropic client sends. */
+export const AnthropicVersionHeader = z.object({
   "anthropic-version": z.string().max(64).optional().describe("Accepted and not checked"),
+});
+
+/** Headers a Messages call reads. */
+export const AnthropicHeaders = AnthropicVersionHeader.extend({
   "x-conversation-id": z
     .string()
     .max(64)
