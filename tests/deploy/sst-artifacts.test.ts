@@ -188,6 +188,30 @@ describe("the artifacts SST builds", () => {
     for (const r of resumeTraffic) expect(r.headers).toMatchObject({ apikey: rest.publishableKey, authorization: `Bearer ${token}` });
   });
 
+  it("serve a wire format's routes from its one function: Anthropic's models and a call that stores nothing (reserve_call through PostgREST)", async () => {
+    const { rest } = backing;
+    const { token } = await issueAccessToken(user.id, keys.tokens);
+    const host = routes.find((r) => r.name === "anthropic-messages")!;
+    const answer = async (event: unknown) => {
+      const result = await invokeRoute(host, event);
+      expect(result.errorType).toBeUndefined();
+      const bytes = Buffer.from(result.body, "base64");
+      const nul = bytes.indexOf(0);
+      return { prelude: JSON.parse(bytes.subarray(0, nul).toString("utf8")), body: JSON.parse(bytes.subarray(nul + 8).toString("utf8")) };
+    };
+    const models = await answer(functionUrlEvent("GET", "/anthropic/v1/models", token, ""));
+    expect(models.prelude.statusCode).toBe(200);
+    expect(models.body.data[0]).toMatchObject({ type: "model" });
+    const before = rest.requests.length;
+    const body = JSON.stringify({ model: models.body.data[0].id, max_tokens: 64, messages: [{ role: "user", content: "Hi" }] });
+    const msg = await answer(functionUrlEvent("POST", "/anthropic/v1/messages", token, body));
+    expect(msg.prelude.statusCode).toBe(200);
+    expect(msg.body).toMatchObject({ type: "message", role: "assistant", stop_reason: "end_turn" });
+    const paths = rest.requests.slice(before).map((r) => r.path);
+    expect(paths).toEqual(expect.arrayContaining(["/rest/v1/rpc/reserve_call", "/rest/v1/rpc/settle_tokens"]));
+    expect(paths).not.toContain("/rest/v1/rpc/begin_reply");
+  });
+
   it("refuse other methods on the stream's Function URL with 405", async () => {
     const { token } = await issueAccessToken(user.id, keys.tokens);
     const bytes = Buffer.from((await invokeRoute(STREAM, functionUrlEvent("GET", STREAM.path.replace("{id}", conversation.id), token, ""))).body, "base64");

@@ -35,6 +35,12 @@ export interface CallRequest extends Sampling {
 }
 
 const DAY_MS = 86_400_000;
+/**
+ * What calls are tracked under in FinishingReplies: a call's stream ends before its reservation is
+ * settled, so a client's next call could find it still open (counted by the cap). The next call in this
+ * process waits for the last one's final write, as a conversation's next send does.
+ */
+const CALLS = "calls";
 /** Kept on top of the call's longest run before its reservation stops counting against the cap. */
 const OPEN_MARGIN_MS = 30_000;
 
@@ -123,6 +129,7 @@ export async function countCallTokens(deps: ReplyDeps, req: CallRequest): Promis
 export async function startCall(deps: ReplyDeps, req: CallRequest): Promise<ReplyStream> {
   const { settings } = deps;
   const c = await check(deps, req);
+  await deps.finishing?.settled(CALLS);
   const callId = randomUUID();
   const secret = randomBytes(32).toString("hex");
   const now = Date.now();
@@ -156,10 +163,10 @@ export async function startCall(deps: ReplyDeps, req: CallRequest): Promise<Repl
       { retryAfter: 5 },
     );
   const last = req.messages.at(-1)!.content;
-  // The loop's request: the call's id stands for the conversation it has not got.
+  // The loop's request: a call has no conversation; its final write is tracked under CALLS.
   const loopReq: SendReplyRequest = {
     kind: "send",
-    conversationId: callId,
+    conversationId: CALLS,
     body: { content: last, model: c.model, max_tokens: req.max_tokens, temperature: req.temperature, reasoning_effort: req.reasoning_effort },
     idempotencyKey: null,
     receivedAt: req.receivedAt,
