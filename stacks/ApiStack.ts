@@ -78,7 +78,9 @@ export function ApiStack({ stack, app }: StackContext) {
     });
     // Clients POST to <url><route path>, e.g. …lambda-url.<region>.on.aws/api/v1/conversations/{id}/messages/stream
     outputs[`${pascal(route.name)}Url`] = fn.url!;
-    // The Function URL ends with "/".
+    // useChat's `api`: the send's whole endpoint (a Function URL ends with "/"). Its resume is another
+    // function's URL (ChatResumeUrl), which the transport's prepareReconnectToStreamRequest names (docs/api.md).
+    if (route.name === "chat-send") outputs.ChatUrl = `${fn.url!}${route.path.slice(1)}`;
     const base = BASE_URLS[route.name];
     if (base) outputs[base.output] = `${fn.url!}${base.prefix}`;
   }

@@ -21,7 +21,7 @@ const OperationsSchema = z.object({
   // X-Ray: off unless asked for. SST turns it on by default ("active"), which samples requests into
   // X-Ray, billed per trace; the JSON access logs already carry request ids, status and duration.
   TRACING: z.enum(["disabled", "active", "pass_through"]).default("disabled"),
-  // Reserved concurrency of each streaming function (send, regenerate, resume): a cap on the replies
+  // Reserved concurrency of each streaming function (send, regenerate, resume, useChat's send and resume): a cap on the replies
   // that function runs at once, and capacity no other function can take from it. 0 reserves nothing.
   // Lambda keeps 100 of the account's concurrency unreserved, so the default needs an account quota of
   // at least 100 plus 50 per streaming function; new accounts start lower (docs/deploy.md, "Operations").

@@ -36,6 +36,7 @@ grant execute on function
   public.switch_branch(uuid, uuid),
   public.get_user(),
   public.create_conversation(text, text, text),
+  public.open_conversation(uuid, text),
   public.get_conversation(uuid),
   public.update_conversation(uuid, jsonb),
   public.delete_conversation(uuid),

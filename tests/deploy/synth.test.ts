@@ -90,6 +90,10 @@ describe("synthesized stacks (sst deploy)", () => {
       const [urlId] = Object.entries(s.resources).find(([, r]) => r.Type === "AWS::Lambda::Url" && r.Properties.TargetFunctionArn["Fn::GetAtt"][0] === id)!;
       expect(s.outputs[output], output).toEqual({ Value: { "Fn::Join": ["", [{ "Fn::GetAtt": [urlId, "FunctionUrl"] }, prefix]] } });
     }
+    // useChat: the send's endpoint (its Function URL and path) and the resume's own Function URL.
+    const value = (name: string) => (s.outputs[name] as { Value: unknown }).Value;
+    expect(value("ChatUrl")).toEqual({ "Fn::Join": ["", [value("ChatSendUrl"), "api/v1/chat"]] });
+    expect(JSON.stringify(s.outputs.ChatResumeUrl)).toContain("FunctionUrl");
   });
 
   it("bind each secret only to the functions whose route asks for it, fetched from SSM, never in plain text", () => {
@@ -107,11 +111,11 @@ describe("synthesized stacks (sst deploy)", () => {
     expect(holders("JWT_PRIVATE_KEY")).toEqual(["auth-login", "auth-password", "auth-refresh", "auth-register"]);
     expect(holders("SUPABASE_SECRET_KEY")).toEqual(["auth-login", "auth-logout", "auth-password", "auth-refresh", "auth-register"]);
     const wire = ["anthropic-count-tokens", "anthropic-messages", "anthropic-models", "openai-chat-completions", "openai-models"];
-    expect(holders("GROQ_API_KEY")).toEqual([...wire, "messages-regenerate", "messages-stream"].sort());
+    expect(holders("GROQ_API_KEY")).toEqual([...wire, "chat-send", "messages-regenerate", "messages-stream"].sort());
     // Resume streams from the database and cancel only writes a row: neither calls the model.
-    for (const name of ["messages-resume", "messages-cancel"]) expect(s.boundSecrets(s.functionOf(routes.find((r) => r.name === name)!)[1]), name).toEqual([]);
+    for (const name of ["messages-resume", "messages-cancel", "chat-resume"]) expect(s.boundSecrets(s.functionOf(routes.find((r) => r.name === name)!)[1]), name).toEqual([]);
     for (const legacy of ["JWT_SECRET", "SUPABASE_JWT_SECRET"]) expect(holders(legacy)).toEqual([]);
-    const holding = ["auth-login", "auth-logout", "auth-password", "auth-refresh", "auth-register", "messages-regenerate", "messages-stream", ...wire];
+    const holding = ["auth-login", "auth-logout", "auth-password", "auth-refresh", "auth-register", "chat-send", "messages-regenerate", "messages-stream", ...wire];
     for (const name of routes.filter((r) => !holding.includes(r.name)).map((r) => r.name))
       expect(s.boundSecrets(s.functionOf(routes.find((r) => r.name === name)!)[1]), name).toEqual([]);
     // A route the table gains later without declaring `holds` gets nothing.

@@ -70,6 +70,14 @@ export class ApiContract {
       body: op.method === "get" ? undefined : typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body ?? {}),
     });
     const type = res.headers.get("content-type");
+    // The AI SDK's UI message stream: nameless `data:` parts, each checked against the stream's schema.
+    if (type?.startsWith("text/event-stream") && res.headers.get("x-vercel-ai-ui-message-stream") === "v1") {
+      const lines = (await res.text()).split("\n").filter((l) => l.startsWith("data: "));
+      if (lines.at(-1) !== "data: [DONE]") throw new Error(`${operationId}: the UI message stream does not end with [DONE]`);
+      const events: SseEvent[] = lines.slice(0, -1).map((l) => ({ id: undefined, event: "message", data: JSON.parse(l.slice(6)) }));
+      this.check(operationId, res.status, type, undefined, events, true);
+      return { status: res.status, events };
+    }
     if (type?.startsWith("text/event-stream")) {
       const events = await readSse(res);
       this.check(operationId, res.status, type, undefined, events);
@@ -95,7 +103,7 @@ export class ApiContract {
     return query ? `${path}?${new URLSearchParams(query)}` : path;
   }
 
-  private check(operationId: string, status: number, contentType: string | null, body: unknown, events?: SseEvent[]) {
+  private check(operationId: string, status: number, contentType: string | null, body: unknown, events?: SseEvent[], parts = false) {
     const op = this.op(operationId);
     const where = `${op.method.toUpperCase()} ${op.path} → ${status}`;
     const response = op.responses[String(status)];
@@ -112,6 +120,10 @@ export class ApiContract {
     if (!response.content[mediaType])
       throw new Error(`${where}: content type "${contentType}" not documented (${Object.keys(response.content).join(", ")})`);
     const validate = this.schema("paths", op.path, op.method, "responses", String(status), "content", mediaType, "schema");
+    if (mediaType === "text/event-stream" && parts) {
+      for (const e of events ?? []) if (!validate(e.data)) throw new Error(`${where}: part does not match the schema: ${errorsText(validate.errors)}\n${JSON.stringify(e.data)}`);
+      return;
+    }
     if (mediaType === "text/event-stream") return this.checkEvents(where, response.content[mediaType]!.schema, events ?? [], validate);
     if (!validate(body)) throw new Error(`${where}: body does not match the schema: ${errorsText(validate.errors)}\n${JSON.stringify(body)}`);
   }

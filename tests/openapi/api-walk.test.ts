@@ -127,6 +127,20 @@ describe("every endpoint answers as documented", () => {
     expect((await api.call("conversations-branch", { token, params: { id: conversationId }, body: {} })).status).toBe(422);
   });
 
+  test("useChat's send and resume: the UI message stream, 204 with nothing to resume, and the errors before a stream", async () => {
+    const chat = randomUUID();
+    const user = { id: "u1", role: "user", parts: [{ type: "text", text: "Hi" }] };
+    const sent = await api.stream("chat-send", { token, body: { id: chat, messages: [user], trigger: "submit-message" } });
+    expect(sent.status).toBe(200);
+    expect(sent.events.map((e) => e.data.type)).toEqual(expect.arrayContaining(["start", "text-start", "text-delta", "text-end", "finish"]));
+    expect((await api.stream("chat-resume", { token, params: { id: chat } })).status).toBe(204);
+    expect((await api.stream("chat-send", { body: { id: chat, messages: [user], trigger: "submit-message" } })).status).toBe(401);
+    expect((await api.stream("chat-send", { token, body: { id: chat, messages: [], trigger: "submit-message" } })).status).toBe(422);
+    expect((await api.stream("chat-send", { token, body: "{not json" })).status).toBe(400);
+    expect((await api.stream("chat-send", { token, body: { id: randomUUID(), messages: [user], trigger: "regenerate-message" } })).status).toBe(404);
+    expect((await api.stream("chat-resume", { params: { id: chat } })).status).toBe(401);
+  });
+
   test("list messages, and usage", async () => {
     const r = await api.call("messages-list", { token, params: { id: conversationId } });
     expect(r.status).toBe(200);

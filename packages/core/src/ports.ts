@@ -180,14 +180,13 @@ export interface LoginThrottle {
 
 /** Operations on behalf of one signed-in user; the database's RLS policies scope every one of them. */
 export interface UserStore {
-  /**
-   * True where the database runs on this thread (embedded PGlite): its queries hold the event loop, so
-   * the reply loop lets bytes already written reach the socket before its final write. Elsewhere the
-   * final write is sent before the last events, so it reaches the database ahead of any next request.
-   */
-  readonly blocksThread?: boolean;
   getUser(): Promise<User | null>;
   createConversation(input: { title: string | null; system_prompt: string | null; model: string }): Promise<Conversation>;
+  /**
+   * The conversation with this id, created (no title, `model`) when no conversation has it, for clients
+   * that name conversations themselves; null when the id is another user's.
+   */
+  openConversation(id: string, input: { model: string }): Promise<{ conversation: Conversation; created: boolean } | null>;
   listConversations(page: PageRequest): Promise<Page<Conversation>>;
   getConversation(id: string): Promise<Conversation | null>;
   updateConversation(
@@ -209,7 +208,11 @@ export interface UserStore {
   beginReply(input: BeginReply): Promise<BeginResult>;
   /** Appends to a streaming reply and refreshes its heartbeat. null when it is not this user's. */
   flushReply(id: string, text: string, reasoning: string): Promise<FlushResult | null>;
-  /** Appends the tail and settles the reply. null when it is not this user's. */
+  /**
+   * Appends the tail and settles the reply. null when it is not this user's. Called (like settleTokens)
+   * right after the reply's last events were written to the client: the store orders the write so that
+   * it neither holds those bytes back nor lags a next send from that client.
+   */
   finishReply(input: FinishReply): Promise<Message | null>;
   /** This user's assistant message (a stale streaming one settled as error first). */
   getReply(id: string, staleMs: number): Promise<StoredReply | null>;

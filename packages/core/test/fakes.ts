@@ -77,6 +77,9 @@ export class MemoryStore implements UserStore {
   async createConversation(): Promise<Conversation> {
     return this.conversation;
   }
+  async openConversation(id: string) {
+    return id === this.conversation.id ? { conversation: this.conversation, created: false } : null;
+  }
   async listConversations() {
     return { data: [this.conversation], next_cursor: null };
   }

@@ -125,6 +125,22 @@ describe("flushing", () => {
     expect(failures).toHaveLength(1);
   });
 
+  it("keeps the row alive while the upstream has not accepted the request yet", async () => {
+    // An upstream may hold a request for longer than the stale window before it answers.
+    const provider = new ScriptedProvider([[{ text: "late" }, { finish: "end_turn" }]]);
+    const complete = provider.complete.bind(provider);
+    provider.complete = async function* (req) {
+      await new Promise((r) => setTimeout(r, 3 * settings.REPLY_STALE_MS));
+      yield* complete(req);
+    };
+    const s = await send(deps(provider));
+    await vi.advanceTimersByTimeAsync(2 * settings.REPLY_STALE_MS);
+    expect((await store.getReply(reply().id, settings.REPLY_STALE_MS))?.finish_reason).toBeNull();
+    await vi.advanceTimersByTimeAsync(2 * settings.REPLY_STALE_MS);
+    await s.done;
+    expect(reply()).toMatchObject({ content: "late", finish_reason: "end_turn" });
+  });
+
   it("passes reasoning_effort to the provider", async () => {
     const provider = new ScriptedProvider([[{ finish: "end_turn" }]]);
     const r = await startReply(deps(provider), { ...request(), body: { content: "hi", model: "openai/gpt-oss-20b", reasoning_effort: "low" } });

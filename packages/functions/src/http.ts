@@ -35,6 +35,12 @@ export interface HandlerOptions<B, Q, P, H = undefined> {
   errors?: number[];
   /** Other media types the success response may have (the handler returns a `TextBody` for them). */
   representations?: Record<string, z.ZodType>;
+  /** A streaming route's body in another wire format than our SSE: its description and part schema. */
+  stream?: { description: string; schema: z.ZodType };
+  /** A streaming route that may answer 204 instead (its handler returns null): when, for the document. */
+  noContent?: string;
+  /** A body limit above MAX_BODY_BYTES, for a format whose clients resend what the server keeps. */
+  maxBodyBytes?: number;
   /** Errors in another API's shape (the Anthropic and OpenAI formats); ours without it. */
   errorFormat?: ErrorFormat;
 }
@@ -92,7 +98,7 @@ function middlewares(spec: HandlerSpec<unknown, unknown, unknown, unknown>, stre
   // Credentials before the body: without them the answer is 401 whatever the body is.
   // A stream saves its reply at the end with the caller's credential: it must last the whole reply.
   if (spec.auth) chain.push(credentialAuth({ sessionOnly: spec.sessionOnly, mustOutlastSeconds: streaming ? REPLY_MAX_DURATION_SECONDS : undefined }));
-  if (spec.body) chain.push(jsonBody());
+  if (spec.body) chain.push(jsonBody(spec.maxBodyBytes));
   chain.push(validate(spec as never));
   return chain;
 }
@@ -148,13 +154,14 @@ export interface StreamBody {
 
 /**
  * A streaming endpoint on a Function URL. Errors before the stream starts are ordinary JSON responses
- * (Middy writes them through the same response stream). Where streaming is unavailable (`sst dev`'s
- * local worker) the same handler buffers the whole body instead.
+ * (Middy writes them through the same response stream), and so is a 204 where `fn` finds nothing to
+ * stream (null). Where streaming is unavailable (`sst dev`'s local worker) the same handler buffers the
+ * whole body instead.
  */
 export function streamHandler<B = undefined, Q = undefined, P = undefined, H = undefined>(
   route: string,
   options: HandlerOptions<B, Q, P, H>,
-  fn: (input: HandlerInput<B, Q, P, H>) => Promise<StreamBody>,
+  fn: (input: HandlerInput<B, Q, P, H>) => Promise<StreamBody | null>,
 ) {
   const spec = specOf(route, options);
   const streaming = canStream();
@@ -165,7 +172,9 @@ export function streamHandler<B = undefined, Q = undefined, P = undefined, H = u
   const handler = middy<APIGatewayProxyEventV2, ApiResult, Error, ApiContext>({ streamifyResponse: streaming, requestEnd })
     .use(middlewares(spec as HandlerSpec<unknown, unknown, unknown, unknown>, true))
     .handler(async (event, context): Promise<ApiResult> => {
-      const { headers, run } = await fn(inputOf<B, Q, P, H>(event, context));
+      const answer = await fn(inputOf<B, Q, P, H>(event, context));
+      if (answer === null) return { statusCode: 204, headers: { "cache-control": "no-store" } };
+      const { headers, run } = answer;
       const { body, done } = bridge(run);
       context.afterResponse = done;
       return { statusCode: 200, headers, body: streaming ? body : await collect(body) };

@@ -39,6 +39,9 @@ export const routeTable: RouteSpec[] = ([
   // Branches: regenerate calls the model like a send (its own streaming Function URL).
   { name: "messages-regenerate", method: "POST", path: "/conversations/{id}/messages/{message_id}/regenerate", auth: true, streaming: true, holds: ["model-key"] },
   { name: "conversations-branch", method: "POST", path: "/conversations/{id}/branch", auth: true, streaming: false },
+  // The AI SDK's useChat (DefaultChatTransport): a send or regenerate, and the resume its `resume: true` asks for.
+  { name: "chat-send", method: "POST", path: "/chat", auth: true, streaming: true, holds: ["model-key"] },
+  { name: "chat-resume", method: "GET", path: "/chat/{id}/stream", auth: true, streaming: true },
   { name: "usage", method: "GET", path: "/usage", auth: true, streaming: false },
   { name: "models", method: "GET", path: "/models", auth: false, streaming: false },
   // Anthropic Messages and OpenAI Chat Completions at the host root (`{host}/anthropic`, `{host}/openai/v1`

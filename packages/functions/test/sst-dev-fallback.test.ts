@@ -65,3 +65,24 @@ it("buffers the whole event stream when the streaming runtime is absent", async 
   expect(names[0]).toBe("message_start");
   expect(names.slice(-3)).toEqual(["content_block_stop", "message_delta", "message_stop"]);
 });
+
+it("buffers useChat's UI message stream, and answers its resume with 204 once the reply is whole", async () => {
+  const register = (await import("../src/handlers/auth-register")).handler as unknown as Invoke;
+  const chat = (await import("../src/handlers/chat-send")).handler as unknown as Invoke;
+  const resume = (await import("../src/handlers/chat-resume")).handler as unknown as Invoke;
+  const reg = await register(event("POST", "/api/v1/auth/register", { email: "dev-chat@example.com", password: "long-enough" }), context);
+  const token = JSON.parse(String(reg.body)).access_token as string;
+  const chatId = randomUUID();
+
+  const body = { id: chatId, messages: [{ id: "u1", role: "user", parts: [{ type: "text", text: "hi" }] }], trigger: "submit-message" };
+  const res = await chat(event("POST", "/api/v1/chat", body, token), context);
+  expect(res.statusCode).toBe(200);
+  expect(res.headers?.["x-vercel-ai-ui-message-stream"]).toBe("v1");
+  const types: string[] = [];
+  createParser({ onEvent: (m: EventSourceMessage) => types.push(m.data === "[DONE]" ? "[DONE]" : JSON.parse(m.data).type) }).feed(res.body as string);
+  expect(types[0]).toBe("start");
+  expect(types.slice(-3)).toEqual(["text-end", "finish", "[DONE]"]);
+
+  const none = await resume(event("GET", `/api/v1/chat/${chatId}/stream`, undefined, token), context);
+  expect(none.statusCode).toBe(204);
+});

@@ -20,7 +20,7 @@ export interface Rpc {
   server: Call;
   /** As this user, under RLS. Throws when the transport cannot act for them (no credential to forward). */
   user(userId: string, credential?: UserCredential): Call;
-  /** The database runs on this thread (embedded PGlite): see UserStore.blocksThread. */
+  /** The database runs on this thread (embedded PGlite): its queries hold the event loop (store.ts). */
   readonly blocksThread: boolean;
   health(): Promise<boolean>;
   close(): Promise<void>;

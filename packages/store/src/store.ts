@@ -58,6 +58,14 @@ export function createStore(rpc: Rpc): Store {
 }
 
 function userStore(call: Call, blocksThread: boolean): UserStore {
+  // A database on this thread (embedded PGlite) runs its queries synchronously. A reply's final writes
+  // come right after its last events were written: they start a turn of the event loop later, so those
+  // bytes reach the socket first (Node sends them once the current microtasks are done) instead of
+  // waiting behind the query. A remote database gets them at once, so they reach it before a client
+  // that saw the reply end can send again through another instance.
+  const afterOutput: <T>(write: () => Promise<T>) => Promise<T> = blocksThread
+    ? (write) => new Promise<void>((resolve) => setImmediate(resolve)).then(write)
+    : (write) => write();
   /** A conversation page: its limit, and the arguments that fetch one row more after the cursor's row. */
   const keyset = (page: PageRequest) => {
     const limit = pageLimit(page.limit);
@@ -67,10 +75,16 @@ function userStore(call: Call, blocksThread: boolean): UserStore {
   const conversation = orNull(rows.conversationFromJson);
 
   return {
-    blocksThread,
     getUser: () => call("get_user", {}).then(orNull(rows.userFromJson)),
     createConversation: (c) =>
       call("create_conversation", { p_title: c.title, p_system_prompt: c.system_prompt, p_model: c.model }).then(rows.conversationFromJson, deletedAccount),
+    openConversation: async (id, c) =>
+      isUuid(id)
+        ? call("open_conversation", { p_id: id, p_model: c.model }).then(
+            (r: rows.Row | null) => (r === null ? null : { conversation: rows.conversationFromJson(r.conversation), created: r.created === true }),
+            deletedAccount,
+          )
+        : null,
     async listConversations(page) {
       const { limit, args } = keyset(page);
       // The JSON timestamp keeps its microseconds, for the cursor.
@@ -123,10 +137,10 @@ function userStore(call: Call, blocksThread: boolean): UserStore {
     },
     flushReply: (id, text, reasoning) => call("flush_reply", { p_id: id, p_text: text, p_reasoning: reasoning }).then(rows.flushFromJson),
     finishReply: (f) =>
-      call("finish_reply", {
+      afterOutput(() => call("finish_reply", {
         p_id: f.id, p_text: f.text, p_reasoning: f.reasoning, p_token_count: f.token_count, p_input_tokens: f.input_tokens,
         p_finish_reason: f.finish_reason, p_latency_ms: f.latency_ms, p_ttft_ms: f.ttft_ms, p_metadata: f.metadata,
-      }, "row").then(rows.finishedFromJson),
+      }, "row")).then(rows.finishedFromJson),
     getReply: async (id, staleMs) => (isUuid(id) ? rows.replyFromJson(await call("get_reply", { p_id: id, p_stale_ms: Math.trunc(staleMs) })) : null),
     requestCancel: async (id, staleMs) =>
       isUuid(id) ? rows.cancelFromJson(await call("request_cancel", { p_id: id, p_stale_ms: Math.trunc(staleMs) })) : null,
@@ -136,10 +150,12 @@ function userStore(call: Call, blocksThread: boolean): UserStore {
     settleTokens: async (s) =>
       isUuid(s.reservation_id) &&
       isTrue(
-        await call("settle_tokens", {
-          p_reservation_id: s.reservation_id, p_secret: s.secret, p_input_tokens: s.input_tokens, p_output_tokens: s.output_tokens,
-          p_latency_ms: s.latency_ms, p_model: s.model ?? null,
-        }),
+        await afterOutput(() =>
+          call("settle_tokens", {
+            p_reservation_id: s.reservation_id, p_secret: s.secret, p_input_tokens: s.input_tokens, p_output_tokens: s.output_tokens,
+            p_latency_ms: s.latency_ms, p_model: s.model ?? null,
+          }),
+        ),
       ),
     async reserveTitle(r) {
       const { p_reserve_model: p_model, p_reserve_tokens: p_tokens, ...rest } = rows.reservationArgs(r);

@@ -302,6 +302,22 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
         expect(await a.as.getConversation(c.id)).toMatchObject({ title: "A's secret" });
         expect((await a.as.listMessages(c.id, { limit: 10 }))!.data).toHaveLength(2);
       });
+
+      it("opens a conversation by the caller's id: created once, then found; another user's id is null and left alone", async () => {
+        const a = await newUser();
+        const b = await newUser();
+        const id = randomUUID();
+        const first = await a.as.openConversation(id, { model: "openai/gpt-oss-20b" });
+        expect(first).toEqual({
+          created: true,
+          conversation: { id, title: null, system_prompt: null, model: "openai/gpt-oss-20b", created_at: expect.stringMatching(ISO_Z), updated_at: expect.stringMatching(ISO_Z) },
+        });
+        expect(await a.as.openConversation(id, { model: "other" })).toEqual({ created: false, conversation: first!.conversation });
+        expect(await b.as.openConversation(id, { model: "other" })).toBeNull();
+        expect(await b.as.getConversation(id)).toBeNull();
+        expect(await a.as.getConversation(id)).toEqual(first!.conversation);
+        expect(await a.as.openConversation("not-a-uuid", { model: "m" })).toBeNull();
+      });
     });
 
     describe("messages", () => {

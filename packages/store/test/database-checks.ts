@@ -24,6 +24,7 @@ const USER_CALLABLE = [
   "list_api_keys",
   "list_branch",
   "list_conversations",
+  "open_conversation",
   "prepare_turn",
   "request_cancel",
   "reserve_title",

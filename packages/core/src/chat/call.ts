@@ -11,8 +11,8 @@ import { AppError } from "../errors";
 import { isServed, modelInfo, notServedReason } from "../models";
 import { servedModels } from "../model-catalog";
 import { countPrompt, estimateTokens } from "./prompt";
-import { runReply } from "./run-reply";
-import { assertModelAllowed, durationCap } from "./stream-reply";
+import { assertModelAllowed, durationCap } from "./plan";
+import { Reply } from "./reply";
 import type { ReplyDeps, ReplyPlan, ReplyStream, SendReplyRequest } from "./types";
 
 /** Sampling settings the wire formats take beyond our own send's: passed to the provider as they are. */
@@ -74,9 +74,9 @@ async function check(deps: ReplyDeps, req: CallRequest): Promise<Checked> {
   const served = await servedModels(deps.provider.catalog);
   const model = req.model;
   assertModelAllowed(model, settings.ALLOWED_MODELS);
-  if (!isServed(model, served))
+  if (served && !isServed(model, served))
     throw new AppError("validation_error", `Model "${model}" is not available now`, {
-      fields: [{ path: "body.model", message: `${notServedReason(served!)}; the models route lists the models that are` }],
+      fields: [{ path: "body.model", message: `${notServedReason(served)}; the models route lists the models that are` }],
     });
   const info = modelInfo(model, served, settings.MODEL_CONTEXT_WINDOWS);
   const effort = req.reasoning_effort;
@@ -178,10 +178,10 @@ export async function startCall(deps: ReplyDeps, req: CallRequest): Promise<Repl
     outputLimit: c.outputLimit,
     retried: null,
     replyId: callId,
-    begin: async () => {},
     maxDurationMs,
-    reservation: { reservation_id: reservation.reservation_id, secret },
+    reservation,
+    secret,
   };
   const loopDeps: ReplyDeps = { ...deps, store: ledgerOnly(deps.store), provider: withSampling(deps.provider, req), turns: undefined };
-  return { run: (emit, signal, end) => runReply(loopDeps, loopReq, plan, emit, signal, end) };
+  return new Reply(loopDeps, loopReq, plan, null, undefined, null);
 }

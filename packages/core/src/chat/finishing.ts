@@ -1,4 +1,4 @@
-// A reply's stream ends before its final write lands (run-reply.ts), so a client can send its next
+// A reply's stream ends before its final write lands (reply.ts), so a client can send its next
 // message while that write is still on its way. Within one process the next send waits for it here,
 // instead of finding the reply still streaming (409). Across instances the window is one round trip.
 

@@ -19,8 +19,6 @@ export class Flusher {
     private readonly store: UserStore,
     private readonly replyId: string,
     private readonly intervalMs: number,
-    /** Resolves once the reply row exists; nothing is written before. */
-    private readonly ready: Promise<unknown>,
     private readonly onStop: (stop: FlushStop) => void,
     private readonly onError: (e: unknown) => void = () => {},
   ) {}
@@ -43,11 +41,9 @@ export class Flusher {
     const reasoning = this.reasoning;
     this.text = "";
     this.reasoning = "";
-    this.inFlight = this.ready
-      .then(() => {
-        this.writes++;
-        return this.store.flushReply(this.replyId, text, reasoning);
-      })
+    this.writes++;
+    this.inFlight = this.store
+      .flushReply(this.replyId, text, reasoning)
       .then(
         (r) => {
           if (r?.cancel) this.onStop({ why: "cancel" });

@@ -1,5 +1,5 @@
 // The upstream request of a reply, started as soon as its prompt is known: before begin_reply answered
-// when that is safe (stream-reply.ts), else once it did. Whoever started it either hands it to the
+// when that is safe (admit.ts), else once it did. Whoever started it either hands it to the
 // reply loop or stops it.
 import type { ModelCall, ReplyDeps, ReplyPlan, ReplyRequest } from "./types";
 

@@ -71,7 +71,8 @@ export async function settleReservation(
 ): Promise<void> {
   try {
     await deps.store.settleTokens({
-      ...plan.reservation,
+      reservation_id: plan.reservation.reservation_id,
+      secret: plan.secret,
       input_tokens: record.input_tokens ?? 0,
       output_tokens: record.token_count ?? 0,
       latency_ms: record.latency_ms,

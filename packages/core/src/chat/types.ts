@@ -1,9 +1,9 @@
 // The types the reply's modules share: what a reply depends on, what it is asked, what it emits. They
 // live apart from the modules that use them so that those import each other in one direction only
-// (stream-reply → run-reply → model-call, record…; all → types). From chat/ this module imports only
+// (stream-reply → admit → reply → model-call, record…; all → types). From chat/ this module imports only
 // finishing.ts and turn-cache.ts, which import nothing of chat/.
 import type { Config } from "../config";
-import type { ChatTurn, CompletionEvent, ModelProvider, UserStore } from "../ports";
+import type { BeginReservation, ChatTurn, CompletionEvent, ModelProvider, UserStore } from "../ports";
 import type { Message, RegenerateRequest, StreamEventData, StreamEventName, StreamRequest } from "../schemas";
 import type { FinishingReplies } from "./finishing";
 import type { UserTurns } from "./turn-cache";
@@ -117,23 +117,15 @@ export interface ReplyPlan {
   prompt: Prompt;
   /** The reply's output limit: the client's max_tokens, else the model's cap within RESERVE_OUTPUT_TOKENS. */
   outputLimit: number;
-  /** The stored user message a retried send answers again (nothing new is stored for it). */
+  /** The stored user message a retried send or a regenerate answers again (nothing new is stored for it). */
   retried: Message | null;
   replyId: string;
-  /**
-   * Work to do once the upstream accepted the request. startReply creates the rows before the model is
-   * called (begin_reply decides 409s: one reply at a time, reused keys), so it passes a no-op; the hook
-   * stays for writes that must not delay the request.
-   */
-  begin: () => Promise<unknown>;
-  /** Longest the reply may run before the loop stops the model itself. */
+  /** Longest the reply may run before it stops the model itself. */
   maxDurationMs: number;
-  /** The ledger reservation startReply made; settled once when the reply ends, however it ends. */
-  reservation: { reservation_id: string; secret: string };
-  /** The model call, when startReply started it already. */
-  call?: ModelCall | undefined;
-  /** Told the stored reply once its final write landed (the instance keeps the new history). */
-  onStored?: ((reply: Message) => void) | undefined;
+  /** The ledger reservation begin_reply makes; settled once when the reply ends, however it ends. */
+  reservation: BeginReservation;
+  /** What settles the reservation: only this process holds it. */
+  secret: string;
 }
 
 export interface ReplyFailure {

@@ -1,7 +1,7 @@
 import { notFound } from "../errors";
 import type { UserStore } from "../ports";
 import type { Conversation, ConversationWithMessages, CreateConversationRequest, UpdateConversationRequest } from "../schemas";
-import { assertModelAllowed } from "../chat/stream-reply";
+import { assertModelAllowed } from "../chat/plan";
 
 export async function createConversation(
   store: UserStore,

@@ -77,7 +77,7 @@ export const validate = (schemas: InputSchemas): ApiMiddleware => {
         params,
         headers: parse(schemas.headers, e.headers, "header"),
       };
-      if (fields.length) throw new AppError("validation_error", "Request validation failed", { fields });
+      if (fields.length) throw new AppError("validation_error", `Request validation failed: ${fields.map((f) => `${f.path}: ${f.message}`).join("; ")}`, { fields });
       request.context.input = input;
     },
   };

@@ -29,6 +29,7 @@ export function operation(route: RouteDef, spec: Spec, shared: Shared): RouteCon
   if (spec.body) request.body = { content: { "application/json": { schema: spec.body as z.ZodType } } };
 
   const responses: Record<string, ResponseConfig> = { [successStatus(spec, route.streaming)]: success(spec, route, shared) };
+  if (spec.noContent) responses[204] = { description: spec.noContent };
   // A wire format answers its own statuses, in its own error shape.
   const format = spec.errorFormat;
   const statuses = format ? [...new Set(errorStatuses(spec).map(format.statusOf))].sort((a, b) => a - b) : errorStatuses(spec);
@@ -57,7 +58,8 @@ function success(spec: Spec, route: RouteDef, shared: Shared): ResponseConfig {
     for (const [type, schema] of Object.entries(spec.representations ?? {})) content[type] = { schema };
     return { description: "OK: JSON, or with `stream: true` the format's event stream (docs/api.md)", content };
   }
-  if (route.streaming) return streamResponse(shared.streamEvent);
+  if (route.streaming)
+    return spec.stream ? { description: spec.stream.description, content: { "text/event-stream": { schema: spec.stream.schema } } } : streamResponse(shared.streamEvent);
   if (!spec.response) return { description: "Done; no content" };
   const content: NonNullable<ResponseConfig["content"]> = { "application/json": { schema: spec.response } };
   for (const [type, schema] of Object.entries(spec.representations ?? {})) content[type] = { schema };

@@ -5,6 +5,7 @@ import type { ReplyEvent } from "@conversation-api/core";
 import { anthropicEncoder } from "./anthropic/encode";
 import { openaiEncoder } from "./openai/encode";
 import { encodeSse } from "./sse";
+import { uiStreamEncoder } from "./ui-stream/encode";
 
 export type EncoderFactory = () => (event: ReplyEvent) => string;
 
@@ -13,4 +14,5 @@ export const encoders: Record<string, EncoderFactory> = {
   anthropic: anthropicEncoder,
   // As a client that asked for usage (stream_options.include_usage) gets it.
   openai: () => openaiEncoder({ includeUsage: true }),
+  "ai-sdk-ui": uiStreamEncoder,
 };

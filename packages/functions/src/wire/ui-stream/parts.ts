@@ -1,0 +1,40 @@
+// The UI message stream's parts as this API writes them (encode.ts), for the API document. The
+// encoder writes templates, not these schemas; tests read the stream with the AI SDK's own parser.
+import * as z from "zod";
+
+const id = z.string().describe("The part's id: the block's index (0, or 1 for the text after reasoning)");
+
+export const UiMessagePart = z.discriminatedUnion("type", [
+  z.object({
+    type: z.literal("start"),
+    messageId: z.uuid().describe("The stored assistant message's id"),
+    messageMetadata: z.object({ conversation_id: z.uuid(), model: z.string() }),
+  }),
+  z.object({ type: z.literal("reasoning-start"), id }),
+  z.object({ type: z.literal("reasoning-delta"), id, delta: z.string() }),
+  z.object({ type: z.literal("reasoning-end"), id }),
+  z.object({ type: z.literal("text-start"), id }),
+  z.object({ type: z.literal("text-delta"), id, delta: z.string() }),
+  z.object({ type: z.literal("text-end"), id }),
+  z.object({
+    type: z.literal("finish"),
+    finishReason: z.enum(["stop", "length", "other"]).describe("end_turn → stop, max_tokens → length, cancelled → other"),
+    messageMetadata: z.object({ stop_reason: z.enum(["end_turn", "max_tokens", "cancelled"]), output_tokens: z.number().int() }),
+  }),
+  z.object({ type: z.literal("error"), errorText: z.string() }),
+]);
+
+export const UI_STREAM_DESCRIPTION = [
+  "The AI SDK's UI message stream (what `useChat` and `DefaultChatTransport` read), under the header",
+  "`x-vercel-ai-ui-message-stream: v1`: SSE whose `data:` lines are JSON parts, in this order:",
+  "",
+  "1. `start` (`messageId`: the stored assistant message; `messageMetadata.conversation_id`)",
+  "2. with a reasoning model: `reasoning-start`, `reasoning-delta`s, `reasoning-end`",
+  "3. `text-start`, `text-delta`s, `text-end`",
+  "4. `finish`, then `data: [DONE]`",
+  "",
+  "A failure after the stream started closes the open part and sends an `error` part, then `[DONE]`.",
+  "`: keep-alive` comments may come at any time. The reply does not stop when the client disconnects",
+  "(on Lambda nothing can tell): stop it with `POST …/conversations/{conversation_id}/messages/{messageId}/cancel`.",
+  "Errors before the stream starts are ordinary JSON responses.",
+].join("\n");

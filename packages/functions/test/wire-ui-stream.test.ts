@@ -1,0 +1,87 @@
+// The UI message stream encoder against the bytes the AI SDK's parser reads (ai@6: `data: {json}`
+// lines, `data: [DONE]`): the frames below are the exact text the stream carries for these calls.
+import { PING, ReplyEvents } from "@conversation-api/core";
+import { describe, expect, it } from "vitest";
+import { encoders } from "../src/wire/encoders";
+import { uiStreamEncoder } from "../src/wire/ui-stream/encode";
+
+const info = {
+  id: "0b8a3c1e-1d2f-4a5b-8c9d-0e1f2a3b4c5d",
+  conversation_id: "7c6b5a49-3827-4615-a4b3-c2d1e0f9a8b7",
+  model: "openai/gpt-oss-20b",
+  input_tokens: 42,
+};
+const TRICKY = 'Say "hi"\n\t\\ \u2028 </script> 😀';
+
+function encode(calls: (ev: ReplyEvents, ping: () => void) => void): string {
+  let out = "";
+  const enc = uiStreamEncoder();
+  calls(new ReplyEvents((e) => (out += enc(e))), () => (out += enc(PING)));
+  return out;
+}
+
+const START = 'data: {"type":"start","messageId":"0b8a3c1e-1d2f-4a5b-8c9d-0e1f2a3b4c5d","messageMetadata":{"conversation_id":"7c6b5a49-3827-4615-a4b3-c2d1e0f9a8b7","model":"openai/gpt-oss-20b"}}\n\n';
+
+describe("uiStreamEncoder", () => {
+  it("writes a reasoning reply as start, reasoning, text, finish and [DONE], byte for byte", () => {
+    expect(
+      encode((ev, ping) => {
+        ev.start(info);
+        ev.reasoning("ab");
+        ping();
+        ev.text(TRICKY);
+        ev.finish("end_turn", 12);
+      }),
+    ).toBe(
+      [
+        START,
+        'data: {"type":"reasoning-start","id":"0"}\n\n',
+        'data: {"type":"reasoning-delta","id":"0","delta":"ab"}\n\n',
+        ": keep-alive\n\n",
+        'data: {"type":"reasoning-end","id":"0"}\n\n',
+        'data: {"type":"text-start","id":"1"}\n\n',
+        `data: {"type":"text-delta","id":"1","delta":${JSON.stringify(TRICKY)}}\n\n`,
+        'data: {"type":"text-end","id":"1"}\n\n',
+        'data: {"type":"finish","finishReason":"stop","messageMetadata":{"stop_reason":"end_turn","output_tokens":12}}\n\n',
+        "data: [DONE]\n\n",
+      ].join(""),
+    );
+  });
+
+  it("maps max_tokens to length and cancelled to other", () => {
+    const finish = (reason: "max_tokens" | "cancelled") =>
+      encode((ev) => {
+        ev.start(info);
+        ev.text("x");
+        ev.finish(reason, 1);
+      });
+    expect(finish("max_tokens")).toContain('{"type":"finish","finishReason":"length","messageMetadata":{"stop_reason":"max_tokens","output_tokens":1}}');
+    expect(finish("cancelled")).toContain('{"type":"finish","finishReason":"other","messageMetadata":{"stop_reason":"cancelled","output_tokens":1}}');
+  });
+
+  it("closes the open part before an error part, then ends with [DONE]", () => {
+    expect(
+      encode((ev) => {
+        ev.start(info);
+        ev.text("Partial");
+        ev.error("api_error", "Lost the connection to the model provider");
+      }),
+    ).toBe(
+      [
+        START,
+        'data: {"type":"text-start","id":"0"}\n\n',
+        'data: {"type":"text-delta","id":"0","delta":"Partial"}\n\n',
+        'data: {"type":"text-end","id":"0"}\n\n',
+        'data: {"type":"error","errorText":"Lost the connection to the model provider"}\n\n',
+        "data: [DONE]\n\n",
+      ].join(""),
+    );
+  });
+
+  it("is registered for the encoding bench as ai-sdk-ui, a new encoder per reply", () => {
+    const a = encoders["ai-sdk-ui"]!();
+    const b = encoders["ai-sdk-ui"]!();
+    expect(a).not.toBe(b);
+    expect(a(PING)).toBe(": keep-alive\n\n");
+  });
+});
