@@ -1,6 +1,7 @@
 // The API: an HTTP API with one Lambda function per buffered route of the routes table, and each
 // streaming route as its own function behind a Function URL in RESPONSE_STREAM mode (API Gateway
-// cannot stream). The handler reads its path parameters from rawPath there.
+// cannot stream); a route may share another's Function URL (`servedBy`). The handler reads its path
+// parameters from rawPath there.
 import { Api, Function, use, type ApiAccessLogProps, type ApiRouteProps, type StackContext } from "sst/constructs";
 import { REQUEST_HEADERS } from "../packages/functions/src/request-headers";
 import { routes, routesServedBy } from "../packages/functions/src/routes";
@@ -76,11 +77,11 @@ export function ApiStack({ stack, app }: StackContext) {
         },
       },
     });
-    // Clients POST to <url><route path>, e.g. …lambda-url.<region>.on.aws/api/v1/conversations/{id}/messages/stream
-    outputs[`${pascal(route.name)}Url`] = fn.url!;
-    // useChat's `api`: the send's whole endpoint (a Function URL ends with "/"). Its resume is another
-    // function's URL (ChatResumeUrl), which the transport's prepareReconnectToStreamRequest names (docs/api.md).
+    // useChat's `api`: the send's whole endpoint (a Function URL ends with "/"). The same URL serves the
+    // resume useChat asks at `{api}/{id}/stream`, so it is the chat's one output.
     if (route.name === "chat-send") outputs.ChatUrl = `${fn.url!}${route.path.slice(1)}`;
+    // Clients POST to <url><route path>, e.g. …lambda-url.<region>.on.aws/api/v1/conversations/{id}/messages/stream
+    else outputs[`${pascal(route.name)}Url`] = fn.url!;
     const base = BASE_URLS[route.name];
     if (base) outputs[base.output] = `${fn.url!}${base.prefix}`;
   }

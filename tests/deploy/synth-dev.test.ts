@@ -31,18 +31,18 @@ describe("synthesized stacks (sst dev)", () => {
   });
 
   it("serve the stream from a BUFFERED Function URL, the same CORS", () => {
-    // The send, the durable resume stream and regenerate, useChat's send and resume, each on its own
-    // Function URL; the Anthropic and OpenAI formats, each on one Function URL for all its routes.
+    // The send, the durable resume stream and regenerate, each on its own Function URL; useChat's send
+    // and resume, and the Anthropic and OpenAI formats, each on one Function URL for all its routes.
     const own = routes.filter((r) => r.streaming && !r.servedBy);
-    expect(own.map((r) => r.name)).toEqual(["messages-stream", "messages-resume", "messages-regenerate", "chat-send", "chat-resume", "anthropic-messages", "openai-chat-completions"]);
-    expect(s.ofType("AWS::Lambda::Url")).toHaveLength(7);
+    expect(own.map((r) => r.name)).toEqual(["messages-stream", "messages-resume", "messages-regenerate", "chat-send", "anthropic-messages", "openai-chat-completions"]);
+    expect(s.ofType("AWS::Lambda::Url")).toHaveLength(6);
     for (const route of own) {
       const [id] = s.functionOf(route);
       const url = s.ofType("AWS::Lambda::Url").find((u) => u.Properties.TargetFunctionArn["Fn::GetAtt"][0] === id)!;
       const methods = [...new Set(routesServedBy(route.name).map((r) => r.method))];
       expect(url.Properties).toMatchObject({ InvokeMode: "BUFFERED", AuthType: "NONE", Cors: { AllowMethods: methods } });
     }
-    for (const output of ["AnthropicBaseUrl", "OpenaiBaseUrl"]) expect(JSON.stringify(s.outputs[output])).toContain("FunctionUrl");
+    for (const output of ["AnthropicBaseUrl", "OpenaiBaseUrl", "ChatUrl"]) expect(JSON.stringify(s.outputs[output])).toContain("FunctionUrl");
   });
 
   it("bind the same secrets as a deploy", () => {

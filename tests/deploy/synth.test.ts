@@ -82,18 +82,19 @@ describe("synthesized stacks (sst deploy)", () => {
     // Each wire format's routes share one Function URL, which is its clients' base URL with the format's prefix.
     expect(routesServedBy("anthropic-messages").map((r) => r.path)).toEqual(["/anthropic/v1/messages", "/anthropic/v1/messages/count_tokens", "/anthropic/v1/models"]);
     expect(routesServedBy("openai-chat-completions").map((r) => r.path)).toEqual(["/openai/v1/chat/completions", "/openai/v1/models"]);
+    // useChat: the send's URL serves the resume its default `{api}/{id}/stream` asks for.
+    expect(routesServedBy("chat-send").map((r) => `${r.method} ${r.path}`)).toEqual(["POST /api/v1/chat", "GET /api/v1/chat/{id}/stream"]);
     for (const [output, fn, prefix] of [
       ["AnthropicBaseUrl", "anthropic-messages", "anthropic"],
       ["OpenaiBaseUrl", "openai-chat-completions", "openai/v1"],
+      ["ChatUrl", "chat-send", "api/v1/chat"],
     ] as const) {
       const [id] = s.functionOf(routes.find((r) => r.name === fn)!);
       const [urlId] = Object.entries(s.resources).find(([, r]) => r.Type === "AWS::Lambda::Url" && r.Properties.TargetFunctionArn["Fn::GetAtt"][0] === id)!;
       expect(s.outputs[output], output).toEqual({ Value: { "Fn::Join": ["", [{ "Fn::GetAtt": [urlId, "FunctionUrl"] }, prefix]] } });
     }
-    // useChat: the send's endpoint (its Function URL and path) and the resume's own Function URL.
-    const value = (name: string) => (s.outputs[name] as { Value: unknown }).Value;
-    expect(value("ChatUrl")).toEqual({ "Fn::Join": ["", [value("ChatSendUrl"), "api/v1/chat"]] });
-    expect(JSON.stringify(s.outputs.ChatResumeUrl)).toContain("FunctionUrl");
+    // ChatUrl is the chat's one output: no other names its URL.
+    expect(Object.keys(s.outputs).filter((o) => o.startsWith("Chat"))).toEqual(["ChatUrl"]);
   });
 
   it("bind each secret only to the functions whose route asks for it, fetched from SSM, never in plain text", () => {

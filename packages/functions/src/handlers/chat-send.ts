@@ -5,11 +5,13 @@ import { replyDeps } from "../reply-deps";
 import { uiStreamBody } from "../wire/ui-stream/encode";
 import { UI_STREAM_DESCRIPTION, UiMessagePart } from "../wire/ui-stream/parts";
 import { ChatRequest, chatTurnOf, conversationIdOf, optionsOf } from "../wire/ui-stream/request";
+import { urlGroup } from "../wire/url-group";
+import { handler as resume } from "./chat-resume";
 
 /** useChat resends the whole chat each time; the server reads only its end, but must accept the rest. */
 const CHAT_BODY_BYTES = 4 * 1024 * 1024;
 
-export const handler = streamHandler(
+const send = streamHandler(
   "chat-send",
   {
     summary:
@@ -48,6 +50,9 @@ export const handler = streamHandler(
     }
   },
 );
+
+// useChat's resume asks `{api}/{id}/stream`: the send's URL serves it too.
+export const handler = urlGroup(send, [resume]);
 
 /** The conversation's last reply, which a regenerate without a message id answers again. */
 async function lastReply(store: UserStore, conversationId: string): Promise<string> {

@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { AppError, type FieldError } from "@conversation-api/core";
+import { compilePath, type PathTemplate } from "../path-template";
 import { nulFields } from "./no-nul";
 import type { ApiMiddleware } from "./types";
 
@@ -13,18 +14,8 @@ export interface InputSchemas {
   path?: string;
 }
 
-/** A route template compiled once: its parameter names and a pattern that captures them. */
-function compilePath(template: string): { names: string[]; pattern: RegExp } {
-  const names: string[] = [];
-  const source = template.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(/\\?\{(\w+)\\?\}/g, (_, n: string) => {
-    names.push(n);
-    return "([^/]+)";
-  });
-  return { names, pattern: new RegExp(`^${source}$`) };
-}
-
 /** Function URL events have no route, so the parameters are read from the raw path. */
-function paramsFromPath({ names, pattern }: { names: string[]; pattern: RegExp }, rawPath: string): Record<string, string> | undefined {
+function paramsFromPath({ names, pattern }: PathTemplate, rawPath: string): Record<string, string> | undefined {
   const m = pattern.exec(rawPath);
   if (!m) return undefined;
   try {
