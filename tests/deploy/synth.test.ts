@@ -112,11 +112,12 @@ describe("synthesized stacks (sst deploy)", () => {
     expect(holders("JWT_PRIVATE_KEY")).toEqual(["auth-login", "auth-password", "auth-refresh", "auth-register"]);
     expect(holders("SUPABASE_SECRET_KEY")).toEqual(["auth-login", "auth-logout", "auth-logout-all", "auth-password", "auth-refresh", "auth-register"]);
     const wire = ["anthropic-count-tokens", "anthropic-messages", "anthropic-models", "openai-chat-completions", "openai-models"];
-    expect(holders("GROQ_API_KEY")).toEqual([...wire, "chat-send", "messages-regenerate", "messages-stream"].sort());
+    // useChat's resume runs in the send's function (one URL), which holds the key.
+    expect(holders("GROQ_API_KEY")).toEqual([...wire, "chat-resume", "chat-send", "messages-regenerate", "messages-stream"].sort());
     // Resume streams from the database and cancel only writes a row: neither calls the model.
-    for (const name of ["messages-resume", "messages-cancel", "chat-resume"]) expect(s.boundSecrets(s.functionOf(routes.find((r) => r.name === name)!)[1]), name).toEqual([]);
+    for (const name of ["messages-resume", "messages-cancel"]) expect(s.boundSecrets(s.functionOf(routes.find((r) => r.name === name)!)[1]), name).toEqual([]);
     for (const legacy of ["JWT_SECRET", "SUPABASE_JWT_SECRET"]) expect(holders(legacy)).toEqual([]);
-    const holding = ["auth-login", "auth-logout", "auth-logout-all", "auth-password", "auth-refresh", "auth-register", "chat-send", "messages-regenerate", "messages-stream", ...wire];
+    const holding = ["auth-login", "auth-logout", "auth-logout-all", "auth-password", "auth-refresh", "auth-register", "chat-send", "chat-resume", "messages-regenerate", "messages-stream", ...wire];
     for (const name of routes.filter((r) => !holding.includes(r.name)).map((r) => r.name))
       expect(s.boundSecrets(s.functionOf(routes.find((r) => r.name === name)!)[1]), name).toEqual([]);
     // A route the table gains later without declaring `holds` gets nothing.

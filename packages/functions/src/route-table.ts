@@ -43,7 +43,7 @@ export const routeTable: RouteSpec[] = ([
   { name: "conversations-branch", method: "POST", path: "/conversations/{id}/branch", auth: true, streaming: false },
   // The AI SDK's useChat (DefaultChatTransport): a send or regenerate, and the resume its `resume: true` asks for.
   { name: "chat-send", method: "POST", path: "/chat", auth: true, streaming: true, holds: ["model-key"] },
-  { name: "chat-resume", method: "GET", path: "/chat/{id}/stream", auth: true, streaming: true, servedBy: "chat-send" },
+  { name: "chat-resume", method: "GET", path: "/chat/{id}/stream", auth: true, streaming: true, holds: ["model-key"], servedBy: "chat-send" },
   { name: "usage", method: "GET", path: "/usage", auth: true, streaming: false },
   { name: "models", method: "GET", path: "/models", auth: false, streaming: false },
   // Anthropic Messages and OpenAI Chat Completions at the host root (`{host}/anthropic`, `{host}/openai/v1`

@@ -68,7 +68,6 @@ it("buffers the whole event stream when the streaming runtime is absent", async 
 it("buffers useChat's UI message stream, and answers its resume with 204 once the reply is whole", async () => {
   const register = (await import("../src/handlers/auth-register")).handler as unknown as Invoke;
   const chat = (await import("../src/handlers/chat-send")).handler as unknown as Invoke;
-  const resume = (await import("../src/handlers/chat-resume")).handler as unknown as Invoke;
   const reg = await register(event("POST", "/api/v1/auth/register", { email: "dev-chat@example.com", password: "long-enough" }), context);
   const token = JSON.parse(String(reg.body)).access_token as string;
   const chatId = randomUUID();
@@ -82,6 +81,7 @@ it("buffers useChat's UI message stream, and answers its resume with 204 once th
   expect(types[0]).toBe("start");
   expect(types.slice(-3)).toEqual(["text-end", "finish", "[DONE]"]);
 
-  const none = await resume(event("GET", `/api/v1/chat/${chatId}/stream`, undefined, token), context);
+  // The resume, on the send's URL: the same function dispatches it, buffered too.
+  const none = await chat(event("GET", `/api/v1/chat/${chatId}/stream`, undefined, token), context);
   expect(none.statusCode).toBe(204);
 });
