@@ -26,7 +26,7 @@ export interface RouteDef {
   prefix?: boolean;
   /**
    * A streaming route served on another streaming route's Function URL (that route's function
-   * dispatches to it: wire/url-group.ts), so that a wire format's routes share one base URL. It gets no
+   * dispatches to it: wire/url-group.ts), so that a client's routes share one base URL (an SDK's, useChat's). It gets no
    * function of its own.
    */
   servedBy?: string;
