@@ -27,6 +27,7 @@ const USER_CALLABLE = [
   "open_conversation",
   "prepare_turn",
   "request_cancel",
+  "reserve_call",
   "reserve_title",
   "revoke_api_key",
   "search_conversations",
