@@ -8,7 +8,7 @@ export { createStore } from "./store";
 export { sqlRpc, type Call, type Rpc, type RpcArgs } from "./rpc";
 export { migrate } from "./migrate";
 export { readMigrations, readSchema, MIGRATIONS_URL, SCHEMA_URL, type Migration } from "./migrations";
-export { createPgClient, createPgliteClient, timestamptzToIso, type PgOptions, type PgliteOptions, type SqlClient, type SqlTx } from "./sql";
+export { createPgClient, createPgliteClient, pgliteClient, timestamptzToIso, type PgOptions, type PgliteOptions, type SqlClient, type SqlTx } from "./sql";
 
 export interface OpenStoreOptions {
   /** postgres://… — use PostgreSQL (e.g. Supabase). Wins over the PGlite options. */
@@ -21,6 +21,8 @@ export interface OpenStoreOptions {
   migrate?: boolean | undefined;
   /** PGlite in a worker thread (default: PGLITE_THREAD, "1" on, "0" off, else `pgliteThreadDefault`: on disk only). */
   pgliteThread?: boolean | undefined;
+  /** PGlite in memory: start from this data directory image (see PgliteOptions.image). */
+  pgliteImage?: Blob | undefined;
 }
 
 /**
@@ -43,7 +45,7 @@ export const createSqlStore = (sql: SqlClient): Store => createStore(sqlRpc(sql)
 export async function openStore(opts: OpenStoreOptions = {}): Promise<SqlStore> {
   const sql = opts.databaseUrl
     ? await createPgClient(opts.databaseUrl)
-    : await pglite(opts.inMemory ? undefined : opts.dataDir, opts.pgliteThread);
+    : await pglite(opts.inMemory ? undefined : opts.dataDir, opts.pgliteThread, opts.pgliteImage);
   try {
     if (opts.migrate !== false) await migrate(sql);
   } catch (e) {
@@ -53,8 +55,8 @@ export async function openStore(opts: OpenStoreOptions = {}): Promise<SqlStore> 
   return Object.assign(createSqlStore(sql), { sql });
 }
 
-const pglite = (dataDir: string | undefined, thread: boolean | undefined) =>
-  createPgliteClient({ dataDir, thread: thread ?? pgliteThreadFromEnv(dataDir !== undefined) });
+const pglite = (dataDir: string | undefined, thread: boolean | undefined, image: Blob | undefined) =>
+  createPgliteClient({ dataDir, thread: thread ?? pgliteThreadFromEnv(dataDir !== undefined), image });
 
 /**
  * Starts loading node-postgres (a chunk of its own in a Lambda bundle) ahead of createPgClient, e.g.
