@@ -22,6 +22,8 @@ export interface Rpc {
   user(userId: string, credential?: UserCredential): Call;
   /** The database runs on this thread (embedded PGlite): its queries hold the event loop (store.ts). */
   readonly blocksThread: boolean;
+  /** The database lives in this process (embedded PGlite, on this thread or in its worker): see SqlClient. */
+  readonly inProcess?: boolean;
   health(): Promise<boolean>;
   close(): Promise<void>;
 }
@@ -69,6 +71,7 @@ export function sqlRpc(sql: SqlClient): Rpc {
       return caller((text, params) => sql.queryAs(identity, text, params));
     },
     blocksThread: sql.blocksThread,
+    inProcess: sql.inProcess ?? false,
     health: () => sql.query("select 1").then(() => true, () => false),
     close: () => sql.close(),
   };

@@ -24,6 +24,11 @@ export interface SqlClient extends SqlTx {
   queryAs<T = Record<string, unknown>>(settings: LocalSettings, text: string, params?: unknown[]): Promise<T[]>;
   /** True where queries run on the caller's thread (PGlite without a worker): they hold its event loop. */
   readonly blocksThread: boolean;
+  /**
+   * True where the database lives in this process (PGlite, on this thread or in its worker thread): no
+   * other instance serves its users, so a client that saw a reply end can only send again through here.
+   */
+  readonly inProcess?: boolean;
   close(): Promise<void>;
 }
 
@@ -296,6 +301,7 @@ export function pgliteClient(
 
   return {
     blocksThread,
+    inProcess: true,
     query: (text, params = []) => exclusive(() => run(text, params)),
     queryAs: (settings, text, params = []) => exclusive(() => runAs(settings, text, params)),
     exec: (text) => exclusive(() => script(text)),

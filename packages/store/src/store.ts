@@ -51,20 +51,23 @@ export function createStore(rpc: Rpc): Store {
     forUser(userId, credential) {
       // auth.uid() casts the claim to uuid; anything else would fail every call obscurely.
       if (!isUuid(userId)) throw unauthorized();
-      return userStore(rpc.user(userId, credential), rpc.blocksThread);
+      return userStore(rpc.user(userId, credential), rpc.blocksThread || rpc.inProcess === true);
     },
     health: () => rpc.health(),
     close: () => rpc.close(),
   };
 }
 
-function userStore(call: Call, blocksThread: boolean): UserStore {
-  // A database on this thread (embedded PGlite) runs its queries synchronously. A reply's final writes
-  // come right after its last events were written: they start a turn of the event loop later, so those
-  // bytes reach the socket first (Node sends them once the current microtasks are done) instead of
-  // waiting behind the query. A remote database gets them at once, so they reach it before a client
-  // that saw the reply end can send again through another instance.
-  const afterOutput: <T>(write: () => Promise<T>) => Promise<T> = blocksThread
+function userStore(call: Call, writeAfterOutput: boolean): UserStore {
+  // A reply's final writes come right after its last events were written. With the database in this
+  // process they start a turn of the event loop later, so the response's last bytes and its end reach
+  // the socket first (Node sends them once the current microtasks and ticks are done): PGlite on this
+  // thread would run the query synchronously in front of them, and waking its worker thread can cost
+  // this thread its core for a moment on a busy machine. Nobody can send again through another
+  // instance meanwhile, and this process holds the conversation's next send until the write landed.
+  // A remote database gets them at once, so they reach it before a client that saw the reply end can
+  // send again through another instance.
+  const afterOutput: <T>(write: () => Promise<T>) => Promise<T> = writeAfterOutput
     ? (write) => new Promise<void>((resolve) => setImmediate(resolve)).then(write)
     : (write) => write();
   /** A conversation page: its limit, and the arguments that fetch one row more after the cursor's row. */

@@ -4,7 +4,7 @@ import { AppError, modelTraits, type CompletionEvent, type CompletionRequest, ty
 import { isRateLimited, toAppError } from "./groq-errors";
 import { groqModelCatalog } from "./groq-models";
 import { nextWait, retryAfterMs, sleep, type RetryPolicy } from "./retry";
-import { sseChunks } from "./sse-chunks";
+import { bodyOf, SseChunkReader } from "./sse-chunks";
 
 type GroqSettings = Pick<
   Config,
@@ -115,32 +115,40 @@ async function* groqStream(client: Groq, policy: RetryPolicy, req: CompletionReq
         )
         .asResponse();
       req.onAccepted?.();
-      for await (const chunk of sseChunks(response)) {
-        const choice = chunk.choices[0];
-        if (choice !== undefined) {
-          const thought = choice.delta.reasoning;
-          if (thought) {
-            sentText = true;
-            reasoningEvent.text = thought;
-            yield reasoningEvent;
+      // Read to the end of the body even after [DONE] (as groq-sdk does): a body left unread closes the
+      // connection, and the next request would pay a new TLS handshake to Groq.
+      const reader = new SseChunkReader(response.headers);
+      for await (const bytes of bodyOf(response)) {
+        const chunks = reader.feed(bytes);
+        for (let i = 0; i < chunks.length; i++) {
+          const chunk = chunks[i]!;
+          const choice = chunk.choices[0];
+          if (choice !== undefined) {
+            const thought = choice.delta.reasoning;
+            if (thought) {
+              sentText = true;
+              reasoningEvent.text = thought;
+              yield reasoningEvent;
+            }
+            const text = choice.delta.content;
+            if (text) {
+              sentText = true;
+              textEvent.text = text;
+              yield textEvent;
+            }
+            if (choice.finish_reason) finish = choice.finish_reason;
           }
-          const text = choice.delta.content;
-          if (text) {
-            sentText = true;
-            textEvent.text = text;
-            yield textEvent;
+          // Only the first and the last chunk carry x_groq; an OpenAI-style usage chunk comes last.
+          const xg = chunk.x_groq;
+          if (xg != null) {
+            if (xg.id) requestId = xg.id;
+            if (xg.error) throw new AppError("api_error", "The model provider stopped the stream early", { status: 502, expose: true, cause: xg.error });
+            if (xg.usage) [usage, usageSource] = [xg.usage as GroqUsage, "x_groq"];
           }
-          if (choice.finish_reason) finish = choice.finish_reason;
+          const top = (chunk as ChatCompletionChunk & { usage?: GroqUsage | null }).usage;
+          if (top) [usage, usageSource] = [top, "usage"];
         }
-        // Only the first and the last chunk carry x_groq; an OpenAI-style usage chunk comes last.
-        const xg = chunk.x_groq;
-        if (xg != null) {
-          if (xg.id) requestId = xg.id;
-          if (xg.error) throw new AppError("api_error", "The model provider stopped the stream early", { status: 502, expose: true, cause: xg.error });
-          if (xg.usage) [usage, usageSource] = [xg.usage as GroqUsage, "x_groq"];
-        }
-        const top = (chunk as ChatCompletionChunk & { usage?: GroqUsage | null }).usage;
-        if (top) [usage, usageSource] = [top, "usage"];
+        if (reader.failure) throw reader.failure;
       }
     } catch (e) {
       // groq-sdk ends an aborted stream quietly or throws its own abort error; either way, say why.
