@@ -2,7 +2,7 @@
 // offline model) live outside core and implement these.
 import type { ModelCatalog } from "./model-catalog";
 import type { ReasoningEffort } from "./models";
-import type { Conversation, ConversationExport, FinishReason, ListedMessage, Message, Page, User, UsageRow } from "./schemas";
+import type { Conversation, ConversationExport, FinishReason, ListedMessage, Message, Page, ToolChoice, ToolDefinition, User, UsageRow } from "./schemas";
 
 export interface NewUser {
   email: string; // already normalised: trimmed, lower-case
@@ -283,6 +283,9 @@ export interface CompletionRequest {
   temperature?: number | undefined;
   /** Only for a model whose catalog entry lists the value (checked before the call). */
   reasoning_effort?: ReasoningEffort | undefined;
+  /** Client tools the model may call (checked by the request schema); absent or empty: none. */
+  tools?: ToolDefinition[] | undefined;
+  tool_choice?: ToolChoice | undefined;
   signal: AbortSignal;
   /**
    * Called once the upstream has accepted the request (its response has started). The caller holds

@@ -3,6 +3,7 @@ import type { ChatCompletionChunk } from "groq-sdk/resources/chat/completions";
 import { AppError, modelTraits, type CompletionEvent, type CompletionRequest, type Config, type ModelProvider, type TextAnswer } from "@conversation-api/core";
 import { isRateLimited, toAppError } from "./groq-errors";
 import { groqModelCatalog } from "./groq-models";
+import { groqToolParams } from "./groq-tools";
 import { nextWait, retryAfterMs, sleep, type RetryPolicy } from "./retry";
 import { sseChunks } from "./sse-chunks";
 
@@ -108,6 +109,7 @@ async function* groqStream(client: Groq, policy: RetryPolicy, req: CompletionReq
             max_completion_tokens: req.max_tokens,
             ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
             ...reasoningParams,
+            ...groqToolParams(req),
           },
           { signal: req.signal },
         )
