@@ -31,8 +31,8 @@ export interface TurnParent {
   parentId: string | null;
 }
 
-/** A reply row as the reply loop reads it back: the message plus its reasoning and cancel flag. */
-export type StoredReply = Message & { cancel_requested: boolean };
+/** A reply row as the reply loop reads it back: the message plus its cancel flag and its tool calls as stored (chat/tool-stream.ts). */
+export type StoredReply = Message & { cancel_requested: boolean; tool_text?: string };
 
 export interface BeginReply {
   conversation_id: string;
@@ -107,9 +107,10 @@ export type BeginResult =
 
 export interface FinishReply {
   id: string;
-  /** The text and reasoning not yet flushed. */
+  /** The text, reasoning and tool text (chat/tool-stream.ts) not yet flushed. */
   text: string;
   reasoning: string;
+  tool_text?: string;
   token_count: number | null;
   input_tokens: number | null;
   finish_reason: FinishReason;
@@ -194,7 +195,7 @@ export interface UserStore {
   /** Stores the user message (unless the key's is reused) and the streaming reply row, or says why not. */
   beginReply(input: BeginReply): Promise<BeginResult>;
   /** Appends to a streaming reply and refreshes its heartbeat. null when it is not this user's. */
-  flushReply(id: string, text: string, reasoning: string): Promise<FlushResult | null>;
+  flushReply(id: string, text: string, reasoning: string, toolText?: string): Promise<FlushResult | null>;
   /**
    * Appends the tail and settles the reply. null when it is not this user's. Called (like settleTokens)
    * right after the reply's last events were written to the client: the store orders the write so that
@@ -304,14 +305,17 @@ export interface CompletionUsage {
 
 /**
  * What a provider yields: reasoning deltas (from a reasoning model, before the answer), text deltas,
- * then exactly one `finish` (or it throws an AppError).
+ * the tool calls (each a `tool_use` opening it, then `tool_input` pieces of its input's JSON; calls one
+ * after another, never interleaved), then exactly one `finish` (or it throws an AppError).
  */
 export type CompletionEvent =
   | { type: "reasoning"; text: string }
   | { type: "text"; text: string }
+  | { type: "tool_use"; id: string; name: string }
+  | { type: "tool_input"; text: string }
   | {
       type: "finish";
-      finish_reason: "end_turn" | "max_tokens";
+      finish_reason: "end_turn" | "max_tokens" | "tool_use";
       usage: CompletionUsage | null;
       metadata: Record<string, unknown>;
     };

@@ -60,3 +60,11 @@ export const ToolChoice = z
   ])
   .describe('"auto" (the default): the model decides; "any": it must call one of the tools; "none": it calls none; {type: "tool", name}: it must call that tool');
 export type ToolChoice = z.infer<typeof ToolChoice>;
+
+export const ToolUseBlock = z.object({
+  type: z.literal("tool_use"),
+  id: z.string().describe("Names the call; a tool_result answers it by this id"),
+  name: z.string(),
+  input: z.unknown().describe("The arguments the model wrote, parsed; the text as written when it is not JSON (a reply cut short)"),
+});
+export type ToolUseBlock = z.infer<typeof ToolUseBlock>;
