@@ -13,6 +13,9 @@ import { concurrencyFigure } from "./figures/concurrency";
 import { startStreamApp, streamFigures } from "./figures/stream";
 import { concurrentFigure, feltFigure, startWorld, worldFrom } from "./figures/felt";
 import { listOnPostgresFigure, throughputFigure } from "./figures/throughput";
+import { peersFigure } from "./figures/peers";
+import { remoteDatabaseFigure } from "./figures/remote-db";
+import { encodingFigure } from "./figures/encoding";
 import { FIGURE_IDS, machine, renderConditions, renderTable, type BenchResults, type FigureId } from "./lib/report";
 
 export type { BenchResults, FigureResult, Metric } from "./lib/report";
@@ -36,7 +39,7 @@ const only = new Set((values.only ?? FIGURE_IDS.join(",")).split(",").map((s) =>
 const out = resolve(values.out ?? (quick ? ".bench/results-quick.json" : ".bench/results.json"));
 
 // Bounded: whatever happens, the bench ends (children are killed on exit).
-const deadlineMs = quick ? 240_000 : 1_200_000;
+const deadlineMs = quick ? 420_000 : 1_800_000;
 const watchdog = setTimeout(() => {
   console.error(`bench: still running after ${deadlineMs / 1000} s; giving up`);
   process.exit(2);
@@ -91,6 +94,18 @@ try {
   }
 } finally {
   await streamApp?.then((s) => s.stop()).catch(() => {});
+}
+if (only.has("11")) {
+  log("figure 11: encoders per token");
+  results.figures["11"] = await encodingFigure(opts);
+}
+if (only.has("9")) {
+  log("figure 9: peers on the default start (Portkey, AI SDK)");
+  results.figures["9"] = await peersFigure(opts);
+}
+if (only.has("10")) {
+  log("figure 10: the database across a network");
+  results.figures["10"] = await remoteDatabaseFigure(opts);
 }
 if (only.has("8")) {
   log("figure 8: GET /conversations on PostgreSQL");

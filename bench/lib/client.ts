@@ -1,5 +1,6 @@
 // The bench's HTTP client side: API calls for setup (untimed) and the two timed ways of getting a
 // stream — through the app (our SSE) and from Groq directly with groq-sdk (the baseline).
+import { createParser } from "eventsource-parser";
 import Groq from "groq-sdk";
 import { call } from "../../tests/support/http";
 import { monotonicMs } from "./ipc";
@@ -171,5 +172,51 @@ export async function streamViaReference(url: string, content: string, opts: { t
     return { startedAt, ttft, total, open, tokens: deltas.count, ok, ...(ok ? {} : { error: errors.count ? "error chunk in stream" : "stream ended without finish" }) };
   } catch (e) {
     return { startedAt, ttft, total: performance.now() - t0, tokens: deltas.count, ok: false, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
+  }
+}
+
+/**
+ * One reply through the Portkey gateway (OpenAI chat-completions SSE; provider `groq` with a custom
+ * host: the same Groq stand-in), timed the same way. Chunks are parsed as the direct call's groq-sdk
+ * parses them, so both sides pay for reading the same JSON.
+ */
+export async function streamViaPortkey(url: string, groqUrl: string, content: string, opts: { timeoutMs?: number } = {}): Promise<StreamTiming> {
+  const startedAt = monotonicMs();
+  const t0 = performance.now();
+  let ttft = Number.NaN;
+  let tokens = 0;
+  let finished = false;
+  let failure: string | undefined;
+  const parser = createParser({
+    onEvent: (e) => {
+      if (e.data === "[DONE]") return;
+      const chunk = JSON.parse(e.data) as { choices?: { delta?: { content?: string }; finish_reason?: string | null }[]; error?: unknown };
+      if (chunk.error) failure = JSON.stringify(chunk.error).slice(0, 200);
+      const choice = chunk.choices?.[0];
+      if (choice?.delta?.content && tokens++ === 0) ttft = performance.now() - t0;
+      if (choice?.finish_reason) finished = true;
+    },
+  });
+  try {
+    const res = await fetch(`${url}/v1/chat/completions`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        authorization: "Bearer gsk_bench",
+        "x-portkey-provider": "groq",
+        "x-portkey-custom-host": `${groqUrl}/openai/v1`,
+      },
+      body: JSON.stringify({ model: "llama-3.1-8b-instant", messages: [{ role: "user", content }], stream: true }),
+      signal: AbortSignal.timeout(opts.timeoutMs ?? 60_000),
+    });
+    if (res.status !== 200) return { startedAt, ttft, total: performance.now() - t0, tokens: 0, ok: false, error: `HTTP ${res.status}: ${(await res.text()).slice(0, 200)}` };
+    const open = performance.now() - t0;
+    const decoder = new TextDecoder();
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) parser.feed(decoder.decode(chunk, { stream: true }));
+    const total = performance.now() - t0;
+    const ok = finished && !failure;
+    return { startedAt, ttft, total, open, tokens, ok, ...(ok ? {} : { error: failure ?? "stream ended without finish_reason" }) };
+  } catch (e) {
+    return { startedAt, ttft, total: performance.now() - t0, tokens, ok: false, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
   }
 }

@@ -3,8 +3,8 @@
 import { cpus, totalmem } from "node:os";
 import { fmt, round } from "./stats";
 
-export type FigureId = "1" | "2" | "3" | "4" | "5" | "6" | "7" | "8";
-export const FIGURE_IDS: readonly FigureId[] = ["1", "2", "3", "4", "5", "6", "7", "8"];
+export type FigureId = "1" | "2" | "3" | "4" | "5" | "6" | "7" | "8" | "9" | "10" | "11";
+export const FIGURE_IDS: readonly FigureId[] = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11"];
 
 export type Status = "pass" | "fail" | "info";
 

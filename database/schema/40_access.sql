@@ -295,6 +295,22 @@ begin
 end
 $$;
 
+-- revoke_user_sessions(p_user_id uuid) returns integer: revokes every refresh token of the user (sign
+-- out everywhere; a password change too). Returns how many sessions were live: families that still
+-- had an unspent, unexpired token. API keys are not sessions and stay.
+create function public.revoke_user_sessions(p_user_id uuid) returns integer
+language sql
+volatile
+security invoker
+set search_path = public, pg_temp
+as $$
+  with revoked as (
+    update public.refresh_tokens set revoked_at = now()
+     where user_id = p_user_id and revoked_at is null
+    returning family_id, rotated_at, expires_at)
+  select count(distinct family_id)::integer from revoked where rotated_at is null and expires_at > now()
+$$;
+
 -- change_password(p_user_id uuid, p_password_hash text) returns boolean: sets the hash and revokes
 -- every session of the user, in one transaction.
 create function public.change_password(p_user_id uuid, p_password_hash text) returns boolean
@@ -307,7 +323,7 @@ begin
   if not found then
     return false;
   end if;
-  update public.refresh_tokens set revoked_at = now() where user_id = p_user_id and revoked_at is null;
+  perform public.revoke_user_sessions(p_user_id);
   return true;
 end
 $$;

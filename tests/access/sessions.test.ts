@@ -69,6 +69,33 @@ describe("sessions", () => {
     expect((await login(email, "a fresh passphrase 42")).status).toBe(200);
   });
 
+  it("logs out everywhere: every sign-in of the caller, no one else's; access tokens run out on their own, API keys stay", async () => {
+    const { email, password, token } = await registerUser(app.api);
+    const [a, b] = [(await login(email, password)).body, (await login(email, password)).body];
+    const other = await registerUser(app.api);
+    const theirs = (await login(other.email, other.password)).body.refresh_token as string;
+    const key = (await call(app.api, "POST", "/api-keys", { token, body: { name: "stays" } })).body.key as string;
+
+    expect((await call(app.api, "POST", "/auth/logout-all")).status).toBe(401);
+    const out = await call(app.api, "POST", "/auth/logout-all", { token: a.access_token });
+    // The registration's sign-in and the two logins.
+    expect(out).toMatchObject({ status: 200, body: { revoked_sessions: 3 } });
+    for (const t of [a.refresh_token, b.refresh_token]) {
+      const r = await refresh(t);
+      expect(r.status).toBe(401);
+      expect(r.body.error.type).toBe("authentication_error");
+    }
+    // Another user's sign-in keeps working.
+    expect((await refresh(theirs)).status).toBe(200);
+    // Access tokens are not looked up: one already issued works until it expires.
+    expect((await call(app.api, "GET", "/auth/me", { token: b.access_token })).status).toBe(200);
+    // API keys are not sessions.
+    expect((await call(app.api, "GET", "/conversations", { token: key })).status).toBe(200);
+    // Nothing left to revoke; the password still signs in, and that new session is live.
+    expect((await call(app.api, "POST", "/auth/logout-all", { token: a.access_token })).body).toEqual({ revoked_sessions: 0 });
+    expect((await refresh((await login(email, password)).body.refresh_token)).status).toBe(200);
+  });
+
   it("refuses one of the most common passwords at registration, saying why", async () => {
     const r = await call(app.api, "POST", "/auth/register", { body: { email: `weak-${process.pid}@example.com`, password: "qwertyuiop" } });
     expect(r.status).toBe(422);
@@ -108,13 +135,14 @@ describe("API keys", () => {
     expect((await call(app.api, "GET", "/conversations", { headers: { "x-api-key": key } })).status).toBe(401);
   });
 
-  it("cannot create or delete keys, or change the password, with a key", async () => {
+  it("cannot create or delete keys, change the password, or log out everywhere, with a key", async () => {
     const { token, password } = await registerUser(app.api);
     const { id, key } = (await call(app.api, "POST", "/api-keys", { token, body: { name: "limited" } })).body;
     for (const [method, path, body] of [
       ["POST", "/api-keys", { name: "more" }],
       ["DELETE", `/api-keys/${id}`, undefined],
       ["POST", "/auth/password", { current_password: password, new_password: "another fine passphrase" }],
+      ["POST", "/auth/logout-all", undefined],
     ] as const) {
       const r = await call(app.api, method, path, { token: key, body });
       expect(r.status, `${method} ${path}`).toBe(403);

@@ -93,16 +93,16 @@ describe("synthesized stacks (sst deploy)", () => {
       for (const name of SECRET_NAMES) expect(env, route.name).not.toHaveProperty(name);
     }
     // The policy in words: only the session routes (register, login, refresh, password change) may mint
-    // tokens; only they and logout may bypass RLS; only the stream and regenerate hold the Groq key; health, the data
+    // tokens; only they and the two logouts may bypass RLS; only the stream and regenerate hold the Groq key; health, the data
     // functions (API keys included) and the docs hold no secret at all.
     const holders = (secret: string) => routes.filter((r) => s.boundSecrets(s.functionOf(r)[1]).includes(secret)).map((r) => r.name).sort();
     expect(holders("JWT_PRIVATE_KEY")).toEqual(["auth-login", "auth-password", "auth-refresh", "auth-register"]);
-    expect(holders("SUPABASE_SECRET_KEY")).toEqual(["auth-login", "auth-logout", "auth-password", "auth-refresh", "auth-register"]);
+    expect(holders("SUPABASE_SECRET_KEY")).toEqual(["auth-login", "auth-logout", "auth-logout-all", "auth-password", "auth-refresh", "auth-register"]);
     expect(holders("GROQ_API_KEY")).toEqual(["chat-send", "messages-regenerate", "messages-stream"]);
     // Resume streams from the database and cancel only writes a row: neither calls the model.
     for (const name of ["messages-resume", "messages-cancel", "chat-resume"]) expect(s.boundSecrets(s.functionOf(routes.find((r) => r.name === name)!)[1]), name).toEqual([]);
     for (const legacy of ["JWT_SECRET", "SUPABASE_JWT_SECRET"]) expect(holders(legacy)).toEqual([]);
-    const holding = ["auth-login", "auth-logout", "auth-password", "auth-refresh", "auth-register", "chat-send", "messages-regenerate", "messages-stream"];
+    const holding = ["auth-login", "auth-logout", "auth-logout-all", "auth-password", "auth-refresh", "auth-register", "chat-send", "messages-regenerate", "messages-stream"];
     for (const name of routes.filter((r) => !holding.includes(r.name)).map((r) => r.name))
       expect(s.boundSecrets(s.functionOf(routes.find((r) => r.name === name)!)[1]), name).toEqual([]);
     // A route the table gains later without declaring `holds` gets nothing.
@@ -138,7 +138,7 @@ describe("synthesized stacks (sst deploy)", () => {
     const invokingRoles = new Set(invokers.flatMap((p) => p.Properties.Roles.map((r: any) => r.Ref as string)));
     const invoking = routes.filter((r) => invokingRoles.has(roleOf(s.functionOf(r)[1]))).map((r) => r.name).sort();
     expect(invoking).toEqual(routes.filter(invokesTokenExchange).map((r) => r.name).sort());
-    for (const name of ["health", "docs", "auth-register", "auth-login", "auth-refresh", "auth-logout", "auth-password", "api-keys-create", "models"]) expect(invoking).not.toContain(name);
+    for (const name of ["health", "docs", "auth-register", "auth-login", "auth-refresh", "auth-logout", "auth-logout-all", "auth-password", "api-keys-create", "models"]) expect(invoking).not.toContain(name);
     expect(invoking).toEqual(expect.arrayContaining(["conversations-list", "messages-stream", "messages-regenerate", "conversations-branch", "usage", "api-keys-list"]));
     expect(invokingRoles.size).toBe(invoking.length);
     // Each grant is exactly lambda:InvokeFunction on that one function.

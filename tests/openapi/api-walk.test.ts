@@ -178,7 +178,7 @@ describe("every endpoint answers as documented", () => {
     expect((await api.call("usage", { token, query: { from: "2025-02-01", to: "2025-01-01" } })).status).toBe(422);
   });
 
-  test("sessions: refresh, logout, change the password", async () => {
+  test("sessions: refresh, logout, change the password, log out everywhere", async () => {
     const login = await api.call("auth-login", { body: { email, password } });
     const refreshed = await api.call("auth-refresh", { body: { refresh_token: login.body.refresh_token } });
     expect(refreshed.status).toBe(200);
@@ -189,6 +189,10 @@ describe("every endpoint answers as documented", () => {
     token = changed.body.access_token;
     expect((await api.call("auth-password", { token, body: { current_password: "wrong password", new_password: password } })).status).toBe(422);
     expect((await api.call("auth-password", { body: { current_password: password, new_password: password } })).status).toBe(401);
+    // The password change left one session, the one it started; the access token outlives it.
+    expect((await api.call("auth-logout-all", { token })).body).toEqual({ revoked_sessions: 1 });
+    expect((await api.call("auth-refresh", { body: { refresh_token: changed.body.refresh_token } })).status).toBe(401);
+    expect((await api.call("auth-logout-all")).status).toBe(401);
   });
 
   test("API keys: create, list, use, a key cannot manage keys (403), revoke", async () => {
@@ -199,6 +203,7 @@ describe("every endpoint answers as documented", () => {
     expect((await api.call("api-keys-list", { headers: { "x-api-key": key } })).status).toBe(200);
     expect((await api.call("api-keys-create", { token: key, body: { name: "nope" } })).status).toBe(403);
     expect((await api.call("api-keys-delete", { token: key, params: { id: created.body.id } })).status).toBe(403);
+    expect((await api.call("auth-logout-all", { token: key })).status).toBe(403);
     expect((await api.call("api-keys-delete", { token, params: { id: created.body.id } })).status).toBe(204);
     expect((await api.call("api-keys-delete", { token, params: { id: created.body.id } })).status).toBe(404);
     expect((await api.call("api-keys-list", { token: key })).status).toBe(401);

@@ -48,7 +48,9 @@ async function stop(app: NpmStart) {
 const email = `private-${process.pid}@example.com`;
 const password = "correct horse battery";
 
-it("a new DATA_DIR is 0700 and nothing in it is open to others, after a register and a send and after the stop", async () => {
+// Each test starts `npm start` on a database made on disk (PGlite's initdb and the migrations): on a
+// busy machine that alone can take most of the default 30 s, as for npm-start.test.ts.
+it("a new DATA_DIR is 0700 and nothing in it is open to others, after a register and a send and after the stop", { timeout: 120_000 }, async () => {
   const running = await start();
   const reg = await call(running.api, "POST", "/auth/register", { body: { email, password } });
   expect(reg.status).toBe(201);
@@ -65,7 +67,7 @@ it("a new DATA_DIR is 0700 and nothing in it is open to others, after a register
   expect(openToOthers(dataDir)).toEqual([]);
 });
 
-it("a directory an older version left open to everyone is closed at start, and its data still serves", async () => {
+it("a directory an older version left open to everyone is closed at start, and its data still serves", { timeout: 120_000 }, async () => {
   // As the older version left it: directories 0777, files 0666, and one file of ours.
   for (const [path] of modes(dataDir)) chmodSync(path, lstatSync(path).isDirectory() ? 0o777 : 0o666);
   writeFileSync(join(dataDir, "left-over.txt"), "x", { mode: 0o666 });

@@ -252,6 +252,8 @@ export interface Store {
   rotateSession(tokenHash: string, newHash: string, expiresAt: string): Promise<Rotation>;
   /** Revokes the token's family (sign-out). */
   revokeSession(tokenHash: string): Promise<boolean>;
+  /** Revokes every refresh session of the user (sign out everywhere); how many were live. API keys stay. */
+  revokeUserSessions(userId: string): Promise<number>;
   /** Sets the password hash and revokes every session of the user. */
   changePassword(userId: string, passwordHash: string): Promise<boolean>;
   /** The owner of a live API key with this SHA-256 hash, else null. Checked in the database every time. */

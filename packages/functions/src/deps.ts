@@ -18,27 +18,26 @@ export interface Deps {
   tokens: TokenSettings;
 }
 
-let current: Promise<Deps> | undefined;
+type Env = Record<string, string | undefined>;
 
-/**
- * Built once per Lambda container (or local process) on first use and shared by every invocation, so
- * database connections and SDK clients are reused across requests.
- */
-export function getDeps(): Promise<Deps> {
-  current ??= build().catch((e) => {
-    current = undefined;
-    throw e;
-  });
-  return current;
+export interface BuildOptions {
+  /** Opens the store in place of the configured one (tests start theirs from a prepared database). */
+  openStore?: (config: AppConfig) => Promise<Store>;
 }
 
-async function build(): Promise<Deps> {
+/**
+ * Builds the dependencies one runtime shares across its invocations (database connections and SDK
+ * clients are reused across requests) from `env`. A runtime builds them and hands them to the handlers
+ * through the invocation's context (`provideDeps`); nothing here reads a module-level instance, so
+ * several runtimes with different settings can share one process (tests do).
+ */
+export async function buildDeps(env: Env = process.env, options: BuildOptions = {}): Promise<Deps> {
   // Independent, so started together: the secrets (an SSM round trip) and the store driver's module
   // (which store is chosen by plain environment values, known before any secret arrives).
-  const driver = loadStoreDriver(process.env);
-  const config = await loadConfig();
+  const driver = loadStoreDriver(env);
+  const config = await loadConfig(env);
   await driver;
-  const store = await openConfiguredStore(config);
+  const store = await (options.openStore ?? openConfiguredStore)(config);
   const provider = config.GROQ_API_KEY
     ? createGroqProvider(config)
     : createOfflineProvider({ tokenDelayMs: config.OFFLINE_TOKEN_DELAY_MS });
@@ -47,8 +46,52 @@ async function build(): Promise<Deps> {
   return { config, store, provider, tokens };
 }
 
+/** A runtime's dependencies: built on first use and shared from then on. */
+export interface DepsSource {
+  (): Promise<Deps>;
+  /** Closes what was built (the store); the next use builds afresh. */
+  close(): Promise<void>;
+}
+
+/** Builds from `env` on first use; a failed build is retried by the next use (it answers with the error). */
+export function depsSource(env: Env = process.env, options: BuildOptions = {}): DepsSource {
+  let current: Promise<Deps> | undefined;
+  const source = () =>
+    (current ??= buildDeps(env, options).catch((e) => {
+      current = undefined;
+      throw e;
+    }));
+  return Object.assign(source, {
+    async close() {
+      const d = current;
+      current = undefined;
+      if (d) await (await d).store.close();
+    },
+  });
+}
+
+/** What a runtime adds to each invocation's context so the handlers use its dependencies. */
+export interface DepsContext {
+  provideDeps?: () => Promise<Deps>;
+}
+
+/** The context fields that hand `source` to the handlers (a runtime merges them into every context). */
+export const depsContext = (source: () => Promise<Deps>): Required<DepsContext> => ({ provideDeps: source });
+
+/**
+ * The process's own dependencies, from its environment: the Lambda container's (its entry builds them
+ * during init, below), and any caller's that injects none (`getDeps`).
+ */
+export const processDeps = depsSource();
+
+/** The dependencies an invocation runs with: its runtime's, else the process's own (on Lambda). */
+export const depsOf = (context: DepsContext | undefined): Promise<Deps> => (context?.provideDeps ?? processDeps)();
+
+/** The process's own dependencies (the Lambda container's; scripts that run the handlers in-process). */
+export const getDeps = (): Promise<Deps> => processDeps();
+
 /** The chunk of the driver openConfiguredStore will choose (a no-op where it is already loaded). */
-function loadStoreDriver(env: Record<string, string | undefined>): Promise<unknown> {
+function loadStoreDriver(env: Env): Promise<unknown> {
   const bound = (name: string) => env[name] ?? env[`SST_Parameter_value_${name}`];
   const load = bound("SUPABASE_URL") ? import("@conversation-api/store/supabase") : bound("DATABASE_URL") ? preloadPg() : Promise.resolve();
   return load.catch(() => {}); // openConfiguredStore reports a failure, with its context
@@ -87,14 +130,10 @@ async function openConfiguredStore(config: AppConfig): Promise<Store> {
   return openStore(isMemoryDataDir(config.DATA_DIR) ? { inMemory: true } : { dataDir: config.DATA_DIR });
 }
 
-/** Closes the shared resources (local runtime shutdown, tests). */
-export async function shutdown(): Promise<void> {
-  const d = current;
-  current = undefined;
-  if (d) await (await d).store.close();
-}
+/** Closes the process's own dependencies. */
+export const shutdown = (): Promise<void> => processDeps.close();
 
-// On Lambda, build during the init phase: the module's load waits (top-level await) for the SSM read
+// The Lambda entry: build during the init phase: the module's load waits (top-level await) for the SSM read
 // of the secrets, the store's setup and the warm-up below, so they run before the first request
 // instead of inside its latency, and with the init phase's CPU: an on-demand function initialises with
 // a full vCPU, while a 1024 MB one is invoked with about 0.6 of one. The wait is bounded, far inside

@@ -15,9 +15,11 @@ export const routeTable: RouteSpec[] = ([
   { name: "auth-login", method: "POST", path: "/auth/login", auth: false, streaming: false, holds: ["signing-key", "secret-key"] },
   { name: "auth-me", method: "GET", path: "/auth/me", auth: true, streaming: false },
   // Sessions and API keys.
-  // Refresh and password change issue tokens and use server-only SQL functions; logout only the latter.
+  // Refresh and password change issue tokens and use server-only SQL functions; the logouts only the latter.
+  // Signing out everywhere is a session's act on its account, like the password: API keys cannot.
   { name: "auth-refresh", method: "POST", path: "/auth/refresh", auth: false, streaming: false, holds: ["signing-key", "secret-key"] },
   { name: "auth-logout", method: "POST", path: "/auth/logout", auth: false, streaming: false, holds: ["secret-key"] },
+  { name: "auth-logout-all", method: "POST", path: "/auth/logout-all", auth: true, sessionOnly: true, streaming: false, holds: ["secret-key"] },
   { name: "auth-password", method: "POST", path: "/auth/password", auth: true, sessionOnly: true, streaming: false, holds: ["signing-key", "secret-key"] },
   // API keys are the user's own rows (RLS): no secret.
   { name: "api-keys-create", method: "POST", path: "/api-keys", auth: true, sessionOnly: true, streaming: false },

@@ -11,6 +11,7 @@ const loaders: Record<string, RouteDef["load"]> = {
   "auth-me": () => import("./handlers/auth-me"),
   "auth-refresh": () => import("./handlers/auth-refresh"),
   "auth-logout": () => import("./handlers/auth-logout"),
+  "auth-logout-all": () => import("./handlers/auth-logout-all"),
   "auth-password": () => import("./handlers/auth-password"),
   "api-keys-create": () => import("./handlers/api-keys-create"),
   "api-keys-list": () => import("./handlers/api-keys-list"),

@@ -5,12 +5,14 @@ import type { APIGatewayProxyEventV2, Context } from "aws-lambda";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { openMemoryStore } from "../../../tests/support/pglite-image";
+import { depsContext, depsSource } from "../src/deps";
 
-Object.assign(process.env, {
-  DATA_DIR: "memory://",
-  OFFLINE_TOKEN_DELAY_MS: "0",
-  JWT_SECRET: "fallback-test-secret-of-at-least-32-chars",
-});
+// The handlers' dependencies, passed in each invocation's context as a runtime does.
+const deps = depsSource(
+  { DATA_DIR: "memory://", OFFLINE_TOKEN_DELAY_MS: "0", JWT_SECRET: "fallback-test-secret-of-at-least-32-chars" },
+  { openStore: openMemoryStore },
+);
 
 type Invoke = (event: APIGatewayProxyEventV2, context: Context) => Promise<{ statusCode: number; headers?: Record<string, string>; body?: unknown }>;
 
@@ -38,12 +40,9 @@ function event(method: string, rawPath: string, body: unknown, token?: string): 
   };
 }
 
-const context = { awsRequestId: "test", getRemainingTimeInMillis: () => 30_000 } as unknown as Context;
-let shutdown: () => Promise<void>;
-beforeAll(async () => {
-  ({ shutdown } = await import("../src/deps"));
-});
-afterAll(() => shutdown());
+const context = { awsRequestId: "test", getRemainingTimeInMillis: () => 30_000, ...depsContext(deps) } as unknown as Context;
+beforeAll(() => deps().then(() => {}));
+afterAll(() => deps.close());
 
 it("buffers the whole event stream when the streaming runtime is absent", async () => {
   expect((globalThis as { awslambda?: unknown }).awslambda).toBeUndefined();

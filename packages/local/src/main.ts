@@ -18,7 +18,6 @@ process.umask(0o077);
 installAwsLambdaGlobal();
 
 const functions = await import("@conversation-api/functions");
-const { shutdown } = functions;
 
 // Fail at start, with the variable's name, rather than on the first request.
 let settings: ReturnType<typeof parseConfig>;
@@ -31,6 +30,9 @@ try {
 }
 const { PORT: port, HOST: host } = settings;
 
+// The runtime's dependencies, from this process's environment (with .env), handed to every invocation.
+const deps = functions.depsSource(process.env);
+
 // /docs and /openapi.json are ordinary routes in the table; only the playground page is local-only.
 // LAMBDA_FAITHFUL=1: client disconnects are invisible to streaming handlers, exactly as on a Function URL.
 const server = createLocalServer({
@@ -38,13 +40,14 @@ const server = createLocalServer({
   logger: consoleLogger,
   extraRoutes: servePlayground,
   hideDisconnects: settings.LAMBDA_FAITHFUL,
+  context: functions.depsContext(deps),
 });
 
 // The address is bound before the database opens, so a port in use stops the start before PGlite
 // touches DATA_DIR.
 try {
   await listen(server, port, host);
-  const { config } = await functions.getDeps();
+  const { config } = await deps();
   console.log(
     `database: ${config.DATABASE_URL ? "PostgreSQL (DATABASE_URL)" : `PGlite in ${config.DATA_DIR}`}; ` +
       `model: ${config.GROQ_API_KEY ? `Groq (${config.DEFAULT_MODEL})` : "offline (set GROQ_API_KEY for Groq)"}`,
@@ -72,7 +75,7 @@ async function stop(signal: string): Promise<void> {
   await closed;
   clearTimeout(grace);
   try {
-    await shutdown();
+    await deps.close();
   } catch (e) {
     console.error("shutdown failed", e);
     process.exitCode = 1;

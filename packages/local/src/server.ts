@@ -39,6 +39,11 @@ export interface LocalServerOptions {
   pathParametersOnFunctionUrl?: boolean;
   /** Lambda-faithful streaming: a client disconnect is invisible to the handler, as on a Function URL (default false). */
   hideDisconnects?: boolean;
+  /**
+   * Fields added to every invocation's context: how the runtime passes what it built to the handlers
+   * (the functions package's `depsContext`), so that several runtimes can share one process.
+   */
+  context?: Readonly<Record<string, unknown>>;
 }
 
 type BufferedFn = (event: unknown, context: unknown) => unknown;
@@ -127,6 +132,7 @@ export function createLocalServer(options: LocalServerOptions): Server {
       // A Function URL's request id is the invocation's; API Gateway has its own.
       awsRequestId: route.streaming ? requestId : randomUUID(),
     });
+    if (options.context) Object.assign(context, options.context);
     const headers: OutgoingHttpHeaders = { ...cors, [route.streaming ? "x-amzn-requestid" : "apigw-requestid"]: requestId };
 
     if (streamingHandler) {

@@ -8,7 +8,7 @@ export { createStore } from "./store";
 export { sqlRpc, type Call, type Rpc, type RpcArgs } from "./rpc";
 export { migrate } from "./migrate";
 export { readMigrations, readSchema, MIGRATIONS_URL, SCHEMA_URL, type Migration } from "./migrations";
-export { createPgClient, createPgliteClient, timestamptzToIso, type PgOptions, type PgliteOptions, type SqlClient, type SqlTx } from "./sql";
+export { createPgClient, createPgliteClient, pgliteClient, timestamptzToIso, type PgOptions, type PgliteOptions, type SqlClient, type SqlTx } from "./sql";
 
 export interface OpenStoreOptions {
   /** postgres://… — use PostgreSQL (e.g. Supabase). Wins over the PGlite options. */
@@ -19,9 +19,23 @@ export interface OpenStoreOptions {
   inMemory?: boolean | undefined;
   /** Apply the migrations in database/migrations/ this database has not had yet. Default true. */
   migrate?: boolean | undefined;
-  /** PGlite in a worker thread (default: PGLITE_THREAD, "1" for on). */
+  /** PGlite in a worker thread (default: PGLITE_THREAD, "1" on, "0" off, else `pgliteThreadDefault`: on disk only). */
   pgliteThread?: boolean | undefined;
+  /** PGlite in memory: start from this data directory image (see PgliteOptions.image). */
+  pgliteImage?: Blob | undefined;
 }
+
+/**
+ * Whether PGlite runs in a worker thread when PGLITE_THREAD says neither "1" nor "0": yes for a
+ * database on disk (what `npm start` opens), so its statements, file writes included, run beside the
+ * server's event loop instead of on it; measured in the same run at 100 concurrent streams (bench
+ * figure 9, docs/performance.md). A database in memory (tests, throwaway stores) stays on the calling
+ * thread, where a store opens faster.
+ */
+export const pgliteThreadDefault = (onDisk: boolean): boolean => onDisk;
+
+export const pgliteThreadFromEnv = (onDisk: boolean, value = process.env.PGLITE_THREAD): boolean =>
+  value === "1" ? true : value === "0" ? false : pgliteThreadDefault(onDisk);
 
 export type SqlStore = Store & { sql: SqlClient };
 
@@ -31,7 +45,7 @@ export const createSqlStore = (sql: SqlClient): Store => createStore(sqlRpc(sql)
 export async function openStore(opts: OpenStoreOptions = {}): Promise<SqlStore> {
   const sql = opts.databaseUrl
     ? await createPgClient(opts.databaseUrl)
-    : await createPgliteClient({ dataDir: opts.inMemory ? undefined : opts.dataDir, thread: opts.pgliteThread ?? process.env.PGLITE_THREAD === "1" });
+    : await pglite(opts.inMemory ? undefined : opts.dataDir, opts.pgliteThread, opts.pgliteImage);
   try {
     if (opts.migrate !== false) await migrate(sql);
   } catch (e) {
@@ -40,6 +54,9 @@ export async function openStore(opts: OpenStoreOptions = {}): Promise<SqlStore> 
   }
   return Object.assign(createSqlStore(sql), { sql });
 }
+
+const pglite = (dataDir: string | undefined, thread: boolean | undefined, image: Blob | undefined) =>
+  createPgliteClient({ dataDir, thread: thread ?? pgliteThreadFromEnv(dataDir !== undefined), image });
 
 /**
  * Starts loading node-postgres (a chunk of its own in a Lambda bundle) ahead of createPgClient, e.g.

@@ -41,6 +41,7 @@ export function createStore(rpc: Rpc): Store {
     rotateSession: (tokenHash, newHash, expiresAt) =>
       server("rotate_refresh_token", { p_token_hash: tokenHash, p_new_hash: newHash, p_expires_at: expiresAt }).then(rows.rotationFrom),
     revokeSession: (tokenHash) => server("revoke_session", { p_token_hash: tokenHash }).then(isTrue),
+    revokeUserSessions: async (id) => (isUuid(id) ? Number(await server("revoke_user_sessions", { p_user_id: id })) : 0),
     changePassword: async (id, hash) => isUuid(id) && isTrue(await server("change_password", { p_user_id: id, p_password_hash: hash })),
     authenticateApiKey: (keyHash) => server("authenticate_api_key", { p_key_hash: keyHash }).then((id) => (typeof id === "string" ? id : null)),
     loginRetryAfter: (t) =>

@@ -733,6 +733,31 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
         expect((await store.findLoginById(user.id))?.password_hash).toBe("$2a$10$new");
         expect(await store.findLoginById(randomUUID())).toBeNull();
       });
+
+      it("signs out everywhere: every family of the user, counting the live ones, and no one else's", async () => {
+        const [{ user }, other] = [await newUser(), await newUser()];
+        const [a1, a2, b, expired, revoked, theirs, d] = [h(), h(), h(), h(), h(), h(), h()];
+        // Family A rotated once (its spent token and its live successor are one session), family B
+        // live, one family expired and one already signed out: two live sessions.
+        await store.createSession(user.id, a1, later());
+        expect(await store.rotateSession(a1, a2, later())).toMatchObject({ status: "ok" });
+        await store.createSession(user.id, b, later());
+        await store.createSession(user.id, expired, new Date(Date.now() - 1000).toISOString());
+        await store.createSession(user.id, revoked, later());
+        expect(await store.revokeSession(revoked)).toBe(true);
+        await store.createSession(other.user.id, theirs, later());
+
+        expect(await store.revokeUserSessions(user.id)).toBe(2);
+        for (const t of [a2, b]) expect(await store.rotateSession(t, d, later())).toEqual({ status: "invalid" });
+        // The spent token replayed is refused as invalid, not as reuse: nothing is left to revoke.
+        expect(await store.rotateSession(a1, d, later())).toEqual({ status: "invalid" });
+        expect(await store.revokeUserSessions(user.id)).toBe(0);
+        expect(await store.rotateSession(theirs, d, later())).toEqual({ status: "ok", user_id: other.user.id });
+        // The password is untouched: signing out is not a password change.
+        expect((await store.findLoginById(user.id))?.password_hash).toBe("$2a$10$hash");
+        expect(await store.revokeUserSessions(randomUUID())).toBe(0);
+        expect(await store.revokeUserSessions("not-a-uuid")).toBe(0);
+      });
     });
 
     describe("throttling", () => {

@@ -191,6 +191,7 @@ export function describeDatabaseChecks(name: string, getSql: () => SqlClient, fr
       "create_session($1, 'h', now())",
       "rotate_refresh_token('h', 'h2', now())",
       "revoke_session('h')",
+      "revoke_user_sessions($1)",
       "change_password($1, 'h')",
       "login_retry_after('a', 'ip', 60, 5, 50)",
       "record_login('a', 'ip', false)",

@@ -45,7 +45,7 @@ describe("Supabase adapter on the wire", () => {
     const privileged = requests.filter((r) => r.headers.apikey === secretKey || bearer(r) === secretKey);
     expect(privileged.length).toBeGreaterThan(0);
     // The server-only functions: accounts, sessions, API-key checks, throttling.
-    const serverOnly = ["create_user", "find_login", "find_login_by_id", "create_session", "rotate_refresh_token", "revoke_session", "change_password",
+    const serverOnly = ["create_user", "find_login", "find_login_by_id", "create_session", "rotate_refresh_token", "revoke_session", "revoke_user_sessions", "change_password",
       "authenticate_api_key", "login_retry_after", "record_login", "register_attempt"];
     for (const r of privileged) {
       expect(serverOnly.map((f) => `/rest/v1/rpc/${f}`)).toContain(r.path);

@@ -30,7 +30,7 @@ export const state = {
   models: [],
   /** Longest message the API takes, in characters (from its OpenAPI document when it says). */
   maxChars: 32_000,
-  features: { cancel: false, resume: false, regenerate: false, branch: false, edit: false, search: false, models: false, export: false, keys: false, usage: false, password: false },
+  features: { cancel: false, resume: false, regenerate: false, branch: false, edit: false, search: false, models: false, export: false, keys: false, usage: false, password: false, logoutAll: false },
 };
 
 export class ApiError extends Error {

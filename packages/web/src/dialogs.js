@@ -1,5 +1,6 @@
 // The two dialogs: a conversation's settings (title, system prompt, the per-send temperature and
-// max tokens, export, delete) and the account's settings (usage today, API keys, password).
+// max tokens, export, delete) and the account's settings (usage today, API keys, password, log out
+// everywhere).
 import { $, api, ApiError, button, clearFieldErrors, download, el, humanError, request, saved, setSession, showError, state } from "./client.js";
 import { copyButton } from "./markdown.js";
 
@@ -14,7 +15,7 @@ export function prefsFor(id, value) {
   return saved.get(key) || {};
 }
 
-let ui = { hint: () => {}, forgetSession: () => {}, reload: async () => {} };
+let ui = { hint: () => {}, forgetSession: () => {}, signedOut: () => {}, reload: async () => {} };
 
 const numberOrNull = (input) => (input.value.trim() === "" ? null : Number(input.value));
 
@@ -109,6 +110,7 @@ export async function openSettings() {
   d.querySelector('[aria-labelledby="keys-title"]').hidden = !state.features.keys;
   d.querySelector('[aria-labelledby="usage-title"]').hidden = !state.features.usage;
   d.querySelector('[aria-labelledby="password-title"]').hidden = !state.features.password;
+  d.querySelector('[aria-labelledby="sessions-title"]').hidden = !state.features.logoutAll;
   d.showModal();
   $("settings-close").focus();
   await Promise.all([state.features.usage && loadUsage(), state.features.keys && loadKeys()]);
@@ -200,6 +202,19 @@ async function changePassword() {
   }
 }
 
+async function logoutEverywhere() {
+  if (!confirm("Log out everywhere? Every device signed in to this account is signed out, this page too. API keys keep working.")) return;
+  status("");
+  try {
+    const r = await api("POST", "/auth/logout-all");
+    $("settings").close();
+    const n = r.revoked_sessions;
+    ui.signedOut(`Logged out everywhere: ${n} ${n === 1 ? "session" : "sessions"} ended. Sign in again to continue.`);
+  } catch (e) {
+    status(humanError(e));
+  }
+}
+
 export function wireDialogs(hooks) {
   ui = hooks;
   $("conv-form").addEventListener("submit", (e) => {
@@ -219,6 +234,7 @@ export function wireDialogs(hooks) {
     e.preventDefault();
     changePassword();
   });
+  $("logout-all").onclick = () => logoutEverywhere();
   // A click on the backdrop (outside the dialog's box) closes it, as Escape does.
   for (const d of [$("conv-dialog"), $("settings")]) {
     d.addEventListener("click", (e) => {

@@ -26,6 +26,7 @@ async function detectFeatures() {
     f.keys = has(/\/api-keys$/, "post");
     f.usage = has(/\/usage$/, "get");
     f.password = has(/\/auth\/password$/, "post");
+    f.logoutAll = has(/\/auth\/logout-all$/, "post");
     const list = doc.paths[API + "/conversations"];
     f.search = Boolean(list && list.get && (list.get.parameters || []).some((p) => p.name === "q"));
     const send = doc.paths[API + "/conversations/{id}/messages/stream"];
@@ -132,9 +133,16 @@ async function logout() {
     // Revokes the refresh token on the server; the short-lived access token simply expires.
     await request("POST", "/auth/logout", { body: { refresh_token: refreshToken } }).catch(() => {});
   }
+  signedOut("");
+}
+
+/** This page's side of signing out, once the server has revoked the session: `message` says why. */
+function signedOut(message) {
   if (state.streaming) state.streaming.controller.abort();
   forgetSession();
-  hint("");
+  hint(message);
+  // On a phone the sign-in form is in the menu, as on a signed-out start.
+  if (narrow()) sidebar(true);
   $("email").focus();
 }
 
@@ -969,6 +977,7 @@ wireTheme();
 wireDialogs({
   hint,
   forgetSession,
+  signedOut,
   reload: async (deleted) => {
     if (deleted) {
       state.current = null;

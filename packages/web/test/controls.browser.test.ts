@@ -1,7 +1,7 @@
 // Every control of the playground in Chromium, found by role and accessible name, at 1280×800 and at
 // 360×740: each at least 24×24 px and no sideways scroll; the conversation settings (rename, system
 // prompt, temperature and max tokens on each send, export, delete) and the account settings (usage
-// today, API keys, password) doing what they say against the real API; dark mode by media emulation
+// today, API keys, password, log out everywhere) doing what they say against the real API; dark mode by media emulation
 // and a remembered toggle; and an axe-core scan with no serious or critical violation.
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -18,8 +18,9 @@ const WIDE = { width: 1280, height: 800 };
 const PHONE = { width: 360, height: 740 };
 const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
-const tokenOf = (page: Page) =>
-  page.evaluate(() => JSON.parse((globalThis as any).localStorage.getItem("playground.session")).access_token as string);
+const sessionOf = (page: Page) =>
+  page.evaluate(() => JSON.parse((globalThis as any).localStorage.getItem("playground.session")) as { access_token: string; refresh_token: string } | null);
+const tokenOf = async (page: Page) => (await sessionOf(page))!.access_token;
 
 /** Visible controls smaller than 24×24 px, described, and how far the page scrolls sideways. */
 function layoutProblems(page: Page) {
@@ -139,6 +140,7 @@ describe.skipIf(missing)("playground controls in Chromium", { timeout: 120_000 }
         settings.getByLabel("Current password"),
         settings.getByLabel("New password"),
         settings.getByRole("button", { name: "Change password" }),
+        settings.getByRole("button", { name: "Log out everywhere" }),
       ])
         await l.waitFor();
       expect(await layoutProblems(page)).toEqual({ small: [], sideways: 0 });
@@ -208,7 +210,7 @@ describe.skipIf(missing)("playground controls in Chromium", { timeout: 120_000 }
     await context.close();
   });
 
-  it("account settings at phone width: usage today, an API key shown once then revoked, a password change", async () => {
+  it("account settings at phone width: usage today, an API key shown once then revoked, a password change, log out everywhere", async () => {
     const { context, page, errors } = await open({ viewport: PHONE });
     await context.grantPermissions(["clipboard-read", "clipboard-write"]);
     const email = await registerInPage(page);
@@ -243,8 +245,19 @@ describe.skipIf(missing)("playground controls in Chromium", { timeout: 120_000 }
     await settings.getByLabel("Current password").fill("correct horse battery");
     await settings.getByRole("button", { name: "Change password" }).click();
     await settings.getByText("Password changed. Every other session has been signed out.").waitFor();
-    expect((await call(app.api, "POST", "/auth/login", { body: { email, password: "a much longer passphrase here" } })).status).toBe(200);
+    const elsewhere = await call(app.api, "POST", "/auth/login", { body: { email, password: "a much longer passphrase here" } });
+    expect(elsewhere.status).toBe(200);
     expect((await layoutProblems(page)).sideways).toBe(0);
+
+    // Log out everywhere: the sign-in elsewhere and this page's own both end, and the page signs out.
+    const here = (await sessionOf(page))!.refresh_token;
+    page.once("dialog", (d) => d.accept());
+    await settings.getByRole("button", { name: "Log out everywhere" }).click();
+    await page.getByText("Logged out everywhere: 2 sessions ended. Sign in again to continue.").waitFor();
+    await settings.waitFor({ state: "hidden" });
+    await page.getByRole("textbox", { name: "Email" }).waitFor();
+    expect(await sessionOf(page)).toBeNull();
+    for (const refresh_token of [here, elsewhere.body.refresh_token]) expect((await call(app.api, "POST", "/auth/refresh", { body: { refresh_token } })).status).toBe(401);
     expect(errors).toEqual([]);
     await context.close();
   });

@@ -52,6 +52,14 @@ export type TokenResponse = z.infer<typeof TokenResponse>;
 export const RefreshRequest = z.object({ refresh_token: z.string().min(1).max(200) });
 export type RefreshRequest = z.infer<typeof RefreshRequest>;
 
+export const LogoutAllResponse = z.object({
+  revoked_sessions: z
+    .number()
+    .int()
+    .describe("Sign-ins that were still live and are now revoked (this one included). API keys are not sessions and keep working."),
+});
+export type LogoutAllResponse = z.infer<typeof LogoutAllResponse>;
+
 export const ChangePasswordRequest = z.object({
   current_password: z.string().min(1).max(1024),
   new_password: Password,

@@ -5,7 +5,7 @@ import { REFRESH_TOKEN_PREFIX, newSecret, sha256Hex } from "../auth/secrets";
 import type { Config } from "../config";
 import { AppError, unauthorized } from "../errors";
 import type { Store } from "../ports";
-import type { ChangePasswordRequest, LoginRequest, RefreshRequest, RegisterRequest, TokenResponse, User } from "../schemas";
+import type { ChangePasswordRequest, LoginRequest, LogoutAllResponse, RefreshRequest, RegisterRequest, TokenResponse, User } from "../schemas";
 
 export type AuthSettings = Pick<
   Config,
@@ -108,6 +108,14 @@ export async function refresh(d: AuthDeps, req: RefreshRequest): Promise<TokenRe
 /** Signs out: revokes the refresh token's family. Unknown tokens too answer 204 (nothing to revoke). */
 export async function logout(d: AuthDeps, req: RefreshRequest): Promise<void> {
   await d.store.revokeSession(sha256Hex(req.refresh_token));
+}
+
+/**
+ * Signs the user out everywhere: revokes every refresh session, so no sign-in can refresh again.
+ * Access tokens already issued are not looked up and stay valid until they expire; API keys stay.
+ */
+export async function logoutAll(store: Store, userId: string): Promise<LogoutAllResponse> {
+  return { revoked_sessions: await store.revokeUserSessions(userId) };
 }
 
 /**

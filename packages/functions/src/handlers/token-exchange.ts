@@ -3,7 +3,7 @@
 // `authenticateApiKey` (revocation and expiry on every call) and mints a short access token for the
 // key's user, signed like a session's (kid, role authenticated, both audiences).
 import { API_KEY_PREFIX, issueAccessToken, sha256Hex } from "@conversation-api/core";
-import { getDeps, type Deps } from "../deps";
+import { depsOf, type Deps, type DepsContext } from "../deps";
 import { EXCHANGED_TOKEN_SECONDS, type ExchangeResponse } from "../token-exchange";
 
 const INVALID: ExchangeResponse = { error: "invalid_api_key" };
@@ -17,4 +17,4 @@ export async function exchange(deps: Pick<Deps, "store" | "tokens">, request: un
   return { user_id: userId, access_token: token, expires_in: expiresIn };
 }
 
-export const handler = async (event: unknown): Promise<ExchangeResponse> => exchange(await getDeps(), event);
+export const handler = async (event: unknown, context?: DepsContext): Promise<ExchangeResponse> => exchange(await depsOf(context), event);

@@ -1,9 +1,9 @@
 import type { MiddlewareObj, Request } from "@middy/core";
 import type { APIGatewayProxyEventV2, Context } from "aws-lambda";
-import type { Deps } from "../deps";
+import type { Deps, DepsContext } from "../deps";
 
 /** What our middlewares add to the Lambda context for the handler and for each other. */
-export interface ApiContext extends Context {
+export interface ApiContext extends Context, DepsContext {
   requestId: string;
   receivedAt: number;
   deps: Deps;

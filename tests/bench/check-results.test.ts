@@ -1,0 +1,130 @@
+// Keeps `npm run bench` from rotting between CI's quick runs (a step of its own in .ci/run, checked by
+// bench/check-results.ts): a tiny real run (figures 1–2, quick) end to end, real processes on
+// 127.0.0.1, and the checker itself on results it must reject. No timing assertions.
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import { resultProblems } from "../../bench/check-results";
+import type { Metric, Target } from "../../bench/lib/report";
+import type { BenchResults } from "../../bench/run";
+// Type-only, so `npm test`'s tsc also checks the processes the bench starts (they are entry points).
+import type * as _appChild from "../../bench/app-child";
+import type * as _groqChild from "../../bench/groq-child";
+import type * as _baselineServer from "../../bench/baseline-server";
+import type * as _coldChild from "../../bench/cold-child";
+import type * as _profileSummary from "../../bench/profile-summary";
+import type * as _referenceChild from "../../bench/reference-child";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), "bench-check-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function run(args: string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ["--import", "tsx", ...args], { cwd: ROOT, env: process.env, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (d) => (output += d));
+    child.stderr.on("data", (d) => (output += d));
+    // The bench has its own deadline; this one only guards against a wedged child.
+    const timer = setTimeout(() => child.kill("SIGKILL"), 280_000);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}
+
+describe("npm run bench -- --quick --only 1,2", () => {
+  const out = join(dir, "results.json");
+
+  it("measures the figures asked for, prints the table and writes them as JSON", { timeout: 300_000 }, async () => {
+    const { code, output } = await run(["bench/run.ts", "--quick", "--only", "1,2", "--out", out]);
+    expect(code, output).toBe(0);
+    expect(output).toMatch(/figure\s+value\s+baseline\s+ratio\/added\s+target\s+verdict/);
+    const results = JSON.parse(readFileSync(out, "utf8")) as BenchResults;
+    expect(results.machine.node).toBe(process.version);
+    expect(resultProblems(results, "quick", ["1", "2"])).toEqual([]);
+  });
+
+  it("bench/check-results.ts accepts that file, and rejects it as a run of every figure", { timeout: 120_000 }, async () => {
+    const ok = await run(["bench/check-results.ts", out, "--only", "1,2"]);
+    expect(ok.code, ok.output).toBe(0);
+    const bad = await run(["bench/check-results.ts", out]);
+    expect(bad.code).toBe(1);
+    expect(bad.output).toContain("figures are [1,2], not [1,10,11,2,3,4,5,6,7,8,9]");
+  });
+});
+
+describe("resultProblems", () => {
+  const metric = (name: string, value: number, target: Target | null = null): Metric => ({
+    name,
+    unit: "ms",
+    value,
+    baseline: null,
+    added: null,
+    ratio: null,
+    show: null,
+    target,
+    status: "info",
+  });
+  const sound = (): BenchResults => ({
+    schema: 1,
+    mode: "quick",
+    startedAt: new Date(0).toISOString(),
+    durationMs: 1,
+    machine: { nproc: 2, cpuModel: "x", node: process.version, platform: "linux", totalMemoryMiB: 1 },
+    figures: {
+      "2": { id: "2", title: "t", conditions: {}, durationMs: 1, metrics: [metric("per-token added p50", 1), metric("per-token added p99", 2)] },
+      "8": { id: "8", title: "t", conditions: {}, durationMs: 1, metrics: [], skipped: "no PostgreSQL" },
+    },
+  });
+
+  it("passes sound results (the PostgreSQL figure may be skipped)", () => {
+    expect(resultProblems(sound(), "quick", ["2", "8"])).toEqual([]);
+  });
+
+  it("names each fault: a missing metric, a number that is not finite, a failed or skipped figure, a wrong target", () => {
+    const r = sound();
+    r.figures["2"]!.metrics = [metric("per-token added p50", Number.NaN)];
+    r.figures["3"] = { id: "3", title: "t", conditions: {}, durationMs: 1, metrics: [], error: "boom" };
+    r.figures["4"] = { id: "4", title: "t", conditions: {}, durationMs: 1, metrics: [], skipped: "why" };
+    r.figures["1"] = { id: "1", title: "t", conditions: {}, durationMs: 1, metrics: [metric("TTFT p50", 1, { of: "added", op: "<=", value: 5 }), metric("TTFT p99", 1)] };
+    expect(resultProblems(r, "full", ["1", "2", "3", "4", "8"])).toEqual([
+      "mode is quick, not full",
+      "figure 2: per-token added p50: value NaN is not a finite number",
+      'figure 2 lacks "per-token added p99"',
+      "figure 3 failed: boom",
+      "figure 3 has no metrics",
+      "figure 4 was skipped: why",
+      'figure 1: TTFT p50: target {"of":"added","op":"<=","value":5}, not {"of":"added","op":"<=","value":1}',
+    ]);
+  });
+  it("holds ours to the stricter of the absolute bound and Portkey's figure in the same run", () => {
+    const r = sound();
+    const peer = (name: string, of: "added" | "ratio", x: number, target: Target | null = null): Metric => ({ ...metric(name, x, target), [of]: x });
+    const names = ["ours", "Portkey", "AI SDK"].flatMap((w) => [`${w}: first token added p50`, `${w}: 10 concurrent, errors`]);
+    r.figures["9"] = {
+      id: "9",
+      title: "t",
+      conditions: {},
+      durationMs: 1,
+      metrics: [
+        ...names.map((n) => metric(n, 0)),
+        metric("ours: 10 concurrent, replies stored", 10),
+        peer("Portkey: end of reply added p50", "added", 2),
+        peer("AI SDK: end of reply added p50", "added", 9),
+        peer("Portkey: 10 concurrent vs direct", "ratio", 1.9),
+        peer("AI SDK: 10 concurrent vs direct", "ratio", 4),
+        // Portkey adds 2 ms, less than the absolute 3: the bound is 2. Its ratio 1.9 is above 1.5: the bound is 1.5.
+        peer("ours: end of reply added p50", "added", 4, { of: "added", op: "<=", value: 3 }),
+        peer("ours: 10 concurrent vs direct", "ratio", 1.2, { of: "ratio", op: "<=", value: 1.5 }),
+      ],
+    };
+    expect(resultProblems(r, "quick", ["2", "8", "9"])).toEqual([
+      'figure 9: ours: end of reply added p50: target {"of":"added","op":"<=","value":3}, not added <= 2 (the stricter of 3 and Portkey\'s)',
+    ]);
+  });
+});

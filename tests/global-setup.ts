@@ -1,0 +1,8 @@
+// Vitest's global setup: what every run prepares once, before any test file runs.
+import deploySetup from "./deploy/global-setup";
+import { ensurePgliteImage } from "./support/pglite-image";
+
+export default async function setup(): Promise<void> {
+  deploySetup();
+  await ensurePgliteImage();
+}
