@@ -166,6 +166,29 @@ describe("a reply that calls tools", () => {
     }
   });
 
+  it("Groq's 400 tool_use_failed is an api_error on the stream, stored as an error with the model's failed generation", async () => {
+    const conv = await newConversation(api, token);
+    const logged = captureConsoleErrors();
+    const generation = '<function=get_weather>{"town": 1}</function>';
+    const events = await send(conv, {
+      status: 400,
+      error: {
+        message: "Failed to call a function. Please adjust your prompt. See 'failed_generation' for more details.",
+        type: "invalid_request_error",
+        code: "tool_use_failed",
+        failed_generation: generation,
+      },
+    });
+    expect(names(events)).toEqual(["message_start", "error"]);
+    expect(errorOf(events)).toEqual({ type: "api_error", message: "The model wrote a tool call that does not fit the tools offered" });
+    const [stored] = await replies(api, token, conv);
+    logged.restore();
+    expect(stored.finish_reason).toBe("error");
+    expect(stored.metadata.failed_generation).toBe(generation);
+    expect(stored.metadata.error).toEqual({ type: "api_error", message: "The model wrote a tool call that does not fit the tools offered" });
+    expect(JSON.stringify(events)).not.toContain("town");
+  });
+
   it("a stream that interleaves its calls' pieces is an api_error, stored as an error", async () => {
     const conv = await newConversation(api, token);
     const logged = captureConsoleErrors();
