@@ -3,7 +3,7 @@
 // cannot stream). The handler reads its path parameters from rawPath there.
 import { Api, Function, use, type ApiAccessLogProps, type ApiRouteProps, type StackContext } from "sst/constructs";
 import { REQUEST_HEADERS } from "../packages/functions/src/request-headers";
-import { routes } from "../packages/functions/src/routes";
+import { routes, routesServedBy } from "../packages/functions/src/routes";
 import { ConfigStack } from "./ConfigStack";
 import { routeFunction, tokenExchangeFunction } from "./route-functions";
 import { setRouteSettings } from "./route-settings";
@@ -13,7 +13,15 @@ const pascal = (name: string) => name.replace(/(^|-)([a-z])/g, (_, __, c: string
 // Browsers may send exactly the request headers the API reads; scripts may read the response headers
 // our errors carry (the request id, and how long to wait after a 429).
 const ALLOW_HEADERS = [...REQUEST_HEADERS];
-const EXPOSE_HEADERS = ["x-request-id", "retry-after"];
+const EXPOSE_HEADERS = ["x-request-id", "retry-after", "x-conversation-id", "x-message-id"];
+
+// The base URL a wire format's clients are given (ANTHROPIC_BASE_URL, OPENAI_BASE_URL): the Function URL
+// that serves the format's routes, and the prefix its SDK appends its paths to. CloudFormation output
+// names are alphanumeric, hence AnthropicBaseUrl and OpenaiBaseUrl.
+const BASE_URLS: Record<string, { output: string; prefix: string }> = {
+  "anthropic-messages": { output: "AnthropicBaseUrl", prefix: "anthropic" },
+  "openai-chat-completions": { output: "OpenaiBaseUrl", prefix: "openai/v1" },
+};
 
 export function ApiStack({ stack, app }: StackContext) {
   const { secrets, parameters, corsOrigins, tokenMode, operations } = use(ConfigStack);
@@ -49,7 +57,8 @@ export function ApiStack({ stack, app }: StackContext) {
   );
 
   const outputs: Record<string, string> = { ApiUrl: api.url };
-  for (const route of routes.filter((r) => r.streaming)) {
+  // A route served on another's Function URL (`servedBy`) has no function of its own.
+  for (const route of routes.filter((r) => r.streaming && !r.servedBy)) {
     const fn = new Function(stack, pascal(route.name), {
       ...routeFunction(route, bindables),
       // 0 reserves nothing (operations.ts).
@@ -58,7 +67,13 @@ export function ApiStack({ stack, app }: StackContext) {
         streaming: streamingUrls,
         // Public like the API; the handler checks the bearer token itself.
         authorizer: "none",
-        cors: { allowOrigins: corsOrigins, allowMethods: [route.method], allowHeaders: ALLOW_HEADERS, exposeHeaders: EXPOSE_HEADERS, maxAge: "10 minutes" },
+        cors: {
+          allowOrigins: corsOrigins,
+          allowMethods: [...new Set(routesServedBy(route.name).map((r) => r.method))],
+          allowHeaders: ALLOW_HEADERS,
+          exposeHeaders: EXPOSE_HEADERS,
+          maxAge: "10 minutes",
+        },
       },
     });
     // Clients POST to <url><route path>, e.g. …lambda-url.<region>.on.aws/api/v1/conversations/{id}/messages/stream
@@ -66,6 +81,8 @@ export function ApiStack({ stack, app }: StackContext) {
     // useChat's `api`: the send's whole endpoint (a Function URL ends with "/"). Its resume is another
     // function's URL (ChatResumeUrl), which the transport's prepareReconnectToStreamRequest names (docs/api.md).
     if (route.name === "chat-send") outputs.ChatUrl = `${fn.url!}${route.path.slice(1)}`;
+    const base = BASE_URLS[route.name];
+    if (base) outputs[base.output] = `${fn.url!}${base.prefix}`;
   }
   stack.addOutputs(outputs);
   return { api };

@@ -198,15 +198,20 @@ create table public.usage_ledger (
   reserved_at    timestamptz not null default now(),
   created_at     timestamptz not null default now(),
   -- What a reservation paid for: a reply (reply_id names it, so a reply settled as stale can release
-  -- its reservation) or the conversation's title. `estimated` marks a settle row written for a
+  -- its reservation), the conversation's title, or a call that stores nothing but this ledger entry
+  -- (the Anthropic and OpenAI formats without a conversation). `estimated` marks a settle row written for a
   -- producer that went silent: its figures are what the reply stored, and the producer's own settle
   -- replaces them.
   kind           text not null default 'reply',
   reply_id       uuid,
   estimated      boolean not null default false,
+  -- A call's reservation counts against the cap on streaming replies until it is settled, or at the
+  -- latest until open_until (the longest the call may run: a process that died never settles it).
+  open_until     timestamptz,
   constraint usage_ledger_entry_once unique (reservation_id, entry),
   constraint usage_ledger_reserve_nonneg check (entry <> 'reserve' or tokens >= 0),
-  constraint usage_ledger_kind check (kind in ('reply', 'title'))
+  constraint usage_ledger_kind check (kind in ('reply', 'title', 'call'))
 );
 create index usage_ledger_user_time_idx on public.usage_ledger (user_id, reserved_at);
 create index usage_ledger_reply_idx on public.usage_ledger (reply_id) where reply_id is not null;
+create index usage_ledger_open_calls_idx on public.usage_ledger (user_id, open_until) where kind = 'call' and entry = 'reserve';

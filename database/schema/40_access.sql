@@ -100,6 +100,67 @@ begin
 end
 $$;
 
+-- reserve_call(p_reservation_id uuid, p_model text, p_tokens integer, p_budget bigint, p_since timestamptz,
+--   p_secret_hash text, p_max_streaming integer, p_stale_ms integer, p_open_ms integer) returns jsonb
+--   {"status": "reserved"} | {"status": "over_budget", "used": bigint} | {"status": "too_many", "streaming": integer}
+-- A model call that stores nothing but its ledger entry (the Anthropic and OpenAI formats without a
+-- conversation): reserved like a reply, under the same lock and the same rules: at most
+-- p_max_streaming (0 or null = no cap) of the caller's replies and calls at once (open_replies), and
+-- only if its worst case fits what is left of p_budget (0 = no budget). It counts as open until
+-- settle_tokens settles it, or for p_open_ms at most.
+create function public.reserve_call(
+  p_reservation_id uuid,
+  p_model          text,
+  p_tokens         integer,
+  p_budget         bigint,
+  p_since          timestamptz,
+  p_secret_hash    text,
+  p_max_streaming  integer,
+  p_stale_ms       integer,
+  p_open_ms        integer
+) returns jsonb
+language plpgsql
+volatile
+security definer
+set search_path = public, pg_temp
+as $$
+declare
+  v_used      bigint;
+  v_streaming integer;
+begin
+  if auth.uid() is null then
+    raise exception 'no user' using errcode = '42501';
+  end if;
+  if p_reservation_id is null or p_tokens is null or p_tokens < 0 or p_since is null or coalesce(p_budget, 0) < 0
+     or p_secret_hash is null or p_secret_hash !~ '^[0-9a-f]{64}$'
+     or (p_model is not null and char_length(p_model) > 100)
+     or p_stale_ms is null or p_stale_ms < 0 or p_open_ms is null or p_open_ms <= 0 then
+    raise exception 'a call reservation needs an id, p_tokens >= 0, p_since, p_budget >= 0, a SHA-256 hex p_secret_hash, p_stale_ms >= 0 and p_open_ms > 0'
+      using errcode = '22023';
+  end if;
+  if coalesce(p_max_streaming, 0) > 0 or coalesce(p_budget, 0) > 0 then
+    perform pg_advisory_xact_lock(hashtextextended('usage_ledger:' || auth.uid()::text, 0));
+  end if;
+  if coalesce(p_max_streaming, 0) > 0 then
+    v_streaming := public.open_replies(p_stale_ms);
+    if v_streaming >= p_max_streaming then
+      return jsonb_build_object('status', 'too_many', 'streaming', v_streaming);
+    end if;
+  end if;
+  if coalesce(p_budget, 0) > 0 then
+    select coalesce(sum(tokens), 0) into v_used
+      from public.usage_ledger where user_id = auth.uid() and reserved_at >= p_since;
+    if v_used + p_tokens > p_budget then
+      return jsonb_build_object('status', 'over_budget', 'used', v_used);
+    end if;
+  end if;
+  insert into public.usage_ledger (user_id, reservation_id, entry, kind, model, tokens, secret_hash, open_until)
+  values (auth.uid(), p_reservation_id, 'reserve', 'call', p_model, p_tokens, p_secret_hash,
+          now() + make_interval(secs => p_open_ms / 1000.0));
+  return jsonb_build_object('status', 'reserved');
+end
+$$;
+
 -- ---------------------------------------------------------------------------------------------
 -- API keys (the key itself never reaches the database, only its SHA-256)
 -- ---------------------------------------------------------------------------------------------

@@ -69,6 +69,25 @@ begin
 end
 $$;
 
+-- open_replies(p_stale_ms integer) returns integer
+--   What the cap on streaming replies counts for the caller: their streaming replies (a stale one's
+--   producer is gone: it holds no stream and does not count) and their calls that store nothing
+--   (reserve_call) not settled yet and still within the time they may run.
+create function public.open_replies(p_stale_ms integer) returns integer
+language sql
+stable
+security invoker
+set search_path = public, pg_temp
+as $$
+  select ((select count(*) from public.messages s
+            where s.user_id = auth.uid() and s.role = 'assistant' and s.finish_reason is null
+              and coalesce(s.heartbeat_at, s.created_at) >= now() - make_interval(secs => p_stale_ms / 1000.0))
+        + (select count(*) from public.usage_ledger c
+            where c.user_id = auth.uid() and c.kind = 'call' and c.entry = 'reserve' and c.open_until > now()
+              and not exists (select 1 from public.usage_ledger d
+                               where d.reservation_id = c.reservation_id and d.entry = 'settle')))::integer
+$$;
+
 -- begin_reply(p_conversation_id uuid, p_user_message_id uuid, p_content text, p_idempotency_key text,
 --   p_reply_id uuid, p_model text, p_metadata jsonb, p_stale_ms integer, p_parent_id uuid,
 --   p_answer_to uuid, p_input_tokens integer, p_branch boolean, p_reservation_id uuid, p_reserve_model text,
@@ -232,10 +251,7 @@ begin
     perform pg_advisory_xact_lock(hashtextextended('usage_ledger:' || auth.uid()::text, 0));
   end if;
   if coalesce(p_max_streaming, 0) > 0 then
-    -- A stale reply's producer is gone: it holds no stream and does not count.
-    select count(*) into v_streaming from public.messages s
-     where s.user_id = auth.uid() and s.role = 'assistant' and s.finish_reason is null
-       and coalesce(s.heartbeat_at, s.created_at) >= now() - make_interval(secs => p_stale_ms / 1000.0);
+    v_streaming := public.open_replies(p_stale_ms);
     if v_streaming >= p_max_streaming then
       return jsonb_build_object('status', 'too_many', 'streaming', v_streaming);
     end if;

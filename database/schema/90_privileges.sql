@@ -19,6 +19,7 @@ grant execute on function
   public.usage_report(timestamptz, timestamptz, text),
   public.settle_tokens(uuid, text, integer, integer, integer, text),
   public.reserve_title(uuid, text, integer, bigint, timestamptz, text),
+  public.reserve_call(uuid, text, integer, bigint, timestamptz, text, integer, integer, integer),
   public.create_api_key(text, text, text, timestamptz),
   public.revoke_api_key(uuid),
   public.settle_stale_replies(uuid, integer),
@@ -74,5 +75,7 @@ grant execute on function
   public.find_login_by_id(uuid)
 to service_role;
 
--- The trigger function runs as part of an insert, never as a call.
+-- The trigger function runs as part of an insert, never as a call; open_replies only inside
+-- begin_reply and reserve_call.
 revoke all on function public.messages_parent_first() from authenticated;
+revoke all on function public.open_replies(integer) from authenticated;

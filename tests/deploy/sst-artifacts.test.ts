@@ -29,6 +29,8 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const STREAM = routes.find((r) => r.name === "messages-stream")!;
 const RESUME = routes.find((r) => r.name === "messages-resume")!;
 const handlerFile = (name: string) => `packages/functions/src/handlers/${name}.mjs`;
+/** The routes with a function of their own (a route served on another's Function URL is in that one's). */
+const deployed = routes.filter((r) => !r.servedBy);
 
 const work = mkdtempSync(join(tmpdir(), "sst-artifacts-test-"));
 let artifacts: string;
@@ -46,7 +48,7 @@ beforeAll(async () => {
   process.env.JWT_PUBLIC_KEYS = JSON.stringify({ keys: [publicJwkOf(keys.ours)] });
   [{ artifacts }] = await Promise.all([synthesize(), buildRunner(join(work, "runner.mjs"))]);
   for (const dir of readdirSync(artifacts)) {
-    for (const route of routes) if (existsSync(join(artifacts, dir, handlerFile(route.name)))) functionDirs.set(route.name, join(artifacts, dir));
+    for (const route of deployed) if (existsSync(join(artifacts, dir, handlerFile(route.name)))) functionDirs.set(route.name, join(artifacts, dir));
   }
   backing = await startPostgrestBacking({ jwks: keys.jwks });
   const { rest } = backing;
@@ -87,9 +89,9 @@ describe("the artifacts SST builds", () => {
   });
 
   it(`are one ESM entry per route (its lazy imports in chunks beside it) that aws-lambda-ric ${RIC_VERSION} loads as an async handler, the streams as streaming`, async () => {
-    expect([...functionDirs.keys()].sort()).toEqual(routes.map((r) => r.name).sort());
-    const files = routes.map((r) => join(functionDirs.get(r.name)!, handlerFile(r.name)));
-    for (const r of routes) {
+    expect([...functionDirs.keys()].sort()).toEqual(deployed.map((r) => r.name).sort());
+    const files = deployed.map((r) => join(functionDirs.get(r.name)!, handlerFile(r.name)));
+    for (const r of deployed) {
       const code = filesUnder(functionDirs.get(r.name)!).filter((f) => f.endsWith(".mjs") && !f.startsWith("node_modules/"));
       for (const f of code) expect(readFileSync(join(functionDirs.get(r.name)!, f), "utf8"), f).not.toMatch(/pglite\.wasm|sourceMappingURL/);
       // node-postgres (only with DATABASE_URL) is in a chunk of its own, not in what every cold start parses.
@@ -98,15 +100,15 @@ describe("the artifacts SST builds", () => {
       expect(withPg, r.name).not.toContain(handlerFile(r.name));
     }
     expect(files.every((f) => existsSync(f))).toBe(true);
-    writeFileSync(join(work, "functions.json"), JSON.stringify(routes.map((r) => ({ root: functionDirs.get(r.name)!, handler: handlerOf(r) }))));
+    writeFileSync(join(work, "functions.json"), JSON.stringify(deployed.map((r) => ({ root: functionDirs.get(r.name)!, handler: handlerOf(r) }))));
     // The runtime refuses a callback-style handler (Node 24), which would fail the runner here.
     const kinds = JSON.parse(await run(["load", join(work, "functions.json")])) as Record<string, string>;
-    for (const r of routes) expect(kinds[handlerOf(r)], r.name).toBe(r.streaming ? "streaming" : "function");
+    for (const r of deployed) expect(kinds[handlerOf(r)], r.name).toBe(r.streaming ? "streaming" : "function");
   });
 
   it("install nothing at deploy time: only the stream carries the tokenizer, copied from the lockfile's install", () => {
     const tokenizer = "node_modules/gpt-tokenizer";
-    for (const route of routes) {
+    for (const route of deployed) {
       const dir = functionDirs.get(route.name)!;
       // SST always writes a package.json for `npm install` (sst/runtime/handlers/node.js); with nothing
       // to install it lists no dependency (a listed one would get its range, or "*", resolved at deploy).
@@ -184,6 +186,30 @@ describe("the artifacts SST builds", () => {
     const resumeTraffic = rest.requests.slice(resumeBefore);
     expect(resumeTraffic.map((r) => r.path)).toContain("/rest/v1/rpc/get_reply");
     for (const r of resumeTraffic) expect(r.headers).toMatchObject({ apikey: rest.publishableKey, authorization: `Bearer ${token}` });
+  });
+
+  it("serve a wire format's routes from its one function: Anthropic's models and a call that stores nothing (reserve_call through PostgREST)", async () => {
+    const { rest } = backing;
+    const { token } = await issueAccessToken(user.id, keys.tokens);
+    const host = routes.find((r) => r.name === "anthropic-messages")!;
+    const answer = async (event: unknown) => {
+      const result = await invokeRoute(host, event);
+      expect(result.errorType).toBeUndefined();
+      const bytes = Buffer.from(result.body, "base64");
+      const nul = bytes.indexOf(0);
+      return { prelude: JSON.parse(bytes.subarray(0, nul).toString("utf8")), body: JSON.parse(bytes.subarray(nul + 8).toString("utf8")) };
+    };
+    const models = await answer(functionUrlEvent("GET", "/anthropic/v1/models", token, ""));
+    expect(models.prelude.statusCode).toBe(200);
+    expect(models.body.data[0]).toMatchObject({ type: "model" });
+    const before = rest.requests.length;
+    const body = JSON.stringify({ model: models.body.data[0].id, max_tokens: 64, messages: [{ role: "user", content: "Hi" }] });
+    const msg = await answer(functionUrlEvent("POST", "/anthropic/v1/messages", token, body));
+    expect(msg.prelude.statusCode).toBe(200);
+    expect(msg.body).toMatchObject({ type: "message", role: "assistant", stop_reason: "end_turn" });
+    const paths = rest.requests.slice(before).map((r) => r.path);
+    expect(paths).toEqual(expect.arrayContaining(["/rest/v1/rpc/reserve_call", "/rest/v1/rpc/settle_tokens"]));
+    expect(paths).not.toContain("/rest/v1/rpc/begin_reply");
   });
 
   it("refuse other methods on the stream's Function URL with 405", async () => {

@@ -1,6 +1,7 @@
 // Reading a synthesized app (synth.ts): its resources, our functions among them, what each binds.
 import type { Template } from "aws-cdk-lib/assertions";
 import type { RouteDef } from "../../packages/functions/src/route-types";
+import { routeOf } from "../../packages/functions/src/route-table";
 import type { TemplateJson } from "./named-by-key";
 import { synthesize } from "./synth";
 
@@ -19,8 +20,11 @@ export interface Synthesis {
   ofType(type: string): Resource[];
   /** Our functions (SST adds custom-resource handlers of its own), by logical id. */
   appFunctions(): [string, Resource][];
-  /** The one function of a route, found by its description ("METHOD path", set in route-functions.ts; `sst dev` appends " (live)"). */
-  functionOf(route: Pick<RouteDef, "method" | "path">): [string, Resource];
+  /**
+   * The one function of a route, found by its description ("METHOD path", set in route-functions.ts; `sst dev`
+   * appends " (live)"): for a route served on another's Function URL (`servedBy`), that route's function.
+   */
+  functionOf(route: Pick<RouteDef, "method" | "path" | "servedBy">): [string, Resource];
   envOf(fn: Resource): Record<string, string>;
   boundSecrets(fn: Resource): string[];
   /** RetentionInDays of the function's log group (SST's LogRetention custom resource). */
@@ -46,7 +50,8 @@ export async function loadSynthesis(mode: "deploy" | "dev" | "remove"): Promise<
     artifacts: synthesized.artifacts,
     ofType: (type) => Object.values(resources).filter((r) => r.Type === type),
     appFunctions,
-    functionOf(route) {
+    functionOf(served) {
+      const route = served.servedBy ? routeOf(served.servedBy) : served;
       const found = appFunctions().filter(([, r]) => String(r.Properties.Description).replace(/ \(live\)$/, "") === `${route.method} ${route.path}`);
       if (found.length !== 1) throw new Error(`${found.length} functions for ${route.method} ${route.path}`);
       return found[0]!;

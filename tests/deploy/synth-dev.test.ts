@@ -4,7 +4,7 @@
 // policy is the same as in a deploy. Operational settings come from the deploy environment.
 import { beforeAll, describe, expect, it } from "vitest";
 import { generateSigningKey, publicJwkOf } from "@conversation-api/core";
-import { routes } from "../../packages/functions/src/routes";
+import { routes, routesServedBy } from "../../packages/functions/src/routes";
 import { secretsFor } from "../../stacks/secret-policy";
 import { loadSynthesis, type Synthesis } from "./synth-checks";
 
@@ -26,19 +26,23 @@ beforeAll(async () => {
 
 describe("synthesized stacks (sst dev)", () => {
   it("run each function as SST's Live Lambda bridge", () => {
-    expect(s.appFunctions()).toHaveLength(routes.length);
+    expect(s.appFunctions()).toHaveLength(routes.filter((r) => !r.servedBy).length);
     for (const [, fn] of s.appFunctions()) expect(fn.Properties.Handler).toBe("live-lambda.handler");
   });
 
   it("serve the stream from a BUFFERED Function URL, the same CORS", () => {
-    // The send, the durable resume stream and regenerate, and useChat's send and resume, each on its own Function URL.
-    expect(routes.filter((r) => r.streaming).map((r) => r.name)).toEqual(["messages-stream", "messages-resume", "messages-regenerate", "chat-send", "chat-resume"]);
-    expect(s.ofType("AWS::Lambda::Url")).toHaveLength(5);
-    for (const route of routes.filter((r) => r.streaming)) {
+    // The send, the durable resume stream and regenerate, useChat's send and resume, each on its own
+    // Function URL; the Anthropic and OpenAI formats, each on one Function URL for all its routes.
+    const own = routes.filter((r) => r.streaming && !r.servedBy);
+    expect(own.map((r) => r.name)).toEqual(["messages-stream", "messages-resume", "messages-regenerate", "chat-send", "chat-resume", "anthropic-messages", "openai-chat-completions"]);
+    expect(s.ofType("AWS::Lambda::Url")).toHaveLength(7);
+    for (const route of own) {
       const [id] = s.functionOf(route);
       const url = s.ofType("AWS::Lambda::Url").find((u) => u.Properties.TargetFunctionArn["Fn::GetAtt"][0] === id)!;
-      expect(url.Properties).toMatchObject({ InvokeMode: "BUFFERED", AuthType: "NONE", Cors: { AllowMethods: [route.method] } });
+      const methods = [...new Set(routesServedBy(route.name).map((r) => r.method))];
+      expect(url.Properties).toMatchObject({ InvokeMode: "BUFFERED", AuthType: "NONE", Cors: { AllowMethods: methods } });
     }
+    for (const output of ["AnthropicBaseUrl", "OpenaiBaseUrl"]) expect(JSON.stringify(s.outputs[output])).toContain("FunctionUrl");
   });
 
   it("bind the same secrets as a deploy", () => {

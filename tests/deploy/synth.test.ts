@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { CONFIG_KEYS, generateSigningKey, parseConfig, publicJwkOf } from "@conversation-api/core";
 import { REQUEST_HEADERS } from "../../packages/functions/src/request-headers";
-import { routes } from "../../packages/functions/src/routes";
+import { routes, routesServedBy } from "../../packages/functions/src/routes";
 import { SECRET_NAMES } from "../../packages/functions/src/config";
 import { secretsFor } from "../../stacks/secret-policy";
 import { handlerOf, invokesTokenExchange } from "../../stacks/route-functions";
@@ -54,18 +54,19 @@ describe("synthesized stacks (sst deploy)", () => {
       expect(s.resources[fnId]!.Properties.Handler).toBe(handlerOf(route));
       expect(existsSync(join(s.root, handlerOf(route).replace(/\.handler$/, ".ts")))).toBe(true);
     }
-    expect(s.appFunctions().map(([, r]) => r.Properties.Handler).sort()).toEqual(routes.map(handlerOf).sort());
+    // A route served on another's Function URL (servedBy) is that function's: it has none of its own.
+    expect(s.appFunctions().map(([, r]) => r.Properties.Handler).sort()).toEqual(routes.filter((r) => !r.servedBy).map(handlerOf).sort());
   });
 
   it("serve each streaming route from its own function's Function URL in RESPONSE_STREAM mode", () => {
-    const streaming = routes.filter((r) => r.streaming);
+    const streaming = routes.filter((r) => r.streaming && !r.servedBy);
     const urls = s.ofType("AWS::Lambda::Url");
     expect(urls).toHaveLength(streaming.length);
     for (const route of streaming) {
       const [id, fn] = s.functionOf(route);
       const url = urls.find((u) => u.Properties.TargetFunctionArn["Fn::GetAtt"][0] === id)!;
       expect(url.Properties).toMatchObject({ InvokeMode: "RESPONSE_STREAM", AuthType: "NONE" });
-      expect(url.Properties.Cors).toMatchObject({ AllowOrigins: [CORS_ORIGIN], AllowMethods: [route.method] });
+      expect(url.Properties.Cors).toMatchObject({ AllowOrigins: [CORS_ORIGIN], AllowMethods: [...new Set(routesServedBy(route.name).map((r) => r.method))] });
       expect(fn.Properties).toMatchObject({ Timeout: 300, MemorySize: 1024 });
       // Each stream function is capped, and keeps its capacity (STREAM_RESERVED_CONCURRENCY, default 50).
       expect(fn.Properties.ReservedConcurrentExecutions, route.name).toBe(50);
@@ -78,6 +79,17 @@ describe("synthesized stacks (sst deploy)", () => {
     expect(JSON.stringify(s.outputs.MessagesResumeUrl)).toContain("FunctionUrl");
     // Branches: regenerate streams a reply like a send.
     expect(JSON.stringify(s.outputs.MessagesRegenerateUrl)).toContain("FunctionUrl");
+    // Each wire format's routes share one Function URL, which is its clients' base URL with the format's prefix.
+    expect(routesServedBy("anthropic-messages").map((r) => r.path)).toEqual(["/anthropic/v1/messages", "/anthropic/v1/messages/count_tokens", "/anthropic/v1/models"]);
+    expect(routesServedBy("openai-chat-completions").map((r) => r.path)).toEqual(["/openai/v1/chat/completions", "/openai/v1/models"]);
+    for (const [output, fn, prefix] of [
+      ["AnthropicBaseUrl", "anthropic-messages", "anthropic"],
+      ["OpenaiBaseUrl", "openai-chat-completions", "openai/v1"],
+    ] as const) {
+      const [id] = s.functionOf(routes.find((r) => r.name === fn)!);
+      const [urlId] = Object.entries(s.resources).find(([, r]) => r.Type === "AWS::Lambda::Url" && r.Properties.TargetFunctionArn["Fn::GetAtt"][0] === id)!;
+      expect(s.outputs[output], output).toEqual({ Value: { "Fn::Join": ["", [{ "Fn::GetAtt": [urlId, "FunctionUrl"] }, prefix]] } });
+    }
     // useChat: the send's endpoint (its Function URL and path) and the resume's own Function URL.
     const value = (name: string) => (s.outputs[name] as { Value: unknown }).Value;
     expect(value("ChatUrl")).toEqual({ "Fn::Join": ["", [value("ChatSendUrl"), "api/v1/chat"]] });
@@ -98,11 +110,12 @@ describe("synthesized stacks (sst deploy)", () => {
     const holders = (secret: string) => routes.filter((r) => s.boundSecrets(s.functionOf(r)[1]).includes(secret)).map((r) => r.name).sort();
     expect(holders("JWT_PRIVATE_KEY")).toEqual(["auth-login", "auth-password", "auth-refresh", "auth-register"]);
     expect(holders("SUPABASE_SECRET_KEY")).toEqual(["auth-login", "auth-logout", "auth-logout-all", "auth-password", "auth-refresh", "auth-register"]);
-    expect(holders("GROQ_API_KEY")).toEqual(["chat-send", "messages-regenerate", "messages-stream"]);
+    const wire = ["anthropic-count-tokens", "anthropic-messages", "anthropic-models", "openai-chat-completions", "openai-models"];
+    expect(holders("GROQ_API_KEY")).toEqual([...wire, "chat-send", "messages-regenerate", "messages-stream"].sort());
     // Resume streams from the database and cancel only writes a row: neither calls the model.
     for (const name of ["messages-resume", "messages-cancel", "chat-resume"]) expect(s.boundSecrets(s.functionOf(routes.find((r) => r.name === name)!)[1]), name).toEqual([]);
     for (const legacy of ["JWT_SECRET", "SUPABASE_JWT_SECRET"]) expect(holders(legacy)).toEqual([]);
-    const holding = ["auth-login", "auth-logout", "auth-logout-all", "auth-password", "auth-refresh", "auth-register", "chat-send", "messages-regenerate", "messages-stream"];
+    const holding = ["auth-login", "auth-logout", "auth-logout-all", "auth-password", "auth-refresh", "auth-register", "chat-send", "messages-regenerate", "messages-stream", ...wire];
     for (const name of routes.filter((r) => !holding.includes(r.name)).map((r) => r.name))
       expect(s.boundSecrets(s.functionOf(routes.find((r) => r.name === name)!)[1]), name).toEqual([]);
     // A route the table gains later without declaring `holds` gets nothing.
@@ -140,7 +153,8 @@ describe("synthesized stacks (sst deploy)", () => {
     expect(invoking).toEqual(routes.filter(invokesTokenExchange).map((r) => r.name).sort());
     for (const name of ["health", "docs", "auth-register", "auth-login", "auth-refresh", "auth-logout", "auth-logout-all", "auth-password", "api-keys-create", "models"]) expect(invoking).not.toContain(name);
     expect(invoking).toEqual(expect.arrayContaining(["conversations-list", "messages-stream", "messages-regenerate", "conversations-branch", "usage", "api-keys-list"]));
-    expect(invokingRoles.size).toBe(invoking.length);
+    // One role per function: routes served on another's Function URL share its role.
+    expect(invokingRoles.size).toBe(routes.filter((r) => invoking.includes(r.name) && !r.servedBy).length);
     // Each grant is exactly lambda:InvokeFunction on that one function.
     for (const p of invokers)
       for (const st of p.Properties.PolicyDocument.Statement.filter((st: any) => JSON.stringify(st.Resource).includes(`"${exchangeId}"`)))
@@ -186,10 +200,10 @@ describe("synthesized stacks (sst deploy)", () => {
     expect(REQUEST_HEADERS).toContain("x-api-key");
     const api = s.ofType("AWS::ApiGatewayV2::Api")[0]!;
     const allowed = [api.Properties.CorsConfiguration.AllowHeaders, ...s.ofType("AWS::Lambda::Url").map((u) => u.Properties.Cors.AllowHeaders)];
-    expect(allowed).toHaveLength(1 + routes.filter((r) => r.streaming).length);
+    expect(allowed).toHaveLength(1 + routes.filter((r) => r.streaming && !r.servedBy).length);
     for (const headers of allowed) expect([...headers].sort()).toEqual([...REQUEST_HEADERS].sort());
-    // Scripts may read the request id and Retry-After of our errors.
-    expect(api.Properties.CorsConfiguration.ExposeHeaders).toEqual(["x-request-id", "retry-after"]);
+    // Scripts may read the request id and Retry-After of our errors, and which conversation and message a bound call stored.
+    expect(api.Properties.CorsConfiguration.ExposeHeaders).toEqual(["x-request-id", "retry-after", "x-conversation-id", "x-message-id"]);
   });
 
   it("run every function on nodejs24.x, arm64, JSON logs kept 30 days, X-Ray off, with a chosen size; the API's access logs kept as long", () => {

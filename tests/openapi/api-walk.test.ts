@@ -209,6 +209,23 @@ describe("every endpoint answers as documented", () => {
     expect((await api.call("api-keys-list", { token: key })).status).toBe(401);
   });
 
+  test("the Anthropic and OpenAI formats: models, count_tokens, a call, bad input and no credential in each format's shape", async () => {
+    const model = (await api.call("models")).body.data[0].id as string;
+    const messages = [{ role: "user", content: "Hi" }];
+    expect((await api.call("anthropic-models", { token })).status).toBe(200);
+    expect((await api.call("anthropic-models")).body).toMatchObject({ type: "error", error: { type: "authentication_error" } });
+    expect((await api.call("anthropic-count-tokens", { token, body: { model, messages } })).body.input_tokens).toBeGreaterThan(0);
+    expect((await api.call("anthropic-count-tokens", { token, body: { model } })).status).toBe(400);
+    expect((await api.call("anthropic-messages", { token, body: { model, max_tokens: 64, messages } })).body.type).toBe("message");
+    expect((await api.call("anthropic-messages", { token, body: { model, messages } })).body.error.message).toContain("max_tokens");
+    expect((await api.call("anthropic-messages", { body: { model, max_tokens: 64, messages } })).status).toBe(401);
+    expect((await api.call("openai-models", { token })).body.object).toBe("list");
+    expect((await api.call("openai-models")).status).toBe(401);
+    expect((await api.call("openai-chat-completions", { token, body: { model, messages } })).body.object).toBe("chat.completion");
+    expect((await api.call("openai-chat-completions", { token, body: { model, n: 2, messages } })).body.error.param).toBe("n");
+    expect((await api.call("openai-chat-completions", { body: { model, messages } })).status).toBe(401);
+  });
+
   test("delete, then the conversation is gone", async () => {
     expect((await api.call("conversations-delete", { token, params: { id: conversationId } })).status).toBe(204);
     expect((await api.call("conversations-get", { token, params: { id: conversationId } })).status).toBe(404);

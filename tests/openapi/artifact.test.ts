@@ -47,7 +47,10 @@ describe("openapi.json", () => {
     }
   });
 
-  test("every operation has an id, a summary, a tag, a 500 and ErrorBody errors; auth operations need a bearer token or an API key", () => {
+  test("every operation has an id, a summary, a tag, a 500 and ErrorBody errors (the wire formats their own); auth operations need a bearer token or an API key", () => {
+    // The Anthropic and OpenAI formats answer errors in their clients' shapes.
+    const errorSchemaOf = (path: string) =>
+      path.startsWith("/anthropic/") ? "AnthropicError" : path.startsWith("/openai/") ? "OpenAIError" : "ErrorBody";
     expect(committed.components.securitySchemes.bearerAuth).toMatchObject({ type: "http", scheme: "bearer", bearerFormat: "JWT" });
     expect(committed.components.securitySchemes.apiKey).toMatchObject({ type: "apiKey", in: "header", name: "x-api-key" });
     const sessionOnly = new Set(routeTable.filter((r) => r.sessionOnly).map((r) => `${r.method.toLowerCase()} ${r.path}`));
@@ -59,7 +62,7 @@ describe("openapi.json", () => {
         expect(op.tags?.length, where).toBe(1);
         expect(op.responses["500"], where).toBeTruthy();
         for (const [status, r] of Object.entries<any>(op.responses))
-          if (Number(status) >= 400) expect(r.content["application/json"].schema, `${where} ${status}`).toEqual({ $ref: "#/components/schemas/ErrorBody" });
+          if (Number(status) >= 400) expect(r.content["application/json"].schema, `${where} ${status}`).toEqual({ $ref: `#/components/schemas/${errorSchemaOf(path)}` });
         if (op.security)
           expect(op.security, where).toEqual(sessionOnly.has(where) ? [{ bearerAuth: [] }] : [{ bearerAuth: [] }, { apiKey: [] }]);
         if (op.security) expect(op.responses["401"], where).toBeTruthy();

@@ -105,6 +105,19 @@ export type BeginResult =
   /** The user already has max_streaming replies streaming (429): nothing was stored or reserved. */
   | { status: "too_many"; streaming: number };
 
+/** A call that stores nothing but its ledger entry (reserve_call in database/schema/40_access.sql). */
+export interface ReserveCall {
+  reservation: BeginReservation;
+  /** At most this many of the user's replies and calls at once (0: no cap); past it, too_many. */
+  max_streaming: number;
+  /** A streaming reply whose heartbeat is older than this does not count (its producer is gone). */
+  stale_ms: number;
+  /** The call counts as open until settled, or this long at most (the longest it may run). */
+  open_ms: number;
+}
+
+export type ReserveCallResult = { status: "reserved" } | { status: "over_budget"; used: number } | { status: "too_many"; streaming: number };
+
 export interface FinishReply {
   id: string;
   /** The text, reasoning and tool text (chat/tool-stream.ts) not yet flushed. */
@@ -221,6 +234,8 @@ export interface UserStore {
   settleTokens(s: Settlement): Promise<boolean>;
   /** Reserves a title call's worst case, if it fits what is left of the budget. false: it does not. */
   reserveTitle(r: BeginReservation): Promise<boolean>;
+  /** Reserves a call that stores nothing, within the day's budget and the cap on streaming replies. */
+  reserveCall(input: ReserveCall): Promise<ReserveCallResult>;
   createApiKey(input: { name: string | null; prefix: string; key_hash: string; expires_at: string | null }): Promise<ApiKeyRecord>;
   /** Live (not revoked) keys, newest first. */
   listApiKeys(): Promise<ApiKeyRecord[]>;
@@ -284,6 +299,9 @@ export interface CompletionRequest {
    */
   max_tokens: number;
   temperature?: number | undefined;
+  /** Nucleus sampling and stop sequences, where a wire format's client sets them (chat/call.ts). */
+  top_p?: number | undefined;
+  stop?: string[] | undefined;
   /** Only for a model whose catalog entry lists the value (checked before the call). */
   reasoning_effort?: ReasoningEffort | undefined;
   /** Client tools the model may call (checked by the request schema); absent or empty: none. */

@@ -5,6 +5,8 @@ import { createHash, randomUUID } from "node:crypto";
 import type {
   BeginReply,
   BeginReservation,
+  ReserveCall,
+  ReserveCallResult,
   BeginResult,
   CompletionEvent,
   CompletionRequest,
@@ -242,6 +244,12 @@ export class MemoryStore implements UserStore {
     if (r.budget > 0 && this.ledgerTotal + r.tokens > r.budget) return false;
     this.ledger.set(r.reservation_id, { tokens: r.tokens, secret_hash: r.secret_hash, settled: null });
     return true;
+  }
+  async reserveCall(c: ReserveCall): Promise<ReserveCallResult> {
+    const r = c.reservation;
+    if (r.budget > 0 && this.ledgerTotal + r.tokens > r.budget) return { status: "over_budget", used: this.ledgerTotal };
+    this.ledger.set(r.reservation_id, { tokens: r.tokens, secret_hash: r.secret_hash, settled: null });
+    return { status: "reserved" };
   }
   async createApiKey(): Promise<never> {
     throw new Error("not used by the reply loop");

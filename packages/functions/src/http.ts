@@ -2,6 +2,7 @@ import middy from "@middy/core";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { Readable } from "node:stream";
 import type { z } from "zod";
+import type { PublicError } from "@conversation-api/core";
 import type { Deps } from "./deps";
 import { accessLog } from "./middleware/access-log";
 import { credentialAuth } from "./middleware/auth";
@@ -40,6 +41,16 @@ export interface HandlerOptions<B, Q, P, H = undefined> {
   noContent?: string;
   /** A body limit above MAX_BODY_BYTES, for a format whose clients resend what the server keeps. */
   maxBodyBytes?: number;
+  /** Errors in another API's shape (the Anthropic and OpenAI formats); ours without it. */
+  errorFormat?: ErrorFormat;
+}
+
+/** How a wire format answers an error: its status and body for our public error, and the body's schema. */
+export interface ErrorFormat {
+  render(e: PublicError, requestId: string): { status: number; body: unknown };
+  schema: z.ZodType;
+  /** The status this format answers for one of ours (the API document lists these). */
+  statusOf(status: number): number;
 }
 
 /** A non-JSON success body a jsonHandler may return (a spec's `representations` documents it). */
@@ -82,7 +93,7 @@ export interface HandlerInput<B, Q, P, H = undefined> {
 const JSON_HEADERS = { "content-type": "application/json", "cache-control": "no-store" };
 
 function middlewares(spec: HandlerSpec<unknown, unknown, unknown, unknown>, streaming = false): ApiMiddleware[] {
-  const chain: ApiMiddleware[] = [accessLog(), requestContext(), errorResponses()];
+  const chain: ApiMiddleware[] = [accessLog(), requestContext(), errorResponses(spec.errorFormat)];
   if (streaming) chain.push(methodGuard(spec.path));
   // Credentials before the body: without them the answer is 401 whatever the body is.
   // A stream saves its reply at the end with the caller's credential: it must last the whole reply.

@@ -8,6 +8,8 @@
  *  - content-type: a JSON body must say so (middleware/json-body.ts)
  *  - idempotency-key: a retried send is not sent twice (handlers/messages-stream.ts)
  *  - last-event-id: where EventSource resumes a reply (handlers/messages-resume.ts)
+ *  - anthropic-version: sent by Anthropic's clients, accepted (handlers/anthropic-messages.ts)
+ *  - x-conversation-id: binds an Anthropic or OpenAI call to a conversation (wire/bound.ts)
  */
-export const REQUEST_HEADERS = ["authorization", "x-api-key", "content-type", "idempotency-key", "last-event-id"] as const;
+export const REQUEST_HEADERS = ["authorization", "x-api-key", "content-type", "idempotency-key", "last-event-id", "anthropic-version", "x-conversation-id"] as const;
 

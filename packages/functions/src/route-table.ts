@@ -46,6 +46,13 @@ export const routeTable: RouteSpec[] = ([
   { name: "chat-resume", method: "GET", path: "/chat/{id}/stream", auth: true, streaming: true },
   { name: "usage", method: "GET", path: "/usage", auth: true, streaming: false },
   { name: "models", method: "GET", path: "/models", auth: false, streaming: false },
+  // Anthropic Messages and OpenAI Chat Completions at the host root (`{host}/anthropic`, `{host}/openai/v1`
+  // are the clients' base URLs): each format's routes on one Function URL, its messages route's.
+  { name: "anthropic-messages", method: "POST", path: "/anthropic/v1/messages", auth: true, streaming: true, prefix: false, holds: ["model-key"] },
+  { name: "anthropic-count-tokens", method: "POST", path: "/anthropic/v1/messages/count_tokens", auth: true, streaming: true, prefix: false, holds: ["model-key"], servedBy: "anthropic-messages" },
+  { name: "anthropic-models", method: "GET", path: "/anthropic/v1/models", auth: true, streaming: true, prefix: false, holds: ["model-key"], servedBy: "anthropic-messages" },
+  { name: "openai-chat-completions", method: "POST", path: "/openai/v1/chat/completions", auth: true, streaming: true, prefix: false, holds: ["model-key"] },
+  { name: "openai-models", method: "GET", path: "/openai/v1/models", auth: true, streaming: true, prefix: false, holds: ["model-key"], servedBy: "openai-chat-completions" },
   // The API's self-description, at the host root (`prefix: false`); left out of the document itself.
   { name: "openapi-json", method: "GET", path: "/openapi.json", auth: false, streaming: false, prefix: false },
   { name: "docs", method: "GET", path: "/docs", auth: false, streaming: false, prefix: false },
@@ -59,3 +66,6 @@ export function routeOf(name: string): RouteSpec {
 }
 
 export const pathOf = (name: string): string => routeOf(name).path;
+
+/** The routes one function serves: its own, and those served on its Function URL (`servedBy`). */
+export const routesServedBy = (name: string): RouteSpec[] => routeTable.filter((r) => r.name === name || r.servedBy === name);

@@ -22,8 +22,14 @@ export interface RouteDef {
   path: string;
   /** Served from a Lambda Function URL in RESPONSE_STREAM mode (handler wrapped by awslambda.streamifyResponse). */
   streaming: boolean;
-  /** Mounted at the host root instead of under API_PREFIX (the docs and the OpenAPI document). */
+  /** Mounted at the host root instead of under API_PREFIX (the docs, the OpenAPI document, the wire formats). */
   prefix?: boolean;
+  /**
+   * A streaming route served on another streaming route's Function URL (that route's function
+   * dispatches to it: wire/url-group.ts), so that a wire format's routes share one base URL. It gets no
+   * function of its own.
+   */
+  servedBy?: string;
   /** Requires a credential: an access token or (unless `sessionOnly`) an API key. */
   auth: boolean;
   /** Only a signed-in session (access token) will do: API keys cannot manage keys or the password. */

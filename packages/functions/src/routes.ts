@@ -1,7 +1,7 @@
 import type { RouteDef } from "./route-types";
 import { routeTable } from "./route-table";
 
-export { API_PREFIX, pathOf, routeTable } from "./route-table";
+export { API_PREFIX, pathOf, routeTable, routesServedBy } from "./route-table";
 
 // Handler modules load lazily: the local runtime imports each on first use, as a cold start would.
 const loaders: Record<string, RouteDef["load"]> = {
@@ -32,6 +32,11 @@ const loaders: Record<string, RouteDef["load"]> = {
   "chat-resume": () => import("./handlers/chat-resume"),
   "usage": () => import("./handlers/usage"),
   "models": () => import("./handlers/models"),
+  "anthropic-messages": () => import("./handlers/anthropic-messages"),
+  "anthropic-count-tokens": () => import("./handlers/anthropic-count-tokens"),
+  "anthropic-models": () => import("./handlers/anthropic-models"),
+  "openai-chat-completions": () => import("./handlers/openai-chat-completions"),
+  "openai-models": () => import("./handlers/openai-models"),
   "openapi-json": () => import("./handlers/openapi-json"),
   "docs": () => import("./handlers/docs"),
   "docs-asset": () => import("./handlers/docs-asset"),

@@ -3,7 +3,7 @@
 // time zone, fraction trimmed), integers as numbers, jsonb as JSON. So a mapper lists the shape's
 // fields (nothing else of a row gets through) and turns its timestamps into the API's ISO form.
 import type { ApiKeyRecord, BeginReservation, BeginResult, CancelResult, Conversation, ConversationExport, FlushResult } from "@conversation-api/core";
-import type { ListedMessage, Message, Page, Rotation, StoredReply, TurnContext, TurnVersion, UsageRow, User } from "@conversation-api/core";
+import type { ListedMessage, Message, Page, ReserveCallResult, Rotation, StoredReply, TurnContext, TurnVersion, UsageRow, User } from "@conversation-api/core";
 import { toolUseBlocks } from "@conversation-api/core";
 import { toPage } from "./cursor";
 import { timestamptzToIso as iso } from "./sql";
@@ -107,6 +107,19 @@ export function beginFromJson(r: Row): BeginResult {
       return { status: "too_many", streaming: r.streaming ?? 0 };
     default:
       return { status: "mismatch" };
+  }
+}
+
+export function reserveCallFromJson(r: Row): ReserveCallResult {
+  switch (r?.status) {
+    case "reserved":
+      return { status: "reserved" };
+    case "over_budget":
+      return { status: "over_budget", used: Number(r.used ?? 0) };
+    case "too_many":
+      return { status: "too_many", streaming: Number(r.streaming ?? 0) };
+    default:
+      throw new Error(`reserve_call answered ${JSON.stringify(r)}`);
   }
 }
 

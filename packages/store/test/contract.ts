@@ -646,6 +646,43 @@ export function describeStoreContract(name: string, setup: () => ContractSetup |
         expect((await as.usage({ ...range, group_by: "model" })).map((r) => r.key)).toEqual(["answered", "m"]);
       });
 
+      it("reserves a call that stores nothing within the budget and the cap, which counts it (and begin_reply too) until it is settled", async () => {
+        const { user, as } = await newUser();
+        const used = () => hooks.tokensUsedSince(user.id, since());
+        const reserve = (tokens: number, budget: number, max: number) => {
+          const secret = randomBytes(32).toString("hex");
+          const reservation = { reservation_id: randomUUID(), model: "m", tokens, budget, since: since(), secret_hash: createHash("sha256").update(secret).digest("hex") };
+          return { reservation, secret, result: as.reserveCall({ reservation, max_streaming: max, stale_ms: 60_000, open_ms: 600_000 }) };
+        };
+        const begin = (max: number, conversationId: string) =>
+          as.beginReply({
+            conversation_id: conversationId, user_message_id: randomUUID(), content: "Hi", idempotency_key: null,
+            reply_id: randomUUID(), model: "m", metadata: {}, stale_ms: 60_000, max_streaming: max,
+          });
+        expect(await reserve(101, 100, 0).result).toEqual({ status: "over_budget", used: 0 });
+        expect(await used()).toBe(0);
+        const open = reserve(40, 100, 1);
+        expect(await open.result).toEqual({ status: "reserved" });
+        expect(await used()).toBe(40);
+        // The open call holds the one slot: another call, and a reply, are refused; without a cap both pass.
+        expect(await reserve(10, 100, 1).result).toEqual({ status: "too_many", streaming: 1 });
+        const c = await newConversation(as);
+        expect(await begin(1, c.id)).toEqual({ status: "too_many", streaming: 1 });
+        const free = reserve(10, 100, 0);
+        expect(await free.result).toEqual({ status: "reserved" });
+        // Settled, it no longer counts: the slot is free (the other open call is uncapped, and counts only against a cap of 1).
+        for (const r of [open, free])
+          expect(await as.settleTokens({ reservation_id: r.reservation.reservation_id, secret: r.secret, input_tokens: 5, output_tokens: 2, latency_ms: 9 })).toBe(true);
+        expect(await used()).toBe(14);
+        expect((await begin(1, c.id)).status).toBe("created");
+        // …and now the streaming reply holds it.
+        expect(await reserve(10, 100, 1).result).toEqual({ status: "too_many", streaming: 1 });
+        const range = { from: since(), to: new Date(Date.now() + 60_000).toISOString() };
+        expect(await as.usage({ ...range, group_by: "kind" })).toEqual([
+          { key: "call", input_tokens: 10, output_tokens: 4, messages: 0, title_calls: 0, mean_latency_ms: null },
+        ]);
+      });
+
       it("reports settled usage per UTC day and per model", async () => {
         const a = await newUser();
         const b = await newUser();

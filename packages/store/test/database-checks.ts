@@ -553,7 +553,7 @@ export function describeDatabaseChecks(name: string, getSql: () => SqlClient, fr
       expect(row!.n).toBe(2);
     });
 
-    // Issue 14: search is full-text through GIN indexes, not a scan with LIKE. With sequential scans
+    // Search is full-text through GIN indexes, not a scan with LIKE. With sequential scans
     // priced out, the planner must still be able to answer search_conversations' predicates from them.
     it("answers the search predicates from the full-text indexes", async () => {
       const plans = await sql.transaction(async (tx) => {

@@ -44,7 +44,8 @@ export class Reply implements ReplyStream {
     private readonly deps: ReplyDeps,
     private readonly req: ReplyRequest,
     private readonly plan: ReplyPlan,
-    private readonly branch: Branch,
+    /** null for a call that stores nothing (call.ts): there is no branch to keep. */
+    private readonly branch: Branch | null,
     /** Started by admission when a refusal was unlikely, so the first token waits for no round trip. */
     private call: ModelCall | undefined,
     /** Writes the title of a conversation this is the first reply of. */
@@ -243,6 +244,7 @@ export class Reply implements ReplyStream {
   /** Keeps the branch a finished reply ends, so the next send on this instance needs no read. */
   private remember(stored: Message): void {
     const { deps, branch } = this;
+    if (!branch) return;
     const done = stored.finish_reason === "end_turn" || stored.finish_reason === "max_tokens";
     // As prepare_turn returns it: reasoning never goes back into a prompt.
     if (done && !this.plan.retried)

@@ -31,6 +31,16 @@ import {
   User,
 } from "@conversation-api/core";
 import * as z from "zod";
+import {
+  AnthropicCountTokensRequest,
+  AnthropicCountTokensResponse,
+  AnthropicError,
+  AnthropicMessage,
+  AnthropicMessagesRequest,
+  AnthropicModelList,
+  AnthropicStreamEvent,
+} from "../wire/anthropic/schemas";
+import { OpenAIChatChunk, OpenAIChatCompletion, OpenAIChatRequest, OpenAIError, OpenAIModelList } from "../wire/openai/schemas";
 
 // The shapes a client codes against get names under components/schemas: the generator then writes a
 // `$ref` wherever the same zod instance appears (inside other schemas, in requests and responses).
@@ -64,6 +74,19 @@ const NAMED = {
   Health,
   UsageRow,
   UsageReport,
+  // The Anthropic Messages and OpenAI Chat Completions formats, under their own names.
+  AnthropicMessagesRequest,
+  AnthropicCountTokensRequest,
+  AnthropicCountTokensResponse,
+  AnthropicMessage,
+  AnthropicModelList,
+  AnthropicStreamEvent,
+  AnthropicError,
+  OpenAIChatRequest,
+  OpenAIChatCompletion,
+  OpenAIChatChunk,
+  OpenAIModelList,
+  OpenAIError,
 } satisfies Record<string, z.ZodType>;
 
 /** `message_start` → `MessageStartEvent`: the component that describes that SSE event's `data`. */

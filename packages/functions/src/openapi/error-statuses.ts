@@ -17,6 +17,7 @@ const DESCRIPTIONS: Record<number, string> = {
   500: "Internal error; the message is generic and `error.request_id` identifies it in the logs",
   503: "Upstream model provider overloaded",
   504: "Upstream model provider timed out",
+  529: "Upstream model provider overloaded (Anthropic's status for it)",
 };
 
 /** Every error status an endpoint with this spec can answer, ascending. */

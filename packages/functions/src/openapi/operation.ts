@@ -30,8 +30,11 @@ export function operation(route: RouteDef, spec: Spec, shared: Shared): RouteCon
 
   const responses: Record<string, ResponseConfig> = { [successStatus(spec, route.streaming)]: success(spec, route, shared) };
   if (spec.noContent) responses[204] = { description: spec.noContent };
-  for (const status of errorStatuses(spec))
-    responses[status] = { description: errorDescription(spec, status), content: { "application/json": { schema: shared.ErrorBody } } };
+  // A wire format answers its own statuses, in its own error shape.
+  const format = spec.errorFormat;
+  const statuses = format ? [...new Set(errorStatuses(spec).map(format.statusOf))].sort((a, b) => a - b) : errorStatuses(spec);
+  for (const status of statuses)
+    responses[status] = { description: errorDescription(spec, status), content: { "application/json": { schema: format?.schema ?? shared.ErrorBody } } };
 
   return {
     method: route.method.toLowerCase() as RouteConfig["method"],
@@ -49,6 +52,12 @@ export function operation(route: RouteDef, spec: Spec, shared: Shared): RouteCon
 export const tagOf = (route: Pick<RouteDef, "name">) => route.name.split("-")[0]!;
 
 function success(spec: Spec, route: RouteDef, shared: Shared): ResponseConfig {
+  // A wire format's route answers JSON, or its own event stream when the body asks for one.
+  if (route.streaming && spec.response) {
+    const content: NonNullable<ResponseConfig["content"]> = { "application/json": { schema: spec.response } };
+    for (const [type, schema] of Object.entries(spec.representations ?? {})) content[type] = { schema };
+    return { description: "OK: JSON, or with `stream: true` the format's event stream (docs/api.md)", content };
+  }
   if (route.streaming)
     return spec.stream ? { description: spec.stream.description, content: { "text/event-stream": { schema: spec.stream.schema } } } : streamResponse(shared.streamEvent);
   if (!spec.response) return { description: "Done; no content" };

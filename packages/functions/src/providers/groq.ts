@@ -109,6 +109,8 @@ async function* groqStream(client: Groq, policy: RetryPolicy, req: CompletionReq
             // groq-sdk marks `max_tokens` deprecated in favour of this.
             max_completion_tokens: req.max_tokens,
             ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
+            ...(req.top_p !== undefined ? { top_p: req.top_p } : {}),
+            ...(req.stop !== undefined ? { stop: req.stop } : {}),
             ...reasoningParams,
             ...groqToolParams(req),
           },

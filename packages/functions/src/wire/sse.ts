@@ -42,3 +42,9 @@ export const sseBody = (reply: ReplyStream): StreamBody => ({
   headers: SSE_HEADERS,
   run: (write, signal, end) => reply.run((event) => write(encodeSse(event)), signal, end),
 });
+
+/** A streaming route's answer that is one JSON document (a wire format's non-streamed reply, its lists). */
+export const jsonStreamBody = (value: unknown, headers: Record<string, string> = {}): StreamBody => ({
+  headers: { "content-type": "application/json", "cache-control": "no-store", ...headers },
+  run: async (write) => write(JSON.stringify(value)),
+});

@@ -226,10 +226,7 @@ begin
     perform pg_advisory_xact_lock(hashtextextended('usage_ledger:' || auth.uid()::text, 0));
   end if;
   if coalesce(p_max_streaming, 0) > 0 then
-    -- A stale reply's producer is gone: it holds no stream and does not count.
-    select count(*) into v_streaming from public.messages s
-     where s.user_id = auth.uid() and s.role = 'assistant' and s.finish_reason is null
-       and coalesce(s.heartbeat_at, s.created_at) >= now() - make_interval(secs => p_stale_ms / 1000.0);
+    v_streaming := public.open_replies(p_stale_ms);
     if v_streaming >= p_max_streaming then
       return jsonb_build_object('status', 'too_many', 'streaming', v_streaming);
     end if;

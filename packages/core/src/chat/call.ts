@@ -1,0 +1,187 @@
+// A model call that stores nothing but its ledger entry: the Anthropic Messages and OpenAI Chat
+// Completions formats without a conversation. The client sends the whole prompt; the reply runs through
+// the one reply loop (run-reply.ts) with a store that keeps no rows, so it streams, times out, pings,
+// counts and settles exactly as a send does. Refusals come before the model is called: the model (not
+// allowed or not served), the output limit, the prompt's size, the day's budget and the cap on
+// streaming replies (reserve_call, counted as one of them until it is settled).
+import { createHash, randomBytes, randomUUID } from "node:crypto";
+import type { ChatTurn, CompletionRequest, ModelProvider, UserStore } from "../ports";
+import type { ReasoningEffort } from "../reasoning-efforts";
+import { AppError } from "../errors";
+import { isServed, modelInfo, notServedReason } from "../models";
+import { servedModels } from "../model-catalog";
+import { countPrompt, estimateTokens } from "./prompt";
+import { assertModelAllowed, durationCap } from "./plan";
+import { Reply } from "./reply";
+import type { ReplyDeps, ReplyPlan, ReplyStream, SendReplyRequest } from "./types";
+
+/** Sampling settings the wire formats take beyond our own send's: passed to the provider as they are. */
+export interface Sampling {
+  top_p?: number | undefined;
+  stop?: string[] | undefined;
+}
+
+export interface CallRequest extends Sampling {
+  model: string;
+  system: string | null;
+  /** The conversation as the client holds it; the last one is the user's. */
+  messages: { role: "user" | "assistant"; content: string }[];
+  max_tokens?: number | undefined;
+  temperature?: number | undefined;
+  reasoning_effort?: ReasoningEffort | undefined;
+  /** performance.now() when the request arrived. */
+  receivedAt: number;
+  remainingMs?: number | undefined;
+}
+
+const DAY_MS = 86_400_000;
+/**
+ * What calls are tracked under in FinishingReplies: a call's stream ends before its reservation is
+ * settled, so a client's next call could find it still open (counted by the cap). The next call in this
+ * process waits for the last one's final write, as a conversation's next send does.
+ */
+const CALLS = "calls";
+/** Kept on top of the call's longest run before its reservation stops counting against the cap. */
+const OPEN_MARGIN_MS = 30_000;
+
+/** The provider, with the wire format's extra sampling settings on every request it makes. */
+export function withSampling(provider: ModelProvider, sampling: Sampling): ModelProvider {
+  if (sampling.top_p === undefined && sampling.stop === undefined) return provider;
+  const wrapped = Object.create(provider) as ModelProvider;
+  wrapped.complete = (r: CompletionRequest) => provider.complete({ ...r, top_p: sampling.top_p, stop: sampling.stop });
+  return wrapped;
+}
+
+/** A store that keeps nothing of the reply: its flushes and final write go nowhere; the ledger is real. */
+function ledgerOnly(store: UserStore): UserStore {
+  const s = Object.create(store) as UserStore;
+  s.flushReply = async () => null;
+  s.finishReply = async () => null;
+  return s;
+}
+
+interface Checked {
+  model: string;
+  turns: ChatTurn[];
+  inputTokens: number;
+  outputLimit: number;
+  label: string;
+}
+
+/** The checks every call passes before anything is reserved, with what they work out. */
+async function check(deps: ReplyDeps, req: CallRequest): Promise<Checked> {
+  const { settings } = deps;
+  const served = await servedModels(deps.provider.catalog);
+  const model = req.model;
+  assertModelAllowed(model, settings.ALLOWED_MODELS);
+  if (served && !isServed(model, served))
+    throw new AppError("validation_error", `Model "${model}" is not available now`, {
+      fields: [{ path: "body.model", message: `${notServedReason(served)}; the models route lists the models that are` }],
+    });
+  const info = modelInfo(model, served, settings.MODEL_CONTEXT_WINDOWS);
+  const effort = req.reasoning_effort;
+  if (effort !== undefined && !info.reasoning_efforts.includes(effort))
+    throw new AppError("validation_error", `Model "${model}" does not take reasoning_effort "${effort}"`, {
+      fields: [
+        {
+          path: "body.reasoning_effort",
+          message: info.reasoning_efforts.length ? `must be one of: ${info.reasoning_efforts.join(", ")}` : `not supported by ${model}`,
+        },
+      ],
+    });
+  const cap = info.max_output_tokens;
+  if (req.max_tokens !== undefined && cap !== null && req.max_tokens > cap)
+    throw new AppError("validation_error", `Model "${model}" writes at most ${cap} tokens per reply`, {
+      fields: [{ path: "body.max_tokens", message: `must be at most ${cap} for ${model}` }],
+    });
+  const outputLimit = req.max_tokens ?? Math.min(cap ?? Infinity, settings.RESERVE_OUTPUT_TOKENS);
+  if (req.messages.at(-1)?.role !== "user")
+    throw new AppError("validation_error", "The last message must be the user's", {
+      fields: [{ path: "body.messages", message: "must end with a user message" }],
+    });
+  const turns: ChatTurn[] = req.system ? [{ role: "system", content: req.system }] : [];
+  for (const m of req.messages) turns.push({ role: m.role, content: m.content });
+  // The estimate never undercounts a byte-level BPE; only a prompt it puts over the budget is counted.
+  const room = info.context_window === null ? Infinity : info.context_window - outputLimit;
+  const budget = Math.max(1, Math.min(settings.CONTEXT_TOKEN_BUDGET, room));
+  let inputTokens = countPrompt(turns, estimateTokens);
+  if (inputTokens > budget) {
+    const count = (await deps.tokenizer?.(model)) ?? estimateTokens;
+    inputTokens = countPrompt(turns, count);
+    if (inputTokens > budget)
+      throw new AppError("validation_error", `The prompt is too long: ${inputTokens} tokens, more than the ${budget} this server takes for ${model}`, {
+        fields: [{ path: "body.messages", message: `must come to at most ${budget} tokens` }],
+      });
+  }
+  return { model, turns, inputTokens, outputLimit, label: deps.provider.modelLabel(model) };
+}
+
+/** The prompt's tokens as a call would count them (message_start's input_tokens), after the same checks. */
+export async function countCallTokens(deps: ReplyDeps, req: CallRequest): Promise<number> {
+  return (await check(deps, req)).inputTokens;
+}
+
+/**
+ * Checks the call, reserves its worst case (429 over the budget or the cap), and answers the reply
+ * loop's stream of it. Nothing is stored but the ledger entry, settled to the real figures however the
+ * reply ends.
+ */
+export async function startCall(deps: ReplyDeps, req: CallRequest): Promise<ReplyStream> {
+  const { settings } = deps;
+  const c = await check(deps, req);
+  await deps.finishing?.settled(CALLS);
+  const callId = randomUUID();
+  const secret = randomBytes(32).toString("hex");
+  const now = Date.now();
+  const reservation = {
+    reservation_id: randomUUID(),
+    model: c.label,
+    tokens: c.inputTokens + c.outputLimit,
+    budget: settings.DAILY_TOKEN_BUDGET,
+    since: new Date(Math.floor(now / DAY_MS) * DAY_MS).toISOString(),
+    secret_hash: createHash("sha256").update(secret, "utf8").digest("hex"),
+  };
+  const maxDurationMs = durationCap(settings, req.remainingMs);
+  const decided = await deps.store.reserveCall({
+    reservation,
+    max_streaming: settings.MAX_CONCURRENT_REPLIES,
+    stale_ms: settings.REPLY_STALE_MS,
+    open_ms: maxDurationMs + OPEN_MARGIN_MS,
+  });
+  if (decided.status === "over_budget") {
+    const left = Math.max(0, settings.DAILY_TOKEN_BUDGET - decided.used);
+    throw new AppError(
+      "rate_limit_error",
+      `This call needs up to ${reservation.tokens} tokens (a ${c.inputTokens}-token prompt plus ${c.outputLimit} for the reply); ${left} of the daily token budget of ${settings.DAILY_TOKEN_BUDGET} are left`,
+      { retryAfter: Math.max(1, Math.ceil((Date.parse(reservation.since) + DAY_MS - now) / 1000)) },
+    );
+  }
+  if (decided.status === "too_many")
+    throw new AppError(
+      "rate_limit_error",
+      `${decided.streaming} of your replies are already streaming, the most at once is ${settings.MAX_CONCURRENT_REPLIES}; wait for one to end`,
+      { retryAfter: 5 },
+    );
+  const last = req.messages.at(-1)!.content;
+  // The loop's request: a call has no conversation; its final write is tracked under CALLS.
+  const loopReq: SendReplyRequest = {
+    kind: "send",
+    conversationId: CALLS,
+    body: { content: last, model: c.model, max_tokens: req.max_tokens, temperature: req.temperature, reasoning_effort: req.reasoning_effort },
+    idempotencyKey: null,
+    receivedAt: req.receivedAt,
+    remainingMs: req.remainingMs,
+  };
+  const plan: ReplyPlan = {
+    model: c.model,
+    prompt: { messages: c.turns, input_tokens: c.inputTokens, omitted: 0 },
+    outputLimit: c.outputLimit,
+    retried: null,
+    replyId: callId,
+    maxDurationMs,
+    reservation,
+    secret,
+  };
+  const loopDeps: ReplyDeps = { ...deps, store: ledgerOnly(deps.store), provider: withSampling(deps.provider, req), turns: undefined };
+  return new Reply(loopDeps, loopReq, plan, null, undefined, null);
+}

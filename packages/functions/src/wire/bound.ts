@@ -1,0 +1,62 @@
+// What a wire format's call runs: by default a call that stores nothing (core's startCall); with an
+// `x-conversation-id` header, a send in that conversation (startReply, kind "send"): its last user
+// message is stored with the reply, the prompt is the stored branch, and the reply resumes and cancels
+// through the native endpoints. The response names the conversation and the message in headers.
+import { AppError, startCall, startReply, withSampling, type CallRequest, type ReplyEvent, type ReplyStream } from "@conversation-api/core";
+import type { HandlerInput } from "../http";
+import { replyDeps } from "../reply-deps";
+
+/** Longest content a send stores (the native StreamRequest's limit). */
+const MAX_CONTENT = 32_000;
+
+export interface WireReply {
+  reply: ReplyStream;
+  /** x-conversation-id (bound calls); x-message-id is added once the reply's id is known. */
+  headers: Record<string, string>;
+}
+
+type Input = Pick<HandlerInput<unknown, unknown, unknown, unknown>, "deps" | "userId" | "context">;
+
+export async function startWireReply(input: Input, call: CallRequest, conversationId: string | null): Promise<WireReply> {
+  const { deps, userId, context } = input;
+  if (conversationId === null) return { reply: await startCall(replyDeps(deps, userId, context.requestId, ""), call), headers: {} };
+  const last = call.messages.at(-1);
+  if (last?.role !== "user")
+    throw new AppError("validation_error", "The last message must be the user's", { fields: [{ path: "body.messages", message: "must end with a user message" }] });
+  if (last.content.length === 0 || last.content.length > MAX_CONTENT)
+    throw new AppError("validation_error", "Request validation failed", {
+      fields: [{ path: "body.messages", message: `the last message must have 1 to ${MAX_CONTENT} characters` }],
+    });
+  const base = replyDeps(deps, userId, context.requestId, conversationId);
+  const reply = await startReply(
+    { ...base, provider: withSampling(base.provider, call) },
+    {
+      kind: "send",
+      conversationId,
+      body: { content: last.content, model: call.model, max_tokens: call.max_tokens, temperature: call.temperature, reasoning_effort: call.reasoning_effort },
+      idempotencyKey: null,
+      receivedAt: call.receivedAt,
+      remainingMs: call.remainingMs,
+    },
+  );
+  return { reply, headers: { "x-conversation-id": conversationId } };
+}
+
+/**
+ * The reply, telling `onId` its message id from message_start. The reply loop emits message_start as
+ * soon as `run` is called, before the handler's response (and its headers) goes out, so a streamed
+ * response can still carry x-message-id.
+ */
+export function withMessageId(reply: ReplyStream, onId: (id: string) => void): ReplyStream {
+  return {
+    run: (emit, signal, end) =>
+      reply.run(
+        (e: ReplyEvent) => {
+          if (e.type === "message_start") onId(e.data.message.id);
+          emit(e);
+        },
+        signal,
+        end,
+      ),
+  };
+}
