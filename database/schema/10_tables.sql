@@ -53,7 +53,7 @@ create table public.messages (
   model               text,
   token_count         integer,
   input_tokens        integer,
-  finish_reason       text check (finish_reason in ('end_turn', 'max_tokens', 'cancelled', 'error')),
+  finish_reason       text check (finish_reason in ('end_turn', 'max_tokens', 'tool_use', 'cancelled', 'error')),
   latency_ms          integer,
   ttft_ms             integer,
   metadata            jsonb not null default '{}'::jsonb check (jsonb_typeof(metadata) = 'object'),
@@ -66,6 +66,10 @@ create table public.messages (
   heartbeat_at        timestamptz,
   cancel_requested_at timestamptz,
   parent_id           uuid,
+  -- The tools a reply called, as one append-only text flushed like its content: per call a header
+  -- (U+001E, the call's id, U+001F, the tool's name, U+001F) and then its input's JSON as the model
+  -- wrote it (packages/core/src/chat/tool-stream.ts).
+  tool_text           text not null default '',
   -- The message's owner must be the conversation's owner: with RLS forcing user_id = auth.uid(),
   -- a message can never be attached to someone else's conversation.
   constraint messages_conversation_fkey foreign key (conversation_id, user_id)
@@ -78,6 +82,7 @@ create table public.messages (
   constraint messages_idempotency_key_len check (idempotency_key is null or char_length(idempotency_key) between 1 and 255),
   -- Reasoning belongs to replies only, bounded like a reply's content.
   constraint messages_reasoning_len check (char_length(reasoning) <= case when role = 'user' then 0 else 1000000 end),
+  constraint messages_tool_text_len check (char_length(tool_text) <= case when role = 'user' then 0 else 1000000 end),
   -- The API's metadata is a few hundred bytes (usage, ids, an error); a direct insert may not use the
   -- column to fill the shared database.
   constraint messages_metadata_size check (pg_column_size(metadata) <= 65536),

@@ -53,7 +53,7 @@ begin
        and (p_conversation_id is null or m.conversation_id = p_conversation_id)
        and coalesce(m.heartbeat_at, m.created_at) < now() - make_interval(secs => p_stale_ms / 1000.0)
     returning m.id, m.input_tokens,
-              ceil((octet_length(m.content) + octet_length(m.reasoning)) / 3.0)::integer as output_tokens
+              ceil((octet_length(m.content) + octet_length(m.reasoning) + octet_length(m.tool_text)) / 3.0)::integer as output_tokens
   ), released as (
     insert into public.usage_ledger (user_id, reservation_id, entry, kind, reply_id, model, tokens, input_tokens,
                                      output_tokens, reserved_at, estimated)
@@ -232,7 +232,7 @@ begin
     if v_reply.id is not null and v_reply.finish_reason is null then
       return jsonb_build_object('status', 'attach', 'reply', to_jsonb(v_reply) - array['seq', 'user_id', 'idempotency_key']);
     end if;
-    if v_later or v_reply.finish_reason in ('end_turn', 'max_tokens') then
+    if v_later or v_reply.finish_reason in ('end_turn', 'max_tokens', 'tool_use') then
       return jsonb_build_object('status', 'done', 'reply', to_jsonb(v_reply) - array['seq', 'user_id', 'idempotency_key']);
     end if;
   end if;
@@ -300,11 +300,11 @@ begin
 end
 $$;
 
--- flush_reply(p_id uuid, p_text text, p_reasoning text) returns jsonb
---   Appends to a streaming reply and refreshes its heartbeat. Returns {"finish_reason", "cancel"}:
+-- flush_reply(p_id uuid, p_text text, p_reasoning text, p_tool_text text) returns jsonb
+--   Appends to a streaming reply (its text, reasoning and tool calls) and refreshes its heartbeat. Returns {"finish_reason", "cancel"}:
 --   the producer stops when cancel is true or when the reply was settled under it (finish_reason set).
 --   null when the reply is not the caller's.
-create function public.flush_reply(p_id uuid, p_text text, p_reasoning text)
+create function public.flush_reply(p_id uuid, p_text text, p_reasoning text, p_tool_text text default '')
 returns jsonb
 language plpgsql
 volatile
@@ -320,6 +320,7 @@ begin
   update public.messages
      set content = content || coalesce(p_text, ''),
          reasoning = reasoning || coalesce(p_reasoning, ''),
+         tool_text = tool_text || coalesce(p_tool_text, ''),
          heartbeat_at = now()
    where id = p_id and user_id = auth.uid() and role = 'assistant' and finish_reason is null
   returning * into v_row;
@@ -332,7 +333,7 @@ end
 $$;
 
 -- finish_reply(p_id uuid, p_text text, p_reasoning text, p_token_count int, p_input_tokens int,
---   p_finish_reason text, p_latency_ms int, p_ttft_ms int, p_metadata jsonb) returns messages
+--   p_finish_reason text, p_latency_ms int, p_ttft_ms int, p_metadata jsonb, p_tool_text text) returns messages
 --   The producer's last write: appends the unflushed tail and settles the reply. A reply a reader
 --   already settled as error keeps that finish_reason (its text still gets the tail). null when the
 --   reply is not the caller's.
@@ -345,7 +346,8 @@ create function public.finish_reply(
   p_finish_reason text,
   p_latency_ms    integer,
   p_ttft_ms       integer,
-  p_metadata      jsonb
+  p_metadata      jsonb,
+  p_tool_text     text default ''
 ) returns public.messages
 language plpgsql
 volatile
@@ -358,8 +360,8 @@ begin
   if auth.uid() is null then
     raise exception 'no user' using errcode = '42501';
   end if;
-  if p_finish_reason is null or p_finish_reason not in ('end_turn', 'max_tokens', 'cancelled', 'error') then
-    raise exception 'p_finish_reason must be end_turn, max_tokens, cancelled or error' using errcode = '22023';
+  if p_finish_reason is null or p_finish_reason not in ('end_turn', 'max_tokens', 'tool_use', 'cancelled', 'error') then
+    raise exception 'p_finish_reason must be end_turn, max_tokens, tool_use, cancelled or error' using errcode = '22023';
   end if;
   if coalesce(p_token_count, 0) < 0 or coalesce(p_input_tokens, 0) < 0 or p_latency_ms is null or p_latency_ms < 0
      or coalesce(p_ttft_ms, 0) < 0 then
@@ -380,6 +382,7 @@ begin
   update public.messages
      set content = content || coalesce(p_text, ''),
          reasoning = reasoning || coalesce(p_reasoning, ''),
+         tool_text = tool_text || coalesce(p_tool_text, ''),
          token_count = p_token_count,
          input_tokens = p_input_tokens,
          finish_reason = coalesce(finish_reason, p_finish_reason),

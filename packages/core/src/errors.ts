@@ -37,6 +37,8 @@ export class AppError extends Error {
       fields?: FieldError[];
       retryAfter?: number;
       replyId?: string;
+      /** Kept with a reply this error ended (its metadata), never sent in the error itself. */
+      metadata?: Record<string, unknown>;
       cause?: unknown;
     } = {},
   ) {
@@ -48,7 +50,9 @@ export class AppError extends Error {
     this.fields = opts.fields;
     this.retryAfter = opts.retryAfter;
     this.replyId = opts.replyId;
+    this.metadata = opts.metadata;
   }
+  readonly metadata: Record<string, unknown> | undefined;
   readonly fields: FieldError[] | undefined;
   readonly retryAfter: number | undefined;
   readonly replyId: string | undefined;

@@ -2,7 +2,7 @@
 // offline model) live outside core and implement these.
 import type { ModelCatalog } from "./model-catalog";
 import type { ReasoningEffort } from "./models";
-import type { Conversation, ConversationExport, FinishReason, ListedMessage, Message, Page, User, UsageRow } from "./schemas";
+import type { Conversation, ConversationExport, FinishReason, ListedMessage, Message, Page, ToolChoice, ToolDefinition, User, UsageRow } from "./schemas";
 
 export interface NewUser {
   email: string; // already normalised: trimmed, lower-case
@@ -31,8 +31,8 @@ export interface TurnParent {
   parentId: string | null;
 }
 
-/** A reply row as the reply loop reads it back: the message plus its reasoning and cancel flag. */
-export type StoredReply = Message & { cancel_requested: boolean };
+/** A reply row as the reply loop reads it back: the message plus its cancel flag and its tool calls as stored (chat/tool-stream.ts). */
+export type StoredReply = Message & { cancel_requested: boolean; tool_text?: string };
 
 export interface BeginReply {
   conversation_id: string;
@@ -120,9 +120,10 @@ export type ReserveCallResult = { status: "reserved" } | { status: "over_budget"
 
 export interface FinishReply {
   id: string;
-  /** The text and reasoning not yet flushed. */
+  /** The text, reasoning and tool text (chat/tool-stream.ts) not yet flushed. */
   text: string;
   reasoning: string;
+  tool_text?: string;
   token_count: number | null;
   input_tokens: number | null;
   finish_reason: FinishReason;
@@ -207,7 +208,7 @@ export interface UserStore {
   /** Stores the user message (unless the key's is reused) and the streaming reply row, or says why not. */
   beginReply(input: BeginReply): Promise<BeginResult>;
   /** Appends to a streaming reply and refreshes its heartbeat. null when it is not this user's. */
-  flushReply(id: string, text: string, reasoning: string): Promise<FlushResult | null>;
+  flushReply(id: string, text: string, reasoning: string, toolText?: string): Promise<FlushResult | null>;
   /**
    * Appends the tail and settles the reply. null when it is not this user's. Called (like settleTokens)
    * right after the reply's last events were written to the client: the store orders the write so that
@@ -303,6 +304,9 @@ export interface CompletionRequest {
   stop?: string[] | undefined;
   /** Only for a model whose catalog entry lists the value (checked before the call). */
   reasoning_effort?: ReasoningEffort | undefined;
+  /** Client tools the model may call (checked by the request schema); absent or empty: none. */
+  tools?: ToolDefinition[] | undefined;
+  tool_choice?: ToolChoice | undefined;
   signal: AbortSignal;
   /**
    * Called once the upstream has accepted the request (its response has started). The caller holds
@@ -321,14 +325,17 @@ export interface CompletionUsage {
 
 /**
  * What a provider yields: reasoning deltas (from a reasoning model, before the answer), text deltas,
- * then exactly one `finish` (or it throws an AppError).
+ * the tool calls (each a `tool_use` opening it, then `tool_input` pieces of its input's JSON; calls one
+ * after another, never interleaved), then exactly one `finish` (or it throws an AppError).
  */
 export type CompletionEvent =
   | { type: "reasoning"; text: string }
   | { type: "text"; text: string }
+  | { type: "tool_use"; id: string; name: string }
+  | { type: "tool_input"; text: string }
   | {
       type: "finish";
-      finish_reason: "end_turn" | "max_tokens";
+      finish_reason: "end_turn" | "max_tokens" | "tool_use";
       usage: CompletionUsage | null;
       metadata: Record<string, unknown>;
     };

@@ -139,11 +139,13 @@ function userStore(call: Call, writeAfterOutput: boolean): UserStore {
         p_expect: rows.expectArg(b.expect), p_max_streaming: b.max_streaming ?? null,
       }).then(rows.beginFromJson, beginFailure);
     },
-    flushReply: (id, text, reasoning) => call("flush_reply", { p_id: id, p_text: text, p_reasoning: reasoning }).then(rows.flushFromJson),
+    flushReply: (id, text, reasoning, toolText = "") =>
+      call("flush_reply", { p_id: id, p_text: text, p_reasoning: reasoning, p_tool_text: toolText }).then(rows.flushFromJson),
     finishReply: (f) =>
       afterOutput(() => call("finish_reply", {
         p_id: f.id, p_text: f.text, p_reasoning: f.reasoning, p_token_count: f.token_count, p_input_tokens: f.input_tokens,
         p_finish_reason: f.finish_reason, p_latency_ms: f.latency_ms, p_ttft_ms: f.ttft_ms, p_metadata: f.metadata,
+        p_tool_text: f.tool_text ?? "",
       }, "row")).then(rows.finishedFromJson),
     getReply: async (id, staleMs) => (isUuid(id) ? rows.replyFromJson(await call("get_reply", { p_id: id, p_stale_ms: Math.trunc(staleMs) })) : null),
     requestCancel: async (id, staleMs) =>

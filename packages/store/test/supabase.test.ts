@@ -144,7 +144,7 @@ describe("Supabase adapter on the wire", () => {
     );
     expect(finish).toMatchObject({ path: "/rest/v1/rpc/finish_reply", status: 200 });
     expect(Object.keys(finish!.body as object).sort()).toEqual(
-      ["p_finish_reason", "p_id", "p_input_tokens", "p_latency_ms", "p_metadata", "p_reasoning", "p_text", "p_token_count", "p_ttft_ms"],
+      ["p_finish_reason", "p_id", "p_input_tokens", "p_latency_ms", "p_metadata", "p_reasoning", "p_text", "p_token_count", "p_tool_text", "p_ttft_ms"],
     );
     const [usage] = await during(() => as.usage({ from: "2024-01-01T00:00:00Z", to: "2024-02-01T00:00:00Z", group_by: "model" }));
     expect(usage).toMatchObject({ path: "/rest/v1/rpc/usage_report", body: { p_from: "2024-01-01T00:00:00Z", p_to: "2024-02-01T00:00:00Z", p_group_by: "model" } });

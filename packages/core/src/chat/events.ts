@@ -3,13 +3,16 @@
 // give every event the same id, whichever instance serves it. The events are typed (types.ts:
 // ReplyEvent); the edge encodes them in a wire format.
 //
-// An event id is one integer derived from two counters: `chars`, the UTF-16 length of reasoning+text
-// delivered through this event, and `steps`, how many structural events (message_start, block
-// starts/stops, message_delta, message_stop; at most 7) came through it: id = chars * 8 + steps.
-// Every event advances one of them, so ids strictly increase; and an id alone says exactly how much of
-// the stored reasoning and text a client holds and which block it is in. Resuming after id N sends
-// reasoning[from] + text[from] and the structure after it: nothing twice, nothing missed.
+// An event id is one integer derived from two counters: `chars`, the UTF-16 length of reasoning, text
+// and tool input delivered through this event, plus one for each tool block's start and stop, and
+// `steps`, how many other structural events (message_start, the thinking and text blocks' starts and
+// stops, message_delta, message_stop; at most 7) came through it: id = chars * 8 + steps. Every event
+// advances one of them, so ids strictly increase; and an id alone says exactly how much of the stored
+// reply a client holds and which block it is in. Resuming after id N sends the rest of what is stored
+// and the structure after it: nothing twice, nothing missed. (A tool block's start and stop count as
+// characters so that any number of tool calls fit the 7 steps.)
 import type { ErrorType, FinishReason, StreamEventData, StreamEventName } from "../schemas";
+import { toolHeader } from "./tool-stream";
 import type { ReplyEvent } from "./types";
 
 const STEP_BITS = 8;
@@ -36,7 +39,7 @@ export interface StartInfo {
 }
 
 type DeltaEvent = Extract<ReplyEvent, { type: "content_block_delta" }>;
-/** The events that advance `steps`. */
+/** The events that advance `steps` (or, for a tool block, `chars`). */
 type Structural = Exclude<StreamEventName, "content_block_delta" | "ping" | "error">;
 
 const deltaEvent = (delta: DeltaEvent["data"]["delta"]): DeltaEvent => ({
@@ -56,17 +59,22 @@ export const PING: Extract<ReplyEvent, { type: "ping" }> = { type: "ping", id: n
 export class ReplyEvents {
   private chars = 0;
   private steps = 0;
-  /** Characters of reasoning and text emitted so far (what the calls have consumed, sent or not). */
+  /** Characters of reasoning, text and tool text (tool-stream.ts) consumed so far, sent or not. */
   reasoningLength = 0;
   textLength = 0;
-  private phase: "idle" | "thinking" | "text" | "done" = "idle";
+  toolTextLength = 0;
+  private phase: "idle" | "thinking" | "text" | "tool" | "done" = "idle";
+  /** The open block's index. */
+  private index = 0;
   private readonly skip: number;
   // The per-token hot path allocates nothing: one event object per kind of delta, rewritten for each
   // delta (the consumer reads it before the next one is emitted: see ReplyEvent).
   private readonly textPart = { type: "text_delta" as const, text: "" };
   private readonly thinkingPart = { type: "thinking_delta" as const, thinking: "" };
+  private readonly inputPart = { type: "input_json_delta" as const, partial_json: "" };
   private readonly textDelta = deltaEvent(this.textPart);
   private readonly thinkingDelta = deltaEvent(this.thinkingPart);
+  private readonly inputDelta = deltaEvent(this.inputPart);
 
   constructor(private readonly emit: (event: ReplyEvent) => void, after: Position | null = null) {
     this.skip = after ? eventId(after) : -1;
@@ -98,7 +106,7 @@ export class ReplyEvents {
   }
 
   reasoning(text: string): void {
-    if (!text || this.phase === "done" || this.phase === "text") return;
+    if (!text || this.phase !== "idle" && this.phase !== "thinking") return;
     if (this.phase === "idle") {
       this.phase = "thinking";
       this.structural("content_block_start", { type: "content_block_start", index: 0, content_block: { type: "thinking", thinking: "" } });
@@ -107,24 +115,49 @@ export class ReplyEvents {
     const part = this.advance(text);
     if (part === null) return;
     this.thinkingPart.thinking = part;
-    this.emitDelta(this.thinkingDelta, 0);
+    this.emitDelta(this.thinkingDelta);
   }
 
+  /** Text after a tool call is left out: the blocks' order is thinking, text, tools. */
   text(text: string): void {
-    if (!text || this.phase === "done") return;
+    if (!text || this.phase === "done" || this.phase === "tool") return;
     this.openText();
     this.textLength += text.length;
     const part = this.advance(text);
     if (part === null) return;
     this.textPart.text = part;
-    this.emitDelta(this.textDelta, this.textIndex);
+    this.emitDelta(this.textDelta);
   }
 
-  /** message_delta + message_stop, closing whatever block is open. */
+  /** A tool call's block opens (closing the block before it). */
+  toolStart(id: string, name: string): void {
+    if (this.phase === "done") return;
+    this.toolTextLength += toolHeader(id, name).length;
+    if (this.phase === "tool") this.toolStep({ type: "content_block_stop", index: this.index });
+    else if (this.phase !== "idle") this.structural("content_block_stop", { type: "content_block_stop", index: this.index });
+    if (this.phase !== "idle") this.index++;
+    this.phase = "tool";
+    this.toolStep({ type: "content_block_start", index: this.index, content_block: { type: "tool_use", id, name, input: {} } });
+  }
+
+  /** A piece of the open tool call's input JSON; nothing without one. */
+  toolInput(json: string): void {
+    if (!json || this.phase !== "tool") return;
+    this.toolTextLength += json.length;
+    const part = this.advance(json);
+    if (part === null) return;
+    this.inputPart.partial_json = part;
+    this.emitDelta(this.inputDelta);
+  }
+
+  /** message_delta + message_stop, closing whatever block is open (a reply always has a block). */
   finish(stopReason: FinishReason, outputTokens: number): void {
     if (this.phase === "done") return;
-    this.openText();
-    this.structural("content_block_stop", { type: "content_block_stop", index: this.textIndex });
+    if (this.phase === "tool") this.toolStep({ type: "content_block_stop", index: this.index });
+    else {
+      this.openText();
+      this.structural("content_block_stop", { type: "content_block_stop", index: this.index });
+    }
     this.structural("message_delta", {
       type: "message_delta",
       delta: { stop_reason: stopReason, stop_sequence: null },
@@ -141,19 +174,21 @@ export class ReplyEvents {
     this.emit({ type: "error", id: null, data: { type: "error", error: { type, message } } });
   }
 
-  private hadThinking = false;
-  private get textIndex(): 0 | 1 {
-    return this.hadThinking ? 1 : 0;
-  }
-
   private openText(): void {
     if (this.phase === "text") return;
     if (this.phase === "thinking") {
-      this.hadThinking = true;
       this.structural("content_block_stop", { type: "content_block_stop", index: 0 });
+      this.index = 1;
     }
     this.phase = "text";
-    this.structural("content_block_start", { type: "content_block_start", index: this.textIndex, content_block: { type: "text", text: "" } });
+    this.structural("content_block_start", { type: "content_block_start", index: this.index, content_block: { type: "text", text: "" } });
+  }
+
+  /** A tool block's start or stop: it advances `chars` by one rather than `steps`. */
+  private toolStep(data: StreamEventData<"content_block_start"> | StreamEventData<"content_block_stop">): void {
+    this.chars++;
+    const id = eventId(this.position);
+    if (id > this.skip) this.emit({ type: data.type, id, data } as ReplyEvent);
   }
 
   /** Emits a structural event (one step), with its id, unless the client has it already. */
@@ -174,9 +209,9 @@ export class ReplyEvents {
     return from > 0 ? text.slice(from) : text;
   }
 
-  private emitDelta(event: DeltaEvent, index: 0 | 1): void {
+  private emitDelta(event: DeltaEvent): void {
     event.id = this.chars * STEP_BITS + this.steps;
-    event.data.index = index;
+    event.data.index = this.index;
     this.emit(event);
   }
 }

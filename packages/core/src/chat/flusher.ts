@@ -10,6 +10,7 @@ export type FlushStop = { why: "cancel" } | { why: "settled"; finish_reason: Fin
 export class Flusher {
   private text = "";
   private reasoning = "";
+  private toolText = "";
   private inFlight: Promise<void> | null = null;
   private timer: ReturnType<typeof setInterval> | null = null;
   /** Database writes made (flushes; the final write is the caller's). */
@@ -35,15 +36,21 @@ export class Flusher {
     this.reasoning += text;
   }
 
+  addToolText(text: string): void {
+    this.toolText += text;
+  }
+
   private tick(): void {
     if (this.inFlight) return;
     const text = this.text;
     const reasoning = this.reasoning;
+    const toolText = this.toolText;
     this.text = "";
     this.reasoning = "";
+    this.toolText = "";
     this.writes++;
     this.inFlight = this.store
-      .flushReply(this.replyId, text, reasoning)
+      .flushReply(this.replyId, text, reasoning, toolText)
       .then(
         (r) => {
           if (r?.cancel) this.onStop({ why: "cancel" });
@@ -53,6 +60,7 @@ export class Flusher {
           // Assume it did not land: the next write carries it again, so the stored text has no gap.
           this.text = text + this.text;
           this.reasoning = reasoning + this.reasoning;
+          this.toolText = toolText + this.toolText;
           this.onError(e);
         },
       )
@@ -65,13 +73,14 @@ export class Flusher {
    * Stops the timer and hands back what is not stored yet, once a write in flight is over (a failed one
    * puts its text back into the tail).
    */
-  async close(): Promise<{ text: string; reasoning: string }> {
+  async close(): Promise<{ text: string; reasoning: string; toolText: string }> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.inFlight;
-    const tail = { text: this.text, reasoning: this.reasoning };
+    const tail = { text: this.text, reasoning: this.reasoning, toolText: this.toolText };
     this.text = "";
     this.reasoning = "";
+    this.toolText = "";
     return tail;
   }
 }

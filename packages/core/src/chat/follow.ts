@@ -4,6 +4,7 @@
 import type { StoredReply } from "../ports";
 import { ErrorType } from "../schemas";
 import { PING, ReplyEvents, type Position } from "./events";
+import { replayToolText } from "./tool-stream";
 import type { ReplyDeps, ReplyEvent } from "./types";
 
 export interface FollowOptions {
@@ -29,6 +30,7 @@ const sleep = (ms: number, signal: AbortSignal) =>
 export function renderRow(ev: ReplyEvents, row: StoredReply): void {
   ev.reasoning(row.reasoning.slice(ev.reasoningLength));
   ev.text(row.content.slice(ev.textLength));
+  replayToolText((row.tool_text ?? "").slice(ev.toolTextLength), ev);
   switch (row.finish_reason) {
     case null:
       return;

@@ -14,6 +14,8 @@ export function callModel(deps: Pick<ReplyDeps, "provider">, req: ReplyRequest, 
       max_tokens: plan.outputLimit,
       temperature: req.body.temperature,
       reasoning_effort: req.body.reasoning_effort,
+      tools: req.body.tools,
+      tool_choice: req.body.tool_choice,
       signal: controller.signal,
       onAccepted: accept,
     })

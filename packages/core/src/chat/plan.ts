@@ -38,6 +38,7 @@ export async function planReply(
   served: ModelSnapshot | null,
 ): Promise<ReplyPlan> {
   const { settings } = deps;
+  checkToolChoice(req.body);
   const model = chooseModel(req.body.model, turn.context.conversation.model, settings, served);
   const effort = req.body.reasoning_effort;
   const info = modelInfo(model, served, settings.MODEL_CONTEXT_WINDOWS);
@@ -64,10 +65,14 @@ export async function planReply(
   // The budget never exceeds what the model can read, less the room its reply may take.
   const room = info.context_window === null ? Infinity : info.context_window - outputLimit;
   const budgetTokens = Math.max(1, Math.min(settings.CONTEXT_TOKEN_BUDGET, room));
-  const count = fitsWithoutCounting(system, turn.history, turn.content, budgetTokens)
+  // Tool definitions reach the model as part of its prompt: they take their share of the budget first.
+  const toolsText = toolsPromptText(req.body);
+  const count = fitsWithoutCounting(system, turn.history, turn.content, budgetTokens - Buffer.byteLength(toolsText, "utf8"))
     ? estimateTokens
     : ((await deps.tokenizer?.(model)) ?? estimateTokens);
-  const prompt = buildPrompt(system, turn.history, turn.content, budgetTokens, count);
+  const toolTokens = toolsText ? count(toolsText) : 0;
+  const built = buildPrompt(system, turn.history, turn.content, Math.max(1, budgetTokens - toolTokens), count);
+  const prompt = toolTokens ? { ...built, input_tokens: built.input_tokens + toolTokens } : built;
 
   // The send's worst case (the counted prompt plus the output limit) is reserved by begin_reply in the
   // same round trip, only when it creates the reply: see reservationFor.
@@ -83,6 +88,27 @@ export async function planReply(
     reservation,
     secret,
   };
+}
+
+/**
+ * A choice that names a tool must name one of the send's tools, and "any" needs at least one (422):
+ * the provider would refuse either once the stream has begun.
+ */
+function checkToolChoice(body: ReplyRequest["body"]): void {
+  const choice = body.tool_choice;
+  const names = (body.tools ?? []).map((t) => t.name);
+  if (choice === undefined || choice === "auto" || choice === "none") return;
+  if (choice === "any" && names.length === 0)
+    throw new AppError("validation_error", 'tool_choice "any" needs tools', { fields: [{ path: "body.tool_choice", message: 'needs at least one tool in "tools"' }] });
+  if (typeof choice === "object" && !names.includes(choice.name))
+    throw new AppError("validation_error", `tool_choice names tool "${choice.name}", which is not in tools${names.length ? ` (${names.join(", ")})` : ""}`, {
+      fields: [{ path: "body.tool_choice.name", message: names.length ? `must be one of: ${names.join(", ")}` : 'needs the tool in "tools"' }],
+    });
+}
+
+/** The tool definitions as the prompt carries them, for counting (empty: no tools). */
+function toolsPromptText(body: ReplyRequest["body"]): string {
+  return body.tools?.length ? JSON.stringify(body.tools) : "";
 }
 
 /**

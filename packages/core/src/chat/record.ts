@@ -1,5 +1,5 @@
 // What is stored when a reply ends: token figures, finish reason, timings and metadata.
-import type { toPublicError } from "../errors";
+import { AppError, type toPublicError } from "../errors";
 import type { CompletionEvent } from "../ports";
 import type { FinishReason } from "../schemas";
 import { idempotencyKeyOf } from "./idempotency";
@@ -11,6 +11,7 @@ type Finish = Extract<CompletionEvent, { type: "finish" }>;
 export interface Outcome {
   text: string;
   reasoning: string;
+  toolText: string;
   finish: Finish | null;
   failure: unknown;
   cancelled: boolean;
@@ -35,9 +36,10 @@ export function replyRecord(req: ReplyRequest, plan: ReplyPlan, counter: TokenCo
   if (key) metadata.idempotency_key = key;
   if (plan.retried) metadata.retry_of_user_message = plan.retried.id;
   if (o.publicError) metadata.error = { type: o.publicError.type, message: o.publicError.message };
+  if (o.publicError && o.failure instanceof AppError && o.failure.metadata) Object.assign(metadata, o.failure.metadata);
   const finishReason: FinishReason = o.failure ? (o.cancelled ? "cancelled" : "error") : o.finish!.finish_reason;
   // Reasoning is output: the upstream's completion tokens include it, and so does the estimate.
-  const produced = (o.text ? count(o.text) : 0) + (o.reasoning ? count(o.reasoning) : 0);
+  const produced = (o.text ? count(o.text) : 0) + (o.reasoning ? count(o.reasoning) : 0) + (o.toolText ? count(o.toolText) : 0);
   return {
     token_count: usage ? usage.output_tokens : produced,
     // One figure everywhere: the prompt as sent, as message_start announced it (the upstream's own count,

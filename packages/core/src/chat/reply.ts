@@ -8,6 +8,7 @@ import type { CompletionEvent } from "../ports";
 import type { Message } from "../schemas";
 import { PING, ReplyEvents } from "./events";
 import { Flusher } from "./flusher";
+import { clean, toolHeader } from "./tool-stream";
 import { callModel } from "./model-call";
 import { loadCounter, replyRecord, settleReservation } from "./record";
 import type { KeptTurn } from "./turn-cache";
@@ -30,6 +31,8 @@ interface Branch extends KeptTurn {
 export class Reply implements ReplyStream {
   private text = "";
   private reasoning = "";
+  /** The tool calls so far, as stored (tool-stream.ts). */
+  private toolText = "";
   private finish: Finish | null = null;
   private failure: unknown = null;
   /** performance.now() at the first token. */
@@ -124,9 +127,11 @@ export class Reply implements ReplyStream {
           pending = call.iterator.next();
           continue;
         }
-        // Providers may reuse the event object: take the text before pulling the next event.
-        const piece = e.text;
-        const reasoning = e.type === "reasoning";
+        // Providers may reuse the event object: take what it carries before pulling the next event.
+        const kind = e.type;
+        const id = kind === "tool_use" ? clean(e.id) : "";
+        const name = kind === "tool_use" ? clean(e.name) : "";
+        const piece = kind === "tool_use" ? name : kind === "tool_input" ? clean(e.text) : e.text;
         pending = call.iterator.next();
         if (this.ttft !== null) watchdog.refresh();
         else {
@@ -134,18 +139,31 @@ export class Reply implements ReplyStream {
           clearTimeout(watchdog);
           watchdog = setTimeout(timeout("The model stopped sending tokens"), settings.IDLE_TIMEOUT_MS);
         }
-        // Reasoning after the text began breaks the provider contract; it would not fit the block order.
-        if (!piece || (reasoning && this.text)) continue;
-        this.emitted = true;
-        if (reasoning) {
+        // The blocks' order is thinking, text, tool calls: anything out of that order breaks the
+        // provider contract and is left out, as is input before any call.
+        if (!piece) continue;
+        if (kind === "reasoning") {
+          if (this.text || this.toolText) continue;
           this.reasoning += piece;
           flusher.addReasoning(piece);
           events.reasoning(piece);
-        } else {
+        } else if (kind === "text") {
+          if (this.toolText) continue;
           this.text += piece;
           flusher.addText(piece);
           events.text(piece);
+        } else if (kind === "tool_use") {
+          const header = toolHeader(id, name);
+          this.toolText += header;
+          flusher.addToolText(header);
+          events.toolStart(id, name);
+        } else {
+          if (!this.toolText) continue;
+          this.toolText += piece;
+          flusher.addToolText(piece);
+          events.toolInput(piece);
         }
+        this.emitted = true;
       }
       if (!this.finish) throw new AppError("api_error", "The model stream ended without a finish reason");
     } catch (e) {
@@ -171,15 +189,15 @@ export class Reply implements ReplyStream {
     const { deps, req, plan } = this;
     const cancelled = this.failure === CANCELLED;
     const publicError = this.failure && !cancelled ? toPublicError(this.failure) : null;
-    const partial = this.text !== "" || this.reasoning !== "";
+    const partial = this.text !== "" || this.reasoning !== "" || this.toolText !== "";
     const report = (error: unknown) => deps.onFailure?.({ conversationId: req.conversationId, replyId: plan.replyId, error, partial });
     if (publicError) report(this.failure);
 
     // Without the upstream's usage the figures are counted with the real tokenizer, after the stream
     // (the flusher's heartbeat keeps the row alive while it loads).
     const count = !this.finish?.usage && partial ? await loadCounter(deps, plan.model) : undefined;
-    const { text, reasoning, finish, failure, ttft } = this;
-    const record = replyRecord(req, plan, count, { text, reasoning, finish, failure, cancelled, publicError, ttft });
+    const { text, reasoning, toolText, finish, failure, ttft } = this;
+    const record = replyRecord(req, plan, count, { text, reasoning, toolText, finish, failure, cancelled, publicError, ttft });
     const finalWrite = this.finalWrite(flusher, record, report);
     deps.finishing?.track(req.conversationId, finalWrite);
     if (cancelled) events.finish("cancelled", record.token_count ?? 0);
@@ -205,7 +223,7 @@ export class Reply implements ReplyStream {
   private async finalWrite(flusher: Flusher, record: Outcome, report: (error: unknown) => void): Promise<Message | null> {
     const tail = await flusher.close();
     const [finished] = await Promise.allSettled([
-      this.finishReply({ id: this.plan.replyId, text: tail.text, reasoning: tail.reasoning, ...record }),
+      this.finishReply({ id: this.plan.replyId, text: tail.text, reasoning: tail.reasoning, tool_text: tail.toolText, ...record }),
       settleReservation(this.deps, this.plan, record, report),
     ]);
     if (finished.status === "rejected") throw finished.reason;

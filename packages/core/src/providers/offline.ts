@@ -1,8 +1,10 @@
+import { randomUUID } from "node:crypto";
 import { AppError } from "../errors";
 import type { CompletionEvent, CompletionRequest, ModelProvider } from "../ports";
 import { estimateTokens } from "../chat/prompt";
 import { reasons } from "../models";
 import type { ModelCatalog, ModelSnapshot, ServedModel } from "../model-catalog";
+import type { ToolDefinition } from "../schemas";
 
 export const OFFLINE_MODEL = "offline-echo";
 /** The offline model's window and output cap (its output cap is the most `max_tokens` a send may ask). */
@@ -44,9 +46,10 @@ async function* offlineStream(req: CompletionRequest, delayMs: number): AsyncGen
     ? `(Offline: no model is thinking here.) ${req.model} would reason about the message first, and its thoughts would stream here, apart from the answer.`
     : "";
   const reply = `This is the offline model: set GROQ_API_KEY to talk to ${req.model}. You said: "${quoted}"`;
-  const words = [
+  const tool = toolToCall(req);
+  const words: Exclude<CompletionEvent, { type: "finish" }>[] = [
     ...split(thinking).map((text) => ({ type: "reasoning" as const, text })),
-    ...split(reply).map((text) => ({ type: "text" as const, text })),
+    ...(tool ? playCall(tool) : split(reply).map((text) => ({ type: "text" as const, text }))),
   ];
   const limit = req.max_tokens;
   let sent = 0;
@@ -61,13 +64,66 @@ async function* offlineStream(req: CompletionRequest, delayMs: number): AsyncGen
   const input = req.messages.reduce((n, m) => n + estimateTokens(m.content), 0);
   yield {
     type: "finish",
-    finish_reason: sent < words.length ? "max_tokens" : "end_turn",
+    finish_reason: sent < words.length ? "max_tokens" : tool ? "tool_use" : "end_turn",
     usage: { input_tokens: input, output_tokens: sent, estimated: true },
     metadata: { provider: "offline" },
   };
 }
 
 const split = (text: string) => (text ? text.split(/(?<= )/) : []);
+
+/**
+ * The tool the offline model calls: with tools offered (and not turned off by tool_choice "none"), the
+ * one tool_choice names, else the first. It calls one on every turn, so a client's tool loop can be
+ * tried end to end without a key.
+ */
+function toolToCall(req: CompletionRequest): ToolDefinition | null {
+  const tools = req.tools ?? [];
+  if (!tools.length || req.tool_choice === "none") return null;
+  const choice = req.tool_choice;
+  return (typeof choice === "object" ? tools.find((t) => t.name === choice.name) : undefined) ?? tools[0]!;
+}
+
+/** A call of `tool` with arguments its schema accepts, streamed as a model would: its input JSON in pieces. */
+function playCall(tool: ToolDefinition): Exclude<CompletionEvent, { type: "finish" }>[] {
+  const json = JSON.stringify(sampleOf(tool.input_schema));
+  const pieces = json.match(/[\s\S]{1,8}/g) ?? [];
+  return [
+    { type: "tool_use", id: `toolu_offline_${randomUUID().replaceAll("-", "")}`, name: tool.name },
+    ...pieces.map((text) => ({ type: "tool_input" as const, text })),
+  ];
+}
+
+/**
+ * A value the schema accepts in the simple cases: its default, its first enum value or const, else a
+ * plain value of its type; an object gets its required properties, each filled the same way.
+ */
+export function sampleOf(schema: unknown): unknown {
+  if (typeof schema !== "object" || schema === null) return null;
+  const s = schema as Record<string, unknown>;
+  if ("default" in s) return s.default;
+  if ("const" in s) return s.const;
+  if (Array.isArray(s.enum) && s.enum.length) return s.enum[0];
+  const type = Array.isArray(s.type) ? s.type[0] : s.type;
+  switch (type) {
+    case "object": {
+      const properties = (typeof s.properties === "object" && s.properties !== null ? s.properties : {}) as Record<string, unknown>;
+      const required = Array.isArray(s.required) ? s.required.filter((r): r is string => typeof r === "string") : [];
+      return Object.fromEntries(required.map((name) => [name, sampleOf(properties[name] ?? {})]));
+    }
+    case "array":
+      return typeof s.minItems === "number" && s.minItems > 0 ? Array.from({ length: s.minItems }, () => sampleOf(s.items)) : [];
+    case "string":
+      return "example";
+    case "integer":
+    case "number":
+      return typeof s.minimum === "number" ? s.minimum : 0;
+    case "boolean":
+      return false;
+    default:
+      return null;
+  }
+}
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {

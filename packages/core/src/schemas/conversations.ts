@@ -1,9 +1,10 @@
 import * as z from "zod";
 import { REASONING_EFFORTS } from "../reasoning-efforts";
 import { PageQuery, Timestamp, Uuid, noNul, pageOf } from "./common";
+import { ToolUseBlock } from "./tools";
 
 export const MessageRole = z.enum(["user", "assistant"]);
-export const FinishReason = z.enum(["end_turn", "max_tokens", "cancelled", "error"]);
+export const FinishReason = z.enum(["end_turn", "max_tokens", "tool_use", "cancelled", "error"]);
 export type FinishReason = z.infer<typeof FinishReason>;
 
 export const Message = z.object({
@@ -14,6 +15,10 @@ export const Message = z.object({
   reasoning: z
     .string()
     .describe("The model's reasoning before its answer ('' when it did not reason); never put back into a prompt"),
+  tool_use: z
+    .array(ToolUseBlock)
+    .optional()
+    .describe('The tools a reply called, in order (absent when it called none); it then ends with finish_reason "tool_use"'),
   model: z.string().nullable(),
   token_count: z.number().int().nullable().describe("Tokens in this message (output tokens for a reply)"),
   input_tokens: z.number().int().nullable().describe("Prompt tokens the model read to produce this reply"),

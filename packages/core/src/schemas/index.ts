@@ -3,4 +3,5 @@ export * from "./auth";
 export * from "./conversations";
 export * from "./stream";
 export * from "./stream-events";
+export * from "./tools";
 export * from "./usage";

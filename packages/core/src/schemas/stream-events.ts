@@ -3,7 +3,7 @@ import { ErrorType, Uuid } from "./common";
 
 // The SSE payloads of the stream endpoint: Anthropic's Messages streaming sequence, plus
 // `conversation_id` on the message, so clients written for that API read ours unchanged.
-export const StopReason = z.enum(["end_turn", "max_tokens", "cancelled", "error"]);
+export const StopReason = z.enum(["end_turn", "max_tokens", "tool_use", "cancelled", "error"]);
 
 export const MessageStartEvent = z.object({
   type: z.literal("message_start"),
@@ -19,15 +19,17 @@ export const MessageStartEvent = z.object({
     usage: z.object({ input_tokens: z.number().int(), output_tokens: z.number().int() }),
   }),
 });
-// A reasoning model's reply is two blocks: its thinking at index 0, then the text at index 1. Any other
-// reply is the text block alone, at index 0.
-const BlockIndex = z.union([z.literal(0), z.literal(1)]);
+// A reply's blocks, in order: a reasoning model's thinking, then the text, then the tools it calls
+// (one block each). A reply without tool calls always has its text block, a reply with some only when
+// it wrote text before them.
+const BlockIndex = z.number().int().min(0);
 export const ContentBlockStartEvent = z.object({
   type: z.literal("content_block_start"),
   index: BlockIndex,
   content_block: z.union([
     z.object({ type: z.literal("text"), text: z.literal("") }),
     z.object({ type: z.literal("thinking"), thinking: z.literal("") }),
+    z.object({ type: z.literal("tool_use"), id: z.string(), name: z.string(), input: z.object({}).strict() }),
   ]),
 });
 export const ContentBlockDeltaEvent = z.object({
@@ -36,6 +38,7 @@ export const ContentBlockDeltaEvent = z.object({
   delta: z.union([
     z.object({ type: z.literal("text_delta"), text: z.string() }),
     z.object({ type: z.literal("thinking_delta"), thinking: z.string() }),
+    z.object({ type: z.literal("input_json_delta"), partial_json: z.string() }),
   ]),
 });
 export const ContentBlockStopEvent = z.object({ type: z.literal("content_block_stop"), index: BlockIndex });

@@ -5,6 +5,7 @@
 import * as z from "zod";
 import { REASONING_EFFORTS } from "../reasoning-efforts";
 import { Uuid, noNul } from "./common";
+import { ToolChoice, Tools } from "./tools";
 
 export const StreamRequest = z.object({
   content: noNul(z.string().min(1).max(32_000)),
@@ -23,6 +24,8 @@ export const StreamRequest = z.object({
     .enum(REASONING_EFFORTS)
     .optional()
     .describe("How hard a reasoning model thinks; only values the model lists in GET /api/v1/models (422 otherwise)"),
+  tools: Tools.optional(),
+  tool_choice: ToolChoice.optional(),
   parent_id: Uuid.nullable()
     .optional()
     .describe(

@@ -36,14 +36,15 @@ export function renderMarkdown(conversation: Conversation, messages: Message[]):
   for (const m of messages) {
     out.push(m.role === "user" ? "## User" : `## Assistant${m.model ? ` (${m.model})` : ""}`, "");
     if (m.reasoning) out.push("<details>", "<summary>Reasoning</summary>", "", m.reasoning, "", "</details>", "");
-    out.push(m.content || "_(no text)_", "");
+    if (m.content || !m.tool_use?.length) out.push(m.content || "_(no text)_", "");
+    for (const t of m.tool_use ?? []) out.push(`**Tool call** \`${t.name}\` (${t.id})`, "", "```json", JSON.stringify(t.input, null, 2), "```", "");
     if (m.role === "assistant" && m.finish_reason && m.finish_reason !== "end_turn") out.push(`_(${stopNote(m.finish_reason)})_`, "");
   }
   return `${out.join("\n").trimEnd()}\n`;
 }
 
 const stopNote = (reason: NonNullable<Message["finish_reason"]>) =>
-  ({ max_tokens: "stopped at the token limit", cancelled: "stopped by the user", error: "the reply failed", end_turn: "" })[reason];
+  ({ max_tokens: "stopped at the token limit", tool_use: "waiting for tool results", cancelled: "stopped by the user", error: "the reply failed", end_turn: "" })[reason];
 
 const oneLine = (s: string) => s.replace(/\s+/g, " ").trim();
 

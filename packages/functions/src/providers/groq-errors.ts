@@ -36,6 +36,16 @@ export function toAppError(e: unknown, model?: string): AppError {
     );
   if (status === 404)
     return new AppError("api_error", "The model is not available from the model provider", { status: 502, expose: true, cause: e });
+  // The model wrote a call that does not parse or fit the tools (Groq's 400 tool_use_failed): the
+  // reply failed, not the request, and what the model wrote is kept with the stored reply.
+  const failed = toolUseFailed(e);
+  if (failed !== null)
+    return new AppError("api_error", "The model wrote a tool call that does not fit the tools offered", {
+      status: 502,
+      expose: true,
+      cause: e,
+      metadata: { failed_generation: failed.slice(0, MAX_FAILED_GENERATION) },
+    });
   if (status === 400 || status === 413 || status === 422)
     return new AppError("invalid_request_error", "The model provider rejected the request", { status: 400, expose: true, cause: e });
   // 498 is Groq's "flex tier at capacity".
@@ -70,4 +80,16 @@ function inStreamKind(e: InstanceType<typeof Groq.APIError>): "rate_limit" | "ov
   if (/rate_limit/.test(tag)) return "rate_limit";
   if (/overloaded|unavailable|capacity/.test(tag)) return "overloaded";
   return "other";
+}
+
+/** Keeps the stored reply's metadata well inside its 64 KiB. */
+const MAX_FAILED_GENERATION = 16_000;
+
+/** The model's failed generation of a 400 tool_use_failed, else null. */
+function toolUseFailed(e: InstanceType<typeof Groq.APIError>): string | null {
+  if (e.status !== 400) return null;
+  const body = e.error as { error?: { code?: unknown; failed_generation?: unknown }; code?: unknown; failed_generation?: unknown } | undefined;
+  const err = body?.error ?? body;
+  if (err?.code !== "tool_use_failed") return null;
+  return typeof err.failed_generation === "string" ? err.failed_generation : "";
 }

@@ -3,6 +3,7 @@ import type { ChatCompletionChunk } from "groq-sdk/resources/chat/completions";
 import { AppError, modelTraits, type CompletionEvent, type CompletionRequest, type Config, type ModelProvider, type TextAnswer } from "@conversation-api/core";
 import { isRateLimited, toAppError } from "./groq-errors";
 import { groqModelCatalog } from "./groq-models";
+import { ToolCallReader, groqToolParams } from "./groq-tools";
 import { nextWait, retryAfterMs, sleep, type RetryPolicy } from "./retry";
 import { bodyOf, SseChunkReader } from "./sse-chunks";
 
@@ -60,7 +61,7 @@ async function groqOnce(client: Groq, req: Omit<CompletionRequest, "onAccepted" 
   }
 }
 
-const FINISH: Record<string, "end_turn" | "max_tokens"> = { stop: "end_turn", length: "max_tokens", tool_calls: "end_turn" };
+const FINISH: Record<string, "end_turn" | "max_tokens" | "tool_use"> = { stop: "end_turn", length: "max_tokens", tool_calls: "tool_use" };
 
 /** Usage as Groq reports it: token counts plus its timings, in seconds, and the reasoning share of the output. */
 type GroqUsage = Partial<Record<(typeof USAGE_FIELDS)[number], number>> & {
@@ -96,6 +97,7 @@ async function* groqStream(client: Groq, policy: RetryPolicy, req: CompletionReq
     let usage: GroqUsage | null = null;
     let usageSource: "x_groq" | "usage" | null = null;
     let requestId: string | null = null;
+    const toolCalls = new ToolCallReader();
     try {
       // groq-sdk sends the request and turns an error status into its APIError; the body is ours to read.
       const response = await client.chat.completions
@@ -110,6 +112,7 @@ async function* groqStream(client: Groq, policy: RetryPolicy, req: CompletionReq
             ...(req.top_p !== undefined ? { top_p: req.top_p } : {}),
             ...(req.stop !== undefined ? { stop: req.stop } : {}),
             ...reasoningParams,
+            ...groqToolParams(req),
           },
           { signal: req.signal },
         )
@@ -135,6 +138,13 @@ async function* groqStream(client: Groq, policy: RetryPolicy, req: CompletionReq
               sentText = true;
               textEvent.text = text;
               yield textEvent;
+            }
+            const calls = choice.delta.tool_calls;
+            if (calls) {
+              for (const event of toolCalls.read(calls)) {
+                sentText = true;
+                yield event;
+              }
             }
             if (choice.finish_reason) finish = choice.finish_reason;
           }

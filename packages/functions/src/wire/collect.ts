@@ -25,7 +25,7 @@ export async function collectReply(reply: ReplyStream, signal: AbortSignal): Pro
         break;
       case "content_block_delta":
         if (e.data.delta.type === "text_delta") out.text += e.data.delta.text;
-        else out.thinking += e.data.delta.thinking;
+        else if (e.data.delta.type === "thinking_delta") out.thinking += e.data.delta.thinking;
         break;
       case "message_delta":
         out.stop_reason = e.data.delta.stop_reason;

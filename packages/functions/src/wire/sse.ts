@@ -24,7 +24,9 @@ export function encodeSse(event: ReplyEvent): string {
       const { index, delta } = event.data;
       return delta.type === "text_delta"
         ? `id: ${event.id}\nevent: content_block_delta\ndata: {"type":"content_block_delta","index":${index},"delta":{"type":"text_delta","text":${JSON.stringify(delta.text)}}}\n\n`
-        : `id: ${event.id}\nevent: content_block_delta\ndata: {"type":"content_block_delta","index":${index},"delta":{"type":"thinking_delta","thinking":${JSON.stringify(delta.thinking)}}}\n\n`;
+        : delta.type === "thinking_delta"
+          ? `id: ${event.id}\nevent: content_block_delta\ndata: {"type":"content_block_delta","index":${index},"delta":{"type":"thinking_delta","thinking":${JSON.stringify(delta.thinking)}}}\n\n`
+          : `id: ${event.id}\nevent: content_block_delta\ndata: {"type":"content_block_delta","index":${index},"delta":{"type":"input_json_delta","partial_json":${JSON.stringify(delta.partial_json)}}}\n\n`;
     }
     case "ping":
       return PING_FRAME;

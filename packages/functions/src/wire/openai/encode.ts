@@ -31,6 +31,8 @@ export function openaiEncoder(opts: OpenAIEncoderOptions): (event: ReplyEvent) =
       }
       case "content_block_delta": {
         const d = event.data.delta;
+        // Tool calls are not carried in this format yet (the native stream has them).
+        if (d.type === "input_json_delta") return "";
         return d.type === "text_delta"
           ? `${head}[{"index":0,"delta":{"content":${JSON.stringify(d.text)}},"logprobs":null,"finish_reason":null}]}\n\n`
           : `${head}[{"index":0,"delta":{"reasoning":${JSON.stringify(d.thinking)}},"logprobs":null,"finish_reason":null}]}\n\n`;

@@ -25,11 +25,11 @@ export const DONE = "data: [DONE]\n\n";
 const KEEP_ALIVE = ": keep-alive\n\n";
 
 /** Our stop reasons as the protocol's finish reasons; a cancelled reply is "other" (its metadata says cancelled). */
-const FINISH_REASON: Record<string, string> = { end_turn: "stop", max_tokens: "length", cancelled: "other", error: "error" };
+const FINISH_REASON: Record<string, string> = { end_turn: "stop", max_tokens: "length", tool_use: "tool-calls", cancelled: "other", error: "error" };
 
 const part = (value: unknown) => `data: ${JSON.stringify(value)}\n\n`;
 
-type Kind = "reasoning" | "text";
+type Kind = "reasoning" | "text" | "tool";
 
 /**
  * A new encoder for one reply: it remembers which kind of block each index opened (a stop names only
@@ -45,6 +45,8 @@ export function uiStreamEncoder(): (event: ReplyEvent) => string {
       case "content_block_delta": {
         // One per token: a template rather than an object to serialise (the same bytes).
         const { index, delta } = event.data;
+        // Tool calls are not carried in this format yet (the native stream has them).
+        if (delta.type === "input_json_delta") return "";
         return delta.type === "text_delta"
           ? `data: {"type":"text-delta","id":"${index}","delta":${JSON.stringify(delta.text)}}\n\n`
           : `data: {"type":"reasoning-delta","id":"${index}","delta":${JSON.stringify(delta.thinking)}}\n\n`;
@@ -55,6 +57,10 @@ export function uiStreamEncoder(): (event: ReplyEvent) => string {
       }
       case "content_block_start": {
         const { index, content_block } = event.data;
+        if (content_block.type === "tool_use") {
+          kinds[index] = "tool";
+          return "";
+        }
         const kind: Kind = content_block.type === "thinking" ? "reasoning" : "text";
         kinds[index] = kind;
         open = index;
@@ -62,6 +68,7 @@ export function uiStreamEncoder(): (event: ReplyEvent) => string {
       }
       case "content_block_stop": {
         const { index } = event.data;
+        if (kinds[index] === "tool") return "";
         open = null;
         return `data: {"type":"${kinds[index] ?? "text"}-end","id":"${index}"}\n\n`;
       }

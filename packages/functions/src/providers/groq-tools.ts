@@ -1,0 +1,58 @@
+// Client tools in Groq's (OpenAI's) shapes: each definition becomes a `function` tool whose
+// `parameters` is the input schema, Anthropic's choices map onto OpenAI's ("any" is "required"), and
+// the streamed `delta.tool_calls` fragments become the provider port's tool events.
+import { randomUUID } from "node:crypto";
+import { AppError, type CompletionEvent, type CompletionRequest, type ToolChoice } from "@conversation-api/core";
+
+type GroqToolChoice = "auto" | "required" | "none" | { type: "function"; function: { name: string } };
+
+function groqToolChoice(choice: ToolChoice): GroqToolChoice {
+  if (choice === "any") return "required";
+  if (typeof choice === "string") return choice;
+  return { type: "function", function: { name: choice.name } };
+}
+
+/** The request fields that offer the tools; none when there are none to offer. */
+export function groqToolParams(req: Pick<CompletionRequest, "tools" | "tool_choice">) {
+  if (!req.tools?.length) return {};
+  return {
+    tools: req.tools.map((t) => ({
+      type: "function" as const,
+      function: { name: t.name, ...(t.description !== undefined ? { description: t.description } : {}), parameters: t.input_schema },
+    })),
+    ...(req.tool_choice !== undefined ? { tool_choice: groqToolChoice(req.tool_choice) } : {}),
+  };
+}
+
+/** One `delta.tool_calls` entry as it streams: the first piece of a call has its id and name. */
+export interface ToolCallFragment {
+  index: number;
+  id?: string | undefined;
+  function?: { name?: string | undefined; arguments?: string | undefined } | undefined;
+}
+
+type ToolEvent = Extract<CompletionEvent, { type: "tool_use" | "tool_input" }>;
+
+/**
+ * Turns the fragments into one call after another: a new `index` opens a call, later pieces of it
+ * append to its input. Groq streams parallel calls in index order; a piece of a call that is no longer
+ * the latest would have to be re-ordered after the fact, so it is refused as a broken stream.
+ */
+export class ToolCallReader {
+  private current = -1;
+
+  *read(fragments: ToolCallFragment[]): Generator<ToolEvent> {
+    for (const f of fragments) {
+      if (f.index > this.current) {
+        this.current = f.index;
+        const name = f.function?.name;
+        if (!name) throw new AppError("api_error", "The model started a tool call without its name", { status: 502, expose: true });
+        yield { type: "tool_use", id: f.id || `call_${randomUUID().replaceAll("-", "")}`, name };
+      } else if (f.index < this.current) {
+        throw new AppError("api_error", "The model interleaved its tool calls", { status: 502, expose: true });
+      }
+      const args = f.function?.arguments;
+      if (args) yield { type: "tool_input", text: args };
+    }
+  }
+}
