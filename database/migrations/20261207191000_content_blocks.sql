@@ -3,15 +3,18 @@
 -- tools, finish_reason 'tool_use'. As database/schema/10_tables.sql, 50_replies.sql and
 -- 90_privileges.sql declare them.
 
-alter table public.messages add column tool_text text not null default '';
+-- Written so a database that already has them (one built from database/schema/ without a record of
+-- migrations) takes this file as well.
+alter table public.messages add column if not exists tool_text text not null default '';
+alter table public.messages drop constraint if exists messages_tool_text_len;
 alter table public.messages
   add constraint messages_tool_text_len check (char_length(tool_text) <= case when role = 'user' then 0 else 1000000 end);
-alter table public.messages drop constraint messages_finish_reason_check;
+alter table public.messages drop constraint if exists messages_finish_reason_check;
 alter table public.messages
   add constraint messages_finish_reason_check check (finish_reason in ('end_turn', 'max_tokens', 'tool_use', 'cancelled', 'error'));
 
-drop function public.flush_reply(uuid, text, text);
-drop function public.finish_reply(uuid, text, text, integer, integer, text, integer, integer, jsonb);
+drop function if exists public.flush_reply(uuid, text, text);
+drop function if exists public.finish_reply(uuid, text, text, integer, integer, text, integer, integer, jsonb);
 
 -- settle_stale_replies(p_conversation_id uuid, p_stale_ms integer) returns integer
 --   Marks the caller's streaming replies in that conversation (all of them when null) whose heartbeat
@@ -278,7 +281,7 @@ $$;
 --   Appends to a streaming reply (its text, reasoning and tool calls) and refreshes its heartbeat. Returns {"finish_reason", "cancel"}:
 --   the producer stops when cancel is true or when the reply was settled under it (finish_reason set).
 --   null when the reply is not the caller's.
-create function public.flush_reply(p_id uuid, p_text text, p_reasoning text, p_tool_text text default '')
+create or replace function public.flush_reply(p_id uuid, p_text text, p_reasoning text, p_tool_text text default '')
 returns jsonb
 language plpgsql
 volatile
@@ -310,7 +313,7 @@ $$;
 --   The producer's last write: appends the unflushed tail and settles the reply. A reply a reader
 --   already settled as error keeps that finish_reason (its text still gets the tail). null when the
 --   reply is not the caller's.
-create function public.finish_reply(
+create or replace function public.finish_reply(
   p_id            uuid,
   p_text          text,
   p_reasoning     text,
