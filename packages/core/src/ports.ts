@@ -285,10 +285,22 @@ export interface Store {
 
 // ---- model provider ----
 
-export interface ChatTurn {
-  role: "system" | "user" | "assistant";
-  content: string;
+/** A tool call the model made, as it goes back to the model in a later prompt: its input as the JSON text it wrote. */
+export interface ChatToolCall {
+  id: string;
+  name: string;
+  input: string;
 }
+
+/**
+ * One message of a prompt. Every turn has `content`, so what only reads text (counting, the offline
+ * model) needs no case for tools; an assistant turn that called tools carries them (its text may be
+ * empty), and a tool's result is a turn of its own answering the call it names, as Groq takes them.
+ */
+export type ChatTurn =
+  | { role: "system" | "user"; content: string }
+  | { role: "assistant"; content: string; tool_calls?: ChatToolCall[] | undefined }
+  | { role: "tool"; tool_use_id: string; content: string; is_error?: boolean | undefined };
 
 export interface CompletionRequest {
   model: string;

@@ -76,5 +76,12 @@ export function fitsWithoutCounting(
 
 /** Tokens of a built prompt, with the chat template's overhead, as `buildPrompt` counts them. */
 export function countPrompt(messages: ChatTurn[], count: TokenCounter): number {
-  return messages.reduce((n, m) => n + count(m.content) + MESSAGE_OVERHEAD_TOKENS, PROMPT_OVERHEAD_TOKENS);
+  return messages.reduce((n, m) => n + countTurn(m, count), PROMPT_OVERHEAD_TOKENS);
+}
+
+/** One turn's tokens with its template overhead: its text, and the name and input of each tool call it carries. */
+export function countTurn(m: ChatTurn, count: TokenCounter): number {
+  let n = count(m.content) + MESSAGE_OVERHEAD_TOKENS;
+  if (m.role === "assistant" && m.tool_calls) for (const c of m.tool_calls) n += count(c.name) + count(c.input) + MESSAGE_OVERHEAD_TOKENS;
+  return n;
 }

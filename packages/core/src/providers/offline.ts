@@ -40,12 +40,16 @@ export function createOfflineProvider(opts: { tokenDelayMs: number }): ModelProv
 }
 
 async function* offlineStream(req: CompletionRequest, delayMs: number): AsyncGenerator<CompletionEvent> {
-  const last = req.messages.at(-1)?.content ?? "";
+  const lastTurn = req.messages.at(-1);
+  const last = lastTurn?.content ?? "";
   const quoted = last.length > 200 ? `${last.slice(0, 200)}…` : last;
   const thinking = reasons(req.model, req.reasoning_effort)
     ? `(Offline: no model is thinking here.) ${req.model} would reason about the message first, and its thoughts would stream here, apart from the answer.`
     : "";
-  const reply = `This is the offline model: set GROQ_API_KEY to talk to ${req.model}. You said: "${quoted}"`;
+  const reply =
+    lastTurn?.role === "tool"
+      ? `This is the offline model: set GROQ_API_KEY to talk to ${req.model}. The tool ${lastTurn.is_error ? "failed with" : "returned"}: "${quoted}"`
+      : `This is the offline model: set GROQ_API_KEY to talk to ${req.model}. You said: "${quoted}"`;
   const tool = toolToCall(req);
   const words: Exclude<CompletionEvent, { type: "finish" }>[] = [
     ...split(thinking).map((text) => ({ type: "reasoning" as const, text })),
@@ -74,12 +78,12 @@ const split = (text: string) => (text ? text.split(/(?<= )/) : []);
 
 /**
  * The tool the offline model calls: with tools offered (and not turned off by tool_choice "none"), the
- * one tool_choice names, else the first. It calls one on every turn, so a client's tool loop can be
- * tried end to end without a key.
+ * one tool_choice names, else the first. It calls one on every turn that does not answer a tool's
+ * result, and answers a result from it, so a client's tool loop can be tried end to end without a key.
  */
 function toolToCall(req: CompletionRequest): ToolDefinition | null {
   const tools = req.tools ?? [];
-  if (!tools.length || req.tool_choice === "none") return null;
+  if (!tools.length || req.tool_choice === "none" || req.messages.at(-1)?.role === "tool") return null;
   const choice = req.tool_choice;
   return (typeof choice === "object" ? tools.find((t) => t.name === choice.name) : undefined) ?? tools[0]!;
 }

@@ -2,7 +2,7 @@
 // `parameters` is the input schema, Anthropic's choices map onto OpenAI's ("any" is "required"), and
 // the streamed `delta.tool_calls` fragments become the provider port's tool events.
 import { randomUUID } from "node:crypto";
-import { AppError, type CompletionEvent, type CompletionRequest, type ToolChoice } from "@conversation-api/core";
+import { AppError, type ChatTurn, type CompletionEvent, type CompletionRequest, type ToolChoice } from "@conversation-api/core";
 
 type GroqToolChoice = "auto" | "required" | "none" | { type: "function"; function: { name: string } };
 
@@ -22,6 +22,30 @@ export function groqToolParams(req: Pick<CompletionRequest, "tools" | "tool_choi
     })),
     ...(req.tool_choice !== undefined ? { tool_choice: groqToolChoice(req.tool_choice) } : {}),
   };
+}
+
+type GroqMessage =
+  | { role: "system" | "user"; content: string }
+  | { role: "assistant"; content: string | null; tool_calls?: { id: string; type: "function"; function: { name: string; arguments: string } }[] }
+  | { role: "tool"; tool_call_id: string; content: string };
+
+/**
+ * The prompt in Groq's shape: an assistant turn's calls as `tool_calls`, a result as a `tool` message
+ * (an error result says so in its text, as Groq has no flag for it). A prompt without tools is passed
+ * as it is, so the common send builds nothing new.
+ */
+export function groqMessages(turns: ChatTurn[]): GroqMessage[] {
+  if (!turns.some((t) => t.role === "tool" || (t.role === "assistant" && t.tool_calls?.length))) return turns as GroqMessage[];
+  return turns.map((t): GroqMessage => {
+    if (t.role === "tool") return { role: "tool", tool_call_id: t.tool_use_id, content: t.is_error ? `Error: ${t.content}` : t.content };
+    if (t.role === "assistant" && t.tool_calls?.length)
+      return {
+        role: "assistant",
+        content: t.content || null,
+        tool_calls: t.tool_calls.map((c) => ({ id: c.id, type: "function", function: { name: c.name, arguments: c.input || "{}" } })),
+      };
+    return { role: t.role, content: t.content };
+  });
 }
 
 /** One `delta.tool_calls` entry as it streams: the first piece of a call has its id and name. */

@@ -3,7 +3,7 @@ import type { ChatCompletionChunk } from "groq-sdk/resources/chat/completions";
 import { AppError, modelTraits, type CompletionEvent, type CompletionRequest, type Config, type ModelProvider, type TextAnswer } from "@conversation-api/core";
 import { isRateLimited, toAppError } from "./groq-errors";
 import { groqModelCatalog } from "./groq-models";
-import { ToolCallReader, groqToolParams } from "./groq-tools";
+import { ToolCallReader, groqMessages, groqToolParams } from "./groq-tools";
 import { nextWait, retryAfterMs, sleep, type RetryPolicy } from "./retry";
 import { bodyOf, SseChunkReader } from "./sse-chunks";
 
@@ -46,7 +46,7 @@ async function groqOnce(client: Groq, req: Omit<CompletionRequest, "onAccepted" 
     const r = await client.chat.completions.create(
       {
         model: req.model,
-        messages: req.messages,
+        messages: groqMessages(req.messages),
         stream: false,
         max_completion_tokens: req.max_tokens,
         ...reasoningParams,
@@ -104,7 +104,7 @@ async function* groqStream(client: Groq, policy: RetryPolicy, req: CompletionReq
         .create(
           {
             model: req.model,
-            messages: req.messages,
+            messages: groqMessages(req.messages),
             stream: true,
             // groq-sdk marks `max_tokens` deprecated in favour of this.
             max_completion_tokens: req.max_tokens,
