@@ -387,7 +387,9 @@ export function describeDatabaseChecks(name: string, getSql: () => SqlClient, fr
         await sql.exec(`create function public.${f} returns integer language sql as 'select 1';
                         grant execute on function public.${f} to authenticated;`);
       }
-      await sql.exec(readMigrations()[0]!.sql);
+      // The baseline and then every later migration, as a database is brought forward: the baseline
+      // alone would put back the signatures later migrations replaced, beside theirs.
+      for (const m of readMigrations()) await sql.exec(m.sql);
       const left = await sql.query("select proname from pg_proc where pronamespace = 'public'::regnamespace and proname = any($1)", [
         ["append_user_message", "append_assistant_message", "tokens_used_since"],
       ]);
@@ -548,7 +550,7 @@ export function describeDatabaseChecks(name: string, getSql: () => SqlClient, fr
     });
 
     it("re-applies the baseline migration to an existing database without error or data loss", async () => {
-      await sql.exec(readMigrations()[0]!.sql);
+      for (const m of readMigrations()) await sql.exec(m.sql);
       expect(await migrate(sql)).toEqual({ applied: [] });
       const [row] = await sql.query<{ n: number }>("select count(*) as n from conversations where id = any($1)", [[convA, convB]]);
       expect(row!.n).toBe(2);
