@@ -1,7 +1,8 @@
 // The tool loop on the native API (stored conversations), on PGlite: tools → tool_use → tool_result →
-// the final text, with Groq's request checked (loop-scenario.ts); each way a message's tool results can
-// fail to answer the reply it follows is a 422 that stores nothing; and the offline model's loop without
-// a key (it calls, then answers from the result).
+// the final text, with Groq's request checked (loop-scenario.ts), and again on a regenerate; each way a
+// message's tool results can fail to answer the reply it follows is a 422 that stores nothing, and an
+// Idempotency-Key names the results; and the offline model's loop without a key (it calls, then answers
+// from the result).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { reply } from "../fixtures/groq-server";
 import { startApp, type TestApp } from "../support/app";
@@ -22,6 +23,34 @@ afterAll(() => h.close());
 describe("the tool loop", () => {
   it("continues a reply that called tools from their results, Groq getting tool_calls and tool messages and no reasoning", async () => {
     await toolLoop(h.groq, api, api, token);
+  });
+
+  it("regenerates the answer to a message of results from the same calls and results", async () => {
+    const conv = await newConversation(api, token);
+    enqueueCalls(h.groq, "call_r1", "call_r2");
+    await readSse(await stream(api, conv, token, { content: "Weather and time?", tools }));
+    const content = [
+      { type: "tool_result", tool_use_id: "call_r1", content: "fog" },
+      { type: "tool_result", tool_use_id: "call_r2", content: "dawn", is_error: true },
+    ];
+    h.groq.enqueue(reply(["Foggy."], { prompt_tokens: 50, completion_tokens: 1 }));
+    await readSse(await stream(api, conv, token, { content, tools }));
+    const sent = h.groq.requests.at(-1)!.body.messages;
+    const last = (await messages(api, token, conv)).at(-1);
+    h.groq.enqueue(reply(["Still foggy."], { prompt_tokens: 50, completion_tokens: 2 }));
+    const res = await fetch(`${api}/conversations/${conv}/messages/${last.id}/regenerate`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ tools }),
+    });
+    expect(res.status).toBe(200);
+    expect(textOf(await readSse(res))).toBe("Still foggy.");
+    const again = h.groq.requests.at(-1)!.body.messages;
+    expect(again).toEqual(sent);
+    expect(again.slice(-2)).toEqual([
+      { role: "tool", tool_call_id: "call_r1", content: "fog" },
+      { role: "tool", tool_call_id: "call_r2", content: "Error: dawn" },
+    ]);
   });
 
   it("after a reply that called tools, refuses with a 422 and stores nothing: results it did not call, calls left unanswered, duplicates", async () => {
