@@ -788,6 +788,12 @@ async function send() {
     return hint(`That message is ${over.toLocaleString("en")} ${over === 1 ? "character" : "characters"} too long: the limit is ${state.maxChars.toLocaleString("en")}.`);
   }
   if (state.streaming) return hint("A reply is still being written: wait for it or press Stop.");
+  // The API takes no other message until every call of the last reply has its result.
+  const waiting = pending && pending.root.isConnected && pending.root.querySelector(".tool-answer textarea");
+  if (waiting) {
+    waiting.focus();
+    return hint("The reply is waiting for tool results: answer them above first.");
+  }
   await submit(text, {}, { fromComposer: true });
 }
 
