@@ -8,7 +8,7 @@ import { createRequire } from "node:module";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TestApp } from "../../../tests/support/app";
-import { browserMissing, launchBrowser, openPlayground, registerInPage, sendInPage, startPlayground } from "../../../tests/support/browser";
+import { browserMissing, launchBrowser, layoutProblems, openPlayground, registerInPage, sendInPage, startPlayground } from "../../../tests/support/browser";
 import { call, readSse, stream } from "../../../tests/support/http";
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
@@ -118,6 +118,7 @@ describe.skipIf(missing)("playground tools in Chromium", { timeout: 90_000 }, ()
     };
     await check();
     expect(await axeViolations(page)).toEqual([]);
+    expect(await layoutProblems(page)).toEqual({ small: [], sideways: 0 });
 
     await page.reload();
     await replyDone(page, 1);
@@ -128,8 +129,8 @@ describe.skipIf(missing)("playground tools in Chromium", { timeout: 90_000 }, ()
     await s.close();
   });
 
-  it("another tool's call: the person types its result, marks it an error and sends it; the reply answers from it, also after a reload", async () => {
-    const s = await openPlayground(browser, app.url);
+  it("another tool's call, at phone width: the person types its result, marks it an error and sends it; the reply answers from it, also after a reload", async () => {
+    const s = await openPlayground(browser, app.url, { width: 360, height: 740 });
     const { page } = s;
     await registerInPage(page);
     // A conversation whose reply called a tool the page does not know, made through the API.
@@ -151,6 +152,7 @@ describe.skipIf(missing)("playground tools in Chromium", { timeout: 90_000 }, ()
     await form.getByRole("alert").filter({ hasText: "Type a result for lookup_order first." }).waitFor();
     expect(await box.getAttribute("aria-invalid")).toBe("true");
     expect(await axeViolations(page)).toEqual([]);
+    expect(await layoutProblems(page)).toEqual({ small: [], sideways: 0 });
     // The API takes no other message until the call is answered: the composer says so and sends nothing.
     await sendInPage(page, "Hello?");
     await page.getByRole("alert").filter({ hasText: "The reply is waiting for tool results: answer them above first." }).waitFor();
