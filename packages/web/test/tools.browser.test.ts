@@ -178,4 +178,34 @@ describe.skipIf(missing)("playground tools in Chromium", { timeout: 90_000 }, ()
     expect(s.errors).toEqual([]);
     await s.close();
   });
+
+  it("a get_time call found unanswered on a reload is not run by itself: the form holds the demo tool's answer, here an unknown zone's error", async () => {
+    const s = await openPlayground(browser, app.url);
+    const { page } = s;
+    await registerInPage(page);
+    await page.getByRole("checkbox", { name: "Offer the demo tool get_time" }).check();
+    const token = await tokenOf(page);
+    const conv = await call(app.api, "POST", "/conversations", { token, body: {} });
+    // The offline model fills in the default: a zone that does not exist.
+    const tool = { name: "get_time", input_schema: { type: "object", properties: { timezone: { type: "string", default: "Mars/Olympus_Mons" } }, required: ["timezone"] } };
+    await readSse(await stream(app.api, conv.body.id, token, { content: "What time is it on Mars?", tools: [tool] }));
+    await page.evaluate((id) => (globalThis as any).localStorage.setItem("playground.current", JSON.stringify(id)), conv.body.id);
+    const sends = recordSends(page);
+    await page.reload();
+    await replyDone(page, 0);
+
+    const form = page.getByRole("form", { name: "Answer the tool calls" });
+    const error = 'Unknown time zone "Mars/Olympus_Mons": use an IANA name such as Europe/Paris.';
+    expect(await form.getByRole("textbox", { name: "Result of get_time" }).inputValue()).toBe(error);
+    expect(await form.getByRole("checkbox", { name: "get_time failed: send this as an error" }).isChecked()).toBe(true);
+    expect(sends).toEqual([]);
+    await form.getByRole("button", { name: "Send result" }).click();
+    await replyDone(page, 1);
+    expect(sends).toHaveLength(1);
+    expect(sends[0].content).toEqual([{ type: "tool_result", tool_use_id: expect.any(String), content: error, is_error: true }]);
+    expect(await expand(page, "Error from get_time")).toBe(error);
+    expect(await replies(page).nth(1).locator(".body").textContent()).toContain(`The tool failed with: "${error}"`);
+    expect(s.errors).toEqual([]);
+    await s.close();
+  });
 });
