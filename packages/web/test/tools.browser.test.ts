@@ -118,6 +118,9 @@ describe.skipIf(missing)("playground tools in Chromium", { timeout: 90_000 }, ()
     };
     await check();
     expect(await axeViolations(page)).toEqual([]);
+    await page.emulateMedia({ colorScheme: "dark" });
+    expect(await axeViolations(page)).toEqual([]);
+    await page.emulateMedia({ colorScheme: "light" });
     expect(await layoutProblems(page)).toEqual({ small: [], sideways: 0 });
 
     await page.reload();
