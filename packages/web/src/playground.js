@@ -580,7 +580,8 @@ class ReplyView {
     }
     this.meta.append(usage);
     branchArrows(this.meta, this.message);
-    this.meta.append(copyButton(() => this.md.text, "Copy reply"));
+    // A reply that only called tools has no text to copy.
+    if (this.md.text || !this.callViews.size) this.meta.append(copyButton(() => this.md.text, "Copy reply"));
     if (state.features.regenerate && this.message.id) {
       this.meta.append(button("↻ Regenerate", "regenerate", () => regenerate(this.message.id), "Regenerate reply"));
     }
