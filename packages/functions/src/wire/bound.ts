@@ -33,7 +33,15 @@ export async function startWireReply(input: Input, call: CallRequest, conversati
     {
       kind: "send",
       conversationId,
-      body: { content: last.content, model: call.model, max_tokens: call.max_tokens, temperature: call.temperature, reasoning_effort: call.reasoning_effort },
+      body: {
+        content: last.content,
+        model: call.model,
+        max_tokens: call.max_tokens,
+        temperature: call.temperature,
+        reasoning_effort: call.reasoning_effort,
+        tools: call.tools,
+        tool_choice: call.tool_choice,
+      },
       idempotencyKey: null,
       receivedAt: call.receivedAt,
       remainingMs: call.remainingMs,
