@@ -19,15 +19,20 @@ const ToolResultBlock = z.object({
   content: z.union([z.string(), z.array(TextBlock)]).optional().describe("The tool's output: a string or text blocks"),
   is_error: z.boolean().optional(),
 });
-const MessageBlock = z.discriminatedUnion("type", [TextBlock, ToolUseBlock, ToolResultBlock]).describe("text, tool_use (assistant messages) or tool_result (user messages)");
+// A reply's own blocks go back as they came: its thinking is not the model's to read again, so it is left out.
+const ThinkingBlock = z.object({ type: z.literal("thinking"), thinking: z.string(), signature: z.string().optional() });
+const RedactedThinkingBlock = z.object({ type: z.literal("redacted_thinking"), data: z.string() });
+const MessageBlock = z
+  .discriminatedUnion("type", [TextBlock, ToolUseBlock, ToolResultBlock, ThinkingBlock, RedactedThinkingBlock])
+  .describe("text; tool_use, thinking and redacted_thinking (assistant messages: thinking is left out of the prompt); tool_result (user messages)");
 
 const Message = z
   .object({ role: z.enum(["user", "assistant"]), content: z.union([z.string(), z.array(MessageBlock).min(1)]) })
   .superRefine((m, ctx) => {
     if (typeof m.content === "string") return;
-    const wrong = m.role === "user" ? "tool_use" : "tool_result";
+    const wrong = m.role === "user" ? ["tool_use", "thinking", "redacted_thinking"] : ["tool_result"];
     m.content.forEach((b, i) => {
-      if (b.type === wrong) ctx.addIssue({ code: "custom", path: ["content", i, "type"], message: `a ${m.role} message cannot hold a ${wrong} block` });
+      if (wrong.includes(b.type)) ctx.addIssue({ code: "custom", path: ["content", i, "type"], message: `a ${m.role} message cannot hold a ${b.type} block` });
     });
   });
 
