@@ -107,6 +107,7 @@ describe("openai tool calls at {host}/openai/v1", () => {
           type: "function",
           function: {
             name: "get_weather",
+            description: "The weather in a city",
             parameters: z.toJSONSchema(WeatherArgs) as OpenAI.FunctionParameters,
             parse: (s: string) => WeatherArgs.parse(JSON.parse(s)),
             function: (args: z.infer<typeof WeatherArgs>) => {
