@@ -15,8 +15,9 @@
 //   message_delta + message_stop → finish (finishReason; metadata: our stop_reason, output tokens), [DONE]
 //   error                        → the open part's -end (an open tool call's tool-input-error), error (errorText), [DONE]
 // A reply that continues a tool loop (the client's tool results sent back) is a new step of the same
-// assistant message in the client: it opens with start-step and closes with finish-step, so the
-// SDK's step-aware helpers (lastAssistantMessageIsCompleteWithToolCalls) read only its parts.
+// assistant message in the client: its start names no messageId (the client keeps the message's, the
+// first step's reply; metadata.reply_id names this one), then start-step, and finish-step before
+// finish, so the SDK's step-aware helpers (lastAssistantMessageIsCompleteWithToolCalls) read only its parts.
 //   ping                         → an SSE comment, as the SDK's own keep-alive
 import type { ReplyEvent, ReplyStream } from "@conversation-api/core";
 import type { StreamBody } from "../../http";
@@ -88,8 +89,9 @@ export function uiStreamEncoder(opts: UiStreamOptions = {}): (event: ReplyEvent)
       }
       case "message_start": {
         const m = event.data.message;
-        const start = part({ type: "start", messageId: m.id, messageMetadata: { conversation_id: m.conversation_id, model: m.model } });
-        return opts.step ? `${start}data: {"type":"start-step"}\n\n` : start;
+        if (!opts.step) return part({ type: "start", messageId: m.id, messageMetadata: { conversation_id: m.conversation_id, model: m.model } });
+        // A step keeps the client's message id (the AI SDK starts a new message on a new id); the stored reply's is in the metadata.
+        return part({ type: "start", messageMetadata: { conversation_id: m.conversation_id, model: m.model, reply_id: m.id } }) + 'data: {"type":"start-step"}\n\n';
       }
       case "content_block_start": {
         const { index, content_block } = event.data;

@@ -8,8 +8,12 @@ const toolCallId = z.string().describe("The tool call's id (the stored tool_use 
 export const UiMessagePart = z.discriminatedUnion("type", [
   z.object({
     type: z.literal("start"),
-    messageId: z.uuid().describe("The stored assistant message's id"),
-    messageMetadata: z.object({ conversation_id: z.uuid(), model: z.string() }),
+    messageId: z.uuid().optional().describe("The stored assistant message's id; absent on a step, which continues the client's message"),
+    messageMetadata: z.object({
+      conversation_id: z.uuid(),
+      model: z.string(),
+      reply_id: z.uuid().optional().describe("On a step: the stored reply it streams (what cancel and resume name)"),
+    }),
   }),
   z.object({ type: z.literal("reasoning-start"), id }),
   z.object({ type: z.literal("reasoning-delta"), id, delta: z.string() }),
@@ -49,8 +53,9 @@ export const UI_STREAM_DESCRIPTION = [
   "5. `finish`, then `data: [DONE]`",
   "",
   "The client runs the tools and sends their outputs back (useChat's addToolOutput: the assistant message's tool parts",
-  "in state `output-available` or `output-error`); that reply is the message's next step: `start-step` after `start`,",
-  "`finish-step` before `finish`.",
+  "in state `output-available` or `output-error`); that reply is the message's next step: its `start` has no",
+  "`messageId` (the message keeps its id) and names the stored reply in `messageMetadata.reply_id`, `start-step`",
+  "follows it, and `finish-step` comes before `finish`.",
   "",
   "A failure after the stream started closes the open part and sends an `error` part, then `[DONE]`.",
   "`: keep-alive` comments may come at any time. The reply does not stop when the client disconnects",
