@@ -82,7 +82,8 @@ export const ChatRequest = z
     if (last.role === "assistant") {
       const offset = last.parts.length - lastStep(last.parts).length;
       const tools = lastStep(last.parts).filter(isToolPart);
-      if (!tools.length) ctx.addIssue({ code: "custom", path: ["messages", n, "parts"], message: "an assistant message sent last must hold the outputs of its tool calls" });
+      if (!tools.length)
+        ctx.addIssue({ code: "custom", path: ["messages", n, "role"], message: 'must be "user", or the assistant\'s holding its tool calls\' outputs: submit-message sends the last message' });
       last.parts.forEach((p, i) => {
         const problem = i >= offset && isToolPart(p) ? toolPartProblem(p) : null;
         if (problem) ctx.addIssue({ code: "custom", path: ["messages", n, "parts", i], message: `the tool part ${problem}` });
