@@ -119,6 +119,34 @@ describe("@anthropic-ai/sdk tool use at {host}/anthropic", () => {
     expect((await sdk.messages.countTokens({ model: MODEL, messages: loop, tools })).input_tokens).toBeGreaterThan(withTools.input_tokens);
   });
 
+  it("bound to a conversation (x-conversation-id): the call and its results are stored as a native tool loop", async () => {
+    const conv = await call(app.api, "POST", "/conversations", { token: caller.token, body: {} });
+    const options = { headers: { "x-conversation-id": conv.body.id } };
+    const messages: Anthropic.MessageParam[] = [{ role: "user", content: "Weather?" }];
+    const first = await sdk.messages.create({ model: MODEL, max_tokens: 1024, tools, messages }, options);
+    const use = first.content.find((b): b is Anthropic.ToolUseBlock => b.type === "tool_use")!;
+    messages.push({ role: "assistant", content: first.content });
+    messages.push({ role: "user", content: [{ type: "tool_result", tool_use_id: use.id, content: getWeather(use.input) }] });
+    const final = await sdk.messages.create({ model: MODEL, max_tokens: 1024, tools, messages }, options);
+    expect(final.content.at(-1)).toMatchObject({ type: "text", text: expect.stringContaining("It is 21 degrees celsius in example") });
+
+    const stored = (await call(app.api, "GET", `/conversations/${conv.body.id}/messages?limit=100`, { token: caller.token })).body.data as any[];
+    expect(stored.map((m) => m.role)).toEqual(["user", "assistant", "user", "assistant"]);
+    expect(stored[1]).toMatchObject({ id: first.id, finish_reason: "tool_use", tool_use: [{ type: "tool_use", id: use.id, name: "get_weather", input: use.input }] });
+    expect(stored[2]).toMatchObject({
+      content: "",
+      tool_result: [{ type: "tool_result", tool_use_id: use.id, content: "It is 21 degrees celsius in example", is_error: false }],
+    });
+    expect(stored[3].id).toBe(final.id);
+
+    // A result answering no call of the stored reply is the send's refusal, in Anthropic's shape.
+    const wrong = await sdk.messages
+      .create({ model: MODEL, max_tokens: 64, tools, messages: [...messages, { role: "assistant", content: final.content }, { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_nope", content: "1" }] }] }, options)
+      .catch((e) => e);
+    expect(wrong).toBeInstanceOf(Anthropic.BadRequestError);
+    expect(wrong.error.error.message).toContain("toolu_nope");
+  });
+
   it("a malformed tool loop is Anthropic's 400 invalid_request_error naming the field, and charges nothing", async () => {
     const fresh = await newCaller(app.api);
     const client = new Anthropic({ baseURL: `${app.url}/anthropic`, apiKey: fresh.key, maxRetries: 0 });

@@ -1,8 +1,7 @@
 // Our reply's events in Anthropic's Messages stream. Our stream is that sequence already (wire/sse.ts),
 // so the token path is the native encoder's (tool_use blocks and their input_json_delta included);
-// only two events change: message_start leaves out our
-// `conversation_id`, and message_delta names only Anthropic's stop reasons (a cancelled reply ends
-// with `end_turn`: docs/api.md). Ids stay, so a bound reply's events resume with the native endpoint.
+// only two events change: message_start leaves out our `conversation_id`, and message_delta names
+// only Anthropic's stop reasons (a cancelled reply ends with `end_turn`: docs/api.md). Ids stay, so a bound reply's events resume with the native endpoint.
 import type { FinishReason, ReplyEvent } from "@conversation-api/core";
 import { encodeSse } from "../sse";
 import { anthropicErrorType } from "./errors";
