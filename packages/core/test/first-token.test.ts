@@ -7,6 +7,7 @@ import { parseConfig } from "../src/config";
 import { FinishingReplies } from "../src/chat/finishing";
 import { cancelReply, startReply } from "../src/chat/stream-reply";
 import type { ReplyDeps } from "../src/chat/types";
+import type { StreamRequest } from "../src/schemas";
 import { TurnCache } from "../src/chat/turn-cache";
 import { MemoryStore, ScriptedProvider, deltaText, recorder, type Step } from "./fakes";
 
@@ -37,12 +38,13 @@ const deps = (provider: ScriptedProvider, extra: Partial<ReplyDeps["settings"]> 
   turns: cache.forUser(USER),
   finishing,
 });
-const request = (content = "hi") => ({ kind: "send" as const, conversationId: store.conversation.id, body: { content }, idempotencyKey: null, receivedAt: performance.now() });
+type Content = StreamRequest["content"];
+const request = (content: Content = "hi") => ({ kind: "send" as const, conversationId: store.conversation.id, body: { content }, idempotencyKey: null, receivedAt: performance.now() });
 const answer = (text: string): Step[] => [{ wait: 10 }, { text }, { finish: "end_turn" }];
 const keepEmpty = () => cache.forUser(USER).keep({ conversation: { ...store.conversation }, history: [] }, settings.HISTORY_LIMIT);
 
 /** Starts a send (timers advance meanwhile, as they would) and runs its stream to the end. */
-async function send(d: ReplyDeps, content = "hi") {
+async function send(d: ReplyDeps, content: Content = "hi") {
   let settled = false;
   const started = startReply(d, request(content)).finally(() => (settled = true));
   started.catch(() => {});
@@ -92,6 +94,30 @@ describe("kept history", () => {
       { role: "user", content: "second" },
     ]);
     expect(store.rows.map((r) => r.content)).toEqual(["first", "One.", "second", "Two."]);
+  });
+
+  it("keeps the branch after a reply that called tools, so the results' send holds the calls without a read", async () => {
+    keepEmpty();
+    const called: Step[] = [{ wait: 10 }, { text: "Checking." }, { tool: { id: "c1", name: "get_weather", input: '{"city": "Paris"}' } }, { finish: "tool_use" }];
+    const provider = new ScriptedProvider([called, answer("Sunny.")]);
+    const a = await send(deps(provider), "weather?");
+    await vi.advanceTimersByTimeAsync(100);
+    await a.done;
+    const b = await send(deps(provider), [{ type: "tool_result", tool_use_id: "c1", content: "sunny" }]);
+    await vi.advanceTimersByTimeAsync(100);
+    await b.done;
+    expect(store.prepareCalls).toBe(0);
+    expect(provider.requests[1]!.messages).toEqual([
+      { role: "user", content: "weather?" },
+      { role: "assistant", content: "Checking.", tool_calls: [{ id: "c1", name: "get_weather", input: '{"city":"Paris"}' }] },
+      { role: "tool", tool_use_id: "c1", content: "sunny" },
+    ]);
+    expect(store.rows.map((r) => [r.role, r.content, r.tool_result ?? null])).toEqual([
+      ["user", "weather?", null],
+      ["assistant", "Checking.", null],
+      ["user", "", [{ type: "tool_result", tool_use_id: "c1", content: "sunny", is_error: false }]],
+      ["assistant", "Sunny.", null],
+    ]);
   });
 
   it("stops the early call and reads when the conversation moved on (another instance answered)", async () => {
