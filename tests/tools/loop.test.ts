@@ -49,6 +49,28 @@ describe("the tool loop", () => {
     expect(await messages(api, token, conv)).toEqual(before);
   });
 
+  it("an Idempotency-Key names the results too: the same results again are the stored send (409), other results a 422", async () => {
+    const conv = await newConversation(api, token);
+    enqueueCalls(h.groq, "call_k1", "call_k2");
+    await readSse(await stream(api, conv, token, { content: "Weather and time?", tools }));
+    const content = (weather: string) => [
+      { type: "tool_result", tool_use_id: "call_k1", content: weather },
+      { type: "tool_result", tool_use_id: "call_k2", content: "noon" },
+    ];
+    const headers = { "idempotency-key": `results-${conv}` };
+    h.groq.enqueue(reply(["Done."], { prompt_tokens: 50, completion_tokens: 1 }));
+    const first = await readSse(await stream(api, conv, token, { content: content("rain"), tools }, { headers }));
+    expect(stopReason(first)).toBe("end_turn");
+    const before = await messages(api, token, conv);
+    const again = await call(api, "POST", `/conversations/${conv}/messages/stream`, { token, headers, body: { content: content("rain"), tools } });
+    expect(again.status).toBe(409);
+    expect(again.body.error.reply_id).toBe(before.at(-1).id);
+    const other = await call(api, "POST", `/conversations/${conv}/messages/stream`, { token, headers, body: { content: content("snow"), tools } });
+    expect(other.status).toBe(422);
+    expect(other.body.error.fields).toEqual([{ path: "header.idempotency-key", message: expect.stringMatching(/other content/) }]);
+    expect(await messages(api, token, conv)).toEqual(before);
+  });
+
   it("refuses tool results on a message that follows a reply without calls, storing nothing", async () => {
     const conv = await newConversation(api, token);
     h.groq.enqueue(reply(["Hello."], { prompt_tokens: 5, completion_tokens: 1 }));

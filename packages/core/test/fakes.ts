@@ -153,6 +153,15 @@ export class MemoryStore implements UserStore {
     // As begin_reply: one streaming reply per conversation.
     const busy = this.rows.find((r) => r.role === "assistant" && r.finish_reason === null);
     if (busy) return { status: "busy", reply: this.strip(busy) };
+    // As begin_reply: a new message's tool results answer the calls of the reply it follows.
+    if (!user && !input.answer_to) {
+      const parent = this.rows.at(-1);
+      const calls = parent?.role === "assistant" && parent.tool_text ? toolUseBlocks(parent.tool_text).map((c) => c.id) : [];
+      const given = (input.tool_result ?? []).map((r) => r.tool_use_id);
+      const unknown = given.filter((g) => !calls.includes(g));
+      const missing = parent?.finish_reason === "tool_use" ? calls.filter((c) => !given.includes(c)) : [];
+      if (unknown.length || missing.length) return { status: "tool_results", unknown, missing, calls };
+    }
     // As begin_reply: the budget check and the reservation in one step, only for a reply it creates.
     const r = input.reservation;
     let left: number | null = null;

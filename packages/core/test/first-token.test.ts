@@ -120,6 +120,25 @@ describe("kept history", () => {
     ]);
   });
 
+  it("calls no model before begin_reply for a send that leaves the kept reply's calls unanswered, which is refused", async () => {
+    keepEmpty();
+    const called: Step[] = [{ wait: 10 }, { tool: { id: "c1", name: "get_weather", input: "{}" } }, { finish: "tool_use" }];
+    const provider = new ScriptedProvider([called]);
+    const a = await send(deps(provider), "weather?");
+    await vi.advanceTimersByTimeAsync(100);
+    await a.done;
+    let release!: () => void;
+    store.beginGate = new Promise((r) => (release = r));
+    const started = startReply(deps(provider), request("never mind"));
+    started.catch(() => {});
+    await vi.advanceTimersByTimeAsync(0);
+    expect(provider.requests).toHaveLength(1);
+    release();
+    await expect(started).rejects.toMatchObject({ type: "validation_error", message: expect.stringMatching(/missing: c1/) });
+    expect(provider.requests).toHaveLength(1);
+    expect(store.rows).toHaveLength(2);
+  });
+
   it("stops the early call and reads when the conversation moved on (another instance answered)", async () => {
     keepEmpty();
     // Elsewhere: an exchange this instance never saw, and a new system prompt.

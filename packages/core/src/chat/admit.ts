@@ -11,6 +11,7 @@ import type { Message } from "../schemas";
 import { defaultModel } from "../models";
 import { servedModels, type ModelSnapshot } from "../model-catalog";
 import { followReply } from "./follow";
+import { answersCalls } from "./asked";
 import { keyMismatch } from "./idempotency";
 import { callModel } from "./model-call";
 import { dayStart, overBudget, planReply } from "./plan";
@@ -96,12 +97,19 @@ export class Admission {
    * unlikely to waste the call: no reply streaming on the branch, no Idempotency-Key (a retry usually
    * attaches to its first reply), and room left in the user's budget as this instance last saw it
    * (UserTurns.mayCallEarly). An edit or a regenerate answers another branch, whose leaf says nothing of
-   * a reply streaming elsewhere in the conversation: it waits for begin_reply. A refused send stops the
-   * call before a byte of it reached the client.
+   * a reply streaming elsewhere in the conversation: it waits for begin_reply. Nor does a send whose
+   * tool results begin_reply would refuse (they do not answer the kept reply's calls). A refused send
+   * stops the call before a byte of it reached the client.
    */
   private callsEarly(turn: AdmittedTurn, plan: ReplyPlan, today: number): boolean {
     const turns = this.deps.turns;
-    return turns !== undefined && this.target.plain && !turn.streaming && turns.mayCallEarly(plan.reservation.tokens, this.deps.settings.DAILY_TOKEN_BUDGET, today);
+    return (
+      turns !== undefined &&
+      this.target.plain &&
+      !turn.streaming &&
+      answersCalls(turn.history.at(-1), turn.asked) &&
+      turns.mayCallEarly(plan.reservation.tokens, this.deps.settings.DAILY_TOKEN_BUDGET, today)
+    );
   }
 
   private begin(turn: AdmittedTurn, plan: ReplyPlan, expect: boolean): Promise<BeginResult> {

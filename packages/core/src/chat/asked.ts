@@ -30,3 +30,16 @@ export function sameAsk(a: Asked, b: Asked): boolean {
     x.every((r, i) => r.tool_use_id === y[i]!.tool_use_id && r.content === y[i]!.content && r.is_error === y[i]!.is_error)
   );
 }
+
+/**
+ * Whether the ask answers the calls of the reply it follows as begin_reply requires (every result names
+ * one of its calls; after a reply that stopped for its tools, every call answered). begin_reply decides;
+ * this only tells admission whether calling the model before its answer would be a call to throw away.
+ */
+export function answersCalls(leaf: Message | undefined, asked: Asked): boolean {
+  const calls = new Set(leaf?.role === "assistant" ? leaf.tool_use?.map((c) => c.id) : undefined);
+  const given = new Set(asked.tool_result?.map((r) => r.tool_use_id));
+  for (const id of given) if (!calls.has(id)) return false;
+  if (leaf?.role === "assistant" && leaf.finish_reason === "tool_use") for (const id of calls) if (!given.has(id)) return false;
+  return true;
+}
