@@ -180,6 +180,8 @@ try {
   // The paired figure: per round, B minus A (both against the same upstream, a moment apart).
   const paired = (f: (t: { ttft: number; total: number }) => number) => round(median(rs.B!.map((t, i) => f(t) - f(rs.A![i]!))), 2);
   console.log(`B − A per round, median: first token ${paired((t) => t.ttft)} ms, end ${paired((t) => t.total)} ms`);
+  console.log(`first token added per round A: ${rs.A!.map((t, i) => round(t.ttft - rs.direct![i]!.ttft, 1)).join(" ")}`);
+  console.log(`first token added per round B: ${rs.B!.map((t, i) => round(t.ttft - rs.direct![i]!.ttft, 1)).join(" ")}`);
   console.log(`end added per round A: ${rs.A!.map((t, i) => round(t.total - rs.direct![i]!.total, 1)).join(" ")}`);
   console.log(`end added per round B: ${rs.B!.map((t, i) => round(t.total - rs.direct![i]!.total, 1)).join(" ")}`);
   console.log(`concurrent wall ms: ${Object.entries(bs).map(([k, v]) => `${k} ${v.map((x) => round(x.wallMs, 0)).join("/")}`).join(", ")}`);
