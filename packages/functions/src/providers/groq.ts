@@ -5,7 +5,6 @@ import { isRateLimited, toAppError } from "./groq-errors";
 import { groqModelCatalog } from "./groq-models";
 import { ToolCallReader, groqMessages, groqToolParams } from "./groq-tools";
 import { nextWait, retryAfterMs, sleep, type RetryPolicy } from "./retry";
-import { nodeFetch } from "./node-fetch";
 import { bodyOf, SseChunkReader } from "./sse-chunks";
 
 type GroqSettings = Pick<
@@ -23,7 +22,6 @@ export function createGroqProvider(config: GroqSettings): ModelProvider {
     ...(config.GROQ_BASE_URL ? { baseURL: config.GROQ_BASE_URL } : {}),
     // Retries are ours (below): the SDK's would also retry 5xx and ignore our total-wait budget.
     maxRetries: 0,
-    fetch: nodeFetch(),
   });
   const policy: RetryPolicy = { maxRetries: config.GROQ_MAX_RETRIES, maxWaitMs: config.GROQ_MAX_RETRY_WAIT_MS };
   return {

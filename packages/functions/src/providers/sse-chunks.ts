@@ -7,7 +7,6 @@
 import Groq from "groq-sdk";
 import type { ChatCompletionChunk } from "groq-sdk/resources/chat/completions";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
-import { nodeBodyOf } from "./node-fetch";
 
 /**
  * Turns the body's bytes into chunks synchronously, one network read at a time, so that the provider's
@@ -52,10 +51,8 @@ export class SseChunkReader {
   }
 }
 
-/** The body's bytes (the Node stream under a Response of node-fetch.ts); a Response without a body is the SDK's APIError. */
+/** The body's bytes; a Response without a body is the SDK's APIError. */
 export function bodyOf(response: Response): AsyncIterable<Uint8Array> {
-  const node = nodeBodyOf(response);
-  if (node) return node;
   if (!response.body) throw new Groq.APIError(undefined, undefined, "The model response has no body", response.headers);
   return response.body as unknown as AsyncIterable<Uint8Array>;
 }
