@@ -37,4 +37,3 @@ parentPort.on("message", async ({ id, op, bytes, syncToFs }) => {
     parentPort.postMessage({ id, ok: false, error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
   }
 });
-parentPort.postMessage({ ready: true });

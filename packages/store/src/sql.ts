@@ -22,8 +22,6 @@ export interface SqlClient extends SqlTx {
    * settings are transaction-local, so nothing outlives the statement; a failure rolls back both.
    */
   queryAs<T = Record<string, unknown>>(settings: LocalSettings, text: string, params?: unknown[]): Promise<T[]>;
-  /** True where queries run on the caller's thread (PGlite without a worker): they hold its event loop. */
-  readonly blocksThread: boolean;
   /**
    * True where the database lives in this process (PGlite, on this thread or in its worker thread): no
    * other instance serves its users, so a client that saw a reply end can only send again through here.
@@ -91,21 +89,18 @@ export async function createPgliteClient(opts: PgliteOptions = {}): Promise<SqlC
   const pglite = await import("@electric-sql/pglite");
   const { PGlite, protocol, parse } = pglite;
   if (opts.dataDir) makePrivateDir(opts.dataDir);
-  // In memory there is nothing to sync to a file system after each batch.
-  const sync = { syncToFs: Boolean(opts.dataDir) };
   const image = opts.dataDir ? undefined : opts.image;
-  if (opts.thread && !image) {
-    const backend = await pgliteThread(opts.dataDir, pglite);
-    if (opts.dataDir) tightenModes(opts.dataDir);
-    return pgliteClient(backend, protocol.serialize, parse, { ...sync, blocksThread: false });
-  }
-  const db = await PGlite.create({
-    ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
-    ...(image ? { loadDataDir: image } : {}),
-    parsers: { [TIMESTAMPTZ]: timestamptzToIso, [INT8]: int8ToNumber },
-  });
+  const db: PgliteBackend =
+    opts.thread && !image
+      ? await pgliteThread(opts.dataDir, pglite)
+      : await PGlite.create({
+          ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
+          ...(image ? { loadDataDir: image } : {}),
+          parsers: { [TIMESTAMPTZ]: timestamptzToIso, [INT8]: int8ToNumber },
+        });
   if (opts.dataDir) tightenModes(opts.dataDir);
-  return pgliteClient(db, protocol.serialize, parse, sync);
+  // In memory there is nothing to sync to a file system after each batch.
+  return pgliteClient(db, protocol.serialize, parse, { syncToFs: Boolean(opts.dataDir) });
 }
 
 type Pglite = typeof import("@electric-sql/pglite");
@@ -135,29 +130,24 @@ async function pgliteThread(dataDir: string | undefined, { protocol: { Parser, s
   const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   let nextId = 0;
   let failure: Error | undefined;
-  const ready = new Promise<void>((resolve, reject) => {
-    worker.on("message", (m: { ready?: true; id: number; ok: boolean; data?: Uint8Array; error?: string }) => {
-      if (m.ready) return resolve();
-      const p = pending.get(m.id);
-      pending.delete(m.id);
-      if (pending.size === 0) worker.unref();
-      if (m.ok) p?.resolve(m.data);
-      else p?.reject(new Error(`PGlite thread: ${m.error}`));
-    });
-    // The thread is gone (start-up failure or crash): nothing pending will be answered.
-    const fail = (e: Error) => {
-      failure = e;
-      reject(e);
-      for (const p of pending.values()) p.reject(e);
-      pending.clear();
-    };
-    worker.on("error", fail);
-    worker.on("exit", (code) => fail(new Error(`PGlite thread exited (${code})`)));
+  // Requests sent while the thread still starts PGlite wait in its port; the first is the array types' query below.
+  worker.on("message", (m: { id: number; ok: boolean; data?: Uint8Array; error?: string }) => {
+    const p = pending.get(m.id);
+    pending.delete(m.id);
+    // An idle thread must not keep the process alive (PGlite in this thread would not either); one with
+    // a request in hand must.
+    if (pending.size === 0) worker.unref();
+    if (m.ok) p?.resolve(m.data);
+    else p?.reject(new Error(`PGlite thread: ${m.error}`));
   });
-  await ready;
-  // An idle thread must not keep the process alive (PGlite in this thread would not either); one with
-  // a request in hand must.
-  worker.unref();
+  // The thread is gone (start-up failure or crash): nothing pending will be answered.
+  const fail = (e: Error) => {
+    failure = e;
+    for (const p of pending.values()) p.reject(e);
+    pending.clear();
+  };
+  worker.on("error", fail);
+  worker.on("exit", (code) => fail(new Error(`PGlite thread exited (${code})`)));
   const call = (msg: { op: string; bytes?: Uint8Array; syncToFs?: boolean }) =>
     new Promise<Uint8Array | undefined>((resolve, reject) => {
       if (failure) return reject(failure);
@@ -223,7 +213,7 @@ export function pgliteClient(
   db: PgliteBackend,
   serialize: Serialize,
   parse: Parse,
-  { syncToFs = true, blocksThread = true }: { syncToFs?: boolean; blocksThread?: boolean } = {},
+  { syncToFs = true }: { syncToFs?: boolean } = {},
 ): SqlClient {
   const sync = { syncToFs };
   const statements = new Map<string, { name: string; paramTypes: number[] }>();
@@ -235,15 +225,7 @@ export function pgliteClient(
     return run;
   };
 
-  const batch = (parts: Uint8Array[]): Uint8Array => {
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
-  };
+  const batch = (parts: Uint8Array[]): Uint8Array => Buffer.concat(parts);
 
   /** Parses `text` (once per text while the cache has room) and returns its statement name and parameter types. */
   async function prepare(text: string): Promise<{ name: string; paramTypes: number[] }> {
@@ -258,10 +240,6 @@ export function pgliteClient(
     return statement;
   }
 
-  /**
-   * One statement: the rows of its (last) result. `prefix`: messages to send before it in the same
-   * batch, asked for only once the statement has parsed (a parse error sends nothing).
-   */
   /** Bind + Describe + Execute of a prepared statement, its parameters serialized by their declared types. */
   const execution = ({ name, paramTypes }: { name: string; paramTypes: number[] }, params: unknown[]): Uint8Array[] => {
     const values = params.map((v, i) => {
@@ -279,6 +257,7 @@ export function pgliteClient(
     return (results.at(-1)?.rows ?? []) as T[];
   }
 
+  /** One statement; `prefix`: messages to send before it in the same batch, asked for only once the statement has parsed. */
   async function run<T>(text: string, params: unknown[], prefix: () => Uint8Array[] = () => []): Promise<T[]> {
     const statement = await prepare(text);
     return send<T>([...prefix(), ...execution(statement, params)]);
@@ -295,12 +274,11 @@ export function pgliteClient(
     return send<T>([...execution(set, settings.flat()), ...execution(statement, params)]);
   }
 
-  async function script(text: string): Promise<void> {
-    await db.execProtocol(batch([serialize.query(text)]), sync);
+  async function script(text: string, prefix: Uint8Array[] = []): Promise<void> {
+    await db.execProtocol(batch([...prefix, serialize.query(text)]), sync);
   }
 
   return {
-    blocksThread,
     inProcess: true,
     query: (text, params = []) => exclusive(() => run(text, params)),
     queryAs: (settings, text, params = []) => exclusive(() => runAs(settings, text, params)),
@@ -320,10 +298,7 @@ export function pgliteClient(
         };
         const tx: SqlTx = {
           query: async (text, params = []) => (open(), run(text, params, begin)),
-          exec: async (text) => {
-            open();
-            await db.execProtocol(batch([...begin(), serialize.query(text)]), sync);
-          },
+          exec: async (text) => (open(), script(text, begin())),
         };
         try {
           const result = await fn(tx);
@@ -349,7 +324,6 @@ export function pgliteClient(
 export interface PgOptions {
   /** Pool size. Keep it small on Lambda: one container serves one request at a time. */
   max?: number | undefined;
-  ssl?: pg.PoolConfig["ssl"];
 }
 
 export async function createPgClient(databaseUrl: string, opts: PgOptions = {}): Promise<SqlClient> {
@@ -364,12 +338,7 @@ export async function createPgClient(databaseUrl: string, opts: PgOptions = {}):
       return pgModule.types.getTypeParser(oid, format);
     }) as pg.CustomTypesConfig["getTypeParser"],
   };
-  const pool = new pgModule.Pool({
-    connectionString: databaseUrl,
-    max: opts.max ?? 5,
-    ...(opts.ssl !== undefined ? { ssl: opts.ssl } : {}),
-    types,
-  });
+  const pool = new pgModule.Pool({ connectionString: databaseUrl, max: opts.max ?? 5, types });
   // An idle client losing its connection emits 'error' on the pool; unhandled, that kills the
   // process. The pool discards the client and the next query reconnects.
   pool.on("error", () => {});
@@ -407,7 +376,6 @@ export async function createPgClient(databaseUrl: string, opts: PgOptions = {}):
 
   return {
     ...wrap(pool),
-    blocksThread: false,
     transaction,
     async queryAs<T>(settings: LocalSettings, text: string, params: unknown[] = []): Promise<T[]> {
       // One simple-protocol query holding both statements: PostgreSQL runs a multi-statement query

@@ -51,7 +51,7 @@ export function createStore(rpc: Rpc): Store {
     forUser(userId, credential) {
       // auth.uid() casts the claim to uuid; anything else would fail every call obscurely.
       if (!isUuid(userId)) throw unauthorized();
-      return userStore(rpc.user(userId, credential), rpc.blocksThread || rpc.inProcess === true);
+      return userStore(rpc.user(userId, credential), rpc.inProcess === true);
     },
     health: () => rpc.health(),
     close: () => rpc.close(),

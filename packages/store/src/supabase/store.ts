@@ -82,7 +82,6 @@ export function postgrestRpc(opts: SupabaseStoreOptions): Rpc {
       const client = postgrestClient(settings, opts.apiKey, tokenFor(userId, credential));
       return caller(() => client);
     },
-    blocksThread: false,
     async health() {
       // Gateway (the publishable key), PostgREST and PostgreSQL, with no secret at all: the anonymous
       // role may read nothing, so PostgreSQL itself answering "permission denied" (42501) is healthy.
