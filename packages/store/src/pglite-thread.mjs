@@ -6,7 +6,7 @@ import { PGlite } from "@electric-sql/pglite";
 
 const db = await PGlite.create(workerData.dataDir ? { dataDir: workerData.dataDir } : {});
 
-parentPort.on("message", async ({ id, op, bytes, syncToFs }) => {
+parentPort.on("message", async ({ op, bytes, syncToFs }) => {
   try {
     if (op === "exec") {
       // The raw response bytes, unparsed: the main thread parses them. Each chunk is a view into
@@ -28,12 +28,12 @@ parentPort.on("message", async ({ id, op, bytes, syncToFs }) => {
           at += c.length;
         }
       }
-      parentPort.postMessage({ id, ok: true, data: out }, [out.buffer]);
+      parentPort.postMessage({ ok: true, data: out }, [out.buffer]);
     } else if (op === "close") {
       await db.close();
-      parentPort.postMessage({ id, ok: true });
+      parentPort.postMessage({ ok: true });
     } else throw new Error(`unknown op ${op}`);
   } catch (e) {
-    parentPort.postMessage({ id, ok: false, error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+    parentPort.postMessage({ ok: false, error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
   }
 });

@@ -120,41 +120,39 @@ export interface PgliteBackend {
 /**
  * PGlite in a worker thread (pglite-thread.mjs). The thread only runs protocol messages through the
  * WASM backend; everything else (statement cache, batching, ordering, serializing parameters and
- * parsing results) stays in this thread, so both variants share one driver. Requests are already one
- * at a time (the driver's queue); each is one message to the thread and one back, the response bytes
+ * parsing results) stays in this thread, so both variants share one driver. The response bytes are
  * transferred, not copied.
  */
 async function pgliteThread(dataDir: string | undefined, { protocol: { Parser, serialize }, parse, types }: Pglite): Promise<PgliteBackend> {
   const { Worker } = await import("node:worker_threads");
   const worker = new Worker(new URL("./pglite-thread.mjs", import.meta.url), { workerData: { dataDir } });
-  const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
-  let nextId = 0;
+  // One request at a time (the driver's queue orders them): one message to the thread, one answer back.
+  let waiting: { resolve(v: Uint8Array | undefined): void; reject(e: Error): void } | undefined;
   let failure: Error | undefined;
   // Requests sent while the thread still starts PGlite wait in its port; the first is the array types' query below.
-  worker.on("message", (m: { id: number; ok: boolean; data?: Uint8Array; error?: string }) => {
-    const p = pending.get(m.id);
-    pending.delete(m.id);
+  worker.on("message", (m: { ok: boolean; data?: Uint8Array; error?: string }) => {
+    const w = waiting;
+    waiting = undefined;
     // An idle thread must not keep the process alive (PGlite in this thread would not either); one with
     // a request in hand must.
-    if (pending.size === 0) worker.unref();
-    if (m.ok) p?.resolve(m.data);
-    else p?.reject(new Error(`PGlite thread: ${m.error}`));
+    worker.unref();
+    if (m.ok) w?.resolve(m.data);
+    else w?.reject(new Error(`PGlite thread: ${m.error}`));
   });
-  // The thread is gone (start-up failure or crash): nothing pending will be answered.
+  // The thread is gone (start-up failure or crash): what is pending will not be answered.
   const fail = (e: Error) => {
     failure = e;
-    for (const p of pending.values()) p.reject(e);
-    pending.clear();
+    waiting?.reject(e);
+    waiting = undefined;
   };
   worker.on("error", fail);
   worker.on("exit", (code) => fail(new Error(`PGlite thread exited (${code})`)));
   const call = (msg: { op: string; bytes?: Uint8Array; syncToFs?: boolean }) =>
     new Promise<Uint8Array | undefined>((resolve, reject) => {
       if (failure) return reject(failure);
-      const id = nextId++;
-      if (pending.size === 0) worker.ref();
-      pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      worker.postMessage({ id, ...msg });
+      waiting = { resolve, reject };
+      worker.ref();
+      worker.postMessage(msg);
     });
   const parser = new Parser();
   let inTransaction = false;
@@ -225,14 +223,12 @@ export function pgliteClient(
     return run;
   };
 
-  const batch = (parts: Uint8Array[]): Uint8Array => Buffer.concat(parts);
-
   /** Parses `text` (once per text while the cache has room) and returns its statement name and parameter types. */
   async function prepare(text: string): Promise<{ name: string; paramTypes: number[] }> {
     const known = statements.get(text);
     if (known) return known;
     const name = statements.size < STATEMENT_CACHE ? `s${statements.size + 1}` : "";
-    const { messages } = await db.execProtocol(batch([serialize.parse({ name, text, types: [] }), serialize.describe({ type: "S", name }), serialize.sync()]), {
+    const { messages } = await db.execProtocol(Buffer.concat([serialize.parse({ name, text, types: [] }), serialize.describe({ type: "S", name }), serialize.sync()]), {
       syncToFs: false,
     });
     const statement = { name, paramTypes: parse.parseDescribeStatementResults(messages) };
@@ -250,17 +246,14 @@ export function pgliteClient(
     return [serialize.bind({ statement: name, values }), serialize.describe({ type: "P" }), serialize.execute({})];
   };
 
-  /** Sends `parts` and a Sync as one batch; the rows of the last statement's result. */
-  async function send<T>(parts: Uint8Array[]): Promise<T[]> {
-    const { messages } = await db.execProtocol(batch([...parts, serialize.sync()]), sync);
-    const results = parse.parseResults(messages, db.parsers);
-    return (results.at(-1)?.rows ?? []) as T[];
-  }
-
-  /** One statement; `prefix`: messages to send before it in the same batch, asked for only once the statement has parsed. */
+  /**
+   * One statement and a Sync as one batch: the rows of its result. `prefix`: messages to send before it
+   * in the same batch, asked for only once the statement has parsed (a parse error sends nothing).
+   */
   async function run<T>(text: string, params: unknown[], prefix: () => Uint8Array[] = () => []): Promise<T[]> {
     const statement = await prepare(text);
-    return send<T>([...prefix(), ...execution(statement, params)]);
+    const { messages } = await db.execProtocol(Buffer.concat([...prefix(), ...execution(statement, params), serialize.sync()]), sync);
+    return (parse.parseResults(messages, db.parsers).at(-1)?.rows ?? []) as T[];
   }
 
   /**
@@ -270,12 +263,11 @@ export function pgliteClient(
    */
   async function runAs<T>(settings: LocalSettings, text: string, params: unknown[]): Promise<T[]> {
     const set = await prepare(settingsStatement(settings.length));
-    const statement = await prepare(text);
-    return send<T>([...execution(set, settings.flat()), ...execution(statement, params)]);
+    return run<T>(text, params, () => execution(set, settings.flat()));
   }
 
   async function script(text: string, prefix: Uint8Array[] = []): Promise<void> {
-    await db.execProtocol(batch([...prefix, serialize.query(text)]), sync);
+    await db.execProtocol(Buffer.concat([...prefix, serialize.query(text)]), sync);
   }
 
   return {
@@ -304,7 +296,7 @@ export function pgliteClient(
           const result = await fn(tx);
           closed = true;
           if (begun) {
-            const { messages } = await db.execProtocol(batch([serialize.query("COMMIT")]), sync);
+            const { messages } = await db.execProtocol(serialize.query("COMMIT"), sync);
             // COMMIT of a transaction in which a statement failed (and the error was caught) rolls back.
             if (parse.parseResults(messages, db.parsers).at(-1)?.command === "ROLLBACK") throw new Error("Transaction aborted: a statement in it failed");
           }
