@@ -68,11 +68,11 @@ export function turnFromJson(r: Row | null): TurnContext | null {
   };
 }
 
-/** A reservation as begin_reply's arguments (none: nothing is reserved). */
-export const reservationArgs = (r: BeginReservation | null | undefined) => ({
+/** A reservation as arguments (none: nothing is reserved); begin_reply names its model and tokens `p_reserve_…`. */
+export const reservationArgs = (r: BeginReservation | null | undefined, model = "p_reserve_model", tokens = "p_reserve_tokens") => ({
   p_reservation_id: r?.reservation_id ?? null,
-  p_reserve_model: r?.model ?? null,
-  p_reserve_tokens: r ? Math.trunc(r.tokens) : null,
+  [model]: r?.model ?? null,
+  [tokens]: r ? Math.trunc(r.tokens) : null,
   p_budget: r ? Math.trunc(r.budget) : null,
   p_since: r?.since ?? null,
   p_secret_hash: r?.secret_hash ?? null,

@@ -163,18 +163,14 @@ function userStore(call: Call, writeAfterOutput: boolean): UserStore {
           }),
         ),
       ),
-    async reserveTitle(r) {
-      const { p_reserve_model: p_model, p_reserve_tokens: p_tokens, ...rest } = rows.reservationArgs(r);
-      return (await call("reserve_title", { ...rest, p_model, p_tokens }))?.status === "reserved";
-    },
-    async reserveCall(c) {
-      const { p_reserve_model: p_model, p_reserve_tokens: p_tokens, ...rest } = rows.reservationArgs(c.reservation);
-      return rows.reserveCallFromJson(
+    reserveTitle: async (r) => (await call("reserve_title", rows.reservationArgs(r, "p_model", "p_tokens")))?.status === "reserved",
+    reserveCall: async (c) =>
+      rows.reserveCallFromJson(
         await call("reserve_call", {
-          ...rest, p_model, p_tokens, p_max_streaming: Math.trunc(c.max_streaming), p_stale_ms: Math.trunc(c.stale_ms), p_open_ms: Math.trunc(c.open_ms),
+          ...rows.reservationArgs(c.reservation, "p_model", "p_tokens"),
+          p_max_streaming: Math.trunc(c.max_streaming), p_stale_ms: Math.trunc(c.stale_ms), p_open_ms: Math.trunc(c.open_ms),
         }),
-      );
-    },
+      ),
     createApiKey: (k) =>
       call("create_api_key", { p_name: k.name, p_prefix: k.prefix, p_key_hash: k.key_hash, p_expires_at: k.expires_at }).then(rows.apiKeyFromJson, deletedAccount),
     listApiKeys: async () => (await call("list_api_keys", {})).map(rows.apiKeyFromJson),
