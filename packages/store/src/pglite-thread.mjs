@@ -12,22 +12,9 @@ parentPort.on("message", async ({ op, bytes, syncToFs }) => {
       // The raw response bytes, unparsed: the main thread parses them. Each chunk is a view into
       // the WASM heap, so it is copied as it arrives.
       const chunks = [];
-      let size = 0;
-      await db.execProtocolRawStream(bytes, {
-        syncToFs,
-        onRawData: (chunk) => {
-          chunks.push(chunk.slice());
-          size += chunk.length;
-        },
-      });
-      const out = chunks.length === 1 ? chunks[0] : new Uint8Array(size);
-      if (chunks.length !== 1) {
-        let at = 0;
-        for (const c of chunks) {
-          out.set(c, at);
-          at += c.length;
-        }
-      }
+      await db.execProtocolRawStream(bytes, { syncToFs, onRawData: (chunk) => chunks.push(chunk.slice()) });
+      // One chunk (the usual case) goes as it is; several are joined into a buffer of their own to transfer.
+      const out = chunks.length === 1 ? chunks[0] : new Uint8Array(Buffer.concat(chunks));
       parentPort.postMessage({ ok: true, data: out }, [out.buffer]);
     } else if (op === "close") {
       await db.close();
