@@ -133,8 +133,3 @@ export const cancelFromJson = (r: Row | null): CancelResult | null =>
 export const exportFromJson = (r: Row | null): ConversationExport | null =>
   r?.conversation ? { ...conversationFromJson(r.conversation), messages: ((r.messages ?? []) as Row[]).map(messageFromJson) } : null;
 
-/** SQLSTATE of a failed call: the drivers' errors and PostgREST's both carry it as `code`. */
-export const sqlState = (e: unknown): string | undefined => {
-  const code = (e as { code?: unknown } | null)?.code;
-  return typeof code === "string" ? code : undefined;
-};

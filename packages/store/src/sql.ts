@@ -30,6 +30,7 @@ export interface SqlClient extends SqlTx {
   close(): Promise<void>;
 }
 
+// INT8 (counts and sums) as Number: they fit comfortably in a double, and the API speaks JSON numbers.
 const INT8 = 20;
 const TIMESTAMPTZ = 1184;
 
@@ -60,9 +61,6 @@ export function timestamptzToIso(text: string): string {
   const d = new Date(`${m[1]}T${m[2]}.${ms}${zone}`);
   return Number.isNaN(d.getTime()) ? text : d.toISOString();
 }
-
-/** Counts and sums fit comfortably in a double; the API speaks JSON numbers. */
-const int8ToNumber = (text: string): number => Number(text);
 
 const settingsStatements: string[] = [];
 /** `select set_config($1, $2, true), …` for `n` settings (names and values both parameters); one string per n. */
@@ -96,7 +94,7 @@ export async function createPgliteClient(opts: PgliteOptions = {}): Promise<SqlC
       : await PGlite.create({
           ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
           ...(image ? { loadDataDir: image } : {}),
-          parsers: { [TIMESTAMPTZ]: timestamptzToIso, [INT8]: int8ToNumber },
+          parsers: { [TIMESTAMPTZ]: timestamptzToIso, [INT8]: Number },
         });
   if (opts.dataDir) tightenModes(opts.dataDir);
   // In memory there is nothing to sync to a file system after each batch.
@@ -171,7 +169,7 @@ async function pgliteThread(dataDir: string | undefined, { protocol: { Parser, s
       return { messages };
     },
     serializers: { ...types.serializers },
-    parsers: { ...types.parsers, [TIMESTAMPTZ]: timestamptzToIso, [INT8]: int8ToNumber },
+    parsers: { ...types.parsers, [TIMESTAMPTZ]: timestamptzToIso, [INT8]: Number },
     isInTransaction: () => inTransaction,
     async close() {
       await call({ op: "close" });
@@ -326,7 +324,7 @@ export async function createPgClient(databaseUrl: string, opts: PgOptions = {}):
   const types = {
     getTypeParser: ((oid: number, format?: "text" | "binary") => {
       if (oid === TIMESTAMPTZ) return timestamptzToIso;
-      if (oid === INT8) return int8ToNumber;
+      if (oid === INT8) return Number;
       return pgModule.types.getTypeParser(oid, format);
     }) as pg.CustomTypesConfig["getTypeParser"],
   };
@@ -336,13 +334,9 @@ export async function createPgClient(databaseUrl: string, opts: PgOptions = {}):
   pool.on("error", () => {});
 
   const wrap = (q: pg.Pool | pg.PoolClient): SqlTx => ({
-    async query<T>(text: string, params: unknown[] = []) {
-      return (await q.query(text, params)).rows as T[];
-    },
-    async exec(script: string) {
-      // No parameters → simple query protocol, which accepts several statements.
-      await q.query(script);
-    },
+    query: async <T>(text: string, params: unknown[] = []) => (await q.query(text, params)).rows as T[],
+    // No parameters → simple query protocol, which accepts several statements.
+    exec: async (script: string) => void (await q.query(script)),
   });
 
   async function transaction<T>(fn: (tx: SqlTx) => Promise<T>): Promise<T> {

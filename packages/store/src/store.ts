@@ -6,11 +6,14 @@ import { decodeConversationCursor, decodeMessageCursor, encodeConversationCursor
 import * as rows from "./rows";
 import type { Call, Rpc } from "./rpc";
 
-/** Rethrows a failed call as what its SQLSTATE means to the API, when it means something. */
+/**
+ * Rethrows a failed call as what its SQLSTATE means to the API, when it means something. The drivers'
+ * errors and PostgREST's both carry the SQLSTATE as `code`.
+ */
 const meaning =
   (bySqlState: Record<string, (e: unknown) => Error>) =>
   (e: unknown): never => {
-    throw bySqlState[rows.sqlState(e) ?? ""]?.(e) ?? e;
+    throw bySqlState[String((e as { code?: unknown } | null)?.code)]?.(e) ?? e;
   };
 const deletedAccount = meaning({ "23503": () => unauthorized() }); // a valid token, for an account deleted since
 const conversationGone = () => notFound("Conversation");
