@@ -21,10 +21,8 @@ do $$
 declare
   r text;
 begin
-  foreach r in array array['anon', 'authenticated'] loop
-    if exists (select 1 from pg_roles where rolname = r) then
-      execute format('revoke all on public.database_migrations from %I', r);
-    end if;
+  for r in select rolname from pg_roles where rolname in ('anon', 'authenticated') loop
+    execute format('revoke all on public.database_migrations from %I', r);
   end loop;
 end
 $$;`;

@@ -101,26 +101,21 @@ export function beginFromJson(r: Row): BeginResult {
       return { status: "done", reply };
     case "moved":
       return { status: "moved" };
-    case "over_budget":
-      return { status: "over_budget", used: r.used ?? 0 };
-    case "too_many":
-      return { status: "too_many", streaming: r.streaming ?? 0 };
     default:
-      return { status: "mismatch" };
+      return limited(r) ?? { status: "mismatch" };
   }
 }
 
+/** What begin_reply and reserve_call both answer when a limit stops them: the budget, or concurrent replies. */
+const limited = (r: Row) =>
+  r.status === "over_budget" ? { status: "over_budget" as const, used: Number(r.used ?? 0) }
+  : r.status === "too_many" ? { status: "too_many" as const, streaming: Number(r.streaming ?? 0) }
+  : null;
+
 export function reserveCallFromJson(r: Row): ReserveCallResult {
-  switch (r?.status) {
-    case "reserved":
-      return { status: "reserved" };
-    case "over_budget":
-      return { status: "over_budget", used: Number(r.used ?? 0) };
-    case "too_many":
-      return { status: "too_many", streaming: Number(r.streaming ?? 0) };
-    default:
-      throw new Error(`reserve_call answered ${JSON.stringify(r)}`);
-  }
+  const result = r?.status === "reserved" ? { status: "reserved" as const } : r && limited(r);
+  if (!result) throw new Error(`reserve_call answered ${JSON.stringify(r)}`);
+  return result;
 }
 
 export const flushFromJson = (r: Row | null): FlushResult | null =>
