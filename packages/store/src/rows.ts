@@ -57,6 +57,9 @@ export function branchPageFromJson(r: Row[] | null, limit: number, cursorOf: (se
   return toPage(r, limit, listed, (last) => cursorOf(String(last.cursor_seq)));
 }
 
+/** open_conversation's jsonb: the conversation, and whether this call created it. */
+export const openedFromJson = (r: Row | null) => (r ? { conversation: conversationFromJson(r.conversation), created: r.created === true } : null);
+
 /** prepare_turn's jsonb. */
 export function turnFromJson(r: Row | null): TurnContext | null {
   if (!r) return null;

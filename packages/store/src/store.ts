@@ -28,6 +28,8 @@ const beginFailure = meaning({
 });
 const isTrue = (r: unknown) => r === true;
 const orNull = <T>(map: (r: rows.Row) => T) => (r: rows.Row | null) => (r === null ? null : map(r));
+/** An id that is not a uuid names no row: `none`, without a call whose uuid cast would fail. */
+const ifUuid = async <T>(id: string, none: T, call: () => Promise<T>): Promise<T> => (isUuid(id) ? call() : none);
 
 export function createStore(rpc: Rpc): Store {
   const server = rpc.server;
@@ -38,14 +40,14 @@ export function createStore(rpc: Rpc): Store {
         meaning({ "23505": () => conflict("Email is already registered") }),
       ),
     findLogin: (email) => server("find_login", { p_email: email }).then(rows.loginFromJson),
-    findLoginById: async (id) => (isUuid(id) ? rows.loginFromJson(await server("find_login_by_id", { p_user_id: id })) : null),
+    findLoginById: (id) => ifUuid(id, null, () => server("find_login_by_id", { p_user_id: id }).then(rows.loginFromJson)),
     createSession: (userId, tokenHash, expiresAt) =>
       server("create_session", { p_user_id: userId, p_token_hash: tokenHash, p_expires_at: expiresAt }).then(() => undefined),
     rotateSession: (tokenHash, newHash, expiresAt) =>
       server("rotate_refresh_token", { p_token_hash: tokenHash, p_new_hash: newHash, p_expires_at: expiresAt }).then(rows.rotationFrom),
     revokeSession: (tokenHash) => server("revoke_session", { p_token_hash: tokenHash }).then(isTrue),
-    revokeUserSessions: async (id) => (isUuid(id) ? Number(await server("revoke_user_sessions", { p_user_id: id })) : 0),
-    changePassword: async (id, hash) => isUuid(id) && isTrue(await server("change_password", { p_user_id: id, p_password_hash: hash })),
+    revokeUserSessions: (id) => ifUuid(id, 0, () => server("revoke_user_sessions", { p_user_id: id }).then(Number)),
+    changePassword: (id, hash) => ifUuid(id, false, () => server("change_password", { p_user_id: id, p_password_hash: hash }).then(isTrue)),
     authenticateApiKey: (keyHash) => server("authenticate_api_key", { p_key_hash: keyHash }).then((id) => (typeof id === "string" ? id : null)),
     loginRetryAfter: (t) =>
       server("login_retry_after", { p_account: t.account, p_ip: t.ip, p_window_seconds: t.windowSeconds, p_max_account: t.maxAccount, p_max_ip: t.maxIp }).then(Number),
@@ -85,13 +87,7 @@ function userStore(call: Call, writeAfterOutput: boolean): UserStore {
     getUser: () => call("get_user", {}).then(orNull(rows.userFromJson)),
     createConversation: (c) =>
       call("create_conversation", { p_title: c.title, p_system_prompt: c.system_prompt, p_model: c.model }).then(rows.conversationFromJson, deletedAccount),
-    openConversation: async (id, c) =>
-      isUuid(id)
-        ? call("open_conversation", { p_id: id, p_model: c.model }).then(
-            (r: rows.Row | null) => (r === null ? null : { conversation: rows.conversationFromJson(r.conversation), created: r.created === true }),
-            deletedAccount,
-          )
-        : null,
+    openConversation: (id, c) => ifUuid(id, null, () => call("open_conversation", { p_id: id, p_model: c.model }).then(rows.openedFromJson, deletedAccount)),
     async listConversations(page) {
       const { limit, args } = keyset(page);
       // The JSON timestamp keeps its microseconds, for the cursor.
@@ -105,13 +101,13 @@ function userStore(call: Call, writeAfterOutput: boolean): UserStore {
         encodeConversationCursor({ updated_at: String(last.cursor_ts), id: String(last.id) }),
       );
     },
-    setDefaultTitle: async (id, title) => isUuid(id) && isTrue(await call("set_default_title", { p_conversation_id: id, p_title: title })),
-    exportConversation: async (id) => (isUuid(id) ? rows.exportFromJson(await call("export_conversation", { p_conversation_id: id })) : null),
-    getConversation: async (id) => (isUuid(id) ? conversation(await call("get_conversation", { p_id: id })) : null),
-    updateConversation: async (id, patch) =>
-      isUuid(id) ? conversation(await call("update_conversation", { p_id: id, p_patch: { title: patch.title, system_prompt: patch.system_prompt } })) : null,
+    setDefaultTitle: (id, title) => ifUuid(id, false, () => call("set_default_title", { p_conversation_id: id, p_title: title }).then(isTrue)),
+    exportConversation: (id) => ifUuid(id, null, () => call("export_conversation", { p_conversation_id: id }).then(rows.exportFromJson)),
+    getConversation: (id) => ifUuid(id, null, () => call("get_conversation", { p_id: id }).then(conversation)),
+    updateConversation: (id, { title, system_prompt }) =>
+      ifUuid(id, null, () => call("update_conversation", { p_id: id, p_patch: { title, system_prompt } }).then(conversation)),
     // Its messages go with it (their foreign key cascades).
-    deleteConversation: async (id) => isUuid(id) && isTrue(await call("delete_conversation", { p_id: id })),
+    deleteConversation: (id) => ifUuid(id, false, () => call("delete_conversation", { p_id: id }).then(isTrue)),
     async listMessages(id, page) {
       if (!isUuid(id)) return null;
       const limit = pageLimit(page.limit);
@@ -124,15 +120,11 @@ function userStore(call: Call, writeAfterOutput: boolean): UserStore {
       const leaf = await call("switch_branch", { p_conversation_id: id, p_message_id: messageId });
       return leaf === null ? null : String(leaf);
     },
-    prepareTurn: async (id, { historyLimit, idempotencyKey, parent }) =>
-      isUuid(id)
-        ? rows.turnFromJson(
-            await call("prepare_turn", {
-              p_conversation_id: id, p_history_limit: Math.max(0, Math.trunc(historyLimit)), p_idempotency_key: idempotencyKey,
-              p_parent_id: parent?.parentId ?? null, p_branch: parent?.branch ?? false,
-            }),
-          )
-        : null,
+    prepareTurn: (id, { historyLimit, idempotencyKey, parent }) =>
+      ifUuid(id, null, () => call("prepare_turn", {
+        p_conversation_id: id, p_history_limit: Math.max(0, Math.trunc(historyLimit)), p_idempotency_key: idempotencyKey,
+        p_parent_id: parent?.parentId ?? null, p_branch: parent?.branch ?? false,
+      }).then(rows.turnFromJson)),
     async beginReply(b) {
       if (!isUuid(b.conversation_id)) throw notFound("Conversation");
       return call("begin_reply", {
@@ -150,22 +142,16 @@ function userStore(call: Call, writeAfterOutput: boolean): UserStore {
         p_finish_reason: f.finish_reason, p_latency_ms: f.latency_ms, p_ttft_ms: f.ttft_ms, p_metadata: f.metadata,
         p_tool_text: f.tool_text ?? "",
       }, "row")).then(rows.finishedFromJson),
-    getReply: async (id, staleMs) => (isUuid(id) ? rows.replyFromJson(await call("get_reply", { p_id: id, p_stale_ms: Math.trunc(staleMs) })) : null),
-    requestCancel: async (id, staleMs) =>
-      isUuid(id) ? rows.cancelFromJson(await call("request_cancel", { p_id: id, p_stale_ms: Math.trunc(staleMs) })) : null,
-    settleStaleReplies: async (id, staleMs) =>
-      isUuid(id) ? Number((await call("settle_stale_replies", { p_conversation_id: id, p_stale_ms: Math.trunc(staleMs) })) ?? 0) : 0,
+    getReply: (id, staleMs) => ifUuid(id, null, () => call("get_reply", { p_id: id, p_stale_ms: Math.trunc(staleMs) }).then(rows.replyFromJson)),
+    requestCancel: (id, staleMs) => ifUuid(id, null, () => call("request_cancel", { p_id: id, p_stale_ms: Math.trunc(staleMs) }).then(rows.cancelFromJson)),
+    settleStaleReplies: (id, staleMs) =>
+      ifUuid(id, 0, () => call("settle_stale_replies", { p_conversation_id: id, p_stale_ms: Math.trunc(staleMs) }).then((n) => Number(n ?? 0))),
     usage: async (q) => (await call("usage_report", { p_from: q.from, p_to: q.to, p_group_by: q.group_by }, "rows")).map(rows.usageRowFrom),
-    settleTokens: async (s) =>
-      isUuid(s.reservation_id) &&
-      isTrue(
-        await afterOutput(() =>
-          call("settle_tokens", {
-            p_reservation_id: s.reservation_id, p_secret: s.secret, p_input_tokens: s.input_tokens, p_output_tokens: s.output_tokens,
-            p_latency_ms: s.latency_ms, p_model: s.model ?? null,
-          }),
-        ),
-      ),
+    settleTokens: (s) =>
+      ifUuid(s.reservation_id, false, () => afterOutput(() => call("settle_tokens", {
+        p_reservation_id: s.reservation_id, p_secret: s.secret, p_input_tokens: s.input_tokens, p_output_tokens: s.output_tokens,
+        p_latency_ms: s.latency_ms, p_model: s.model ?? null,
+      })).then(isTrue)),
     reserveTitle: async (r) => (await call("reserve_title", rows.reservationArgs(r, "p_model", "p_tokens")))?.status === "reserved",
     reserveCall: async (c) =>
       rows.reserveCallFromJson(
@@ -177,7 +163,7 @@ function userStore(call: Call, writeAfterOutput: boolean): UserStore {
     createApiKey: (k) =>
       call("create_api_key", { p_name: k.name, p_prefix: k.prefix, p_key_hash: k.key_hash, p_expires_at: k.expires_at }).then(rows.apiKeyFromJson, deletedAccount),
     listApiKeys: async () => (await call("list_api_keys", {})).map(rows.apiKeyFromJson),
-    revokeApiKey: async (id) => isUuid(id) && isTrue(await call("revoke_api_key", { p_id: id })),
+    revokeApiKey: (id) => ifUuid(id, false, () => call("revoke_api_key", { p_id: id }).then(isTrue)),
   };
 }
 
