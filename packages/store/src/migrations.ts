@@ -39,9 +39,7 @@ export function readMigrations(dir: URL = MIGRATIONS_URL): Migration[] {
 
 /** The declarative schema: database/schema/*.sql in file name order, as one script for an empty database. */
 export function readSchema(dir: URL = SCHEMA_URL): string {
-  return sqlFiles(dir)
-    .map((name) => readFileSync(new URL(name, dir), "utf8"))
-    .join("\n");
+  return sqlFiles(dir).map((name) => readFileSync(new URL(name, dir), "utf8")).join("\n");
 }
 
 /** Sorted by UTF-16 code unit, for these ASCII names bytewise: the order they apply in. */

@@ -23,13 +23,8 @@ export function tightenModes(dir: string): void {
   const stack = [dir];
   while (stack.length) {
     const path = stack.pop()!;
-    let st;
-    try {
-      st = lstatSync(path);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") continue; // removed by the database meanwhile
-      throw e;
-    }
+    const st = lstatSync(path, { throwIfNoEntry: false });
+    if (!st) continue; // removed by the database meanwhile
     if (st.isSymbolicLink()) continue;
     if (st.mode & GROUP_OTHER) chmodSync(path, st.mode & 0o7777 & ~GROUP_OTHER);
     if (st.isDirectory()) for (const name of readdirSync(path)) stack.push(join(path, name));

@@ -30,9 +30,11 @@ export interface SqlClient extends SqlTx {
   close(): Promise<void>;
 }
 
-// INT8 (counts and sums) as Number: they fit comfortably in a double, and the API speaks JSON numbers.
-const INT8 = 20;
-const TIMESTAMPTZ = 1184;
+/**
+ * Our type parsers, by type oid, for every driver: timestamptz (1184) as the API's ISO text, int8 (20:
+ * counts and sums) as Number (they fit comfortably in a double, and the API speaks JSON numbers).
+ */
+const PARSERS = { 1184: timestamptzToIso, 20: Number };
 
 /**
  * PostgreSQL prints timestamptz as e.g. `2024-05-01 12:00:00.123456+02` (in the session time zone);
@@ -94,7 +96,7 @@ export async function createPgliteClient(opts: PgliteOptions = {}): Promise<SqlC
       : await PGlite.create({
           ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
           ...(image ? { loadDataDir: image } : {}),
-          parsers: { [TIMESTAMPTZ]: timestamptzToIso, [INT8]: Number },
+          parsers: PARSERS,
         });
   if (opts.dataDir) tightenModes(opts.dataDir);
   // In memory there is nothing to sync to a file system after each batch.
@@ -169,7 +171,7 @@ async function pgliteThread(dataDir: string | undefined, { protocol: { Parser, s
       return { messages };
     },
     serializers: { ...types.serializers },
-    parsers: { ...types.parsers, [TIMESTAMPTZ]: timestamptzToIso, [INT8]: Number },
+    parsers: { ...types.parsers, ...PARSERS },
     isInTransaction: () => inTransaction,
     async close() {
       await call({ op: "close" });
@@ -321,13 +323,9 @@ export async function createPgClient(databaseUrl: string, opts: PgOptions = {}):
   // node-postgres's own value preparation and literal quoting (its module exports them as `utils`).
   const utils = (pgModule as unknown as { utils: PgUtils }).utils;
   // Per-pool parsers rather than pg.types.setTypeParser, which would change every pool in the process.
-  const types = {
-    getTypeParser: ((oid: number, format?: "text" | "binary") => {
-      if (oid === TIMESTAMPTZ) return timestamptzToIso;
-      if (oid === INT8) return Number;
-      return pgModule.types.getTypeParser(oid, format);
-    }) as pg.CustomTypesConfig["getTypeParser"],
-  };
+  const ours: Record<number, unknown> = PARSERS;
+  const getTypeParser = (oid: number, format?: "text" | "binary") => ours[oid] ?? pgModule.types.getTypeParser(oid, format);
+  const types = { getTypeParser: getTypeParser as pg.CustomTypesConfig["getTypeParser"] };
   const pool = new pgModule.Pool({ connectionString: databaseUrl, max: opts.max ?? 5, types });
   // An idle client losing its connection emits 'error' on the pool; unhandled, that kills the
   // process. The pool discards the client and the next query reconnects.
@@ -348,12 +346,8 @@ export async function createPgClient(databaseUrl: string, opts: PgOptions = {}):
       await client.query("commit");
       return result;
     } catch (e) {
-      try {
-        await client.query("rollback");
-      } catch (rollbackError) {
-        // The connection is unusable; make the pool destroy it rather than hand it out again.
-        broken = rollbackError as Error;
-      }
+      // A failed rollback leaves the connection unusable; make the pool destroy it rather than hand it out again.
+      broken = await client.query("rollback").then(() => undefined, (rollbackError: Error) => rollbackError);
       throw e;
     } finally {
       client.release(broken ?? false);
@@ -420,11 +414,8 @@ export function inlineParams(text: string, params: readonly unknown[], utils: Pg
       if (n < 1 || n > params.length) return null;
       const v = params[n - 1];
       const prepared = v === null || v === undefined ? null : utils.prepareValue(v);
-      let literal: string;
-      if (prepared === null) literal = "NULL";
-      else if (typeof prepared !== "string" || prepared.includes("\0")) return null;
-      else literal = utils.escapeLiteral(prepared);
-      out += `${text.slice(from, i)}${literal}`;
+      if (prepared !== null && (typeof prepared !== "string" || prepared.includes("\0"))) return null;
+      out += `${text.slice(from, i)}${prepared === null ? "NULL" : utils.escapeLiteral(prepared)}`;
       i += m[0].length - 1;
       from = i + 1;
     }

@@ -16,7 +16,6 @@ import { createStore } from "../store";
 import { keyClient, postgrestClient, type ClientSettings, type DataClient } from "./clients";
 import { userTokenSource } from "./token";
 
-
 export interface SupabaseStoreOptions {
   /** https://<project>.supabase.co */
   url: string;
