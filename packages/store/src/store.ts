@@ -4,7 +4,7 @@
 import { AppError, conflict, notFound, unauthorized, type PageRequest, type Store, type UserStore } from "@conversation-api/core";
 import { decodeConversationCursor, decodeMessageCursor, encodeConversationCursor, encodeMessageCursor, isUuid, toPage } from "./cursor";
 import * as rows from "./rows";
-import type { Call, Rpc } from "./rpc";
+import type { Call, Rpc, RpcArgs } from "./rpc";
 
 /**
  * Rethrows a failed call as what its SQLSTATE means to the API, when it means something. The drivers'
@@ -75,11 +75,12 @@ function userStore(call: Call, writeAfterOutput: boolean): UserStore {
   const afterOutput: <T>(write: () => Promise<T>) => Promise<T> = writeAfterOutput
     ? (write) => new Promise<void>((resolve) => setImmediate(resolve)).then(write)
     : (write) => write();
-  /** A conversation page: its limit, and the arguments that fetch one row more after the cursor's row. */
-  const keyset = (page: PageRequest) => {
+  /** A page of conversations from `fn`: one row more than the limit, after the cursor's row; `cursorTs` gives a row's cursor timestamp. */
+  const conversations = async (fn: string, args: RpcArgs, page: PageRequest, returns: "rows" | undefined, cursorTs: (last: rows.Row) => string) => {
     const limit = pageLimit(page.limit);
     const after = page.cursor ? decodeConversationCursor(page.cursor) : null;
-    return { limit, args: { p_after_updated_at: after?.updated_at ?? null, p_after_id: after?.id ?? null, p_limit: limit + 1 } };
+    const fetched = await call(fn, { ...args, p_after_updated_at: after?.updated_at ?? null, p_after_id: after?.id ?? null, p_limit: limit + 1 }, returns);
+    return toPage(fetched, limit, rows.conversationFromJson, (last) => encodeConversationCursor({ updated_at: cursorTs(last), id: String(last.id) }));
   };
   const conversation = orNull(rows.conversationFromJson);
 
@@ -88,19 +89,9 @@ function userStore(call: Call, writeAfterOutput: boolean): UserStore {
     createConversation: (c) =>
       call("create_conversation", { p_title: c.title, p_system_prompt: c.system_prompt, p_model: c.model }).then(rows.conversationFromJson, deletedAccount),
     openConversation: (id, c) => ifUuid(id, null, () => call("open_conversation", { p_id: id, p_model: c.model }).then(rows.openedFromJson, deletedAccount)),
-    async listConversations(page) {
-      const { limit, args } = keyset(page);
-      // The JSON timestamp keeps its microseconds, for the cursor.
-      return toPage(await call("list_conversations", args), limit, rows.conversationFromJson, (last) =>
-        encodeConversationCursor({ updated_at: rows.microsUtc(String(last.updated_at)), id: String(last.id) }),
-      );
-    },
-    async searchConversations(query, page) {
-      const { limit, args } = keyset(page);
-      return toPage(await call("search_conversations", { p_query: query, ...args }, "rows"), limit, rows.conversationFromJson, (last) =>
-        encodeConversationCursor({ updated_at: String(last.cursor_ts), id: String(last.id) }),
-      );
-    },
+    // The JSON timestamp keeps its microseconds, for the cursor.
+    listConversations: (page) => conversations("list_conversations", {}, page, undefined, (last) => rows.microsUtc(String(last.updated_at))),
+    searchConversations: (query, page) => conversations("search_conversations", { p_query: query }, page, "rows", (last) => String(last.cursor_ts)),
     setDefaultTitle: (id, title) => ifUuid(id, false, () => call("set_default_title", { p_conversation_id: id, p_title: title }).then(isTrue)),
     exportConversation: (id) => ifUuid(id, null, () => call("export_conversation", { p_conversation_id: id }).then(rows.exportFromJson)),
     getConversation: (id) => ifUuid(id, null, () => call("get_conversation", { p_id: id }).then(conversation)),
