@@ -24,8 +24,7 @@ export function tightenModes(dir: string): void {
   while (stack.length) {
     const path = stack.pop()!;
     const st = lstatSync(path, { throwIfNoEntry: false });
-    if (!st) continue; // removed by the database meanwhile
-    if (st.isSymbolicLink()) continue;
+    if (!st || st.isSymbolicLink()) continue; // removed by the database meanwhile, or a link (left alone)
     if (st.mode & GROUP_OTHER) chmodSync(path, st.mode & 0o7777 & ~GROUP_OTHER);
     if (st.isDirectory()) for (const name of readdirSync(path)) stack.push(join(path, name));
   }

@@ -66,9 +66,8 @@ export function timestamptzToIso(text: string): string {
 
 const settingsStatements: string[] = [];
 /** `select set_config($1, $2, true), …` for `n` settings (names and values both parameters); one string per n. */
-function settingsStatement(n: number): string {
-  return (settingsStatements[n] ??= `select ${Array.from({ length: n }, (_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`).join(", ")}`);
-}
+const settingsStatement = (n: number): string =>
+  (settingsStatements[n] ??= `select ${Array.from({ length: n }, (_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`).join(", ")}`);
 
 // ---- PGlite ----------------------------------------------------------------------------------
 
@@ -207,12 +206,7 @@ const STATEMENT_CACHE = 500;
  * type with PGlite's own serializers; rows are parsed by PGlite's own result parser and type parsers.
  * All calls go through one queue: a transaction holds it from BEGIN to COMMIT, as PGlite's does.
  */
-export function pgliteClient(
-  db: PgliteBackend,
-  serialize: Serialize,
-  parse: Parse,
-  { syncToFs = true }: { syncToFs?: boolean } = {},
-): SqlClient {
+export function pgliteClient(db: PgliteBackend, serialize: Serialize, parse: Parse, { syncToFs = true }: { syncToFs?: boolean } = {}): SqlClient {
   const sync = { syncToFs };
   const statements = new Map<string, { name: string; paramTypes: number[] }>();
   let queue: Promise<unknown> = Promise.resolve();
@@ -228,9 +222,8 @@ export function pgliteClient(
     const known = statements.get(text);
     if (known) return known;
     const name = statements.size < STATEMENT_CACHE ? `s${statements.size + 1}` : "";
-    const { messages } = await db.execProtocol(Buffer.concat([serialize.parse({ name, text, types: [] }), serialize.describe({ type: "S", name }), serialize.sync()]), {
-      syncToFs: false,
-    });
+    const describe = [serialize.parse({ name, text, types: [] }), serialize.describe({ type: "S", name }), serialize.sync()];
+    const { messages } = await db.execProtocol(Buffer.concat(describe), { syncToFs: false });
     const statement = { name, paramTypes: parse.parseDescribeStatementResults(messages) };
     if (name) statements.set(text, statement);
     return statement;

@@ -16,6 +16,7 @@ const meaning =
     throw bySqlState[String((e as { code?: unknown } | null)?.code)]?.(e) ?? e;
   };
 const deletedAccount = meaning({ "23503": () => unauthorized() }); // a valid token, for an account deleted since
+const emailTaken = meaning({ "23505": () => conflict("Email is already registered") });
 const conversationGone = () => notFound("Conversation");
 const beginFailure = meaning({
   P0002: conversationGone, // raised by begin_reply: not the caller's conversation
@@ -35,10 +36,7 @@ export function createStore(rpc: Rpc): Store {
   const server = rpc.server;
   return {
     createUser: (u) =>
-      server("create_user", { p_email: u.email, p_password_hash: u.password_hash, p_display_name: u.display_name }).then(
-        rows.userFromJson,
-        meaning({ "23505": () => conflict("Email is already registered") }),
-      ),
+      server("create_user", { p_email: u.email, p_password_hash: u.password_hash, p_display_name: u.display_name }).then(rows.userFromJson, emailTaken),
     findLogin: (email) => server("find_login", { p_email: email }).then(rows.loginFromJson),
     findLoginById: (id) => ifUuid(id, null, () => server("find_login_by_id", { p_user_id: id }).then(rows.loginFromJson)),
     createSession: (userId, tokenHash, expiresAt) =>
