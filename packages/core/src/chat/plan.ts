@@ -7,6 +7,7 @@ import type { BeginReservation } from "../ports";
 import { defaultModel, isServed, modelInfo, notServedReason } from "../models";
 import type { ModelSnapshot } from "../model-catalog";
 import { buildPrompt, estimateTokens, fitsWithoutCounting } from "./prompt";
+import { checkServerTools } from "./server-tools";
 import type { ReplyDeps, ReplyPlan, ReplyRequest, ReplySettings } from "./types";
 import type { AdmittedTurn } from "./turn";
 
@@ -40,6 +41,7 @@ export async function planReply(
   const { settings } = deps;
   checkToolChoice(req.body);
   const model = chooseModel(req.body.model, turn.context.conversation.model, settings, served);
+  checkServerTools(req.body.server_tools, model, settings.SERVER_TOOLS);
   const effort = req.body.reasoning_effort;
   const info = modelInfo(model, served, settings.MODEL_CONTEXT_WINDOWS);
   if (effort !== undefined && !info.reasoning_efforts.includes(effort))
