@@ -36,6 +36,7 @@ export function renderMarkdown(conversation: Conversation, messages: Message[]):
   for (const m of messages) {
     out.push(m.role === "user" ? "## User" : `## Assistant${m.model ? ` (${m.model})` : ""}`, "");
     if (m.reasoning) out.push("<details>", "<summary>Reasoning</summary>", "", m.reasoning, "", "</details>", "");
+    for (const b of m.server_tools ?? []) if (b.type === "server_tool_use") out.push(`**Server tool** \`${b.name}\` (${b.id})`, "", "```json", JSON.stringify(b.input, null, 2), "```", "");
     if (m.content || !m.tool_use?.length) out.push(m.content || "_(no text)_", "");
     for (const t of m.tool_use ?? []) out.push(`**Tool call** \`${t.name}\` (${t.id})`, "", "```json", JSON.stringify(t.input, null, 2), "```", "");
     if (m.role === "assistant" && m.finish_reason && m.finish_reason !== "end_turn") out.push(`_(${stopNote(m.finish_reason)})_`, "");

@@ -57,7 +57,8 @@ export function uiStreamEncoder(): (event: ReplyEvent) => string {
       }
       case "content_block_start": {
         const { index, content_block } = event.data;
-        if (content_block.type === "tool_use") {
+        // Tool calls and the provider's server tools are not carried in this format (the native stream has them).
+        if (content_block.type !== "thinking" && content_block.type !== "text") {
           kinds[index] = "tool";
           return "";
         }
