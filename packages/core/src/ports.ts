@@ -335,6 +335,11 @@ export interface CompletionUsage {
   output_tokens: number;
   /** Part of output_tokens, when the upstream reports it. */
   reasoning_tokens?: number;
+  /**
+   * The built-in tools the provider ran, by how many times. Their results went back into the model, so
+   * `input_tokens` (the upstream's count) then exceeds the prompt as sent, and is what is settled.
+   */
+  server_tool_use?: Partial<Record<ServerToolName, number>>;
   estimated: boolean;
 }
 

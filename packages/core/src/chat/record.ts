@@ -43,8 +43,13 @@ export function replyRecord(req: ReplyRequest, plan: ReplyPlan, counter: TokenCo
   return {
     token_count: usage ? usage.output_tokens : produced,
     // One figure everywhere: the prompt as sent, as message_start announced it (the upstream's own count,
-    // when it reports one, stays in metadata.usage).
-    input_tokens: usage || o.ttft !== null ? plan.prompt.input_tokens : null,
+    // when it reports one, stays in metadata.usage); but the provider's built-in tools fed their results
+    // to the model as more input, which the upstream bills and counts: then its larger figure.
+    input_tokens: usage?.server_tool_use
+      ? Math.max(plan.prompt.input_tokens, usage.input_tokens)
+      : usage || o.ttft !== null
+        ? plan.prompt.input_tokens
+        : null,
     finish_reason: finishReason,
     latency_ms: Math.round(performance.now() - req.receivedAt),
     ttft_ms: o.ttft === null ? null : Math.round(o.ttft - req.receivedAt),
