@@ -337,7 +337,7 @@ export interface CompletionUsage {
   reasoning_tokens?: number;
   /**
    * The built-in tools the provider ran, by how many times. Their results went back into the model, so
-   * `input_tokens` (the upstream's count) then exceeds the prompt as sent, and is what is settled.
+   * `input_tokens` (the upstream's count) then exceeds the prompt as sent, and is what the ledger settles.
    */
   server_tool_use?: Partial<Record<ServerToolName, number>>;
   estimated: boolean;

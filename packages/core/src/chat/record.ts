@@ -1,6 +1,6 @@
 // What is stored when a reply ends: token figures, finish reason, timings and metadata.
 import { AppError, type toPublicError } from "../errors";
-import type { CompletionEvent } from "../ports";
+import type { CompletionEvent, CompletionUsage } from "../ports";
 import type { FinishReason } from "../schemas";
 import { idempotencyKeyOf } from "./idempotency";
 import { estimateTokens } from "./prompt";
@@ -43,13 +43,8 @@ export function replyRecord(req: ReplyRequest, plan: ReplyPlan, counter: TokenCo
   return {
     token_count: usage ? usage.output_tokens : produced,
     // One figure everywhere: the prompt as sent, as message_start announced it (the upstream's own count,
-    // when it reports one, stays in metadata.usage); but the provider's built-in tools fed their results
-    // to the model as more input, which the upstream bills and counts: then its larger figure.
-    input_tokens: usage?.server_tool_use
-      ? Math.max(plan.prompt.input_tokens, usage.input_tokens)
-      : usage || o.ttft !== null
-        ? plan.prompt.input_tokens
-        : null,
+    // when it reports one, stays in metadata.usage).
+    input_tokens: usage || o.ttft !== null ? plan.prompt.input_tokens : null,
     finish_reason: finishReason,
     latency_ms: Math.round(performance.now() - req.receivedAt),
     ttft_ms: o.ttft === null ? null : Math.round(o.ttft - req.receivedAt),
@@ -75,12 +70,16 @@ export async function settleReservation(
   plan: ReplyPlan,
   record: { input_tokens: number | null; token_count: number | null; latency_ms: number },
   report: (error: unknown) => void,
+  usage?: CompletionUsage | null,
 ): Promise<void> {
+  // The provider's built-in tools fed their results to the model as more input, which the upstream
+  // counts and bills: the ledger then takes its figure when it is the larger.
+  const input = usage?.server_tool_use ? Math.max(record.input_tokens ?? 0, usage.input_tokens) : (record.input_tokens ?? 0);
   try {
     await deps.store.settleTokens({
       reservation_id: plan.reservation.reservation_id,
       secret: plan.secret,
-      input_tokens: record.input_tokens ?? 0,
+      input_tokens: input,
       output_tokens: record.token_count ?? 0,
       latency_ms: record.latency_ms,
       // /usage groups by the model that answered, the one the stored reply names.

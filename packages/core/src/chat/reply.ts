@@ -234,7 +234,7 @@ export class Reply implements ReplyStream {
     const tail = await flusher.close();
     const [finished] = await Promise.allSettled([
       this.finishReply({ id: this.plan.replyId, text: tail.text, reasoning: tail.reasoning, tool_text: tail.toolText, ...record }),
-      settleReservation(this.deps, this.plan, record, report),
+      settleReservation(this.deps, this.plan, record, report, this.finish?.usage),
     ]);
     if (finished.status === "rejected") throw finished.reason;
     if (finished.value) this.remember(finished.value);

@@ -9,13 +9,13 @@ export function checkServerTools(asked: readonly ServerToolName[] | undefined, m
   if (!asked?.length) return;
   const off = asked.filter((t) => !allowed.includes(t));
   if (off.length)
-    throw new AppError("validation_error", `This server has the server tool${off.length > 1 ? "s" : ""} ${off.join(", ")} turned off`, {
+    throw new AppError("validation_error", `server_tools names ${off.join(", ")}, which this server has turned off`, {
       fields: [{ path: "body.server_tools", message: allowed.length ? `may only name: ${allowed.join(", ")}` : "server tools are off on this server (SERVER_TOOLS)" }],
     });
   const usable = serverToolsFor(model, allowed);
   const missing = asked.filter((t) => !usable.includes(t));
   if (missing.length)
-    throw new AppError("validation_error", `Model "${model}" cannot use ${missing.join(", ")}`, {
+    throw new AppError("validation_error", `server_tools names ${missing.join(", ")}, which model "${model}" cannot use`, {
       fields: [
         {
           path: "body.server_tools",

@@ -44,6 +44,9 @@ export function replayToolText(piece: string, sink: ToolStreamSink): void {
   }
 }
 
+/** The server tools' entries a piece of stored tool text starts with ('' when it starts with none). */
+export const leadingServerTools = (piece: string): string => (piece.startsWith(GS) ? piece.split(RS, 1)[0]! : "");
+
 /** The server tools' entries (a run of whole ones: see the top of this file). */
 function replayServerTools(entries: string, sink: ToolStreamSink): void {
   for (const json of entries.split(GS).slice(1)) {
@@ -55,7 +58,8 @@ function replayServerTools(entries: string, sink: ToolStreamSink): void {
 /** The server tools' blocks of a stored tool text, in order: each use followed by its result. */
 export function serverToolBlocks(text: string): (ServerToolUseBlock | ServerToolResultBlock)[] {
   const blocks: (ServerToolUseBlock | ServerToolResultBlock)[] = [];
-  if (text.startsWith(GS)) replayServerTools(text.split(RS, 1)[0]!, { toolStart() {}, toolInput() {}, serverTool: (use, result) => void blocks.push(use, result) });
+  const entries = leadingServerTools(text);
+  if (entries) replayServerTools(entries, { toolStart() {}, toolInput() {}, serverTool: (use, result) => void blocks.push(use, result) });
   return blocks;
 }
 
