@@ -37,6 +37,8 @@ const QWEN3: ModelTraits = { reasoning: true, reasoning_efforts: ["none"], token
 /** Families by id prefix; the longest matching prefix wins. */
 const FAMILIES: [prefix: string, traits: ModelTraits][] = [
   ["openai/gpt-oss-", GPT_OSS],
+  // Groq's browser-search page lists the safeguard model, its code-execution page does not.
+  ["openai/gpt-oss-safeguard-", { ...GPT_OSS, server_tools: ["browser_search"] }],
   ["qwen/qwen3", QWEN3],
   // qwen3.8 additionally accepts low/medium/high (groq-sdk 1.6's reasoning_effort doc).
   ["qwen/qwen3.8-", { ...QWEN3, reasoning_efforts: ["none", "low", "medium", "high"] }],
