@@ -14,11 +14,19 @@ let h: GroqApp;
 let off: GroqApp;
 let token: string;
 let offToken: string;
+/**
+ * One app at a time, each once its Groq model list is read: opening a second in-memory database holds
+ * the thread long enough for the first one's list request to time out on a loaded machine.
+ */
+async function started(env: Record<string, string>): Promise<GroqApp> {
+  const app = await startGroqApp(env);
+  await (await app.app.deps()).provider.catalog?.ready();
+  return app;
+}
+
 beforeAll(async () => {
-  [h, off] = await Promise.all([
-    startGroqApp({ ALLOWED_MODELS: MODELS, SERVER_TOOLS: "browser_search,code_interpreter" }),
-    startGroqApp({ ALLOWED_MODELS: MODELS }),
-  ]);
+  h = await started({ ALLOWED_MODELS: MODELS, SERVER_TOOLS: "browser_search,code_interpreter" });
+  off = await started({ ALLOWED_MODELS: MODELS });
   [{ token }, { token: offToken }] = await Promise.all([registerUser(h.app.api), registerUser(off.app.api)]);
 });
 afterAll(() => Promise.all([h?.close(), off?.close()]));
