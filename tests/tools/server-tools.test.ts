@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { usingBuiltInTools, type ExecutedTool, type Scenario } from "../fixtures/groq-server";
 import { call, readSse, registerUser, stream, type SseEvent } from "../support/http";
+import { readUntil, resumeStream } from "../durable/scenarios";
 import { names, newConversation, replies, startGroqApp, textOf, type GroqApp } from "../groq/harness";
 
 const MODELS = "openai/gpt-oss-20b,openai/gpt-oss-120b,qwen/qwen3.6-27b";
@@ -163,6 +164,62 @@ describe("server_tools on a model that can use them", () => {
       (e) => e.event !== "ping",
     );
     expect(merged(whole)).toEqual(merged(live));
+  });
+
+  it("a client that left mid-text resumes while the reply still streams: the stored server tools, then the rest", async () => {
+    const conv = await newConversation(h.app.api, token);
+    let release!: () => void;
+    const open = new Promise<void>((resolve) => (release = resolve));
+    h.groq.enqueue({
+      steps: [{ reasoning: "Searching." }, { executedTools: [search] }, { text: "The " }, { until: open }, { text: "rest." }, { finish: "stop", usage }, { done: true }],
+    });
+    const ac = new AbortController();
+    const res = await stream(h.app.api, conv, token, { content: "Tallest?", model: "openai/gpt-oss-120b", server_tools: ["browser_search"] }, { signal: ac.signal });
+    const seen = await readUntil(res, ac, (events) => events.some((e) => e.data?.delta?.type === "text_delta"));
+    const replyId = seen[0]!.data.message.id;
+    const useStart = seen.find((e) => e.data?.content_block?.type === "server_tool_use")!;
+
+    const resumed = resumeStream(h.app.api, conv, replyId, token, useStart.id);
+    release();
+    const rest = (await readSse(await resumed)).filter((e) => e.event !== "ping");
+    expect(rest.map((e) => [e.event, e.data.index ?? null, e.data.content_block?.type ?? null])).toEqual([
+      ["content_block_stop", 1, null],
+      ["content_block_start", 2, "web_search_tool_result"],
+      ["content_block_stop", 2, null],
+      ["content_block_start", 3, "text"],
+      ...rest.filter((e) => e.event === "content_block_delta").map(() => ["content_block_delta", 3, null]),
+      ["content_block_stop", 3, null],
+      ["message_delta", null, null],
+      ["message_stop", null, null],
+    ]);
+    expect(textOf(rest)).toBe("The rest.");
+    const ids = [...seen.slice(0, seen.indexOf(useStart) + 1), ...rest].map((e) => Number(e.id));
+    expect(ids.every((id, i) => i === 0 || id > ids[i - 1]!)).toBe(true);
+  });
+
+  it("a regenerate takes server_tools too", async () => {
+    const conv = await newConversation(h.app.api, token);
+    await sendOk(conv, usingBuiltInTools([], [], ["No tools."], usage), { model: "openai/gpt-oss-120b" });
+    const [first] = await replies(h.app.api, token, conv);
+    const code: ExecutedTool = { index: 0, type: "python", arguments: '{"code":"print(1+1)"}', output: "2\n" };
+    h.groq.enqueue(usingBuiltInTools([], [code], ["Two."], usage));
+    const asked = h.groq.nextRequest();
+    const res = await fetch(`${h.app.api}/conversations/${conv}/messages/${first.id}/regenerate`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: "openai/gpt-oss-120b", server_tools: ["code_interpreter"] }),
+    });
+    expect(res.status).toBe(200);
+    const events = await readSse(res);
+    expect((await asked).body.tools).toEqual([{ type: "code_interpreter" }]);
+    expect(starts(events).map((s) => s.content_block.type)).toEqual(["server_tool_use", "code_execution_tool_result", "text"]);
+    const again = await fetch(`${h.app.api}/conversations/${conv}/messages/${first.id}/regenerate`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: "qwen/qwen3.6-27b", server_tools: ["code_interpreter"] }),
+    });
+    expect(again.status).toBe(422);
+    expect(((await again.json()) as any).error.fields).toEqual([expect.objectContaining({ path: "body.server_tools" })]);
   });
 
   it("GET /models lists the server tools of each model that can use them", async () => {
