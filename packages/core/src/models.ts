@@ -66,6 +66,13 @@ export interface ModelInfo extends ModelTraits {
 
 type ModelSettings = Pick<Config, "DEFAULT_MODEL" | "ALLOWED_MODELS" | "MODEL_CONTEXT_WINDOWS" | "SERVER_TOOLS">;
 
+/**
+ * The built-in tools the server lets sends ask for: SERVER_TOOLS, and none while the offline model
+ * answers (it runs no tools of its own).
+ */
+export const allowedServerTools = (config: Pick<Config, "SERVER_TOOLS">, served: ModelSnapshot | null): ServerToolName[] =>
+  served?.source === "offline" ? [] : config.SERVER_TOOLS;
+
 /** The built-in tools a send may ask of `model`: those it can use that the server allows. */
 export const serverToolsFor = (model: string, allowed: readonly ServerToolName[]): ServerToolName[] =>
   modelTraits(model).server_tools.filter((t) => allowed.includes(t));
@@ -122,7 +129,7 @@ export function listModels(config: ModelSettings, served: ModelSnapshot | null):
       .filter((id) => isServed(id, served))
       .map((id) => {
         const { tokenizer: _, ...info } = modelInfo(id, served, config.MODEL_CONTEXT_WINDOWS);
-        return { ...info, server_tools: serverToolsFor(id, config.SERVER_TOOLS), default: id === answering };
+        return { ...info, server_tools: serverToolsFor(id, allowedServerTools(config, served)), default: id === answering };
       }),
     unavailable: served ? ids.filter((id) => !isServed(id, served)).map((id) => ({ id, reason: notServedReason(served) })) : [],
   };

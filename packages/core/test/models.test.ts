@@ -256,6 +256,9 @@ describe("the model list", () => {
       ["qwen/qwen3.6-27b", []],
     ]);
     expect(config.SERVER_TOOLS).toEqual([]);
+    // The offline model runs no tools: it lists none, whatever SERVER_TOOLS says.
+    const offline = createOfflineProvider({ tokenDelayMs: 0 }).catalog!.current();
+    expect(listModels(c, offline).data.map((m) => m.server_tools)).toEqual([[], []]);
     expect(() => parseConfig({ SERVER_TOOLS: "browser_search,web_fetch" })).toThrow(/SERVER_TOOLS: unknown server tool web_fetch/);
   });
 
