@@ -4,6 +4,7 @@ import type { CompletionEvent, CompletionUsage } from "../ports";
 import type { FinishReason } from "../schemas";
 import { idempotencyKeyOf } from "./idempotency";
 import { estimateTokens } from "./prompt";
+import { leadingServerTools } from "./tool-stream";
 import type { ReplyDeps, ReplyPlan, ReplyRequest, TokenCounter } from "./types";
 
 type Finish = Extract<CompletionEvent, { type: "finish" }>;
@@ -39,7 +40,9 @@ export function replyRecord(req: ReplyRequest, plan: ReplyPlan, counter: TokenCo
   if (o.publicError && o.failure instanceof AppError && o.failure.metadata) Object.assign(metadata, o.failure.metadata);
   const finishReason: FinishReason = o.failure ? (o.cancelled ? "cancelled" : "error") : o.finish!.finish_reason;
   // Reasoning is output: the upstream's completion tokens include it, and so does the estimate.
-  const produced = (o.text ? count(o.text) : 0) + (o.reasoning ? count(o.reasoning) : 0) + (o.toolText ? count(o.toolText) : 0);
+  // The server tools' results (the leading entries of the tool text) are what the provider returned, not output.
+  const calls = o.toolText.slice(leadingServerTools(o.toolText).length);
+  const produced = (o.text ? count(o.text) : 0) + (o.reasoning ? count(o.reasoning) : 0) + (calls ? count(calls) : 0);
   return {
     token_count: usage ? usage.output_tokens : produced,
     // One figure everywhere: the prompt as sent, as message_start announced it (the upstream's own count,
