@@ -3,10 +3,11 @@
 // Anthropic's server_tool_use and result blocks before the text, stored with the reply (listed,
 // exported), replayed by a resume from any event, their uses kept with the usage and the upstream's
 // larger prompt figure settled in the ledger; refused (422) on a model that cannot use them and when
-// the server has them off (SERVER_TOOLS).
+// the server has them off (SERVER_TOOLS). The storage also on the throwaway PostgreSQL server.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { usingBuiltInTools, type ExecutedTool, type Scenario } from "../fixtures/groq-server";
 import { call, readSse, registerUser, stream, type SseEvent } from "../support/http";
+import { postgresAvailable, startPostgres, type PostgresServer } from "../../packages/store/test/pg-server";
 import { readUntil, resumeStream } from "../durable/scenarios";
 import { names, newConversation, replies, startGroqApp, textOf, type GroqApp } from "../groq/harness";
 
@@ -279,3 +280,30 @@ function merged(events: SseEvent[]): SseEvent[] {
   }
   return out;
 }
+
+describe.skipIf(!postgresAvailable() && process.env.REQUIRE_POSTGRES !== "1")("server tools on PostgreSQL", () => {
+  let pg: PostgresServer;
+  let app: GroqApp;
+  beforeAll(async () => {
+    pg = await startPostgres();
+    app = await started({ DATABASE_URL: pg.url, ALLOWED_MODELS: MODELS, SERVER_TOOLS: "browser_search" });
+  }, 180_000);
+  afterAll(async () => {
+    await app?.close();
+    await pg?.stop();
+  }, 60_000);
+
+  it("stores the blocks with the reply, lists them, and a resume replays them", async () => {
+    const { token: tok } = await registerUser(app.app.api);
+    const conv = await newConversation(app.app.api, tok);
+    app.groq.enqueue(usingBuiltInTools(["Let me search."], [search], ["The Burj ", "Khalifa."], usage));
+    const res = await send(app.app.api, tok, conv, { model: "openai/gpt-oss-120b", server_tools: ["browser_search"] });
+    expect(res.status).toBe(200);
+    const live = (await readSse(res)).filter((e) => e.event !== "ping");
+    const [stored] = await replies(app.app.api, tok, conv);
+    expect(stored.server_tools.map((b: any) => b.type)).toEqual(["server_tool_use", "web_search_tool_result"]);
+    expect(stored.server_tools[1].content[0]).toMatchObject({ url: "https://example.com/burj", content: "828 m tall." });
+    const replayed = (await readSse(await resumeStream(app.app.api, conv, stored.id, tok))).filter((e) => e.event !== "ping");
+    expect(merged(replayed)).toEqual(merged(live));
+  });
+});
