@@ -106,6 +106,14 @@ export function resultProblems(results: BenchResults, mode: BenchResults["mode"]
     if (!m.target || m.target.of !== of || Math.abs(m.target.value - want) > 0.05 * Math.max(1, want))
       problems.push(`figure 9: ${ours}: target ${JSON.stringify(m.target)}, not ${of} <= ${want} (the stricter of ${bound} and Portkey's)`);
   }
+  // First token: ahead of both peers, and within the absolute bound.
+  const first = peer("ours: first token added p50");
+  const peerFirst = ["Portkey", "AI SDK"].map((who) => peer(`${who}: first token added p50`)?.added);
+  if (first && peerFirst.every((x) => typeof x === "number")) {
+    const want = Math.min(5, ...(peerFirst as number[]));
+    if (!first.target || first.target.of !== "added" || Math.abs(first.target.value - want) > 0.05 * Math.max(1, want))
+      problems.push(`figure 9: ours: first token added p50: target ${JSON.stringify(first.target)}, not added <= ${want} (the stricter of 5 and both peers')`);
+  }
   return problems;
 }
 

@@ -1,5 +1,7 @@
-// `npx tsx bench/profile-summary.ts .bench/profiles/<file>.cpuprofile [top]`: self and inclusive time
-// per function (file:line) from a V8 CPU profile, e.g. one written by `npm run bench -- --profile`.
+// `npx tsx bench/profile-summary.ts .bench/profiles/<file>.cpuprofile [top] [from-to]`: self and
+// inclusive time per function (file:line) from a V8 CPU profile, e.g. one written by `npm run bench --
+// --profile`. from-to: only the samples in that window, in CLOCK_MONOTONIC ms (what bench/ab.ts prints
+// for its bursts; V8 stamps samples on the same clock).
 import { readFileSync } from "node:fs";
 
 interface Node {
@@ -15,7 +17,7 @@ interface Profile {
   endTime: number;
 }
 
-const [file, topArg] = process.argv.slice(2);
+const [file, topArg, windowArg] = process.argv.slice(2);
 if (!file) throw new Error("usage: profile-summary <file.cpuprofile> [top]");
 const top = Number(topArg ?? 40);
 const p = JSON.parse(readFileSync(file, "utf8")) as Profile;
@@ -23,8 +25,16 @@ const byId = new Map(p.nodes.map((n) => [n.id, n]));
 const parent = new Map<number, number>();
 for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
 
+const [from, to] = windowArg ? windowArg.split("-").map((x) => Number(x) * 1000) : [-Infinity, Infinity];
 const selfUs = new Map<number, number>();
-p.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (p.timeDeltas[i] ?? 0)));
+let at = p.startTime;
+let windowUs = 0;
+p.samples.forEach((id, i) => {
+  at += p.timeDeltas[i] ?? 0;
+  if (at < from! || at > to!) return;
+  windowUs += p.timeDeltas[i] ?? 0;
+  selfUs.set(id, (selfUs.get(id) ?? 0) + (p.timeDeltas[i] ?? 0));
+});
 const key = (n: Node) => {
   const url = n.callFrame.url.replace(/^file:\/\//, "").replace(process.cwd() + "/", "");
   return `${n.callFrame.functionName || "(anonymous)"} ${url}:${n.callFrame.lineNumber + 1}`;
@@ -42,7 +52,7 @@ for (const [id, us] of selfUs) {
     incl.set(k, (incl.get(k) ?? 0) + us);
   }
 }
-const total = p.endTime - p.startTime;
+const total = windowArg ? windowUs : p.endTime - p.startTime;
 const show = (title: string, m: Map<string, number>) => {
   console.log(`\n${title} (of ${(total / 1000).toFixed(0)} ms profiled)`);
   for (const [k, us] of [...m].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${(us / 1000).toFixed(1).padStart(9)} ms ${((100 * us) / total).toFixed(1).padStart(5)}%  ${k}`);

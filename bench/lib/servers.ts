@@ -18,6 +18,8 @@ export interface ServerProcess {
 
 export interface OurServer extends ServerProcess {
   api: string;
+  /** The process group npm leads (npm, and the server it started). */
+  group: number;
 }
 
 const started = new Set<() => void>();
@@ -36,10 +38,11 @@ function track(kill: () => void): () => void {
 
 /**
  * `npm start` with the settings given on top of its defaults (PGlite on disk under DATA_DIR, the
- * signing key generated there), in a clean environment like a newcomer's shell.
+ * signing key generated there), in a clean environment like a newcomer's shell; `root` names another
+ * checkout to start instead of this one (bench/ab.ts).
  */
-export async function startOurs(settings: Record<string, string>): Promise<OurServer> {
-  const s = await npmStart(settings);
+export async function startOurs(settings: Record<string, string>, root?: string): Promise<OurServer> {
+  const s = await npmStart(settings, root);
   const untrack = track(() => {
     try {
       process.kill(-s.npm.pid!, "SIGKILL");
@@ -58,6 +61,7 @@ export async function startOurs(settings: Record<string, string>): Promise<OurSe
   return {
     url: s.url,
     api: s.api,
+    group: s.npm.pid!,
     output: () => `${head}\n…\n${tail}`,
     stop: async (graceMs = 8_000) => {
       try {

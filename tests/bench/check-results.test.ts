@@ -127,4 +127,23 @@ describe("resultProblems", () => {
       'figure 9: ours: end of reply added p50: target {"of":"added","op":"<=","value":3}, not added <= 2 (the stricter of 3 and Portkey\'s)',
     ]);
   });
+  it("holds ours to the stricter of +5 ms and both peers' first token in the same run", () => {
+    const r = sound();
+    const added = (name: string, x: number, target: Target | null = null): Metric => ({ ...metric(name, x, target), added: x });
+    r.figures["9"] = {
+      id: "9",
+      title: "t",
+      conditions: {},
+      durationMs: 1,
+      metrics: [
+        // The AI SDK adds 4 ms, less than the absolute 5 and Portkey's 11: the bound is 4.
+        added("ours: first token added p50", 3, { of: "added", op: "<=", value: 5 }),
+        added("Portkey: first token added p50", 11),
+        added("AI SDK: first token added p50", 4),
+      ],
+    };
+    expect(resultProblems(r, "quick", ["2", "8", "9"]).filter((p) => p.includes("first token added p50: target"))).toEqual([
+      'figure 9: ours: first token added p50: target {"of":"added","op":"<=","value":5}, not added <= 4 (the stricter of 5 and both peers\')',
+    ]);
+  });
 });

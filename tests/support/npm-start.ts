@@ -26,10 +26,11 @@ export function cleanEnv(settings: Record<string, string>): NodeJS.ProcessEnv {
   return env;
 }
 
-export async function npmStart(settings: Record<string, string>): Promise<NpmStart> {
+/** `root`: the checkout to start (another worktree, for a same-run A/B of two versions); this one by default. */
+export async function npmStart(settings: Record<string, string>, root = ROOT): Promise<NpmStart> {
   const port = await freePort();
   const npm = spawn("npm", ["start", "--silent"], {
-    cwd: ROOT,
+    cwd: root,
     env: cleanEnv({ HOST: "127.0.0.1", OFFLINE_TOKEN_DELAY_MS: "0", ...settings, PORT: String(port) }),
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,

@@ -13,7 +13,7 @@ export * from "./auth/secrets";
 export * from "./services/api-keys";
 export type * from "./chat/types";
 export * from "./chat/stream-reply";
-export { countCallTokens, startCall, withSampling, type CallRequest, type Sampling } from "./chat/call";
+export { countCallTokens, startCall, withSampling, type CallRequest, type CallTurn, type Sampling } from "./chat/call";
 export { FinishingReplies } from "./chat/finishing";
 export { TurnCache, UserTurns, type KeptTurn } from "./chat/turn-cache";
 export { PING, ReplyEvents, eventId, parseEventId, type Position, type StartInfo } from "./chat/events";

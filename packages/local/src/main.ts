@@ -54,6 +54,11 @@ try {
   );
   console.log(`conversation-api listening on http://${host}:${port}`);
   console.log(`Swagger UI: http://${host}:${port}/docs · playground: http://${host}:${port}/`);
+  // A server that stays up loads Groq's tokenizer now, while nobody waits, instead of in front of the
+  // first token of the first conversation too long to fit by its byte count: a vocabulary of a few MB
+  // to compile and parse, which held that reply's first token for 0.3–2 s. Lambda keeps it lazy (its
+  // cold start pays for what it loads).
+  if (config.GROQ_API_KEY) setImmediate(() => void functions.loadTokenCounter(config.DEFAULT_MODEL).catch(() => {}));
 } catch (e) {
   console.error(e instanceof Error ? e.message : e);
   process.exit(1);

@@ -3,10 +3,13 @@
 // the one reply loop (run-reply.ts) with a store that keeps no rows, so it streams, times out, pings,
 // counts and settles exactly as a send does. Refusals come before the model is called: the model (not
 // allowed or not served), the output limit, the prompt's size, the day's budget and the cap on
-// streaming replies (reserve_call, counted as one of them until it is settled).
+// streaming replies (reserve_call, counted as one of them until it is settled). Client tools come as
+// the native send's (schemas/tools.ts): the client holds the whole tool loop, so its history carries the
+// model's tool calls and the tools' results, and its last turn may be a result rather than a message.
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import type { ChatTurn, CompletionRequest, ModelProvider, UserStore } from "../ports";
 import type { ReasoningEffort } from "../reasoning-efforts";
+import type { ToolChoice, ToolDefinition } from "../schemas";
 import { AppError } from "../errors";
 import { isServed, modelInfo, notServedReason } from "../models";
 import { servedModels } from "../model-catalog";
@@ -24,8 +27,11 @@ export interface Sampling {
 export interface CallRequest extends Sampling {
   model: string;
   system: string | null;
-  /** The conversation as the client holds it; the last one is the user's. */
-  messages: { role: "user" | "assistant"; content: string }[];
+  /** The conversation as the client holds it; the last turn is the user's message or a tool's result. */
+  messages: CallTurn[];
+  /** Client tools (validated by the wire format's schema) and how the model may choose among them. */
+  tools?: ToolDefinition[] | undefined;
+  tool_choice?: ToolChoice | undefined;
   max_tokens?: number | undefined;
   temperature?: number | undefined;
   reasoning_effort?: ReasoningEffort | undefined;
@@ -33,6 +39,9 @@ export interface CallRequest extends Sampling {
   receivedAt: number;
   remainingMs?: number | undefined;
 }
+
+/** A turn of a call's history: any prompt turn but the system prompt, which a call carries apart. */
+export type CallTurn = Exclude<ChatTurn, { role: "system" }>;
 
 const DAY_MS = 86_400_000;
 /**
@@ -95,25 +104,62 @@ async function check(deps: ReplyDeps, req: CallRequest): Promise<Checked> {
       fields: [{ path: "body.max_tokens", message: `must be at most ${cap} for ${model}` }],
     });
   const outputLimit = req.max_tokens ?? Math.min(cap ?? Infinity, settings.RESERVE_OUTPUT_TOKENS);
-  if (req.messages.at(-1)?.role !== "user")
-    throw new AppError("validation_error", "The last message must be the user's", {
-      fields: [{ path: "body.messages", message: "must end with a user message" }],
-    });
+  checkTurns(req.messages);
+  checkToolChoice(req.tools ?? [], req.tool_choice);
   const turns: ChatTurn[] = req.system ? [{ role: "system", content: req.system }] : [];
-  for (const m of req.messages) turns.push({ role: m.role, content: m.content });
+  turns.push(...req.messages);
+  // Tool definitions reach the model as part of its prompt, so they count with it.
+  const toolsText = req.tools?.length ? JSON.stringify(req.tools) : "";
   // The estimate never undercounts a byte-level BPE; only a prompt it puts over the budget is counted.
   const room = info.context_window === null ? Infinity : info.context_window - outputLimit;
   const budget = Math.max(1, Math.min(settings.CONTEXT_TOKEN_BUDGET, room));
-  let inputTokens = countPrompt(turns, estimateTokens);
+  let inputTokens = countPrompt(turns, estimateTokens) + (toolsText ? estimateTokens(toolsText) : 0);
   if (inputTokens > budget) {
     const count = (await deps.tokenizer?.(model)) ?? estimateTokens;
-    inputTokens = countPrompt(turns, count);
+    inputTokens = countPrompt(turns, count) + (toolsText ? count(toolsText) : 0);
     if (inputTokens > budget)
       throw new AppError("validation_error", `The prompt is too long: ${inputTokens} tokens, more than the ${budget} this server takes for ${model}`, {
         fields: [{ path: "body.messages", message: `must come to at most ${budget} tokens` }],
       });
   }
   return { model, turns, inputTokens, outputLimit, label: deps.provider.modelLabel(model) };
+}
+
+/**
+ * The history's shape every provider needs: it ends with the user's message or a tool's result, and
+ * each tool result answers a call of the assistant turn before it (the results of one turn follow it
+ * together, a user message may come after them). The provider would refuse it once the stream began.
+ */
+function checkTurns(messages: CallTurn[]): void {
+  const last = messages.at(-1);
+  if (last?.role !== "user" && last?.role !== "tool")
+    throw new AppError("validation_error", "The last message must be the user's or a tool's result", {
+      fields: [{ path: "body.messages", message: "must end with a user message or a tool result" }],
+    });
+  let open = new Set<string>();
+  messages.forEach((m, i) => {
+    if (m.role === "assistant") open = new Set((m.tool_calls ?? []).map((c) => c.id));
+    else if (m.role === "tool") {
+      if (!open.delete(m.tool_use_id))
+        throw new AppError("validation_error", `A tool result answers "${m.tool_use_id}", which no tool call of the assistant turn before it has`, {
+          fields: [{ path: `body.messages.${i}`, message: "a tool result must answer a tool call of the assistant turn just before it (by its id)" }],
+        });
+    } else open = new Set();
+  });
+}
+
+/** A choice that names a tool must name one of the call's tools, and "any" needs at least one. */
+function checkToolChoice(tools: ToolDefinition[], choice: ToolChoice | undefined): void {
+  if (choice === undefined || choice === "auto" || choice === "none") return;
+  const names = tools.map((t) => t.name);
+  if (choice === "any" && names.length === 0)
+    throw new AppError("validation_error", "tool_choice asks for a tool call but no tools are given", {
+      fields: [{ path: "body.tool_choice", message: "needs at least one tool in tools" }],
+    });
+  if (typeof choice === "object" && !names.includes(choice.name))
+    throw new AppError("validation_error", `tool_choice names tool "${choice.name}", which is not in tools${names.length ? ` (${names.join(", ")})` : ""}`, {
+      fields: [{ path: "body.tool_choice", message: names.length ? `must name one of: ${names.join(", ")}` : "needs the tool in tools" }],
+    });
 }
 
 /** The prompt's tokens as a call would count them (message_start's input_tokens), after the same checks. */
@@ -167,7 +213,15 @@ export async function startCall(deps: ReplyDeps, req: CallRequest): Promise<Repl
   const loopReq: SendReplyRequest = {
     kind: "send",
     conversationId: CALLS,
-    body: { content: last, model: c.model, max_tokens: req.max_tokens, temperature: req.temperature, reasoning_effort: req.reasoning_effort },
+    body: {
+      content: last,
+      model: c.model,
+      max_tokens: req.max_tokens,
+      temperature: req.temperature,
+      reasoning_effort: req.reasoning_effort,
+      tools: req.tools,
+      tool_choice: req.tool_choice,
+    },
     idempotencyKey: null,
     receivedAt: req.receivedAt,
     remainingMs: req.remainingMs,

@@ -41,8 +41,11 @@ const send = streamHandler(
       const request: ReplyRequest =
         turn.kind === "send"
           ? { ...base, kind: "send", idempotencyKey: null, body: { ...options, content: turn.content, ...(turn.parentId !== undefined && { parent_id: turn.parentId }) } }
-          : { ...base, kind: "regenerate", body: options, regenerateOf: turn.of ?? (await lastReply(store, conversationId)) };
-      return uiStreamBody(await startReply(replyDeps(deps, userId, context.requestId, conversationId), request));
+          : turn.kind === "results"
+            ? { ...base, kind: "send", idempotencyKey: null, body: { ...options, content: turn.content } }
+            : { ...base, kind: "regenerate", body: options, regenerateOf: turn.of ?? (await lastReply(store, conversationId)) };
+      // Tool results continue the client's assistant message: the reply is its next step.
+      return uiStreamBody(await startReply(replyDeps(deps, userId, context.requestId, conversationId), request), { step: turn.kind === "results" });
     } catch (e) {
       // Refused before anything of the turn was stored: a conversation made for it goes too.
       if (opened.created) await store.deleteConversation(conversationId).catch(() => false);

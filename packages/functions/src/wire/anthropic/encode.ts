@@ -1,13 +1,14 @@
 // Our reply's events in Anthropic's Messages stream. Our stream is that sequence already (wire/sse.ts),
-// so the token path is the native encoder's; only two events change: message_start leaves out our
-// `conversation_id`, and message_delta names only Anthropic's stop reasons (a cancelled reply ends
-// with `end_turn`: docs/api.md). Ids stay, so a bound reply's events resume with the native endpoint.
+// so the token path is the native encoder's (tool_use blocks and their input_json_delta included);
+// only two events change: message_start leaves out our `conversation_id`, and message_delta names
+// only Anthropic's stop reasons (a cancelled reply ends with `end_turn`: docs/api.md). Ids stay, so a bound reply's events resume with the native endpoint.
 import type { FinishReason, ReplyEvent } from "@conversation-api/core";
 import { encodeSse } from "../sse";
 import { anthropicErrorType } from "./errors";
 
-/** Anthropic's stop reason for ours: the reply ended, or hit its token limit. */
-export const anthropicStopReason = (r: FinishReason): "end_turn" | "max_tokens" => (r === "max_tokens" ? "max_tokens" : "end_turn");
+/** Anthropic's stop reason for ours: the reply ended, hit its token limit, or called tools. */
+export const anthropicStopReason = (r: FinishReason): "end_turn" | "max_tokens" | "tool_use" =>
+  r === "max_tokens" || r === "tool_use" ? r : "end_turn";
 
 const frame = (id: number | null, name: string, data: unknown) => `${id === null ? "" : `id: ${id}\n`}event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
 

@@ -1,5 +1,5 @@
 // A reply read to its end as Anthropic's `message` object (the non-streamed answer).
-import type { Collected } from "../collect";
+import { inputObject, type Collected } from "../collect";
 import { anthropicStopReason } from "./encode";
 
 export const anthropicMessage = (c: Collected) => ({
@@ -10,7 +10,9 @@ export const anthropicMessage = (c: Collected) => ({
   content: [
     // Reasoning is shown, never signed: there is no signature to check it against.
     ...(c.thinking ? [{ type: "thinking" as const, thinking: c.thinking, signature: "" }] : []),
-    { type: "text" as const, text: c.text },
+    // A reply that only calls tools has no text block, as Anthropic answers it.
+    ...(c.text || !c.tool_calls.length ? [{ type: "text" as const, text: c.text }] : []),
+    ...c.tool_calls.map((t) => ({ type: "tool_use" as const, id: t.id, name: t.name, input: inputObject(t.input) })),
   ],
   stop_reason: anthropicStopReason(c.stop_reason),
   stop_sequence: null,

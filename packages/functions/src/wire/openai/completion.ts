@@ -10,7 +10,15 @@ export const openaiCompletion = (c: Collected) => ({
   choices: [
     {
       index: 0,
-      message: { role: "assistant" as const, content: c.text, ...(c.thinking ? { reasoning: c.thinking } : {}) },
+      message: {
+        role: "assistant" as const,
+        // OpenAI's null: a reply that only calls tools has no content.
+        content: c.text === "" && c.tool_calls.length ? null : c.text,
+        ...(c.thinking ? { reasoning: c.thinking } : {}),
+        ...(c.tool_calls.length && {
+          tool_calls: c.tool_calls.map((t) => ({ id: t.id, type: "function" as const, function: { name: t.name, arguments: t.input } })),
+        }),
+      },
       finish_reason: openaiFinishReason(c.stop_reason),
       logprobs: null,
     },
