@@ -95,11 +95,15 @@ export function uiStreamEncoder(opts: UiStreamOptions = {}): (event: ReplyEvent)
       }
       case "content_block_start": {
         const { index, content_block } = event.data;
-        // Tool calls and the provider's server tools are not carried in this format (the native stream has them).
-        if (content_block.type !== "thinking" && content_block.type !== "text") {
+        if (content_block.type === "tool_use") {
           kinds[index] = "tool";
           tool = { id: content_block.id, name: content_block.name, json: "" };
           return part({ type: "tool-input-start", toolCallId: tool.id, toolName: tool.name });
+        }
+        // The provider's server tools are not carried in this format (the native stream has them): their stop finds no open call.
+        if (content_block.type !== "thinking" && content_block.type !== "text") {
+          kinds[index] = "tool";
+          return "";
         }
         const kind: Kind = content_block.type === "thinking" ? "reasoning" : "text";
         kinds[index] = kind;
