@@ -7,7 +7,7 @@ import { createStore } from "./store";
 export { createStore } from "./store";
 export { sqlRpc, type Call, type Rpc, type RpcArgs } from "./rpc";
 export { migrate } from "./migrate";
-export { readMigrations, readSchema, MIGRATIONS_URL, SCHEMA_URL, type Migration } from "./migrations";
+export { readMigrations, readSchema, type Migration } from "./migrations";
 export { createPgClient, createPgliteClient, pgliteClient, timestamptzToIso, type PgOptions, type PgliteOptions, type SqlClient, type SqlTx } from "./sql";
 
 export interface OpenStoreOptions {
@@ -34,18 +34,16 @@ export interface OpenStoreOptions {
  */
 export const pgliteThreadDefault = (onDisk: boolean): boolean => onDisk;
 
-export const pgliteThreadFromEnv = (onDisk: boolean, value = process.env.PGLITE_THREAD): boolean =>
-  value === "1" ? true : value === "0" ? false : pgliteThreadDefault(onDisk);
-
 export type SqlStore = Store & { sql: SqlClient };
 
 /** The store over SQL: PGlite or a PostgreSQL server, through the connection `sql`. */
 export const createSqlStore = (sql: SqlClient): Store => createStore(sqlRpc(sql));
 
 export async function openStore(opts: OpenStoreOptions = {}): Promise<SqlStore> {
-  const sql = opts.databaseUrl
-    ? await createPgClient(opts.databaseUrl)
-    : await pglite(opts.inMemory ? undefined : opts.dataDir, opts.pgliteThread, opts.pgliteImage);
+  const dataDir = opts.inMemory ? undefined : opts.dataDir;
+  const env = process.env.PGLITE_THREAD;
+  const thread = opts.pgliteThread ?? (env === "1" || (env !== "0" && pgliteThreadDefault(dataDir !== undefined)));
+  const sql = opts.databaseUrl ? await createPgClient(opts.databaseUrl) : await createPgliteClient({ dataDir, thread, image: opts.pgliteImage });
   try {
     if (opts.migrate !== false) await migrate(sql);
   } catch (e) {
@@ -54,9 +52,6 @@ export async function openStore(opts: OpenStoreOptions = {}): Promise<SqlStore> 
   }
   return Object.assign(createSqlStore(sql), { sql });
 }
-
-const pglite = (dataDir: string | undefined, thread: boolean | undefined, image: Blob | undefined) =>
-  createPgliteClient({ dataDir, thread: thread ?? pgliteThreadFromEnv(dataDir !== undefined), image });
 
 /**
  * Starts loading node-postgres (a chunk of its own in a Lambda bundle) ahead of createPgClient, e.g.

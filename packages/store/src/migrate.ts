@@ -21,10 +21,8 @@ do $$
 declare
   r text;
 begin
-  foreach r in array array['anon', 'authenticated'] loop
-    if exists (select 1 from pg_roles where rolname = r) then
-      execute format('revoke all on public.database_migrations from %I', r);
-    end if;
+  for r in select rolname from pg_roles where rolname in ('anon', 'authenticated') loop
+    execute format('revoke all on public.database_migrations from %I', r);
   end loop;
 end
 $$;`;
@@ -43,34 +41,28 @@ $$;`;
  */
 export async function migrate(sql: SqlClient, migrations: Migration[] = readMigrations()): Promise<{ applied: string[] }> {
   const recorded = await readRecord(sql);
-  if (recorded && pending(migrations, recorded).length === 0) return { applied: [] };
   const applied: string[] = [];
+  if (recorded && next(migrations, recorded) === undefined) return { applied };
   for (;;) {
     const name = await sql.transaction(async (tx) => {
       await tx.query("select pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
       // Read again under the lock: someone else may have applied some while we waited.
-      let record = await readRecord(tx);
-      if (!record) {
-        await tx.exec(CREATE_TABLE);
-        record = new Map();
-      }
-      const next = pending(migrations, record)[0];
-      if (!next) return null;
-      try {
-        await tx.exec(next.sql);
-      } catch (e) {
-        throw new Error(`database/migrations/${next.name} failed: ${(e as Error).message}`, { cause: e });
-      }
-      await tx.query("insert into public.database_migrations (name, checksum) values ($1, $2)", [next.name, next.checksum]);
-      return next.name;
+      const record = (await readRecord(tx)) ?? (await tx.exec(CREATE_TABLE), new Map<string, string>());
+      const migration = next(migrations, record);
+      if (!migration) return null;
+      await tx.exec(migration.sql).catch((e: Error) => {
+        throw new Error(`database/migrations/${migration.name} failed: ${e.message}`, { cause: e });
+      });
+      await tx.query("insert into public.database_migrations (name, checksum) values ($1, $2)", [migration.name, migration.checksum]);
+      return migration.name;
     });
     if (!name) return { applied };
     applied.push(name);
   }
 }
 
-/** The migrations not recorded yet, in order; throws if a recorded one has changed. */
-function pending(migrations: Migration[], record: Map<string, string>): Migration[] {
+/** The first migration not recorded yet; throws if a recorded one has changed. */
+function next(migrations: Migration[], record: Map<string, string>): Migration | undefined {
   for (const m of migrations) {
     const recorded = record.get(m.name);
     if (recorded !== undefined && recorded !== m.checksum) {
@@ -81,7 +73,7 @@ function pending(migrations: Migration[], record: Map<string, string>): Migratio
       );
     }
   }
-  return migrations.filter((m) => !record.has(m.name));
+  return migrations.find((m) => !record.has(m.name));
 }
 
 /** name → checksum of the applied migrations; null when the table is not there yet. */

@@ -3,8 +3,8 @@
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 
-export const MIGRATIONS_URL = new URL("../../../database/migrations/", import.meta.url);
-export const SCHEMA_URL = new URL("../../../database/schema/", import.meta.url);
+const MIGRATIONS_URL = new URL("../../../database/migrations/", import.meta.url);
+const SCHEMA_URL = new URL("../../../database/schema/", import.meta.url);
 
 export interface Migration {
   /** The file's name, e.g. `20261207000000_baseline.sql`: what the database records. */
@@ -20,10 +20,6 @@ export interface Migration {
  */
 const MIGRATION_FILE = /^(\d{14})_[a-z0-9_]+\.sql$/;
 
-export function checksum(sql: string): string {
-  return createHash("sha256").update(sql.replace(/\r\n/g, "\n")).digest("hex");
-}
-
 /** The migrations in the order they apply. Throws on a .sql file that does not follow the naming. */
 export function readMigrations(dir: URL = MIGRATIONS_URL): Migration[] {
   const names = sqlFiles(dir);
@@ -37,7 +33,7 @@ export function readMigrations(dir: URL = MIGRATIONS_URL): Migration[] {
   }
   return names.map((name) => {
     const sql = readFileSync(new URL(name, dir), "utf8");
-    return { name, sql, checksum: checksum(sql) };
+    return { name, sql, checksum: createHash("sha256").update(sql.replace(/\r\n/g, "\n")).digest("hex") };
   });
 }
 
@@ -48,9 +44,5 @@ export function readSchema(dir: URL = SCHEMA_URL): string {
     .join("\n");
 }
 
-/** Sorted bytewise, which for these names is the order they apply in. */
-function sqlFiles(dir: URL): string[] {
-  return readdirSync(dir)
-    .filter((n) => n.endsWith(".sql"))
-    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-}
+/** Sorted by UTF-16 code unit, for these ASCII names bytewise: the order they apply in. */
+const sqlFiles = (dir: URL): string[] => readdirSync(dir).filter((n) => n.endsWith(".sql")).sort();

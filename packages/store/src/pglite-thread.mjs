@@ -6,35 +6,21 @@ import { PGlite } from "@electric-sql/pglite";
 
 const db = await PGlite.create(workerData.dataDir ? { dataDir: workerData.dataDir } : {});
 
-parentPort.on("message", async ({ id, op, bytes, syncToFs }) => {
+parentPort.on("message", async ({ op, bytes, syncToFs }) => {
   try {
     if (op === "exec") {
       // The raw response bytes, unparsed: the main thread parses them. Each chunk is a view into
       // the WASM heap, so it is copied as it arrives.
       const chunks = [];
-      let size = 0;
-      await db.execProtocolRawStream(bytes, {
-        syncToFs,
-        onRawData: (chunk) => {
-          chunks.push(chunk.slice());
-          size += chunk.length;
-        },
-      });
-      const out = chunks.length === 1 ? chunks[0] : new Uint8Array(size);
-      if (chunks.length !== 1) {
-        let at = 0;
-        for (const c of chunks) {
-          out.set(c, at);
-          at += c.length;
-        }
-      }
-      parentPort.postMessage({ id, ok: true, data: out }, [out.buffer]);
+      await db.execProtocolRawStream(bytes, { syncToFs, onRawData: (chunk) => chunks.push(chunk.slice()) });
+      // One chunk (the usual case) goes as it is; several are joined into a buffer of their own to transfer.
+      const out = chunks.length === 1 ? chunks[0] : new Uint8Array(Buffer.concat(chunks));
+      parentPort.postMessage({ ok: true, data: out }, [out.buffer]);
     } else if (op === "close") {
       await db.close();
-      parentPort.postMessage({ id, ok: true });
+      parentPort.postMessage({ ok: true });
     } else throw new Error(`unknown op ${op}`);
   } catch (e) {
-    parentPort.postMessage({ id, ok: false, error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+    parentPort.postMessage({ ok: false, error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
   }
 });
-parentPort.postMessage({ ready: true });

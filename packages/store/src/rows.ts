@@ -69,11 +69,11 @@ export function turnFromJson(r: Row | null): TurnContext | null {
   };
 }
 
-/** A reservation as begin_reply's arguments (none: nothing is reserved). */
-export const reservationArgs = (r: BeginReservation | null | undefined) => ({
+/** A reservation as arguments (none: nothing is reserved); begin_reply names its model and tokens `p_reserve_…`. */
+export const reservationArgs = (r: BeginReservation | null | undefined, model = "p_reserve_model", tokens = "p_reserve_tokens") => ({
   p_reservation_id: r?.reservation_id ?? null,
-  p_reserve_model: r?.model ?? null,
-  p_reserve_tokens: r ? Math.trunc(r.tokens) : null,
+  [model]: r?.model ?? null,
+  [tokens]: r ? Math.trunc(r.tokens) : null,
   p_budget: r ? Math.trunc(r.budget) : null,
   p_since: r?.since ?? null,
   p_secret_hash: r?.secret_hash ?? null,
@@ -102,28 +102,23 @@ export function beginFromJson(r: Row): BeginResult {
       return { status: "done", reply };
     case "moved":
       return { status: "moved" };
-    case "over_budget":
-      return { status: "over_budget", used: r.used ?? 0 };
-    case "too_many":
-      return { status: "too_many", streaming: r.streaming ?? 0 };
     case "tool_results":
       return { status: "tool_results", unknown: r.unknown ?? [], missing: r.missing ?? [], calls: r.calls ?? [] };
     default:
-      return { status: "mismatch" };
+      return limited(r) ?? { status: "mismatch" };
   }
 }
 
+/** What begin_reply and reserve_call both answer when a limit stops them: the budget, or concurrent replies. */
+const limited = (r: Row) =>
+  r.status === "over_budget" ? { status: "over_budget" as const, used: Number(r.used ?? 0) }
+  : r.status === "too_many" ? { status: "too_many" as const, streaming: Number(r.streaming ?? 0) }
+  : null;
+
 export function reserveCallFromJson(r: Row): ReserveCallResult {
-  switch (r?.status) {
-    case "reserved":
-      return { status: "reserved" };
-    case "over_budget":
-      return { status: "over_budget", used: Number(r.used ?? 0) };
-    case "too_many":
-      return { status: "too_many", streaming: Number(r.streaming ?? 0) };
-    default:
-      throw new Error(`reserve_call answered ${JSON.stringify(r)}`);
-  }
+  const result = r?.status === "reserved" ? { status: "reserved" as const } : r && limited(r);
+  if (!result) throw new Error(`reserve_call answered ${JSON.stringify(r)}`);
+  return result;
 }
 
 export const flushFromJson = (r: Row | null): FlushResult | null =>
@@ -136,8 +131,3 @@ export const cancelFromJson = (r: Row | null): CancelResult | null =>
 export const exportFromJson = (r: Row | null): ConversationExport | null =>
   r?.conversation ? { ...conversationFromJson(r.conversation), messages: ((r.messages ?? []) as Row[]).map(messageFromJson) } : null;
 
-/** SQLSTATE of a failed call: the drivers' errors and PostgREST's both carry it as `code`. */
-export const sqlState = (e: unknown): string | undefined => {
-  const code = (e as { code?: unknown } | null)?.code;
-  return typeof code === "string" ? code : undefined;
-};

@@ -20,8 +20,6 @@ export interface Rpc {
   server: Call;
   /** As this user, under RLS. Throws when the transport cannot act for them (no credential to forward). */
   user(userId: string, credential?: UserCredential): Call;
-  /** The database runs on this thread (embedded PGlite): its queries hold the event loop (store.ts). */
-  readonly blocksThread: boolean;
   /** The database lives in this process (embedded PGlite, on this thread or in its worker): see SqlClient. */
   readonly inProcess?: boolean;
   health(): Promise<boolean>;
@@ -70,7 +68,6 @@ export function sqlRpc(sql: SqlClient): Rpc {
       ];
       return caller((text, params) => sql.queryAs(identity, text, params));
     },
-    blocksThread: sql.blocksThread,
     inProcess: sql.inProcess ?? false,
     health: () => sql.query("select 1").then(() => true, () => false),
     close: () => sql.close(),

@@ -22,8 +22,6 @@ export interface SqlClient extends SqlTx {
    * settings are transaction-local, so nothing outlives the statement; a failure rolls back both.
    */
   queryAs<T = Record<string, unknown>>(settings: LocalSettings, text: string, params?: unknown[]): Promise<T[]>;
-  /** True where queries run on the caller's thread (PGlite without a worker): they hold its event loop. */
-  readonly blocksThread: boolean;
   /**
    * True where the database lives in this process (PGlite, on this thread or in its worker thread): no
    * other instance serves its users, so a client that saw a reply end can only send again through here.
@@ -32,6 +30,7 @@ export interface SqlClient extends SqlTx {
   close(): Promise<void>;
 }
 
+// INT8 (counts and sums) as Number: they fit comfortably in a double, and the API speaks JSON numbers.
 const INT8 = 20;
 const TIMESTAMPTZ = 1184;
 
@@ -63,9 +62,6 @@ export function timestamptzToIso(text: string): string {
   return Number.isNaN(d.getTime()) ? text : d.toISOString();
 }
 
-/** Counts and sums fit comfortably in a double; the API speaks JSON numbers. */
-const int8ToNumber = (text: string): number => Number(text);
-
 const settingsStatements: string[] = [];
 /** `select set_config($1, $2, true), …` for `n` settings (names and values both parameters); one string per n. */
 function settingsStatement(n: number): string {
@@ -91,21 +87,18 @@ export async function createPgliteClient(opts: PgliteOptions = {}): Promise<SqlC
   const pglite = await import("@electric-sql/pglite");
   const { PGlite, protocol, parse } = pglite;
   if (opts.dataDir) makePrivateDir(opts.dataDir);
-  // In memory there is nothing to sync to a file system after each batch.
-  const sync = { syncToFs: Boolean(opts.dataDir) };
   const image = opts.dataDir ? undefined : opts.image;
-  if (opts.thread && !image) {
-    const backend = await pgliteThread(opts.dataDir, pglite);
-    if (opts.dataDir) tightenModes(opts.dataDir);
-    return pgliteClient(backend, protocol.serialize, parse, { ...sync, blocksThread: false });
-  }
-  const db = await PGlite.create({
-    ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
-    ...(image ? { loadDataDir: image } : {}),
-    parsers: { [TIMESTAMPTZ]: timestamptzToIso, [INT8]: int8ToNumber },
-  });
+  const db: PgliteBackend =
+    opts.thread && !image
+      ? await pgliteThread(opts.dataDir, pglite)
+      : await PGlite.create({
+          ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
+          ...(image ? { loadDataDir: image } : {}),
+          parsers: { [TIMESTAMPTZ]: timestamptzToIso, [INT8]: Number },
+        });
   if (opts.dataDir) tightenModes(opts.dataDir);
-  return pgliteClient(db, protocol.serialize, parse, sync);
+  // In memory there is nothing to sync to a file system after each batch.
+  return pgliteClient(db, protocol.serialize, parse, { syncToFs: Boolean(opts.dataDir) });
 }
 
 type Pglite = typeof import("@electric-sql/pglite");
@@ -125,46 +118,39 @@ export interface PgliteBackend {
 /**
  * PGlite in a worker thread (pglite-thread.mjs). The thread only runs protocol messages through the
  * WASM backend; everything else (statement cache, batching, ordering, serializing parameters and
- * parsing results) stays in this thread, so both variants share one driver. Requests are already one
- * at a time (the driver's queue); each is one message to the thread and one back, the response bytes
+ * parsing results) stays in this thread, so both variants share one driver. The response bytes are
  * transferred, not copied.
  */
 async function pgliteThread(dataDir: string | undefined, { protocol: { Parser, serialize }, parse, types }: Pglite): Promise<PgliteBackend> {
   const { Worker } = await import("node:worker_threads");
   const worker = new Worker(new URL("./pglite-thread.mjs", import.meta.url), { workerData: { dataDir } });
-  const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
-  let nextId = 0;
+  // One request at a time (the driver's queue orders them): one message to the thread, one answer back.
+  let waiting: { resolve(v: Uint8Array | undefined): void; reject(e: Error): void } | undefined;
   let failure: Error | undefined;
-  const ready = new Promise<void>((resolve, reject) => {
-    worker.on("message", (m: { ready?: true; id: number; ok: boolean; data?: Uint8Array; error?: string }) => {
-      if (m.ready) return resolve();
-      const p = pending.get(m.id);
-      pending.delete(m.id);
-      if (pending.size === 0) worker.unref();
-      if (m.ok) p?.resolve(m.data);
-      else p?.reject(new Error(`PGlite thread: ${m.error}`));
-    });
-    // The thread is gone (start-up failure or crash): nothing pending will be answered.
-    const fail = (e: Error) => {
-      failure = e;
-      reject(e);
-      for (const p of pending.values()) p.reject(e);
-      pending.clear();
-    };
-    worker.on("error", fail);
-    worker.on("exit", (code) => fail(new Error(`PGlite thread exited (${code})`)));
+  // Requests sent while the thread still starts PGlite wait in its port; the first is the array types' query below.
+  worker.on("message", (m: { ok: boolean; data?: Uint8Array; error?: string }) => {
+    const w = waiting;
+    waiting = undefined;
+    // An idle thread must not keep the process alive (PGlite in this thread would not either); one with
+    // a request in hand must.
+    worker.unref();
+    if (m.ok) w?.resolve(m.data);
+    else w?.reject(new Error(`PGlite thread: ${m.error}`));
   });
-  await ready;
-  // An idle thread must not keep the process alive (PGlite in this thread would not either); one with
-  // a request in hand must.
-  worker.unref();
+  // The thread is gone (start-up failure or crash): what is pending will not be answered.
+  const fail = (e: Error) => {
+    failure = e;
+    waiting?.reject(e);
+    waiting = undefined;
+  };
+  worker.on("error", fail);
+  worker.on("exit", (code) => fail(new Error(`PGlite thread exited (${code})`)));
   const call = (msg: { op: string; bytes?: Uint8Array; syncToFs?: boolean }) =>
     new Promise<Uint8Array | undefined>((resolve, reject) => {
       if (failure) return reject(failure);
-      const id = nextId++;
-      if (pending.size === 0) worker.ref();
-      pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      worker.postMessage({ id, ...msg });
+      waiting = { resolve, reject };
+      worker.ref();
+      worker.postMessage(msg);
     });
   const parser = new Parser();
   let inTransaction = false;
@@ -183,7 +169,7 @@ async function pgliteThread(dataDir: string | undefined, { protocol: { Parser, s
       return { messages };
     },
     serializers: { ...types.serializers },
-    parsers: { ...types.parsers, [TIMESTAMPTZ]: timestamptzToIso, [INT8]: int8ToNumber },
+    parsers: { ...types.parsers, [TIMESTAMPTZ]: timestamptzToIso, [INT8]: Number },
     isInTransaction: () => inTransaction,
     async close() {
       await call({ op: "close" });
@@ -223,7 +209,7 @@ export function pgliteClient(
   db: PgliteBackend,
   serialize: Serialize,
   parse: Parse,
-  { syncToFs = true, blocksThread = true }: { syncToFs?: boolean; blocksThread?: boolean } = {},
+  { syncToFs = true }: { syncToFs?: boolean } = {},
 ): SqlClient {
   const sync = { syncToFs };
   const statements = new Map<string, { name: string; paramTypes: number[] }>();
@@ -235,22 +221,12 @@ export function pgliteClient(
     return run;
   };
 
-  const batch = (parts: Uint8Array[]): Uint8Array => {
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
-  };
-
   /** Parses `text` (once per text while the cache has room) and returns its statement name and parameter types. */
   async function prepare(text: string): Promise<{ name: string; paramTypes: number[] }> {
     const known = statements.get(text);
     if (known) return known;
     const name = statements.size < STATEMENT_CACHE ? `s${statements.size + 1}` : "";
-    const { messages } = await db.execProtocol(batch([serialize.parse({ name, text, types: [] }), serialize.describe({ type: "S", name }), serialize.sync()]), {
+    const { messages } = await db.execProtocol(Buffer.concat([serialize.parse({ name, text, types: [] }), serialize.describe({ type: "S", name }), serialize.sync()]), {
       syncToFs: false,
     });
     const statement = { name, paramTypes: parse.parseDescribeStatementResults(messages) };
@@ -258,10 +234,6 @@ export function pgliteClient(
     return statement;
   }
 
-  /**
-   * One statement: the rows of its (last) result. `prefix`: messages to send before it in the same
-   * batch, asked for only once the statement has parsed (a parse error sends nothing).
-   */
   /** Bind + Describe + Execute of a prepared statement, its parameters serialized by their declared types. */
   const execution = ({ name, paramTypes }: { name: string; paramTypes: number[] }, params: unknown[]): Uint8Array[] => {
     const values = params.map((v, i) => {
@@ -272,16 +244,14 @@ export function pgliteClient(
     return [serialize.bind({ statement: name, values }), serialize.describe({ type: "P" }), serialize.execute({})];
   };
 
-  /** Sends `parts` and a Sync as one batch; the rows of the last statement's result. */
-  async function send<T>(parts: Uint8Array[]): Promise<T[]> {
-    const { messages } = await db.execProtocol(batch([...parts, serialize.sync()]), sync);
-    const results = parse.parseResults(messages, db.parsers);
-    return (results.at(-1)?.rows ?? []) as T[];
-  }
-
+  /**
+   * One statement and a Sync as one batch: the rows of its result. `prefix`: messages to send before it
+   * in the same batch, asked for only once the statement has parsed (a parse error sends nothing).
+   */
   async function run<T>(text: string, params: unknown[], prefix: () => Uint8Array[] = () => []): Promise<T[]> {
     const statement = await prepare(text);
-    return send<T>([...prefix(), ...execution(statement, params)]);
+    const { messages } = await db.execProtocol(Buffer.concat([...prefix(), ...execution(statement, params), serialize.sync()]), sync);
+    return (parse.parseResults(messages, db.parsers).at(-1)?.rows ?? []) as T[];
   }
 
   /**
@@ -291,16 +261,14 @@ export function pgliteClient(
    */
   async function runAs<T>(settings: LocalSettings, text: string, params: unknown[]): Promise<T[]> {
     const set = await prepare(settingsStatement(settings.length));
-    const statement = await prepare(text);
-    return send<T>([...execution(set, settings.flat()), ...execution(statement, params)]);
+    return run<T>(text, params, () => execution(set, settings.flat()));
   }
 
-  async function script(text: string): Promise<void> {
-    await db.execProtocol(batch([serialize.query(text)]), sync);
+  async function script(text: string, prefix: Uint8Array[] = []): Promise<void> {
+    await db.execProtocol(Buffer.concat([...prefix, serialize.query(text)]), sync);
   }
 
   return {
-    blocksThread,
     inProcess: true,
     query: (text, params = []) => exclusive(() => run(text, params)),
     queryAs: (settings, text, params = []) => exclusive(() => runAs(settings, text, params)),
@@ -320,16 +288,13 @@ export function pgliteClient(
         };
         const tx: SqlTx = {
           query: async (text, params = []) => (open(), run(text, params, begin)),
-          exec: async (text) => {
-            open();
-            await db.execProtocol(batch([...begin(), serialize.query(text)]), sync);
-          },
+          exec: async (text) => (open(), script(text, begin())),
         };
         try {
           const result = await fn(tx);
           closed = true;
           if (begun) {
-            const { messages } = await db.execProtocol(batch([serialize.query("COMMIT")]), sync);
+            const { messages } = await db.execProtocol(serialize.query("COMMIT"), sync);
             // COMMIT of a transaction in which a statement failed (and the error was caught) rolls back.
             if (parse.parseResults(messages, db.parsers).at(-1)?.command === "ROLLBACK") throw new Error("Transaction aborted: a statement in it failed");
           }
@@ -349,7 +314,6 @@ export function pgliteClient(
 export interface PgOptions {
   /** Pool size. Keep it small on Lambda: one container serves one request at a time. */
   max?: number | undefined;
-  ssl?: pg.PoolConfig["ssl"];
 }
 
 export async function createPgClient(databaseUrl: string, opts: PgOptions = {}): Promise<SqlClient> {
@@ -360,28 +324,19 @@ export async function createPgClient(databaseUrl: string, opts: PgOptions = {}):
   const types = {
     getTypeParser: ((oid: number, format?: "text" | "binary") => {
       if (oid === TIMESTAMPTZ) return timestamptzToIso;
-      if (oid === INT8) return int8ToNumber;
+      if (oid === INT8) return Number;
       return pgModule.types.getTypeParser(oid, format);
     }) as pg.CustomTypesConfig["getTypeParser"],
   };
-  const pool = new pgModule.Pool({
-    connectionString: databaseUrl,
-    max: opts.max ?? 5,
-    ...(opts.ssl !== undefined ? { ssl: opts.ssl } : {}),
-    types,
-  });
+  const pool = new pgModule.Pool({ connectionString: databaseUrl, max: opts.max ?? 5, types });
   // An idle client losing its connection emits 'error' on the pool; unhandled, that kills the
   // process. The pool discards the client and the next query reconnects.
   pool.on("error", () => {});
 
   const wrap = (q: pg.Pool | pg.PoolClient): SqlTx => ({
-    async query<T>(text: string, params: unknown[] = []) {
-      return (await q.query(text, params)).rows as T[];
-    },
-    async exec(script: string) {
-      // No parameters → simple query protocol, which accepts several statements.
-      await q.query(script);
-    },
+    query: async <T>(text: string, params: unknown[] = []) => (await q.query(text, params)).rows as T[],
+    // No parameters → simple query protocol, which accepts several statements.
+    exec: async (script: string) => void (await q.query(script)),
   });
 
   async function transaction<T>(fn: (tx: SqlTx) => Promise<T>): Promise<T> {
@@ -407,7 +362,6 @@ export async function createPgClient(databaseUrl: string, opts: PgOptions = {}):
 
   return {
     ...wrap(pool),
-    blocksThread: false,
     transaction,
     async queryAs<T>(settings: LocalSettings, text: string, params: unknown[] = []): Promise<T[]> {
       // One simple-protocol query holding both statements: PostgreSQL runs a multi-statement query

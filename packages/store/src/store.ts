@@ -6,11 +6,14 @@ import { decodeConversationCursor, decodeMessageCursor, encodeConversationCursor
 import * as rows from "./rows";
 import type { Call, Rpc } from "./rpc";
 
-/** Rethrows a failed call as what its SQLSTATE means to the API, when it means something. */
+/**
+ * Rethrows a failed call as what its SQLSTATE means to the API, when it means something. The drivers'
+ * errors and PostgREST's both carry the SQLSTATE as `code`.
+ */
 const meaning =
   (bySqlState: Record<string, (e: unknown) => Error>) =>
   (e: unknown): never => {
-    throw bySqlState[rows.sqlState(e) ?? ""]?.(e) ?? e;
+    throw bySqlState[String((e as { code?: unknown } | null)?.code)]?.(e) ?? e;
   };
 const deletedAccount = meaning({ "23503": () => unauthorized() }); // a valid token, for an account deleted since
 const conversationGone = () => notFound("Conversation");
@@ -51,7 +54,7 @@ export function createStore(rpc: Rpc): Store {
     forUser(userId, credential) {
       // auth.uid() casts the claim to uuid; anything else would fail every call obscurely.
       if (!isUuid(userId)) throw unauthorized();
-      return userStore(rpc.user(userId, credential), rpc.blocksThread || rpc.inProcess === true);
+      return userStore(rpc.user(userId, credential), rpc.inProcess === true);
     },
     health: () => rpc.health(),
     close: () => rpc.close(),
@@ -163,18 +166,14 @@ function userStore(call: Call, writeAfterOutput: boolean): UserStore {
           }),
         ),
       ),
-    async reserveTitle(r) {
-      const { p_reserve_model: p_model, p_reserve_tokens: p_tokens, ...rest } = rows.reservationArgs(r);
-      return (await call("reserve_title", { ...rest, p_model, p_tokens }))?.status === "reserved";
-    },
-    async reserveCall(c) {
-      const { p_reserve_model: p_model, p_reserve_tokens: p_tokens, ...rest } = rows.reservationArgs(c.reservation);
-      return rows.reserveCallFromJson(
+    reserveTitle: async (r) => (await call("reserve_title", rows.reservationArgs(r, "p_model", "p_tokens")))?.status === "reserved",
+    reserveCall: async (c) =>
+      rows.reserveCallFromJson(
         await call("reserve_call", {
-          ...rest, p_model, p_tokens, p_max_streaming: Math.trunc(c.max_streaming), p_stale_ms: Math.trunc(c.stale_ms), p_open_ms: Math.trunc(c.open_ms),
+          ...rows.reservationArgs(c.reservation, "p_model", "p_tokens"),
+          p_max_streaming: Math.trunc(c.max_streaming), p_stale_ms: Math.trunc(c.stale_ms), p_open_ms: Math.trunc(c.open_ms),
         }),
-      );
-    },
+      ),
     createApiKey: (k) =>
       call("create_api_key", { p_name: k.name, p_prefix: k.prefix, p_key_hash: k.key_hash, p_expires_at: k.expires_at }).then(rows.apiKeyFromJson, deletedAccount),
     listApiKeys: async () => (await call("list_api_keys", {})).map(rows.apiKeyFromJson),

@@ -4,11 +4,8 @@
 // `apikey: <key>` on every request, and `Authorization: Bearer <token>` where there is a token.
 import { PostgrestClient } from "@supabase/postgrest-js";
 
-export interface ClientSettings {
-  url: string;
-  /** Per-request timeout in milliseconds, so a stalled connection cannot hold a Lambda until it times out. */
-  timeoutMs: number;
-}
+/** Where PostgREST is, and the per-request timeout (ms) that keeps a stalled connection from holding a Lambda until it times out. */
+export type ClientSettings = { url: string; timeoutMs: number };
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the store is not typed by a generated schema
 export type DataClient = PostgrestClient<any, any, any>;

@@ -1,2 +1,1 @@
 export { createSupabaseStore, type SupabaseStoreOptions } from "./store";
-export { signUserToken, USER_TOKEN_TTL_SECONDS } from "./token";

@@ -16,15 +16,6 @@ import { createStore } from "../store";
 import { keyClient, postgrestClient, type ClientSettings, type DataClient } from "./clients";
 import { userTokenSource } from "./token";
 
-/** A failed request: PostgREST's SQLSTATE in `code`, so the store maps it as it maps a driver's error. */
-export class SupabaseRequestError extends Error {
-  readonly code: string;
-  constructor(fn: string, failure: { code: string; message: string }) {
-    super(`Supabase ${fn} failed: ${failure.code ? `${failure.code} ` : ""}${failure.message}`);
-    this.name = "SupabaseRequestError";
-    this.code = failure.code;
-  }
-}
 
 export interface SupabaseStoreOptions {
   /** https://<project>.supabase.co */
@@ -42,7 +33,7 @@ export interface SupabaseStoreOptions {
 export const createSupabaseStore = (opts: SupabaseStoreOptions): Store => createStore(postgrestRpc(opts));
 
 /** The store's calls as POST /rest/v1/rpc/<fn>, the arguments as the JSON body (PostgREST renders the result). */
-export function postgrestRpc(opts: SupabaseStoreOptions): Rpc {
+function postgrestRpc(opts: SupabaseStoreOptions): Rpc {
   const settings: ClientSettings = { url: opts.url, timeoutMs: opts.timeoutMs ?? 10_000 };
   const caller =
     (client: (fn: string) => DataClient): Call =>
@@ -50,7 +41,8 @@ export function postgrestRpc(opts: SupabaseStoreOptions): Rpc {
       // PostgREST picks the function by the names in the body: every argument is sent, null included.
       const body = Object.fromEntries(Object.entries(args).map(([k, v]) => [k, v ?? null]));
       const { data, error } = await client(fn).rpc(fn, body);
-      if (error) throw new SupabaseRequestError(fn, error);
+      // PostgREST's SQLSTATE stays in `code`, so the store maps it as it maps a driver's error.
+      if (error) throw Object.assign(new Error(`Supabase ${fn} failed: ${error.code ? `${error.code} ` : ""}${error.message}`), { code: error.code });
       return data;
     };
   const tokenFor = (userId: string, credential: UserCredential | undefined): (() => Promise<string>) => {
@@ -82,7 +74,6 @@ export function postgrestRpc(opts: SupabaseStoreOptions): Rpc {
       const client = postgrestClient(settings, opts.apiKey, tokenFor(userId, credential));
       return caller(() => client);
     },
-    blocksThread: false,
     async health() {
       // Gateway (the publishable key), PostgREST and PostgreSQL, with no secret at all: the anonymous
       // role may read nothing, so PostgreSQL itself answering "permission denied" (42501) is healthy.
