@@ -4,9 +4,10 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { AppError } from "../errors";
 import type { BeginReservation } from "../ports";
-import { defaultModel, isServed, modelInfo, notServedReason } from "../models";
+import { allowedServerTools, defaultModel, isServed, modelInfo, notServedReason } from "../models";
 import type { ModelSnapshot } from "../model-catalog";
 import { buildPrompt, estimateTokens, fitsWithoutCounting } from "./prompt";
+import { checkServerTools } from "./server-tools";
 import type { ReplyDeps, ReplyPlan, ReplyRequest, ReplySettings } from "./types";
 import type { AdmittedTurn } from "./turn";
 
@@ -40,6 +41,7 @@ export async function planReply(
   const { settings } = deps;
   checkToolChoice(req.body);
   const model = chooseModel(req.body.model, turn.context.conversation.model, settings, served);
+  checkServerTools(req.body.server_tools, model, allowedServerTools(settings, served));
   const effort = req.body.reasoning_effort;
   const info = modelInfo(model, served, settings.MODEL_CONTEXT_WINDOWS);
   if (effort !== undefined && !info.reasoning_efforts.includes(effort))
