@@ -19,6 +19,8 @@ export const RUNTIME_PARAMETERS = [
   "DEFAULT_MODEL",
   "ALLOWED_MODELS",
   "MODEL_LIST_TTL_S",
+  // Groq's built-in tools a send may ask for; bound only when some are on (an SSM value cannot be empty).
+  "SERVER_TOOLS",
   "DAILY_TOKEN_BUDGET",
   "CONTEXT_TOKEN_BUDGET",
   "HISTORY_LIMIT",
@@ -80,7 +82,7 @@ export function ConfigStack({ stack, app }: StackContext) {
 
   const secrets = Object.fromEntries(SECRET_NAMES.map((name) => [name, new Config.Secret(stack, name)])) as Record<SecretName, Config.Secret>;
   const parameters = [
-    ...RUNTIME_PARAMETERS.filter((name) => runtime[name] !== undefined).map((name) => new Config.Parameter(stack, name, { value: text(runtime[name]) })),
+    ...RUNTIME_PARAMETERS.filter((name) => runtime[name] !== undefined && text(runtime[name]) !== "").map((name) => new Config.Parameter(stack, name, { value: text(runtime[name]) })),
     ...OPTIONAL_PARAMETERS.filter((name) => optional[name] !== undefined).map((name) => new Config.Parameter(stack, name, { value: text(optional[name]) })),
   ];
   // Read at deploy time by the API and the Function URL CORS settings (not by the handlers).

@@ -51,8 +51,8 @@ describe("a DEFAULT_MODEL Groq no longer lists", () => {
       source: "groq",
       fetched_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       data: [
-        { id: FALLBACK, context_window: 131_072, max_output_tokens: 65_536, reasoning: true, reasoning_efforts: ["low", "medium", "high"], default: true },
-        { id: QWEN, context_window: 131_072, max_output_tokens: 16_384, reasoning: true, reasoning_efforts: ["none"], default: false },
+        { id: FALLBACK, context_window: 131_072, max_output_tokens: 65_536, reasoning: true, reasoning_efforts: ["low", "medium", "high"], server_tools: [], default: true },
+        { id: QWEN, context_window: 131_072, max_output_tokens: 16_384, reasoning: true, reasoning_efforts: ["none"], server_tools: [], default: false },
       ],
       unavailable: [{ id: DEFAULT, reason: "not served by Groq" }],
     });

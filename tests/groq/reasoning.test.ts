@@ -164,10 +164,10 @@ describe("GET /models", () => {
       source: "groq",
       fetched_at: expect.any(String),
       data: [
-        { id: "openai/gpt-oss-20b", context_window: 131072, max_output_tokens: 65536, reasoning: true, reasoning_efforts: ["low", "medium", "high"], default: true },
+        { id: "openai/gpt-oss-20b", context_window: 131072, max_output_tokens: 65536, reasoning: true, reasoning_efforts: ["low", "medium", "high"], server_tools: [], default: true },
         // Groq's figure, not MODEL_CONTEXT_WINDOWS: that only stands in for a window Groq does not give.
-        { id: "openai/gpt-oss-120b", context_window: 131072, max_output_tokens: 65536, reasoning: true, reasoning_efforts: ["low", "medium", "high"], default: false },
-        { id: "qwen/qwen3.6-27b", context_window: 131072, max_output_tokens: 16384, reasoning: true, reasoning_efforts: ["none"], default: false },
+        { id: "openai/gpt-oss-120b", context_window: 131072, max_output_tokens: 65536, reasoning: true, reasoning_efforts: ["low", "medium", "high"], server_tools: [], default: false },
+        { id: "qwen/qwen3.6-27b", context_window: 131072, max_output_tokens: 16384, reasoning: true, reasoning_efforts: ["none"], server_tools: [], default: false },
       ],
       unavailable: [],
     });

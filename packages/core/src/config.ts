@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { SERVER_TOOLS, type ServerToolName } from "./schemas/server-tools";
 
 const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
   z.coerce.number().int().min(min).max(max).default(def);
@@ -24,6 +25,19 @@ const contextWindows = z
       out[m[1]!.trim()] = Number(m[2]);
     }
     return out;
+  });
+// "browser_search,code_interpreter": the provider's built-in tools sends may ask for (schemas/server-tools.ts).
+const serverTools = z
+  .string()
+  .default("")
+  .transform((s, ctx) => {
+    const names = [...new Set(s.split(",").map((x) => x.trim()).filter(Boolean))];
+    const unknown = names.filter((n) => !(SERVER_TOOLS as readonly string[]).includes(n));
+    if (unknown.length) {
+      ctx.addIssue({ code: "custom", message: `unknown server tool ${unknown.join(", ")}; known: ${SERVER_TOOLS.join(", ")}` });
+      return z.NEVER;
+    }
+    return names as ServerToolName[];
   });
 /** A JSON object in a variable (a JWK or a JWK set). */
 const jsonObject = (what: string, check: (v: Record<string, unknown>) => boolean) =>
@@ -66,6 +80,9 @@ export const ConfigSchema = z
     DEFAULT_MODEL: z.string().min(1).default("openai/gpt-oss-20b"),
     ALLOWED_MODELS: list("openai/gpt-oss-20b,openai/gpt-oss-120b"),
     MODEL_CONTEXT_WINDOWS: contextWindows,
+    SERVER_TOOLS: serverTools.describe(
+      "The provider's built-in tools (browser_search, code_interpreter) a send may ask for in server_tools, comma-separated; empty turns them off",
+    ),
     MODEL_LIST_TTL_S: int(600, 1, 86_400).describe("Seconds Groq's model list is kept before it is read again (in the background)"),
     PING_INTERVAL_MS: int(15_000, 10),
     FIRST_TOKEN_TIMEOUT_MS: int(30_000, 10),

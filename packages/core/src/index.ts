@@ -18,7 +18,7 @@ export { FinishingReplies } from "./chat/finishing";
 export { TurnCache, UserTurns, type KeptTurn } from "./chat/turn-cache";
 export { PING, ReplyEvents, eventId, parseEventId, type Position, type StartInfo } from "./chat/events";
 export * from "./chat/prompt";
-export { toolUseBlocks } from "./chat/tool-stream";
+export { toolFields, toolUseBlocks } from "./chat/tool-stream";
 export * from "./providers/offline";
 export * from "./services/conversations";
 export * from "./services/usage";

@@ -8,7 +8,7 @@
 import type { Config } from "./config";
 import type { ModelSnapshot } from "./model-catalog";
 import type { ReasoningEffort } from "./reasoning-efforts";
-import type { ModelList } from "./schemas";
+import type { ModelList, ServerToolName } from "./schemas";
 
 export { REASONING_EFFORTS, type ReasoningEffort } from "./reasoning-efforts";
 
@@ -22,24 +22,30 @@ export interface ModelTraits {
   /** The `reasoning_effort` values a request may send; leaving it out means the model's default. */
   reasoning_efforts: ReasoningEffort[];
   tokenizer: TokenizerKind;
+  /** The provider's built-in tools the model can use (SERVER_TOOLS decides which a send may ask for). */
+  server_tools: ServerToolName[];
 }
 
-const GPT_OSS: ModelTraits = { reasoning: true, reasoning_efforts: ["low", "medium", "high"], tokenizer: "o200k" };
+// Groq runs browser search and code execution for gpt-oss (console.groq.com/docs/browser-search,
+// /docs/code-execution; docs/sources.md).
+const GPT_OSS: ModelTraits = { reasoning: true, reasoning_efforts: ["low", "medium", "high"], tokenizer: "o200k", server_tools: ["browser_search", "code_interpreter"] };
 // qwen3 on Groq: `none` turns reasoning off, leaving it out keeps the model's default (groq-sdk's
 // reasoning_effort doc). Its tokenizer (a byte-level BPE with a 248k vocabulary) has no well-kept npm
 // package, so counts are the byte-based estimate, which never undercounts a byte-level BPE.
-const QWEN3: ModelTraits = { reasoning: true, reasoning_efforts: ["none"], tokenizer: "estimate" };
+const QWEN3: ModelTraits = { reasoning: true, reasoning_efforts: ["none"], tokenizer: "estimate", server_tools: [] };
 
 /** Families by id prefix; the longest matching prefix wins. */
 const FAMILIES: [prefix: string, traits: ModelTraits][] = [
   ["openai/gpt-oss-", GPT_OSS],
+  // Groq's browser-search page lists the safeguard model, its code-execution page does not.
+  ["openai/gpt-oss-safeguard-", { ...GPT_OSS, server_tools: ["browser_search"] }],
   ["qwen/qwen3", QWEN3],
   // qwen3.8 additionally accepts low/medium/high (groq-sdk 1.6's reasoning_effort doc).
   ["qwen/qwen3.8-", { ...QWEN3, reasoning_efforts: ["none", "low", "medium", "high"] }],
 ];
 
 /** An unknown family: no reasoning, no effort, counted by the estimate. */
-const UNKNOWN: ModelTraits = { reasoning: false, reasoning_efforts: [], tokenizer: "estimate" };
+const UNKNOWN: ModelTraits = { reasoning: false, reasoning_efforts: [], tokenizer: "estimate", server_tools: [] };
 
 export function modelTraits(id: string): ModelTraits {
   let best: [string, ModelTraits] | undefined;
@@ -58,7 +64,18 @@ export interface ModelInfo extends ModelTraits {
   max_output_tokens: number | null;
 }
 
-type ModelSettings = Pick<Config, "DEFAULT_MODEL" | "ALLOWED_MODELS" | "MODEL_CONTEXT_WINDOWS">;
+type ModelSettings = Pick<Config, "DEFAULT_MODEL" | "ALLOWED_MODELS" | "MODEL_CONTEXT_WINDOWS" | "SERVER_TOOLS">;
+
+/**
+ * The built-in tools the server lets sends ask for: SERVER_TOOLS, and none while the offline model
+ * answers (it runs no tools of its own).
+ */
+export const allowedServerTools = (config: Pick<Config, "SERVER_TOOLS">, served: ModelSnapshot | null): ServerToolName[] =>
+  served?.source === "offline" ? [] : config.SERVER_TOOLS;
+
+/** The built-in tools a send may ask of `model`: those it can use that the server allows. */
+export const serverToolsFor = (model: string, allowed: readonly ServerToolName[]): ServerToolName[] =>
+  modelTraits(model).server_tools.filter((t) => allowed.includes(t));
 
 /**
  * The model as the provider serves it, with its family's traits. The window and the cap are the
@@ -112,7 +129,7 @@ export function listModels(config: ModelSettings, served: ModelSnapshot | null):
       .filter((id) => isServed(id, served))
       .map((id) => {
         const { tokenizer: _, ...info } = modelInfo(id, served, config.MODEL_CONTEXT_WINDOWS);
-        return { ...info, default: id === answering };
+        return { ...info, server_tools: serverToolsFor(id, allowedServerTools(config, served)), default: id === answering };
       }),
     unavailable: served ? ids.filter((id) => !isServed(id, served)).map((id) => ({ id, reason: notServedReason(served) })) : [],
   };

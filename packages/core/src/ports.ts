@@ -3,6 +3,7 @@
 import type { ModelCatalog } from "./model-catalog";
 import type { ReasoningEffort } from "./models";
 import type { Conversation, ConversationExport, FinishReason, ListedMessage, Message, Page, StoredToolResult, ToolChoice, ToolDefinition, User, UsageRow } from "./schemas";
+import type { ServerToolName, ServerToolResultBlock, ServerToolUseBlock } from "./schemas";
 
 export interface NewUser {
   email: string; // already normalised: trimmed, lower-case
@@ -328,6 +329,8 @@ export interface CompletionRequest {
   /** Client tools the model may call (checked by the request schema); absent or empty: none. */
   tools?: ToolDefinition[] | undefined;
   tool_choice?: ToolChoice | undefined;
+  /** The provider's built-in tools the model may use (checked against the model and SERVER_TOOLS before the call). */
+  server_tools?: ServerToolName[] | undefined;
   signal: AbortSignal;
   /**
    * Called once the upstream has accepted the request (its response has started). The caller holds
@@ -341,11 +344,17 @@ export interface CompletionUsage {
   output_tokens: number;
   /** Part of output_tokens, when the upstream reports it. */
   reasoning_tokens?: number;
+  /**
+   * The built-in tools the provider ran, by how many times. Their results went back into the model, so
+   * `input_tokens` (the upstream's count) then exceeds the prompt as sent, and is what the ledger settles.
+   */
+  server_tool_use?: Partial<Record<ServerToolName, number>>;
   estimated: boolean;
 }
 
 /**
- * What a provider yields: reasoning deltas (from a reasoning model, before the answer), text deltas,
+ * What a provider yields: reasoning deltas (from a reasoning model, before the answer), the built-in
+ * tools it ran (`server_tool`, before the answer), text deltas,
  * the tool calls (each a `tool_use` opening it, then `tool_input` pieces of its input's JSON; calls one
  * after another, never interleaved), then exactly one `finish` (or it throws an AppError).
  */
@@ -354,6 +363,8 @@ export type CompletionEvent =
   | { type: "text"; text: string }
   | { type: "tool_use"; id: string; name: string }
   | { type: "tool_input"; text: string }
+  /** A built-in tool the provider ran while answering, whole: what the model asked and what came back. */
+  | { type: "server_tool"; use: ServerToolUseBlock; result: ServerToolResultBlock }
   | {
       type: "finish";
       finish_reason: "end_turn" | "max_tokens" | "tool_use";

@@ -198,8 +198,8 @@ describe("the model list", () => {
       source: "groq",
       fetched_at: "2026-12-01T00:00:00.000Z",
       data: [
-        { id: "openai/gpt-oss-120b", context_window: 131_072, max_output_tokens: 65_536, reasoning: true, reasoning_efforts: ["low", "medium", "high"], default: true },
-        { id: "qwen/qwen3.6-27b", context_window: 131_072, max_output_tokens: 16_384, reasoning: true, reasoning_efforts: ["none"], default: false },
+        { id: "openai/gpt-oss-120b", context_window: 131_072, max_output_tokens: 65_536, reasoning: true, reasoning_efforts: ["low", "medium", "high"], server_tools: [], default: true },
+        { id: "qwen/qwen3.6-27b", context_window: 131_072, max_output_tokens: 16_384, reasoning: true, reasoning_efforts: ["none"], server_tools: [], default: false },
       ],
       unavailable: [{ id: "openai/gpt-oss-20b", reason: "not served by Groq" }],
     });
@@ -211,8 +211,8 @@ describe("the model list", () => {
       source: "configuration",
       fetched_at: null,
       data: [
-        { id: "openai/gpt-oss-20b", context_window: null, max_output_tokens: null, reasoning: true, reasoning_efforts: ["low", "medium", "high"], default: true },
-        { id: "my/model", context_window: 2000, max_output_tokens: null, reasoning: false, reasoning_efforts: [], default: false },
+        { id: "openai/gpt-oss-20b", context_window: null, max_output_tokens: null, reasoning: true, reasoning_efforts: ["low", "medium", "high"], server_tools: [], default: true },
+        { id: "my/model", context_window: 2000, max_output_tokens: null, reasoning: false, reasoning_efforts: [], server_tools: [], default: false },
       ],
       unavailable: [],
     });
@@ -233,6 +233,7 @@ describe("the model list", () => {
         max_output_tokens: OFFLINE_MAX_OUTPUT_TOKENS,
         reasoning: true,
         reasoning_efforts: ["low", "medium", "high"],
+        server_tools: [],
         default: id === config.DEFAULT_MODEL,
       })),
       unavailable: [],
@@ -240,10 +241,25 @@ describe("the model list", () => {
   });
 
   it("knows each family's traits by its id, and nothing of unknown ones", () => {
-    expect(modelTraits("openai/gpt-oss-safeguard-20b")).toEqual({ reasoning: true, reasoning_efforts: ["low", "medium", "high"], tokenizer: "o200k" });
-    expect(modelTraits("qwen/qwen3.6-27b")).toEqual({ reasoning: true, reasoning_efforts: ["none"], tokenizer: "estimate" });
+    expect(modelTraits("openai/gpt-oss-safeguard-20b")).toEqual({ reasoning: true, reasoning_efforts: ["low", "medium", "high"], tokenizer: "o200k", server_tools: ["browser_search"] });
+    expect(modelTraits("openai/gpt-oss-120b").server_tools).toEqual(["browser_search", "code_interpreter"]);
+    expect(modelTraits("qwen/qwen3.6-27b")).toEqual({ reasoning: true, reasoning_efforts: ["none"], tokenizer: "estimate", server_tools: [] });
     expect(modelTraits("qwen/qwen3.8-27b").reasoning_efforts).toEqual(["none", "low", "medium", "high"]);
-    expect(modelTraits("unknown/model")).toEqual({ reasoning: false, reasoning_efforts: [], tokenizer: "estimate" });
+    expect(modelTraits("unknown/model")).toEqual({ reasoning: false, reasoning_efforts: [], tokenizer: "estimate", server_tools: [] });
+  });
+
+  it("lists only the server tools SERVER_TOOLS allows; an unknown one is a configuration error", () => {
+    const c = parseConfig({ ALLOWED_MODELS: "openai/gpt-oss-20b,qwen/qwen3.6-27b", SERVER_TOOLS: " browser_search ," });
+    expect(c.SERVER_TOOLS).toEqual(["browser_search"]);
+    expect(listModels(c, null).data.map((m) => [m.id, m.server_tools])).toEqual([
+      ["openai/gpt-oss-20b", ["browser_search"]],
+      ["qwen/qwen3.6-27b", []],
+    ]);
+    expect(config.SERVER_TOOLS).toEqual([]);
+    // The offline model runs no tools: it lists none, whatever SERVER_TOOLS says.
+    const offline = createOfflineProvider({ tokenDelayMs: 0 }).catalog!.current();
+    expect(listModels(c, offline).data.map((m) => m.server_tools)).toEqual([[], []]);
+    expect(() => parseConfig({ SERVER_TOOLS: "browser_search,web_fetch" })).toThrow(/SERVER_TOOLS: unknown server tool web_fetch/);
   });
 
   it("leaves qwen/qwen3.6-27b out of the defaults: Groq may no longer serve it", () => {

@@ -4,7 +4,7 @@
 // fields (nothing else of a row gets through) and turns its timestamps into the API's ISO form.
 import type { ApiKeyRecord, BeginReservation, BeginResult, CancelResult, Conversation, ConversationExport, FlushResult } from "@conversation-api/core";
 import type { ListedMessage, Message, Page, ReserveCallResult, Rotation, StoredReply, TurnContext, TurnVersion, UsageRow, User } from "@conversation-api/core";
-import { toolUseBlocks } from "@conversation-api/core";
+import { toolFields } from "@conversation-api/core";
 import { toPage } from "./cursor";
 import { timestamptzToIso as iso } from "./sql";
 
@@ -27,8 +27,8 @@ export const messageFromJson = (r: Row): Message => ({
   id: r.id, conversation_id: r.conversation_id, role: r.role, content: r.content, reasoning: r.reasoning ?? "", model: r.model, token_count: r.token_count,
   input_tokens: r.input_tokens, finish_reason: r.finish_reason, latency_ms: r.latency_ms, ttft_ms: r.ttft_ms, metadata: r.metadata, created_at: iso(r.created_at),
   parent_id: r.parent_id, // prepare_turn's history leaves reasoning out: it never goes back into a prompt
-  // Only a reply that called tools has the field: every other message reads as it always did.
-  ...(r.tool_text ? { tool_use: toolUseBlocks(r.tool_text) } : {}),
+  // Only a reply that called tools (or used server tools) has the fields: every other message reads as it always did.
+  ...toolFields(r.tool_text),
   ...(r.tool_result ? { tool_result: r.tool_result } : {}),
 });
 

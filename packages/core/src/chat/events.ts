@@ -10,8 +10,8 @@
 // advances one of them, so ids strictly increase; and an id alone says exactly how much of the stored
 // reply a client holds and which block it is in. Resuming after id N sends the rest of what is stored
 // and the structure after it: nothing twice, nothing missed. (A tool block's start and stop count as
-// characters so that any number of tool calls fit the 7 steps.)
-import type { ErrorType, FinishReason, StreamEventData, StreamEventName } from "../schemas";
+// characters so that any number of tool calls fit the 7 steps; so do a server tool's two blocks.)
+import type { ErrorType, FinishReason, ServerToolResultBlock, ServerToolUseBlock, StreamEventData, StreamEventName } from "../schemas";
 import { toolHeader } from "./tool-stream";
 import type { ReplyEvent } from "./types";
 
@@ -63,7 +63,7 @@ export class ReplyEvents {
   reasoningLength = 0;
   textLength = 0;
   toolTextLength = 0;
-  private phase: "idle" | "thinking" | "text" | "tool" | "done" = "idle";
+  private phase: "idle" | "thinking" | "server" | "text" | "tool" | "done" = "idle";
   /** The open block's index. */
   private index = 0;
   private readonly skip: number;
@@ -118,7 +118,25 @@ export class ReplyEvents {
     this.emitDelta(this.thinkingDelta);
   }
 
-  /** Text after a tool call is left out: the blocks' order is thinking, text, tools. */
+  /**
+   * A server tool the provider ran: its use and its result, two blocks that arrive whole (each a start
+   * and a stop). They follow the thinking and come before the text: one after the text or a tool call
+   * is left out (the reply loop leaves it out of the stored reply too).
+   */
+  serverTool(use: ServerToolUseBlock, result: ServerToolResultBlock, length: number): void {
+    if (this.phase !== "idle" && this.phase !== "thinking" && this.phase !== "server") return;
+    this.toolTextLength += length;
+    if (this.phase === "thinking") this.structural("content_block_stop", { type: "content_block_stop", index: this.index });
+    if (this.phase !== "idle") this.index++;
+    this.phase = "server";
+    this.toolStep({ type: "content_block_start", index: this.index, content_block: use });
+    this.toolStep({ type: "content_block_stop", index: this.index });
+    this.index++;
+    this.toolStep({ type: "content_block_start", index: this.index, content_block: result });
+    this.toolStep({ type: "content_block_stop", index: this.index });
+  }
+
+  /** Text after a tool call is left out: the blocks' order is thinking, server tools, text, tools. */
   text(text: string): void {
     if (!text || this.phase === "done" || this.phase === "tool") return;
     this.openText();
@@ -134,7 +152,7 @@ export class ReplyEvents {
     if (this.phase === "done") return;
     this.toolTextLength += toolHeader(id, name).length;
     if (this.phase === "tool") this.toolStep({ type: "content_block_stop", index: this.index });
-    else if (this.phase !== "idle") this.structural("content_block_stop", { type: "content_block_stop", index: this.index });
+    else if (this.phase !== "idle" && this.phase !== "server") this.structural("content_block_stop", { type: "content_block_stop", index: this.index });
     if (this.phase !== "idle") this.index++;
     this.phase = "tool";
     this.toolStep({ type: "content_block_start", index: this.index, content_block: { type: "tool_use", id, name, input: {} } });
@@ -177,9 +195,9 @@ export class ReplyEvents {
   private openText(): void {
     if (this.phase === "text") return;
     if (this.phase === "thinking") {
-      this.structural("content_block_stop", { type: "content_block_stop", index: 0 });
-      this.index = 1;
-    }
+      this.structural("content_block_stop", { type: "content_block_stop", index: this.index });
+      this.index++;
+    } else if (this.phase === "server") this.index++;
     this.phase = "text";
     this.structural("content_block_start", { type: "content_block_start", index: this.index, content_block: { type: "text", text: "" } });
   }

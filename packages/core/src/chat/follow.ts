@@ -4,7 +4,7 @@
 import type { StoredReply } from "../ports";
 import { ErrorType } from "../schemas";
 import { PING, ReplyEvents, type Position } from "./events";
-import { replayToolText } from "./tool-stream";
+import { leadingServerTools, replayToolText } from "./tool-stream";
 import type { ReplyDeps, ReplyEvent } from "./types";
 
 export interface FollowOptions {
@@ -29,6 +29,8 @@ const sleep = (ms: number, signal: AbortSignal) =>
 /** Emits the stored row's state through `ev`: only what `ev` has not consumed yet. */
 export function renderRow(ev: ReplyEvents, row: StoredReply): void {
   ev.reasoning(row.reasoning.slice(ev.reasoningLength));
+  // The server tools the reply used come between its thinking and its text (events.ts).
+  replayToolText(leadingServerTools((row.tool_text ?? "").slice(ev.toolTextLength)), ev);
   ev.text(row.content.slice(ev.textLength));
   replayToolText((row.tool_text ?? "").slice(ev.toolTextLength), ev);
   switch (row.finish_reason) {

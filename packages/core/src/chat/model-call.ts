@@ -16,6 +16,7 @@ export function callModel(deps: Pick<ReplyDeps, "provider">, req: ReplyRequest, 
       reasoning_effort: req.body.reasoning_effort,
       tools: req.body.tools,
       tool_choice: req.body.tool_choice,
+      server_tools: req.body.server_tools,
       signal: controller.signal,
       onAccepted: accept,
     })

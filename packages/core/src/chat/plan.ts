@@ -4,10 +4,11 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { AppError } from "../errors";
 import type { BeginReservation } from "../ports";
-import { defaultModel, isServed, modelInfo, notServedReason, type ModelInfo } from "../models";
+import { allowedServerTools, defaultModel, isServed, modelInfo, notServedReason, type ModelInfo } from "../models";
 import type { ReasoningEffort } from "../reasoning-efforts";
 import type { ModelSnapshot } from "../model-catalog";
 import { buildPrompt, estimateTokens, fitsWithoutCounting } from "./prompt";
+import { checkServerTools } from "./server-tools";
 import type { ReplyDeps, ReplyPlan, ReplyRequest, ReplySettings } from "./types";
 import type { AdmittedTurn } from "./turn";
 import { checkToolChoice, countToolTokens, toolsPromptText } from "./tools";
@@ -44,6 +45,7 @@ export async function planReply(
   const { settings } = deps;
   checkToolChoice(req.body.tools, req.body.tool_choice, { choice: "body.tool_choice", name: "body.tool_choice.name" });
   const model = chooseModel(req.body.model, turn.context.conversation.model, settings, served);
+  checkServerTools(req.body.server_tools, model, allowedServerTools(settings, served));
   const info = modelInfo(model, served, settings.MODEL_CONTEXT_WINDOWS);
   const outputLimit = checkOutputFor(model, info, req.body, settings);
 

@@ -1,9 +1,10 @@
 // What is stored when a reply ends: token figures, finish reason, timings and metadata.
 import { AppError, type toPublicError } from "../errors";
-import type { CompletionEvent } from "../ports";
+import type { CompletionEvent, CompletionUsage } from "../ports";
 import type { FinishReason } from "../schemas";
 import { idempotencyKeyOf } from "./idempotency";
 import { estimateTokens } from "./prompt";
+import { leadingServerTools } from "./tool-stream";
 import type { ReplyDeps, ReplyPlan, ReplyRequest, TokenCounter } from "./types";
 
 type Finish = Extract<CompletionEvent, { type: "finish" }>;
@@ -39,7 +40,9 @@ export function replyRecord(req: ReplyRequest, plan: ReplyPlan, counter: TokenCo
   if (o.publicError && o.failure instanceof AppError && o.failure.metadata) Object.assign(metadata, o.failure.metadata);
   const finishReason: FinishReason = o.failure ? (o.cancelled ? "cancelled" : "error") : o.finish!.finish_reason;
   // Reasoning is output: the upstream's completion tokens include it, and so does the estimate.
-  const produced = (o.text ? count(o.text) : 0) + (o.reasoning ? count(o.reasoning) : 0) + (o.toolText ? count(o.toolText) : 0);
+  // The server tools' results (the leading entries of the tool text) are what the provider returned, not output.
+  const calls = o.toolText.slice(leadingServerTools(o.toolText).length);
+  const produced = (o.text ? count(o.text) : 0) + (o.reasoning ? count(o.reasoning) : 0) + (calls ? count(calls) : 0);
   return {
     token_count: usage ? usage.output_tokens : produced,
     // One figure everywhere: the prompt as sent, as message_start announced it (the upstream's own count,
@@ -70,12 +73,16 @@ export async function settleReservation(
   plan: ReplyPlan,
   record: { input_tokens: number | null; token_count: number | null; latency_ms: number },
   report: (error: unknown) => void,
+  usage?: CompletionUsage | null,
 ): Promise<void> {
+  // The provider's built-in tools fed their results to the model as more input, which the upstream
+  // counts and bills: the ledger then takes its figure when it is the larger.
+  const input = usage?.server_tool_use ? Math.max(record.input_tokens ?? 0, usage.input_tokens) : (record.input_tokens ?? 0);
   try {
     await deps.store.settleTokens({
       reservation_id: plan.reservation.reservation_id,
       secret: plan.secret,
-      input_tokens: record.input_tokens ?? 0,
+      input_tokens: input,
       output_tokens: record.token_count ?? 0,
       latency_ms: record.latency_ms,
       // /usage groups by the model that answered, the one the stored reply names.

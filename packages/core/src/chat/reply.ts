@@ -8,7 +8,7 @@ import type { CompletionEvent } from "../ports";
 import type { Message } from "../schemas";
 import { PING, ReplyEvents } from "./events";
 import { Flusher } from "./flusher";
-import { clean, toolHeader } from "./tool-stream";
+import { clean, serverToolEntry, toolHeader } from "./tool-stream";
 import { callModel } from "./model-call";
 import { loadCounter, replyRecord, settleReservation } from "./record";
 import type { KeptTurn } from "./turn-cache";
@@ -31,8 +31,10 @@ interface Branch extends KeptTurn {
 export class Reply implements ReplyStream {
   private text = "";
   private reasoning = "";
-  /** The tool calls so far, as stored (tool-stream.ts). */
+  /** The server tools used and the tool calls so far, as stored (tool-stream.ts). */
   private toolText = "";
+  /** Whether the model has called a tool (client tools: server tools come before the text). */
+  private calling = false;
   private finish: Finish | null = null;
   private failure: unknown = null;
   /** performance.now() at the first token. */
@@ -131,7 +133,8 @@ export class Reply implements ReplyStream {
         const kind = e.type;
         const id = kind === "tool_use" ? clean(e.id) : "";
         const name = kind === "tool_use" ? clean(e.name) : "";
-        const piece = kind === "tool_use" ? name : kind === "tool_input" ? clean(e.text) : e.text;
+        const server = kind === "server_tool" ? e : null;
+        const piece = kind === "tool_use" ? name : kind === "tool_input" ? clean(e.text) : kind === "server_tool" ? serverToolEntry(e.use, e.result) : e.text;
         pending = call.iterator.next();
         if (this.ttft !== null) watchdog.refresh();
         else {
@@ -148,17 +151,24 @@ export class Reply implements ReplyStream {
           flusher.addReasoning(piece);
           events.reasoning(piece);
         } else if (kind === "text") {
-          if (this.toolText) continue;
+          if (this.calling) continue;
           this.text += piece;
           flusher.addText(piece);
           events.text(piece);
+        } else if (server) {
+          // The blocks' order puts server tools before the text (events.ts).
+          if (this.text || this.calling) continue;
+          this.toolText += piece;
+          flusher.addToolText(piece);
+          events.serverTool(server.use, server.result, piece.length);
         } else if (kind === "tool_use") {
+          this.calling = true;
           const header = toolHeader(id, name);
           this.toolText += header;
           flusher.addToolText(header);
           events.toolStart(id, name);
         } else {
-          if (!this.toolText) continue;
+          if (!this.calling) continue;
           this.toolText += piece;
           flusher.addToolText(piece);
           events.toolInput(piece);
@@ -224,7 +234,7 @@ export class Reply implements ReplyStream {
     const tail = await flusher.close();
     const [finished] = await Promise.allSettled([
       this.finishReply({ id: this.plan.replyId, text: tail.text, reasoning: tail.reasoning, tool_text: tail.toolText, ...record }),
-      settleReservation(this.deps, this.plan, record, report),
+      settleReservation(this.deps, this.plan, record, report, this.finish?.usage),
     ]);
     if (finished.status === "rejected") throw finished.reason;
     if (finished.value) this.remember(finished.value);

@@ -35,6 +35,7 @@ export type ReplySettings = Pick<
   | "REPLY_STALE_MS"
   | "REPLY_MAX_DURATION_MS"
   | "DISCONNECT_CANCELS"
+  | "SERVER_TOOLS"
 >;
 
 export interface ReplyDeps {

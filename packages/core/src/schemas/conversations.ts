@@ -1,6 +1,7 @@
 import * as z from "zod";
 import { REASONING_EFFORTS } from "../reasoning-efforts";
 import { PageQuery, Timestamp, Uuid, noNul, pageOf } from "./common";
+import { ServerToolBlock, ServerTools } from "./server-tools";
 import { StoredToolResult, ToolUseBlock } from "./tools";
 
 export const MessageRole = z.enum(["user", "assistant"]);
@@ -19,6 +20,10 @@ export const Message = z.object({
     .array(ToolUseBlock)
     .optional()
     .describe('The tools a reply called, in order (absent when it called none); it then ends with finish_reason "tool_use"'),
+  server_tools: z
+    .array(ServerToolBlock)
+    .optional()
+    .describe("The provider's tools a reply used (server_tools), as blocks in order: each server_tool_use followed by its result (absent when it used none)"),
   tool_result: z
     .array(StoredToolResult)
     .optional()
@@ -102,6 +107,7 @@ export const ModelEntry = z.object({
     .describe("The most tokens one reply may have (Groq's `max_completion_tokens`), from the provider's model list; a larger `max_tokens` is a 422. null when unknown"),
   reasoning: z.boolean().describe("Whether replies stream a thinking block before the text"),
   reasoning_efforts: z.array(z.enum(REASONING_EFFORTS)).describe("Values `reasoning_effort` may take for this model"),
+  server_tools: ServerTools.describe("The `server_tools` a send may ask of this model: those it supports that the server allows (SERVER_TOOLS)"),
   default: z.boolean().describe("Used when a conversation names no model, or names one no longer allowed or served"),
 });
 export const UnavailableModel = z.object({

@@ -4,4 +4,5 @@ export * from "./conversations";
 export * from "./stream";
 export * from "./stream-events";
 export * from "./tools";
+export * from "./server-tools";
 export * from "./usage";

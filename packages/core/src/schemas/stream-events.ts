@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { ErrorType, Uuid } from "./common";
+import { CodeExecutionToolResultBlock, ServerToolUseBlock, WebSearchToolResultBlock } from "./server-tools";
 
 // The SSE payloads of the stream endpoint: Anthropic's Messages streaming sequence, plus
 // `conversation_id` on the message, so clients written for that API read ours unchanged.
@@ -19,7 +20,7 @@ export const MessageStartEvent = z.object({
     usage: z.object({ input_tokens: z.number().int(), output_tokens: z.number().int() }),
   }),
 });
-// A reply's blocks, in order: a reasoning model's thinking, then the text, then the tools it calls
+// A reply's blocks, in order: a reasoning model's thinking, then the server tools it used (server-tools.ts), then the text, then the tools it calls
 // (one block each). A reply without tool calls always has its text block, a reply with some only when
 // it wrote text before them.
 const BlockIndex = z.number().int().min(0);
@@ -30,6 +31,10 @@ export const ContentBlockStartEvent = z.object({
     z.object({ type: z.literal("text"), text: z.literal("") }),
     z.object({ type: z.literal("thinking"), thinking: z.literal("") }),
     z.object({ type: z.literal("tool_use"), id: z.string(), name: z.string(), input: z.object({}).strict() }),
+    // A server tool's use and its result arrive whole: each block's start carries all of it, its stop follows.
+    ServerToolUseBlock,
+    WebSearchToolResultBlock,
+    CodeExecutionToolResultBlock,
   ]),
 });
 export const ContentBlockDeltaEvent = z.object({

@@ -5,6 +5,7 @@
 import * as z from "zod";
 import { REASONING_EFFORTS } from "../reasoning-efforts";
 import { Uuid, noNul } from "./common";
+import { ServerTools } from "./server-tools";
 import { ContentBlocks, ToolChoice, Tools } from "./tools";
 
 export const StreamRequest = z.object({
@@ -30,6 +31,7 @@ export const StreamRequest = z.object({
     .describe("How hard a reasoning model thinks; only values the model lists in GET /api/v1/models (422 otherwise)"),
   tools: Tools.optional(),
   tool_choice: ToolChoice.optional(),
+  server_tools: ServerTools.optional(),
   parent_id: Uuid.nullable()
     .optional()
     .describe(

@@ -38,6 +38,7 @@ export function renderMarkdown(conversation: Conversation, messages: Message[]):
   for (const m of messages) {
     out.push(m.role === "user" ? "## User" : `## Assistant${m.model ? ` (${m.model})` : ""}`, "");
     if (m.reasoning) out.push("<details>", "<summary>Reasoning</summary>", "", m.reasoning, "", "</details>", "");
+    for (const s of m.server_tools ?? []) if (s.type === "server_tool_use") out.push(`**Server tool** \`${s.name}\` (${s.id})`, "", ...fenced(JSON.stringify(s.input, null, 2), "json"), "");
     for (const r of m.tool_result ?? []) {
       const tool = toolOf.get(r.tool_use_id);
       out.push(`**Tool result**${tool ? ` \`${tool}\`` : ""} (${r.tool_use_id})${r.is_error ? " _(error)_" : ""}`, "", ...fenced(r.content), "");

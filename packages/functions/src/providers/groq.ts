@@ -3,6 +3,7 @@ import type { ChatCompletionChunk } from "groq-sdk/resources/chat/completions";
 import { AppError, modelTraits, type CompletionEvent, type CompletionRequest, type Config, type ModelProvider, type TextAnswer } from "@conversation-api/core";
 import { isRateLimited, toAppError } from "./groq-errors";
 import { groqModelCatalog } from "./groq-models";
+import { ExecutedToolReader, withServerTools } from "./groq-server-tools";
 import { ToolCallReader, groqMessages, groqToolParams } from "./groq-tools";
 import { nextWait, retryAfterMs, sleep, type RetryPolicy } from "./retry";
 import { bodyOf, SseChunkReader } from "./sse-chunks";
@@ -98,6 +99,7 @@ async function* groqStream(client: Groq, policy: RetryPolicy, req: CompletionReq
     let usageSource: "x_groq" | "usage" | null = null;
     let requestId: string | null = null;
     const toolCalls = new ToolCallReader();
+    const executed = new ExecutedToolReader(req.server_tools ?? []);
     try {
       // groq-sdk sends the request and turns an error status into its APIError; the body is ours to read.
       const response = await client.chat.completions
@@ -112,7 +114,7 @@ async function* groqStream(client: Groq, policy: RetryPolicy, req: CompletionReq
             ...(req.top_p !== undefined ? { top_p: req.top_p } : {}),
             ...(req.stop !== undefined ? { stop: req.stop } : {}),
             ...reasoningParams,
-            ...groqToolParams(req),
+            ...withServerTools(groqToolParams(req), req.server_tools),
           },
           { signal: req.signal },
         )
@@ -132,6 +134,13 @@ async function* groqStream(client: Groq, policy: RetryPolicy, req: CompletionReq
               sentText = true;
               reasoningEvent.text = thought;
               yield reasoningEvent;
+            }
+            const ran = choice.delta.executed_tools;
+            if (ran) {
+              for (const event of executed.read(ran)) {
+                sentText = true;
+                yield event;
+              }
             }
             const text = choice.delta.content;
             if (text) {
@@ -176,6 +185,7 @@ async function* groqStream(client: Groq, policy: RetryPolicy, req: CompletionReq
     if (req.signal.aborted) throw aborted(req.signal);
     // A connection closed cleanly without a finish reason is a cut stream, not an answer.
     if (finish === null) throw new AppError("api_error", "The model stream ended early", { status: 502, expose: true });
+    yield* executed.rest();
     const metadata: Record<string, unknown> = { provider: "groq" };
     if (requestId) metadata.upstream_request_id = requestId;
     if (attempt > 0) metadata.retries = attempt;
@@ -183,6 +193,9 @@ async function* groqStream(client: Groq, policy: RetryPolicy, req: CompletionReq
       metadata.usage = pick(usage);
       metadata.usage_source = usageSource;
     }
+    // Groq bills its built-in tools per use, apart from the tokens: the uses are kept beside them.
+    const uses = executed.uses();
+    if (uses) metadata.usage = { ...(metadata.usage as object | undefined), server_tool_use: uses };
     const input = usage?.prompt_tokens;
     const output = usage?.completion_tokens;
     const reasoningTokens = usage?.completion_tokens_details?.reasoning_tokens;
@@ -195,6 +208,7 @@ async function* groqStream(client: Groq, policy: RetryPolicy, req: CompletionReq
               input_tokens: input,
               output_tokens: output,
               ...(typeof reasoningTokens === "number" ? { reasoning_tokens: reasoningTokens } : {}),
+              ...(uses ? { server_tool_use: uses } : {}),
               estimated: false,
             }
           : null,

@@ -101,6 +101,11 @@ export function uiStreamEncoder(opts: UiStreamOptions = {}): (event: ReplyEvent)
           tool = { id: content_block.id, name: content_block.name, json: "" };
           return part({ type: "tool-input-start", toolCallId: tool.id, toolName: tool.name });
         }
+        // The provider's server tools are not carried in this format (the native stream has them): their stop finds no open call.
+        if (content_block.type !== "thinking" && content_block.type !== "text") {
+          kinds[index] = "tool";
+          return "";
+        }
         const kind: Kind = content_block.type === "thinking" ? "reasoning" : "text";
         kinds[index] = kind;
         open = index;
