@@ -6,7 +6,7 @@
 // streaming replies (reserve_call, counted as one of them until it is settled). Client tools come as
 // the native send's (schemas/tools.ts): the client holds the whole tool loop, so its history carries the
 // model's tool calls and the tools' results, and its last turn may be a result rather than a message.
-import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import type { ChatTurn, CompletionRequest, ModelProvider, UserStore } from "../ports";
 import type { ReasoningEffort } from "../reasoning-efforts";
 import type { ToolChoice, ToolDefinition } from "../schemas";
@@ -14,8 +14,9 @@ import { AppError } from "../errors";
 import { isServed, modelInfo, notServedReason } from "../models";
 import { servedModels } from "../model-catalog";
 import { countPrompt, estimateTokens } from "./prompt";
-import { assertModelAllowed, durationCap } from "./plan";
+import { assertModelAllowed, checkOutputFor, durationCap, reservationFor, secondsToNextDay } from "./plan";
 import { Reply } from "./reply";
+import { checkToolChoice, countToolTokens, toolsPromptText } from "./tools";
 import type { ReplyDeps, ReplyPlan, ReplyStream, SendReplyRequest } from "./types";
 
 /** Sampling settings the wire formats take beyond our own send's: passed to the provider as they are. */
@@ -43,7 +44,6 @@ export interface CallRequest extends Sampling {
 /** A turn of a call's history: any prompt turn but the system prompt, which a call carries apart. */
 export type CallTurn = Exclude<ChatTurn, { role: "system" }>;
 
-const DAY_MS = 86_400_000;
 /**
  * What calls are tracked under in FinishingReplies: a call's stream ends before its reservation is
  * settled, so a client's next call could find it still open (counted by the cap). The next call in this
@@ -88,35 +88,20 @@ async function check(deps: ReplyDeps, req: CallRequest): Promise<Checked> {
       fields: [{ path: "body.model", message: `${notServedReason(served)}; the models route lists the models that are` }],
     });
   const info = modelInfo(model, served, settings.MODEL_CONTEXT_WINDOWS);
-  const effort = req.reasoning_effort;
-  if (effort !== undefined && !info.reasoning_efforts.includes(effort))
-    throw new AppError("validation_error", `Model "${model}" does not take reasoning_effort "${effort}"`, {
-      fields: [
-        {
-          path: "body.reasoning_effort",
-          message: info.reasoning_efforts.length ? `must be one of: ${info.reasoning_efforts.join(", ")}` : `not supported by ${model}`,
-        },
-      ],
-    });
-  const cap = info.max_output_tokens;
-  if (req.max_tokens !== undefined && cap !== null && req.max_tokens > cap)
-    throw new AppError("validation_error", `Model "${model}" writes at most ${cap} tokens per reply`, {
-      fields: [{ path: "body.max_tokens", message: `must be at most ${cap} for ${model}` }],
-    });
-  const outputLimit = req.max_tokens ?? Math.min(cap ?? Infinity, settings.RESERVE_OUTPUT_TOKENS);
+  const outputLimit = checkOutputFor(model, info, req, settings);
   checkTurns(req.messages);
-  checkToolChoice(req.tools ?? [], req.tool_choice);
+  checkToolChoice(req.tools, req.tool_choice, { choice: "body.tool_choice", name: "body.tool_choice" });
   const turns: ChatTurn[] = req.system ? [{ role: "system", content: req.system }] : [];
   turns.push(...req.messages);
   // Tool definitions reach the model as part of its prompt, so they count with it.
-  const toolsText = req.tools?.length ? JSON.stringify(req.tools) : "";
+  const toolsText = toolsPromptText(req.tools);
   // The estimate never undercounts a byte-level BPE; only a prompt it puts over the budget is counted.
   const room = info.context_window === null ? Infinity : info.context_window - outputLimit;
   const budget = Math.max(1, Math.min(settings.CONTEXT_TOKEN_BUDGET, room));
-  let inputTokens = countPrompt(turns, estimateTokens) + (toolsText ? estimateTokens(toolsText) : 0);
+  let inputTokens = countPrompt(turns, estimateTokens) + countToolTokens(toolsText, estimateTokens);
   if (inputTokens > budget) {
     const count = (await deps.tokenizer?.(model)) ?? estimateTokens;
-    inputTokens = countPrompt(turns, count) + (toolsText ? count(toolsText) : 0);
+    inputTokens = countPrompt(turns, count) + countToolTokens(toolsText, count);
     if (inputTokens > budget)
       throw new AppError("validation_error", `The prompt is too long: ${inputTokens} tokens, more than the ${budget} this server takes for ${model}`, {
         fields: [{ path: "body.messages", message: `must come to at most ${budget} tokens` }],
@@ -148,20 +133,6 @@ function checkTurns(messages: CallTurn[]): void {
   });
 }
 
-/** A choice that names a tool must name one of the call's tools, and "any" needs at least one. */
-function checkToolChoice(tools: ToolDefinition[], choice: ToolChoice | undefined): void {
-  if (choice === undefined || choice === "auto" || choice === "none") return;
-  const names = tools.map((t) => t.name);
-  if (choice === "any" && names.length === 0)
-    throw new AppError("validation_error", "tool_choice asks for a tool call but no tools are given", {
-      fields: [{ path: "body.tool_choice", message: "needs at least one tool in tools" }],
-    });
-  if (typeof choice === "object" && !names.includes(choice.name))
-    throw new AppError("validation_error", `tool_choice names tool "${choice.name}", which is not in tools${names.length ? ` (${names.join(", ")})` : ""}`, {
-      fields: [{ path: "body.tool_choice", message: names.length ? `must name one of: ${names.join(", ")}` : "needs the tool in tools" }],
-    });
-}
-
 /** The prompt's tokens as a call would count them (message_start's input_tokens), after the same checks. */
 export async function countCallTokens(deps: ReplyDeps, req: CallRequest): Promise<number> {
   return (await check(deps, req)).inputTokens;
@@ -177,16 +148,7 @@ export async function startCall(deps: ReplyDeps, req: CallRequest): Promise<Repl
   const c = await check(deps, req);
   await deps.finishing?.settled(CALLS);
   const callId = randomUUID();
-  const secret = randomBytes(32).toString("hex");
-  const now = Date.now();
-  const reservation = {
-    reservation_id: randomUUID(),
-    model: c.label,
-    tokens: c.inputTokens + c.outputLimit,
-    budget: settings.DAILY_TOKEN_BUDGET,
-    since: new Date(Math.floor(now / DAY_MS) * DAY_MS).toISOString(),
-    secret_hash: createHash("sha256").update(secret, "utf8").digest("hex"),
-  };
+  const { reservation, secret } = reservationFor(settings, c.label, c.inputTokens + c.outputLimit);
   const maxDurationMs = durationCap(settings, req.remainingMs);
   const decided = await deps.store.reserveCall({
     reservation,
@@ -199,7 +161,7 @@ export async function startCall(deps: ReplyDeps, req: CallRequest): Promise<Repl
     throw new AppError(
       "rate_limit_error",
       `This call needs up to ${reservation.tokens} tokens (a ${c.inputTokens}-token prompt plus ${c.outputLimit} for the reply); ${left} of the daily token budget of ${settings.DAILY_TOKEN_BUDGET} are left`,
-      { retryAfter: Math.max(1, Math.ceil((Date.parse(reservation.since) + DAY_MS - now) / 1000)) },
+      { retryAfter: secondsToNextDay(reservation.since) },
     );
   }
   if (decided.status === "too_many")

@@ -4,12 +4,14 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { AppError } from "../errors";
 import type { BeginReservation } from "../ports";
-import { allowedServerTools, defaultModel, isServed, modelInfo, notServedReason } from "../models";
+import { allowedServerTools, defaultModel, isServed, modelInfo, notServedReason, type ModelInfo } from "../models";
+import type { ReasoningEffort } from "../reasoning-efforts";
 import type { ModelSnapshot } from "../model-catalog";
 import { buildPrompt, estimateTokens, fitsWithoutCounting } from "./prompt";
 import { checkServerTools } from "./server-tools";
 import type { ReplyDeps, ReplyPlan, ReplyRequest, ReplySettings } from "./types";
 import type { AdmittedTurn } from "./turn";
+import { checkToolChoice, countToolTokens, toolsPromptText } from "./tools";
 
 /** Time kept back from the invocation's end for the final write and closing the stream. */
 const FINISH_MARGIN_MS = 5_000;
@@ -22,6 +24,8 @@ export function durationCap(settings: Pick<ReplySettings, "REPLY_MAX_DURATION_MS
 
 const DAY_MS = 86_400_000;
 export const dayStart = (now: number) => Math.floor(now / DAY_MS) * DAY_MS;
+/** Retry-After for a refusal of the day's budget: the next UTC day, counted from the reservation's day. */
+export const secondsToNextDay = (since: string) => Math.max(1, Math.ceil((Date.parse(since) + DAY_MS - Date.now()) / 1000));
 
 export function assertModelAllowed(model: string, allowed: string[]): void {
   if (!allowed.includes(model))
@@ -39,40 +43,22 @@ export async function planReply(
   served: ModelSnapshot | null,
 ): Promise<ReplyPlan> {
   const { settings } = deps;
-  checkToolChoice(req.body);
+  checkToolChoice(req.body.tools, req.body.tool_choice, { choice: "body.tool_choice", name: "body.tool_choice.name" });
   const model = chooseModel(req.body.model, turn.context.conversation.model, settings, served);
   checkServerTools(req.body.server_tools, model, allowedServerTools(settings, served));
-  const effort = req.body.reasoning_effort;
   const info = modelInfo(model, served, settings.MODEL_CONTEXT_WINDOWS);
-  if (effort !== undefined && !info.reasoning_efforts.includes(effort))
-    throw new AppError("validation_error", `Model "${model}" does not take reasoning_effort "${effort}"`, {
-      fields: [
-        {
-          path: "body.reasoning_effort",
-          message: info.reasoning_efforts.length ? `must be one of: ${info.reasoning_efforts.join(", ")}` : `not supported by ${model}`,
-        },
-      ],
-    });
-  // Refused here, before anything is stored, rather than by the provider once the stream has begun.
-  const cap = info.max_output_tokens;
-  if (req.body.max_tokens !== undefined && cap !== null && req.body.max_tokens > cap)
-    throw new AppError("validation_error", `Model "${model}" writes at most ${cap} tokens per reply`, {
-      fields: [{ path: "body.max_tokens", message: `must be at most ${cap} for ${model}` }],
-    });
-  // Every upstream request carries an output limit: the client's, else the model's cap within
-  // RESERVE_OUTPUT_TOKENS. The budget's reservation can count on the same figure.
-  const outputLimit = req.body.max_tokens ?? Math.min(cap ?? Infinity, settings.RESERVE_OUTPUT_TOKENS);
+  const outputLimit = checkOutputFor(model, info, req.body, settings);
 
   const system = turn.context.conversation.system_prompt;
   // The budget never exceeds what the model can read, less the room its reply may take.
   const room = info.context_window === null ? Infinity : info.context_window - outputLimit;
   const budgetTokens = Math.max(1, Math.min(settings.CONTEXT_TOKEN_BUDGET, room));
   // Tool definitions reach the model as part of its prompt: they take their share of the budget first.
-  const toolsText = toolsPromptText(req.body);
+  const toolsText = toolsPromptText(req.body.tools);
   const count = fitsWithoutCounting(system, turn.history, turn.asked, budgetTokens - Buffer.byteLength(toolsText, "utf8"))
     ? estimateTokens
     : ((await deps.tokenizer?.(model)) ?? estimateTokens);
-  const toolTokens = toolsText ? count(toolsText) : 0;
+  const toolTokens = countToolTokens(toolsText, count);
   const built = buildPrompt(system, turn.history, turn.asked, Math.max(1, budgetTokens - toolTokens), count);
   const prompt = toolTokens ? { ...built, input_tokens: built.input_tokens + toolTokens } : built;
 
@@ -93,24 +79,33 @@ export async function planReply(
 }
 
 /**
- * A choice that names a tool must name one of the send's tools, and "any" needs at least one (422):
- * the provider would refuse either once the stream has begun.
+ * The request's reasoning effort and output limit must suit the model (422): refused here, before
+ * anything is stored, rather than by the provider once the stream has begun. Answers the output limit
+ * every upstream request carries: the client's, else the model's cap within RESERVE_OUTPUT_TOKENS, so
+ * the budget's reservation can count on the same figure.
  */
-function checkToolChoice(body: ReplyRequest["body"]): void {
-  const choice = body.tool_choice;
-  const names = (body.tools ?? []).map((t) => t.name);
-  if (choice === undefined || choice === "auto" || choice === "none") return;
-  if (choice === "any" && names.length === 0)
-    throw new AppError("validation_error", 'tool_choice "any" needs tools', { fields: [{ path: "body.tool_choice", message: 'needs at least one tool in "tools"' }] });
-  if (typeof choice === "object" && !names.includes(choice.name))
-    throw new AppError("validation_error", `tool_choice names tool "${choice.name}", which is not in tools${names.length ? ` (${names.join(", ")})` : ""}`, {
-      fields: [{ path: "body.tool_choice.name", message: names.length ? `must be one of: ${names.join(", ")}` : 'needs the tool in "tools"' }],
+export function checkOutputFor(
+  model: string,
+  info: ModelInfo,
+  body: { reasoning_effort?: ReasoningEffort | undefined; max_tokens?: number | undefined },
+  settings: Pick<ReplySettings, "RESERVE_OUTPUT_TOKENS">,
+): number {
+  const effort = body.reasoning_effort;
+  if (effort !== undefined && !info.reasoning_efforts.includes(effort))
+    throw new AppError("validation_error", `Model "${model}" does not take reasoning_effort "${effort}"`, {
+      fields: [
+        {
+          path: "body.reasoning_effort",
+          message: info.reasoning_efforts.length ? `must be one of: ${info.reasoning_efforts.join(", ")}` : `not supported by ${model}`,
+        },
+      ],
     });
-}
-
-/** The tool definitions as the prompt carries them, for counting (empty: no tools). */
-function toolsPromptText(body: ReplyRequest["body"]): string {
-  return body.tools?.length ? JSON.stringify(body.tools) : "";
+  const cap = info.max_output_tokens;
+  if (body.max_tokens !== undefined && cap !== null && body.max_tokens > cap)
+    throw new AppError("validation_error", `Model "${model}" writes at most ${cap} tokens per reply`, {
+      fields: [{ path: "body.max_tokens", message: `must be at most ${cap} for ${model}` }],
+    });
+  return body.max_tokens ?? Math.min(cap ?? Infinity, settings.RESERVE_OUTPUT_TOKENS);
 }
 
 /**
@@ -126,7 +121,7 @@ export function overBudget(settings: ReplySettings, r: BeginReservation, promptT
       ? `${needs}, more than the daily token budget of ${budget}: shorten the conversation's system prompt or history, or lower max_tokens`
       : `${needs}; ${Math.max(0, budget - used)} of the daily token budget of ${budget} are left`;
   return new AppError("rate_limit_error", message, {
-    retryAfter: Math.max(1, Math.ceil((Date.parse(r.since) + DAY_MS - Date.now()) / 1000)),
+    retryAfter: secondsToNextDay(r.since),
   });
 }
 
@@ -136,7 +131,7 @@ export function overBudget(settings: ReplySettings, r: BeginReservation, promptT
  * only if it fits what is left of the day's budget; the reply settles it to the real figures. The
  * settle secret is made here and stays in this process: the database keeps only its SHA-256.
  */
-function reservationFor(settings: ReplySettings, model: string, worstCase: number) {
+export function reservationFor(settings: ReplySettings, model: string, worstCase: number) {
   const secret = randomBytes(32).toString("hex");
   const reservation: BeginReservation = {
     reservation_id: randomUUID(),

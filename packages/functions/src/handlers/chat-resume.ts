@@ -20,8 +20,10 @@ export const handler = streamHandler(
     const settings = deps.config;
     // A reply whose stream just ended here may still be on its way to the database: not streaming.
     await finishing.settled(conversationId);
-    // Only one reply of a conversation streams at a time, and it is the current branch's leaf.
-    const leaf = (await store.prepareTurn(conversationId, { historyLimit: 1, idempotencyKey: null }))?.history.at(-1);
+    // Only one reply of a conversation streams at a time, and it is the current branch's leaf; its
+    // parent is the user message it answers.
+    const history = (await store.prepareTurn(conversationId, { historyLimit: 2, idempotencyKey: null }))?.history ?? [];
+    const leaf = history.at(-1);
     if (leaf?.role !== "assistant" || leaf.finish_reason !== null) return null;
     // Read again, as resume does: a reply whose producer died is settled (as error) by that read.
     const row = await store.getReply(leaf.id, settings.REPLY_STALE_MS);
@@ -30,6 +32,9 @@ export const handler = streamHandler(
       { store, provider: deps.provider, settings },
       { conversationId, messageId: leaf.id, lastEventId: null, remainingMs: context.getRemainingTimeInMillis?.() },
     );
-    return uiStreamBody(stream);
+    // A reply to tool results was streamed as the next step of the client's assistant message
+    // (chat-send): resumed, it is written the same way, or a reloaded page would show only this step.
+    const parent = history.at(-2);
+    return uiStreamBody(stream, { step: (parent?.tool_result?.length ?? 0) > 0 });
   },
 );

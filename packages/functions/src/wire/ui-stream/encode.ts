@@ -18,6 +18,7 @@
 // assistant message in the client: its start names no messageId (the client keeps the message's, the
 // first step's reply; metadata.reply_id names this one), then start-step, and finish-step before
 // finish, so the SDK's step-aware helpers (lastAssistantMessageIsCompleteWithToolCalls) read only its parts.
+// Its resume (chat-resume) is written the same way.
 //   ping                         → an SSE comment, as the SDK's own keep-alive
 import type { ReplyEvent, ReplyStream } from "@conversation-api/core";
 import type { StreamBody } from "../../http";
