@@ -70,6 +70,10 @@ create table public.messages (
   -- (U+001E, the call's id, U+001F, the tool's name, U+001F) and then its input's JSON as the model
   -- wrote it (packages/core/src/chat/tool-stream.ts).
   tool_text           text not null default '',
+  -- The tool results a user message carried, in the order sent: [{"type": "tool_result", "tool_use_id",
+  -- "content", "is_error"}], each answering a call of the reply it follows (begin_reply checks that).
+  -- null when it carried none.
+  tool_result         jsonb,
   -- The message's owner must be the conversation's owner: with RLS forcing user_id = auth.uid(),
   -- a message can never be attached to someone else's conversation.
   constraint messages_conversation_fkey foreign key (conversation_id, user_id)
@@ -83,6 +87,9 @@ create table public.messages (
   -- Reasoning belongs to replies only, bounded like a reply's content.
   constraint messages_reasoning_len check (char_length(reasoning) <= case when role = 'user' then 0 else 1000000 end),
   constraint messages_tool_text_len check (char_length(tool_text) <= case when role = 'user' then 0 else 1000000 end),
+  -- Results belong to user messages, bounded by what the API takes (1,000,000 characters of results).
+  constraint messages_tool_result_shape check (
+    tool_result is null or (role = 'user' and jsonb_typeof(tool_result) = 'array' and octet_length(tool_result::text) <= 8000000)),
   -- The API's metadata is a few hundred bytes (usage, ids, an error); a direct insert may not use the
   -- column to fill the shared database.
   constraint messages_metadata_size check (pg_column_size(metadata) <= 65536),

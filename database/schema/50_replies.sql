@@ -92,19 +92,25 @@ $$;
 --   p_reply_id uuid, p_model text, p_metadata jsonb, p_stale_ms integer, p_parent_id uuid,
 --   p_answer_to uuid, p_input_tokens integer, p_branch boolean, p_reservation_id uuid, p_reserve_model text,
 --   p_reserve_tokens integer, p_budget bigint, p_since timestamptz, p_secret_hash text, p_expect jsonb,
---   p_max_streaming integer) returns jsonb
+--   p_max_streaming integer, p_tool_result jsonb) returns jsonb
 --   {"status": "created" | "attach" | "done" | "mismatch" | "busy", "reply": message, "user_message": message}
 --   | {"status": "over_budget", "used": bigint, "needed": integer} | {"status": "too_many", "streaming": integer}
---   | {"status": "moved"}
+--   | {"status": "moved"} | {"status": "tool_results", "unknown": [id], "missing": [id], "calls": [id]}
 -- The one place that decides whether a send calls the model. It locks the conversation row first, so
 -- concurrent sends of one conversation pass through here one at a time and each sees the rows the
 -- previous one committed:
---   * a key already stored with other content → mismatch (the API answers 422);
+--   * a key already stored with other content or tool results → mismatch (the API answers 422);
 --   * a key whose reply is streaming → attach (the caller follows that reply instead);
 --   * a key whose reply finished, or that the conversation has moved past → done (409);
 --   (an idempotent repeat is decided before the busy check, so it still attaches to its own reply)
 --   * another reply of the conversation streaming, and not stale → busy (409 with its id): one reply
 --     at a time per conversation; a stale one is settled as error first and does not block;
+--   * a new message whose tool results (p_tool_result: [{"type": "tool_result", "tool_use_id", "content",
+--     "is_error"}]) name a call the reply it follows did not make, or that leaves a call of that reply
+--     unanswered when it ended with finish_reason 'tool_use' → tool_results (422), nothing stored.
+--     Checked here, under the row lock, against the parent the message is stored under: no send in
+--     between can change which reply it answers, and a prompt built from kept history gets the same
+--     check as one built from a fresh read;
 --   * p_max_streaming (0 or null = no cap) of the caller's replies streaming across all conversations,
 --     stale ones not counted → too_many (429), nothing stored;
 --   * the caller's ledger since p_since plus this reservation over p_budget (0 = no budget) →
@@ -152,7 +158,8 @@ create function public.begin_reply(
   p_since           timestamptz default null,
   p_secret_hash     text default null,
   p_expect          jsonb default null,
-  p_max_streaming   integer default null
+  p_max_streaming   integer default null,
+  p_tool_result     jsonb default null
 ) returns jsonb
 language plpgsql
 volatile
@@ -167,13 +174,33 @@ declare
   v_later boolean;
   v_used  bigint;
   v_streaming integer;
+  v_results jsonb;
+  v_asked public.messages;
+  v_calls text[];
+  v_given text[];
+  v_unknown text[];
+  v_missing text[];
 begin
   if auth.uid() is null then
     raise exception 'no user' using errcode = '42501';
   end if;
   -- What the API would refuse (the CHECK constraints hold the lengths as well).
-  if p_content is null or char_length(p_content) not between 1 and 32000 then
-    raise exception 'p_content must be 1 to 32000 characters' using errcode = '22023';
+  if p_tool_result is not null and jsonb_typeof(p_tool_result) <> 'null' then
+    if jsonb_typeof(p_tool_result) <> 'array' or exists (
+         select 1 from jsonb_array_elements(p_tool_result) r
+          where jsonb_typeof(r) <> 'object' or r->>'type' is distinct from 'tool_result'
+             or jsonb_typeof(r->'tool_use_id') is distinct from 'string' or jsonb_typeof(r->'content') is distinct from 'string'
+             or jsonb_typeof(coalesce(r->'is_error', 'false')) <> 'boolean') then
+      raise exception 'p_tool_result must be an array of {"type": "tool_result", "tool_use_id", "content", "is_error"}' using errcode = '22023';
+    end if;
+    -- Stored with only its fields, in the order sent (null: none).
+    select jsonb_agg(jsonb_build_object('type', 'tool_result', 'tool_use_id', r->'tool_use_id', 'content', r->'content',
+                                        'is_error', coalesce(r->'is_error', 'false')) order by n)
+      into v_results
+      from jsonb_array_elements(p_tool_result) with ordinality as t(r, n);
+  end if;
+  if p_content is null or char_length(p_content) not between (case when v_results is null then 1 else 0 end) and 32000 then
+    raise exception 'p_content must be 1 to 32000 characters (0 beside tool results)' using errcode = '22023';
   end if;
   if p_metadata is not null and jsonb_typeof(p_metadata) <> 'object' then
     raise exception 'p_metadata must be a JSON object' using errcode = '22023';
@@ -220,7 +247,7 @@ begin
   end if;
 
   if v_user.id is not null then
-    if v_user.content <> p_content then
+    if v_user.content <> p_content or v_user.tool_result is distinct from v_results then
       return jsonb_build_object('status', 'mismatch');
     end if;
     select exists (select 1 from public.messages l
@@ -243,6 +270,23 @@ begin
    order by b.seq desc limit 1;
   if v_busy.id is not null then
     return jsonb_build_object('status', 'busy', 'reply', to_jsonb(v_busy) - array['seq', 'user_id', 'idempotency_key']);
+  end if;
+
+  -- A new message's tool results answer the reply it follows (its parent, as stored below).
+  if p_answer_to is null and v_user.id is null then
+    select * into v_asked from public.messages
+     where id = case when p_branch then p_parent_id else public.conversation_leaf(p_conversation_id) end
+       and conversation_id = p_conversation_id and user_id = auth.uid() and role = 'assistant';
+    -- The calls' ids, from their headers in tool_text (packages/core/src/chat/tool-stream.ts).
+    v_calls := array(select c[1] from regexp_matches(coalesce(v_asked.tool_text, ''), '\x1e([^\x1f]*)\x1f', 'g') as c);
+    v_given := array(select r->>'tool_use_id' from jsonb_array_elements(coalesce(v_results, '[]'::jsonb)) r);
+    v_unknown := array(select g from unnest(v_given) g where g <> all(v_calls));
+    v_missing := case when v_asked.finish_reason = 'tool_use'
+                      then array(select c from unnest(v_calls) c where c <> all(v_given)) else '{}'::text[] end;
+    if cardinality(v_unknown) > 0 or cardinality(v_missing) > 0 then
+      return jsonb_build_object('status', 'tool_results', 'unknown', to_jsonb(v_unknown), 'missing', to_jsonb(v_missing),
+                                'calls', to_jsonb(v_calls));
+    end if;
   end if;
 
   -- The per-user lock serializes the user's sends across conversations and instances, so the cap on
@@ -280,9 +324,9 @@ begin
       select 1 from public.messages where id = p_parent_id and conversation_id = p_conversation_id and user_id = auth.uid()) then
       raise exception 'message % not found', p_parent_id using errcode = 'P0002';
     end if;
-    insert into public.messages (id, conversation_id, user_id, role, content, idempotency_key, parent_id)
+    insert into public.messages (id, conversation_id, user_id, role, content, idempotency_key, parent_id, tool_result)
     values (p_user_message_id, p_conversation_id, auth.uid(), 'user', p_content, p_idempotency_key,
-            case when p_branch then p_parent_id else public.conversation_leaf(p_conversation_id) end)
+            case when p_branch then p_parent_id else public.conversation_leaf(p_conversation_id) end, v_results)
     returning * into v_user;
   end if;
 

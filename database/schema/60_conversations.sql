@@ -11,10 +11,16 @@ create index conversations_title_search_idx
   on public.conversations using gin (to_tsvector('simple'::regconfig, coalesce(title, '')));
 create index messages_content_search_idx
   on public.messages using gin (to_tsvector('simple'::regconfig, content));
+-- The names of the tools a reply called: its tool_text (packages/core/src/chat/tool-stream.ts) with each
+-- call's header (U+001E id U+001F name U+001F) and input reduced to the name. Only replies that called tools.
+create index messages_tool_names_search_idx
+  on public.messages using gin (
+    to_tsvector('simple'::regconfig, regexp_replace(tool_text, '\x1e[^\x1f]*\x1f([^\x1f]*)\x1f[^\x1e]*', ' \1 ', 'g')))
+  where tool_text <> '';
 
 -- search_conversations(p_query text, p_after_updated_at timestamptz, p_after_id uuid, p_limit integer)
 --   returns table (conversation columns, cursor_ts text)
--- The caller's conversations whose title or any message matches p_query (websearch_to_tsquery
+-- The caller's conversations whose title, any message's text or the name of a tool a reply called matches p_query (websearch_to_tsquery
 -- syntax: words, "quoted phrases", OR, -excluded), in the list's order (updated_at desc, id desc),
 -- after the keyset (p_after_updated_at, p_after_id) when p_after_id is given, at most p_limit rows.
 -- A query without any word (e.g. only punctuation) matches nothing.
@@ -43,7 +49,12 @@ as $$
        union
        select m.conversation_id from public.messages m
         where m.user_id = (select auth.uid())
-          and to_tsvector('simple'::regconfig, m.content) @@ websearch_to_tsquery('simple'::regconfig, p_query))
+          and to_tsvector('simple'::regconfig, m.content) @@ websearch_to_tsquery('simple'::regconfig, p_query)
+       union
+       select m.conversation_id from public.messages m
+        where m.user_id = (select auth.uid()) and m.tool_text <> ''
+          and to_tsvector('simple'::regconfig, regexp_replace(m.tool_text, '\x1e[^\x1f]*\x1f([^\x1f]*)\x1f[^\x1e]*', ' \1 ', 'g'))
+              @@ websearch_to_tsquery('simple'::regconfig, p_query))
    order by c.updated_at desc, c.id desc
    limit greatest(1, least(coalesce(p_limit, 20), 101))
 $$;

@@ -24,7 +24,7 @@ grant execute on function
   public.revoke_api_key(uuid),
   public.settle_stale_replies(uuid, integer),
   public.begin_reply(uuid, uuid, text, text, uuid, text, jsonb, integer, uuid, uuid, integer, boolean,
-                     uuid, text, integer, bigint, timestamptz, text, jsonb, integer),
+                     uuid, text, integer, bigint, timestamptz, text, jsonb, integer, jsonb),
   public.flush_reply(uuid, text, text, text),
   public.finish_reply(uuid, text, text, integer, integer, text, integer, integer, jsonb, text),
   public.get_reply(uuid, integer),

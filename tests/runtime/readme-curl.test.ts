@@ -71,6 +71,18 @@ describe.skipIf(!haveCurl && !process.env.CI)("README: a session with curl", { t
     expect(r.stdout).toContain("Hello!"); // the Markdown export
   });
 
+  it("the tool block continues it: the reply calls the offered tool, and the tool_result send gets an answer from the result", async () => {
+    const script = [session(), continuing("tool_use_id")].join("\n");
+    const r = await run(script, app.api);
+    expect(r.stderr).not.toMatch(STACK_LINE);
+    expect(r.code).toBe(0);
+    // The session's send and the tool_result send (the call's stream is read by the script itself).
+    expect(r.stdout.match(/event: message_stop/g)).toHaveLength(2);
+    expect(r.stdout).toMatch(/"stop_reason":"end_turn"[\s\S]*$/);
+    const text = [...r.stdout.matchAll(/"text_delta","text":"((?:[^"\\]|\\.)*)"/g)].map((m) => JSON.parse(`"${m[1]}"`)).join("");
+    expect(text).toContain('The tool returned: "Sunny, 18 degrees"');
+  });
+
   it("with a wrong password stops with one clean line on stderr, and no stack trace", async () => {
     const wrong = session().replace(PASSWORD, "not the right password");
     expect(wrong).not.toBe(session());

@@ -140,3 +140,17 @@ export async function recordReplies(page: Page): Promise<() => Promise<StreamSam
   });
   return () => page.evaluate(() => (globalThis as any).__samples as StreamSample[]);
 }
+
+/** Visible controls smaller than 24×24 px, described, and how far the page scrolls sideways. */
+export function layoutProblems(page: Page) {
+  return page.evaluate(() => {
+    const d = (globalThis as any).document;
+    const small: string[] = [];
+    for (const e of d.querySelectorAll("button, input, select, textarea, a[href], summary")) {
+      if (!e.checkVisibility({ visibilityProperty: true, opacityProperty: true })) continue;
+      const r = e.getBoundingClientRect();
+      if (r.width < 24 || r.height < 24) small.push(`${e.tagName.toLowerCase()}#${e.id}.${e.className} "${(e.getAttribute("aria-label") ?? e.textContent).trim()}" ${Math.round(r.width)}×${Math.round(r.height)}`);
+    }
+    return { small, sideways: d.documentElement.scrollWidth - d.documentElement.clientWidth };
+  });
+}

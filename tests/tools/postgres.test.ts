@@ -1,6 +1,6 @@
 // Tool calls on the throwaway PostgreSQL server: a client that drops mid tool_use resumes from a second
 // local runtime process on the same DATABASE_URL while the call still streams, and gets exactly the
-// rest of the call's input. Skipped when PostgreSQL is not installed, unless REQUIRE_POSTGRES=1.
+// rest of the call's input; and the whole tool loop, its results sent to that other process. Skipped when PostgreSQL is not installed, unless REQUIRE_POSTGRES=1.
 import { silentLogger } from "@conversation-api/local";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { postgresAvailable, startPostgres, type PostgresServer } from "../../packages/store/test/pg-server";
@@ -10,6 +10,7 @@ import { DURABLE_ENV, readUntil, resumeStream, settledReply } from "../durable/s
 import { startApp, type TestApp } from "../support/app";
 import { readSse, registerUser, stream, type SseEvent } from "../support/http";
 import { startAppProcess, type AppProcess } from "../support/process";
+import { toolLoop } from "./loop-scenario";
 
 const JWT_SECRET = "test-secret-that-is-at-least-32-characters-long";
 const tools = [
@@ -86,5 +87,10 @@ describe.skipIf(!postgresAvailable() && process.env.REQUIRE_POSTGRES !== "1")("t
         { type: "tool_use", id: "call_t2", name: "get_time", input: { zone: "UTC" } },
       ],
     });
+  });
+
+  it("continues a reply that called tools from the results sent to another instance, which reads the calls from the database", async () => {
+    const { token } = await registerUser(app.api);
+    await toolLoop(groq, app.api, second.api, token);
   });
 });

@@ -2,7 +2,7 @@
 // offline model) live outside core and implement these.
 import type { ModelCatalog } from "./model-catalog";
 import type { ReasoningEffort } from "./models";
-import type { Conversation, ConversationExport, FinishReason, ListedMessage, Message, Page, ToolChoice, ToolDefinition, User, UsageRow } from "./schemas";
+import type { Conversation, ConversationExport, FinishReason, ListedMessage, Message, Page, StoredToolResult, ToolChoice, ToolDefinition, User, UsageRow } from "./schemas";
 
 export interface NewUser {
   email: string; // already normalised: trimmed, lower-case
@@ -38,7 +38,10 @@ export interface BeginReply {
   conversation_id: string;
   /** Id for the user message when this send stores one. */
   user_message_id: string;
+  /** The message's text ('' only beside tool results). */
   content: string;
+  /** The tool results the message carries, stored with it in order; begin_reply checks they answer the calls of the reply it follows. */
+  tool_result?: StoredToolResult[] | null;
   idempotency_key: string | null;
   reply_id: string;
   model: string;
@@ -103,7 +106,13 @@ export type BeginResult =
   /** The send's worst case does not fit what is left of the day's budget (429): nothing stored or reserved. */
   | { status: "over_budget"; used: number }
   /** The user already has max_streaming replies streaming (429): nothing was stored or reserved. */
-  | { status: "too_many"; streaming: number };
+  | { status: "too_many"; streaming: number }
+  /**
+   * The message's tool results do not answer the reply it follows (422), nothing stored: `unknown` are
+   * results for no call of it, `missing` its calls left unanswered after it ended with stop_reason
+   * tool_use; `calls` are its calls.
+   */
+  | { status: "tool_results"; unknown: string[]; missing: string[]; calls: string[] };
 
 /** A call that stores nothing but its ledger entry (reserve_call in database/schema/40_access.sql). */
 export interface ReserveCall {

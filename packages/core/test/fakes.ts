@@ -19,6 +19,7 @@ import type {
   StoredReply,
   UserStore,
 } from "../src";
+import { toolUseBlocks } from "../src";
 
 type Row = StoredReply & { idempotency_key: string | null; heartbeat: number };
 
@@ -43,8 +44,9 @@ export class MemoryStore implements UserStore {
   prepareCalls = 0;
 
   private strip = (r: Row): Message => {
-    const { cancel_requested: _c, idempotency_key: _k, heartbeat: _h, ...m } = r;
-    return m;
+    const { cancel_requested: _c, idempotency_key: _k, heartbeat: _h, tool_text, ...m } = r;
+    // As the SQL store reads a row: the calls as blocks, only on a reply that made some.
+    return tool_text ? { ...m, tool_use: toolUseBlocks(tool_text) } : m;
   };
   private stored = (r: Row): StoredReply => {
     const { idempotency_key: _k, heartbeat: _h, ...m } = r;
@@ -151,6 +153,15 @@ export class MemoryStore implements UserStore {
     // As begin_reply: one streaming reply per conversation.
     const busy = this.rows.find((r) => r.role === "assistant" && r.finish_reason === null);
     if (busy) return { status: "busy", reply: this.strip(busy) };
+    // As begin_reply: a new message's tool results answer the calls of the reply it follows.
+    if (!user && !input.answer_to) {
+      const parent = this.rows.at(-1);
+      const calls = parent?.role === "assistant" && parent.tool_text ? toolUseBlocks(parent.tool_text).map((c) => c.id) : [];
+      const given = (input.tool_result ?? []).map((r) => r.tool_use_id);
+      const unknown = given.filter((g) => !calls.includes(g));
+      const missing = parent?.finish_reason === "tool_use" ? calls.filter((c) => !given.includes(c)) : [];
+      if (unknown.length || missing.length) return { status: "tool_results", unknown, missing, calls };
+    }
     // As begin_reply: the budget check and the reservation in one step, only for a reply it creates.
     const r = input.reservation;
     let left: number | null = null;
@@ -161,7 +172,13 @@ export class MemoryStore implements UserStore {
       left = r.budget > 0 ? r.budget - used - r.tokens : null;
     }
     if (!user) {
-      user = this.row({ id: input.user_message_id, role: "user", content: input.content, idempotency_key: input.idempotency_key });
+      user = this.row({
+        id: input.user_message_id,
+        role: "user",
+        content: input.content,
+        idempotency_key: input.idempotency_key,
+        ...(input.tool_result ? { tool_result: input.tool_result } : {}),
+      });
       this.rows.push(user);
     }
     const reply = this.row({ id: input.reply_id, role: "assistant", content: "", model: input.model, metadata: input.metadata, input_tokens: input.input_tokens ?? null, parent_id: user.id });
@@ -169,7 +186,7 @@ export class MemoryStore implements UserStore {
     return { status: "created", reply: this.strip(reply), user_message: this.strip(user), budget_left: left };
   }
 
-  async flushReply(id: string, text: string, reasoning: string) {
+  async flushReply(id: string, text: string, reasoning: string, toolText = "") {
     await this.flushGate;
     const r = this.rows.find((x) => x.id === id && x.role === "assistant");
     if (!r) return null;
@@ -177,6 +194,7 @@ export class MemoryStore implements UserStore {
     if (r.finish_reason === null) {
       r.content += text;
       r.reasoning += reasoning;
+      r.tool_text = (r.tool_text ?? "") + toolText;
       r.heartbeat = Date.now();
     }
     return { finish_reason: r.finish_reason, cancel: r.cancel_requested };
@@ -188,6 +206,7 @@ export class MemoryStore implements UserStore {
     if (!r) return null;
     r.content += input.text;
     r.reasoning += input.reasoning;
+    r.tool_text = (r.tool_text ?? "") + (input.tool_text ?? "");
     r.token_count = input.token_count;
     r.input_tokens = input.input_tokens;
     r.finish_reason ??= input.finish_reason;
@@ -270,7 +289,9 @@ export type Step =
   | { reasoning: string }
   | { text: string }
   | { wait: number }
-  | { finish: "end_turn" | "max_tokens" };
+  /** A tool call: its opening, then its input in one piece. */
+  | { tool: { id: string; name: string; input: string } }
+  | { finish: "end_turn" | "max_tokens" | "tool_use" };
 
 /** Plays one script per call; records each request and whether its signal was aborted. */
 export class ScriptedProvider implements ModelProvider {
@@ -289,6 +310,10 @@ export class ScriptedProvider implements ModelProvider {
       if ("wait" in step) await abortableSleep(step.wait, req.signal);
       else if ("reasoning" in step) yield { type: "reasoning", text: step.reasoning };
       else if ("text" in step) yield { type: "text", text: step.text };
+      else if ("tool" in step) {
+        yield { type: "tool_use", id: step.tool.id, name: step.tool.name };
+        yield { type: "tool_input", text: step.tool.input };
+      }
       else yield { type: "finish", finish_reason: step.finish, usage: { input_tokens: 3, output_tokens: 4, estimated: false }, metadata: {} };
     }
   }

@@ -7,6 +7,7 @@ import { parseConfig } from "../src/config";
 import { FinishingReplies } from "../src/chat/finishing";
 import { cancelReply, startReply } from "../src/chat/stream-reply";
 import type { ReplyDeps } from "../src/chat/types";
+import type { StreamRequest } from "../src/schemas";
 import { TurnCache } from "../src/chat/turn-cache";
 import { MemoryStore, ScriptedProvider, deltaText, recorder, type Step } from "./fakes";
 
@@ -37,12 +38,13 @@ const deps = (provider: ScriptedProvider, extra: Partial<ReplyDeps["settings"]> 
   turns: cache.forUser(USER),
   finishing,
 });
-const request = (content = "hi") => ({ kind: "send" as const, conversationId: store.conversation.id, body: { content }, idempotencyKey: null, receivedAt: performance.now() });
+type Content = StreamRequest["content"];
+const request = (content: Content = "hi") => ({ kind: "send" as const, conversationId: store.conversation.id, body: { content }, idempotencyKey: null, receivedAt: performance.now() });
 const answer = (text: string): Step[] => [{ wait: 10 }, { text }, { finish: "end_turn" }];
 const keepEmpty = () => cache.forUser(USER).keep({ conversation: { ...store.conversation }, history: [] }, settings.HISTORY_LIMIT);
 
 /** Starts a send (timers advance meanwhile, as they would) and runs its stream to the end. */
-async function send(d: ReplyDeps, content = "hi") {
+async function send(d: ReplyDeps, content: Content = "hi") {
   let settled = false;
   const started = startReply(d, request(content)).finally(() => (settled = true));
   started.catch(() => {});
@@ -92,6 +94,49 @@ describe("kept history", () => {
       { role: "user", content: "second" },
     ]);
     expect(store.rows.map((r) => r.content)).toEqual(["first", "One.", "second", "Two."]);
+  });
+
+  it("keeps the branch after a reply that called tools, so the results' send holds the calls without a read", async () => {
+    keepEmpty();
+    const called: Step[] = [{ wait: 10 }, { text: "Checking." }, { tool: { id: "c1", name: "get_weather", input: '{"city": "Paris"}' } }, { finish: "tool_use" }];
+    const provider = new ScriptedProvider([called, answer("Sunny.")]);
+    const a = await send(deps(provider), "weather?");
+    await vi.advanceTimersByTimeAsync(100);
+    await a.done;
+    const b = await send(deps(provider), [{ type: "tool_result", tool_use_id: "c1", content: "sunny" }]);
+    await vi.advanceTimersByTimeAsync(100);
+    await b.done;
+    expect(store.prepareCalls).toBe(0);
+    expect(provider.requests[1]!.messages).toEqual([
+      { role: "user", content: "weather?" },
+      { role: "assistant", content: "Checking.", tool_calls: [{ id: "c1", name: "get_weather", input: '{"city":"Paris"}' }] },
+      { role: "tool", tool_use_id: "c1", content: "sunny" },
+    ]);
+    expect(store.rows.map((r) => [r.role, r.content, r.tool_result ?? null])).toEqual([
+      ["user", "weather?", null],
+      ["assistant", "Checking.", null],
+      ["user", "", [{ type: "tool_result", tool_use_id: "c1", content: "sunny", is_error: false }]],
+      ["assistant", "Sunny.", null],
+    ]);
+  });
+
+  it("calls no model before begin_reply for a send that leaves the kept reply's calls unanswered, which is refused", async () => {
+    keepEmpty();
+    const called: Step[] = [{ wait: 10 }, { tool: { id: "c1", name: "get_weather", input: "{}" } }, { finish: "tool_use" }];
+    const provider = new ScriptedProvider([called]);
+    const a = await send(deps(provider), "weather?");
+    await vi.advanceTimersByTimeAsync(100);
+    await a.done;
+    let release!: () => void;
+    store.beginGate = new Promise((r) => (release = r));
+    const started = startReply(deps(provider), request("never mind"));
+    started.catch(() => {});
+    await vi.advanceTimersByTimeAsync(0);
+    expect(provider.requests).toHaveLength(1);
+    release();
+    await expect(started).rejects.toMatchObject({ type: "validation_error", message: expect.stringMatching(/missing: c1/) });
+    expect(provider.requests).toHaveLength(1);
+    expect(store.rows).toHaveLength(2);
   });
 
   it("stops the early call and reads when the conversation moved on (another instance answered)", async () => {

@@ -29,6 +29,7 @@ export const messageFromJson = (r: Row): Message => ({
   parent_id: r.parent_id, // prepare_turn's history leaves reasoning out: it never goes back into a prompt
   // Only a reply that called tools has the field: every other message reads as it always did.
   ...(r.tool_text ? { tool_use: toolUseBlocks(r.tool_text) } : {}),
+  ...(r.tool_result ? { tool_result: r.tool_result } : {}),
 });
 
 /** find_login's account and its password hash. */
@@ -105,6 +106,8 @@ export function beginFromJson(r: Row): BeginResult {
       return { status: "over_budget", used: r.used ?? 0 };
     case "too_many":
       return { status: "too_many", streaming: r.streaming ?? 0 };
+    case "tool_results":
+      return { status: "tool_results", unknown: r.unknown ?? [], missing: r.missing ?? [], calls: r.calls ?? [] };
     default:
       return { status: "mismatch" };
   }

@@ -136,7 +136,7 @@ function userStore(call: Call, writeAfterOutput: boolean): UserStore {
         p_conversation_id: b.conversation_id, p_user_message_id: b.user_message_id, p_content: b.content, p_idempotency_key: b.idempotency_key,
         p_reply_id: b.reply_id, p_model: b.model, p_metadata: b.metadata, p_stale_ms: Math.trunc(b.stale_ms), p_parent_id: b.parent_id ?? null,
         p_answer_to: b.answer_to ?? null, p_input_tokens: b.input_tokens ?? null, p_branch: b.branch ?? false, ...rows.reservationArgs(b.reservation),
-        p_expect: rows.expectArg(b.expect), p_max_streaming: b.max_streaming ?? null,
+        p_expect: rows.expectArg(b.expect), p_max_streaming: b.max_streaming ?? null, p_tool_result: b.tool_result ?? null,
       }).then(rows.beginFromJson, beginFailure);
     },
     flushReply: (id, text, reasoning, toolText = "") =>

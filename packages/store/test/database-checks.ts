@@ -4,6 +4,9 @@ import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { migrate, readMigrations, type SqlClient, type SqlTx } from "../src/index";
 
+/** The tool names of a reply's stored calls, as the search index and search_conversations write them. */
+const TOOL_NAMES = "to_tsvector('simple'::regconfig, regexp_replace(tool_text, '\\x1e[^\\x1f]*\\x1f([^\\x1f]*)\\x1f[^\\x1e]*', ' \\1 ', 'g'))";
+
 const TABLES = ["users", "conversations", "messages", "api_keys"] as const;
 
 // Every function `authenticated` may execute is callable by any user through PostgREST's /rest/v1/rpc,
@@ -387,7 +390,9 @@ export function describeDatabaseChecks(name: string, getSql: () => SqlClient, fr
         await sql.exec(`create function public.${f} returns integer language sql as 'select 1';
                         grant execute on function public.${f} to authenticated;`);
       }
-      await sql.exec(readMigrations()[0]!.sql);
+      // The baseline and then every later migration, as a database is brought forward: the baseline
+      // alone would put back the signatures later migrations replaced, beside theirs.
+      for (const m of readMigrations()) await sql.exec(m.sql);
       const left = await sql.query("select proname from pg_proc where pronamespace = 'public'::regnamespace and proname = any($1)", [
         ["append_user_message", "append_assistant_message", "tokens_used_since"],
       ]);
@@ -548,7 +553,7 @@ export function describeDatabaseChecks(name: string, getSql: () => SqlClient, fr
     });
 
     it("re-applies the baseline migration to an existing database without error or data loss", async () => {
-      await sql.exec(readMigrations()[0]!.sql);
+      for (const m of readMigrations()) await sql.exec(m.sql);
       expect(await migrate(sql)).toEqual({ applied: [] });
       const [row] = await sql.query<{ n: number }>("select count(*) as n from conversations where id = any($1)", [[convA, convB]]);
       expect(row!.n).toBe(2);
@@ -563,14 +568,17 @@ export function describeDatabaseChecks(name: string, getSql: () => SqlClient, fr
         return [
           await plan("select conversation_id from public.messages where to_tsvector('simple'::regconfig, content) @@ websearch_to_tsquery('simple'::regconfig, 'kiwi')"),
           await plan("select id from public.conversations where to_tsvector('simple'::regconfig, coalesce(title, '')) @@ websearch_to_tsquery('simple'::regconfig, 'kiwi')"),
+          await plan(`select conversation_id from public.messages where tool_text <> '' and ${TOOL_NAMES} @@ websearch_to_tsquery('simple'::regconfig, 'kiwi')`),
         ];
       });
       expect(plans[0]).toContain("messages_content_search_idx");
       expect(plans[1]).toContain("conversations_title_search_idx");
+      expect(plans[2]).toContain("messages_tool_names_search_idx");
       // The function's own text uses exactly those indexed expressions.
       const [fn] = await sql.query<{ src: string }>("select prosrc as src from pg_proc where proname = 'search_conversations'");
       expect(fn!.src).toContain("to_tsvector('simple'::regconfig, m.content) @@ websearch_to_tsquery('simple'::regconfig, p_query)");
       expect(fn!.src).toContain("to_tsvector('simple'::regconfig, coalesce(t.title, '')) @@ websearch_to_tsquery('simple'::regconfig, p_query)");
+      expect(fn!.src).toContain(`${TOOL_NAMES.replace("(tool_text", "(m.tool_text")}\n              @@ websearch_to_tsquery('simple'::regconfig, p_query)`);
       expect(fn!.src.toLowerCase()).not.toContain("like");
     });
   });

@@ -30,7 +30,7 @@ export const state = {
   models: [],
   /** Longest message the API takes, in characters (from its OpenAPI document when it says). */
   maxChars: 32_000,
-  features: { cancel: false, resume: false, regenerate: false, branch: false, edit: false, search: false, models: false, export: false, keys: false, usage: false, password: false, logoutAll: false },
+  features: { cancel: false, resume: false, regenerate: false, branch: false, edit: false, search: false, models: false, export: false, keys: false, usage: false, password: false, logoutAll: false, tools: false, toolResults: false },
 };
 
 export class ApiError extends Error {
@@ -111,6 +111,7 @@ const FIELD_NAMES = {
   system_prompt: "The system prompt",
   q: "The search",
   name: "The key name",
+  tools: "The tools",
 };
 
 /** An error as a sentence a person understands (the API's own words where they already are one). */

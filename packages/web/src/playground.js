@@ -7,6 +7,7 @@ import { $, API, ApiError, api, button, capitalise, clearFieldErrors, el, hooks,
 import { copyButton, MarkdownView } from "./markdown.js";
 import { openConversationSettings, openSettings, prefsFor, wireDialogs } from "./dialogs.js";
 import { applyTheme, wireTheme } from "./theme.js";
+import { answerForm, DEMO_TOOL, demoTool, runDemoTool, ToolCallView, toolResultView } from "./tools.js";
 
 applyTheme();
 
@@ -32,13 +33,21 @@ async function detectFeatures() {
     const send = doc.paths[API + "/conversations/{id}/messages/stream"];
     let schema = send && send.post && send.post.requestBody && send.post.requestBody.content["application/json"].schema;
     if (schema && schema.$ref) schema = doc.components.schemas[schema.$ref.split("/").pop()];
-    f.edit = Boolean(schema && schema.properties && schema.properties.parent_id);
-    const max = schema && schema.properties && schema.properties.content && schema.properties.content.maxLength;
+    const props = (schema && schema.properties) || {};
+    f.edit = Boolean(props.parent_id);
+    f.tools = Boolean(props.tools);
+    // Content is a string, or (where the API takes tool results) a string or a list of blocks.
+    const deref = (x) => (x && x.$ref ? doc.components.schemas[x.$ref.split("/").pop()] : x) || {};
+    const content = deref(props.content);
+    const forms = (content.anyOf || content.oneOf || [content]).map(deref);
+    f.toolResults = forms.some((x) => x.type === "array");
+    const max = (forms.find((x) => x.type === "string") || {}).maxLength;
     if (max) state.maxChars = max;
   } catch {
     // No document: the page still does everything the base API offers.
   }
   $("search").hidden = !state.features.search || !state.session;
+  $("demo-tool-row").hidden = !state.features.tools;
 }
 
 // ---------------------------------------------------------------- small UI helpers
@@ -334,29 +343,47 @@ function renderMessages() {
     log.append(empty);
     return;
   }
+  const names = toolNames(state.messages);
+  let view = null;
   for (const m of state.messages) {
     if (m.role === "user") {
-      log.append(userView(m));
+      log.append(userView(m, names));
+      view = null;
       continue;
     }
-    const view = new ReplyView(m);
+    view = new ReplyView(m);
     replyViews.set(m.id, view);
     log.append(view.root);
   }
+  // A reply that called tools and is still unanswered: the calls are answered here.
+  if (view && view.message.finish_reason === "tool_use") offerAnswers(view);
   scrollToEnd(true);
 }
 
-function userView(m) {
-  const d = el("div", "msg user");
+/** The name of each tool call in `messages`, by its id (a result names only the call it answers). */
+function toolNames(messages) {
+  const names = new Map();
+  for (const m of messages) for (const c of m.tool_use || []) names.set(c.id, c.name);
+  return names;
+}
+
+/** A user message: its text, and the tool results it carries (collapsed, like reasoning). */
+function userView(m, names = new Map()) {
+  const results = m.tool_result || [];
+  const onlyResults = results.length > 0 && !m.content;
+  const d = el("div", "msg user" + (results.length ? " has-results" : ""));
   if (m.id) d.dataset.id = m.id;
-  d.setAttribute("aria-label", "You said");
+  d.setAttribute("aria-label", onlyResults ? (results.length === 1 ? "Tool result" : "Tool results") : "You said");
   d.setAttribute("role", "article");
-  d.append(el("div", "body", m.content));
+  for (const r of results) d.append(toolResultView(r, names.get(r.tool_use_id)));
+  if (m.content || !results.length) d.append(el("div", "body", m.content));
   const meta = el("div", "meta");
   branchArrows(meta, m);
-  meta.append(copyButton(() => m.content, "Copy message"));
-  if (state.features.edit && m.id && "parent_id" in m) meta.append(button("Edit", "edit", () => startEdit(m, d), "Edit message"));
-  d.append(meta);
+  if (!onlyResults) {
+    meta.append(copyButton(() => m.content, "Copy message"));
+    if (state.features.edit && m.id && "parent_id" in m && !results.length) meta.append(button("Edit", "edit", () => startEdit(m, d), "Edit message"));
+  }
+  if (meta.childElementCount) d.append(meta);
   return d;
 }
 
@@ -440,7 +467,7 @@ const thoughtTimes = {
   },
 };
 
-/** One assistant message on screen: reasoning (collapsed), text, and a usage line once it ends. */
+/** One assistant message on screen: reasoning (collapsed), text, tool calls (collapsed), and a usage line once it ends. */
 class ReplyView {
   constructor(m = {}) {
     this.root = el("div", "msg assistant");
@@ -453,10 +480,34 @@ class ReplyView {
     this.thinking.append(this.summary, this.thoughts);
     this.body = el("div", "body");
     this.md = new MarkdownView(this.body);
+    this.calls = el("div", "tool-calls");
+    /** The ToolCallView of each tool_use block, by its index in the stream. */
+    this.callViews = new Map();
     this.meta = el("div", "meta");
-    this.root.append(this.thinking, this.body, this.meta);
+    this.root.append(this.thinking, this.body, this.calls, this.meta);
     this.message = { ...m };
     this.set(m);
+  }
+
+  /** The reply's calls so far, as tool_use blocks. */
+  get toolUse() {
+    return [...this.callViews.values()].map((v) => v.call);
+  }
+
+  /** Shows `calls` (tool_use blocks), replacing any shown. */
+  setCalls(calls) {
+    this.calls.replaceChildren();
+    this.callViews.clear();
+    this.root.classList.remove("has-tools");
+    (calls || []).forEach((c, i) => this.addCall(i, c));
+  }
+
+  addCall(index, call) {
+    const v = new ToolCallView(call);
+    this.callViews.set(index, v);
+    this.calls.append(v.root);
+    this.root.classList.add("has-tools");
+    return v;
   }
 
   get text() {
@@ -468,6 +519,7 @@ class ReplyView {
     this.message = { ...this.message, ...m };
     if (m.id) this.root.dataset.id = m.id;
     this.md.set(m.content || "");
+    this.setCalls(m.tool_use);
     const reasoning = m.reasoning || "";
     this.thoughts.textContent = reasoning;
     this.thinking.hidden = !reasoning;
@@ -496,6 +548,16 @@ class ReplyView {
   addText(text) {
     this.md.append(text);
   }
+  startCall(index, id, name) {
+    this.addCall(index, { id, name }).begin();
+  }
+  addCallInput(index, text) {
+    this.callViews.get(index)?.addInput(text);
+  }
+  endCall(index) {
+    this.callViews.get(index)?.end();
+    this.message.tool_use = this.toolUse;
+  }
 
   /** Replaces the meta line with the reply's usage: model, tokens in and out, first-token and total time. */
   finish(reason, u) {
@@ -518,7 +580,8 @@ class ReplyView {
     }
     this.meta.append(usage);
     branchArrows(this.meta, this.message);
-    this.meta.append(copyButton(() => this.md.text, "Copy reply"));
+    // A reply that only called tools has no text to copy.
+    if (this.md.text || !this.callViews.size) this.meta.append(copyButton(() => this.md.text, "Copy reply"));
     if (state.features.regenerate && this.message.id) {
       this.meta.append(button("↻ Regenerate", "regenerate", () => regenerate(this.message.id), "Regenerate reply"));
     }
@@ -591,7 +654,14 @@ async function readReply(s, open) {
   const blocks = {};
   const remember = () =>
     s.replyId &&
-    saved.set("resume", { replyId: s.replyId, lastEventId, text: view.text, thinking: view.thoughts.textContent, thinkingSince: view.thinkingSince ?? null });
+    saved.set("resume", {
+      replyId: s.replyId,
+      lastEventId,
+      text: view.text,
+      thinking: view.thoughts.textContent,
+      thinkingSince: view.thinkingSince ?? null,
+      calls: [...view.callViews].map(([index, v]) => ({ index, id: v.call.id, name: v.call.name, partial: v.partial, done: v.done })),
+    });
 
   for (let attempt = 0; attempt < 4; attempt++) {
     let res;
@@ -623,15 +693,19 @@ async function readReply(s, open) {
             blocks[d.index] = d.content_block.type;
             // A reattached reply that was thinking before the reload keeps its start time.
             if (d.content_block.type === "thinking") view.startThinking(s.thinkingSince ?? Date.now());
+            if (d.content_block.type === "tool_use") view.startCall(d.index, d.content_block.id, d.content_block.name);
             break;
           case "content_block_delta":
             firstToken ??= performance.now() - started;
             if (d.delta.type === "thinking_delta") view.addThinking(d.delta.thinking);
             else if (d.delta.type === "text_delta") view.addText(d.delta.text);
+            else if (d.delta.type === "input_json_delta") view.addCallInput(d.index, d.delta.partial_json);
             scrollToEnd();
             break;
           case "content_block_stop":
             if (blocks[d.index] === "thinking") view.endThinking();
+            // A reattached reply may have begun the call before the events replayed here.
+            else if (view.callViews.has(d.index)) view.endCall(d.index);
             break;
           case "message_delta":
             reason = d.delta.stop_reason;
@@ -664,11 +738,13 @@ async function readReply(s, open) {
     return null;
   }
   view.message.model = model ?? view.message.model;
+  view.message.finish_reason = reason;
   view.finish(reason, { model: view.message.model, input, output, ttft: firstToken, total });
   if (reason === "cancelled") {
     if (s.stopRequested) hint("Stopped: the reply keeps what was written before Stop.");
     announce("Reply stopped.");
-  } else announce("Reply: " + view.text.slice(0, 1000));
+  } else if (reason === "tool_use" && !view.text.trim()) announce(`The reply called ${view.toolUse.map((c) => c.name).join(", ")}.`);
+  else announce("Reply: " + view.text.slice(0, 1000));
   return reason;
 }
 
@@ -713,24 +789,31 @@ async function send() {
     return hint(`That message is ${over.toLocaleString("en")} ${over === 1 ? "character" : "characters"} too long: the limit is ${state.maxChars.toLocaleString("en")}.`);
   }
   if (state.streaming) return hint("A reply is still being written: wait for it or press Stop.");
+  // The API takes no other message until every call of the last reply has its result.
+  const waiting = pending && pending.root.isConnected && pending.root.querySelector(".tool-answer textarea");
+  if (waiting) {
+    waiting.focus();
+    return hint("The reply is waiting for tool results: answer them above first.");
+  }
   await submit(text, {}, { fromComposer: true });
 }
 
 /**
  * Sends `text` (with `extra` fields such as parent_id) and streams the reply. From the composer, its
  * box is emptied at once and given back if the send is refused; an edit replaces the messages from
- * the edited one down.
+ * the edited one down. `results` (tool_result blocks) make the content a list of blocks: they answer
+ * the calls of the reply before. `round` counts the demo tool's answers in a row.
  */
-async function submit(text, extra, { fromComposer = false, replaceFrom = null } = {}) {
+async function submit(text, extra, { fromComposer = false, replaceFrom = null, results = null, round = 0 } = {}) {
   if (state.streaming) return hint("A reply is still being written: wait for it or press Stop.");
   if (!state.current) {
     try {
-      const pending = prefsFor(null);
+      const draft = prefsFor(null);
       const made = {};
-      if (pending.system_prompt) made.system_prompt = pending.system_prompt;
-      if (pending.title) made.title = pending.title;
+      if (draft.system_prompt) made.system_prompt = draft.system_prompt;
+      if (draft.title) made.title = draft.title;
       const c = await api("POST", "/conversations", made);
-      prefsFor(c.id, { temperature: pending.temperature, max_tokens: pending.max_tokens });
+      prefsFor(c.id, { temperature: draft.temperature, max_tokens: draft.max_tokens });
       prefsFor(null, {});
       $("convs").querySelector(".no-match")?.remove();
       $("convs").prepend(conversationButton(c));
@@ -740,7 +823,9 @@ async function submit(text, extra, { fromComposer = false, replaceFrom = null } 
     }
   }
   const conversationId = state.current;
-  const body = { content: text, ...extra };
+  const content = results ? [...results, ...(text ? [{ type: "text", text }] : [])] : text;
+  const body = { content, ...extra };
+  if (state.features.tools && demoTool.on) body.tools = [DEMO_TOOL];
   const model = $("model");
   if (!model.hidden && model.value && model.value !== state.conversation.model) body.model = model.value;
   if (!$("effort").hidden && $("effort").value) body.reasoning_effort = $("effort").value;
@@ -749,13 +834,17 @@ async function submit(text, extra, { fromComposer = false, replaceFrom = null } 
   if (prefs.max_tokens != null) body.max_tokens = prefs.max_tokens;
 
   document.querySelector("#log .empty")?.remove();
+  const waiting = pending;
+  pending = null;
+  waiting?.root.querySelector(".tool-answer")?.remove();
   const removed = [];
   if (replaceFrom) {
     for (let n = replaceFrom; n; n = n.nextElementSibling) removed.push(n);
     for (const n of removed) n.remove();
   }
   const userMessage = { role: "user", content: text };
-  const userEl = userView(userMessage);
+  if (results) userMessage.tool_result = results;
+  const userEl = userView(userMessage, toolNames(state.messages));
   const view = new ReplyView({ role: "assistant" });
   $("log").append(userEl, view.root);
   scrollToEnd(true);
@@ -771,13 +860,21 @@ async function submit(text, extra, { fromComposer = false, replaceFrom = null } 
       request("POST", `/conversations/${conversationId}/messages/stream`, { body, signal: s.controller.signal }),
     );
     state.messages.push(userMessage, view.message);
+    if (reason === "tool_use" && state.current === conversationId && autoAnswerable(view.message, round)) {
+      // The stored ids are re-read once the loop ends, after the reply that answers from the results.
+      // Should that send be refused, the calls are offered to answer by hand.
+      pending = view;
+      return submit("", {}, { results: view.message.tool_use.map(answerDemoCall), round: round + 1 });
+    }
     // Editing and branches need the stored ids; re-read the conversation once the reply has ended.
     if (reason && (state.features.edit || state.features.branch) && state.current === conversationId) await reopenKeepingHint(conversationId);
+    else if (reason === "tool_use" && state.current === conversationId) offerAnswers(view);
   } catch (e) {
     userEl.remove();
     view.root.remove();
     $("log").append(...removed);
     if (!$("log").childElementCount) renderMessages();
+    else if (waiting && waiting.root.isConnected) offerAnswers(waiting);
     if (fromComposer && !$("content").value) {
       $("content").value = text;
       autosize();
@@ -790,6 +887,37 @@ async function submit(text, extra, { fromComposer = false, replaceFrom = null } 
     showError(e, hint, $("composer"));
   }
 }
+
+/** How many times in a row the demo tool is answered without asking, so a model that keeps calling it stops. */
+const MAX_AUTO_ROUNDS = 5;
+
+/** Whether the page answers a reply's calls by itself: they are all the demo tool's, and it is on. */
+function autoAnswerable(m, round) {
+  const calls = m.tool_use || [];
+  return state.features.toolResults && demoTool.on && round < MAX_AUTO_ROUNDS && calls.length > 0 && calls.every((c) => c.name === DEMO_TOOL.name);
+}
+
+const answerDemoCall = (call) => ({ type: "tool_result", tool_use_id: call.id, ...runDemoTool(call.input) });
+
+/** Under the last reply, when it ended calling tools: the form that answers them. */
+function offerAnswers(view) {
+  view.root.querySelector(".tool-answer, .tool-unanswerable")?.remove();
+  const calls = view.message.tool_use || [];
+  if (!calls.length || state.streaming) return;
+  if (!state.features.toolResults) {
+    view.meta.before(el("p", "note tool-unanswerable", "This API does not take tool results, so these calls cannot be answered here."));
+    return;
+  }
+  const form = answerForm(calls, (results) => {
+    if (state.streaming) return hint("A reply is still being written: wait for it or press Stop.");
+    submit("", {}, { results });
+  });
+  view.meta.before(form);
+  pending = view;
+}
+
+/** The reply whose calls wait for an answer (its form is taken away while a send is under way). */
+let pending = null;
 
 /** Re-reads the open conversation (its stored figures and ids) without losing what the hint says. */
 async function reopenKeepingHint(id) {
@@ -811,6 +939,13 @@ function reattach(m) {
     v.md.append(seen.text || "");
     v.thoughts.textContent = seen.thinking || "";
     v.thinking.hidden = !seen.thinking;
+    v.setCalls([]);
+    for (const c of seen.calls || []) {
+      const call = v.addCall(c.index, { id: c.id, name: c.name });
+      call.begin();
+      call.addInput(c.partial);
+      if (c.done) call.end();
+    }
     s.lastEventId = seen.lastEventId;
     if (seen.thinkingSince != null) {
       s.thinkingSince = seen.thinkingSince;
@@ -819,6 +954,7 @@ function reattach(m) {
   } else {
     v.md.set("");
     v.thoughts.textContent = "";
+    v.setCalls([]);
   }
   runReply(s, (after) => resumeRequest(s, after))
     .then((reason) => {
@@ -879,6 +1015,7 @@ async function regenerate(messageId) {
   else $("log").append(view.root);
   const s = { conversationId: state.current, replyId: null, controller: new AbortController(), view };
   const body = {};
+  if (state.features.tools && demoTool.on) body.tools = [DEMO_TOOL];
   const prefs = prefsFor(s.conversationId);
   if (prefs.temperature != null) body.temperature = prefs.temperature;
   if (prefs.max_tokens != null) body.max_tokens = prefs.max_tokens;
@@ -951,6 +1088,8 @@ $("content").addEventListener("input", () => {
   if ($("content").value.trim() && !state.streaming) hint("");
 });
 $("stop").onclick = () => stop();
+$("demo-tool").checked = demoTool.on;
+$("demo-tool").onchange = () => (demoTool.on = $("demo-tool").checked);
 // Escape stops a reply from anywhere on the page, unless a dialog or an edit box takes it first.
 document.addEventListener("keydown", (e) => {
   if (e.key !== "Escape" || e.defaultPrevented || !state.streaming || document.querySelector("dialog[open]")) return;

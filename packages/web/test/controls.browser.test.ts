@@ -8,7 +8,7 @@ import { createRequire } from "node:module";
 import type { Browser, BrowserContextOptions, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TestApp } from "../../../tests/support/app";
-import { browserMissing, launchBrowser, registerInPage, sendInPage, startPlayground, waitForReply } from "../../../tests/support/browser";
+import { browserMissing, launchBrowser, layoutProblems, registerInPage, sendInPage, startPlayground, waitForReply } from "../../../tests/support/browser";
 import { call } from "../../../tests/support/http";
 
 const missing = browserMissing();
@@ -21,20 +21,6 @@ const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.mi
 const sessionOf = (page: Page) =>
   page.evaluate(() => JSON.parse((globalThis as any).localStorage.getItem("playground.session")) as { access_token: string; refresh_token: string } | null);
 const tokenOf = async (page: Page) => (await sessionOf(page))!.access_token;
-
-/** Visible controls smaller than 24×24 px, described, and how far the page scrolls sideways. */
-function layoutProblems(page: Page) {
-  return page.evaluate(() => {
-    const d = (globalThis as any).document;
-    const small: string[] = [];
-    for (const e of d.querySelectorAll("button, input, select, textarea, a[href], summary")) {
-      if (!e.checkVisibility({ visibilityProperty: true, opacityProperty: true })) continue;
-      const r = e.getBoundingClientRect();
-      if (r.width < 24 || r.height < 24) small.push(`${e.tagName.toLowerCase()}#${e.id}.${e.className} "${(e.getAttribute("aria-label") ?? e.textContent).trim()}" ${Math.round(r.width)}×${Math.round(r.height)}`);
-    }
-    return { small, sideways: d.documentElement.scrollWidth - d.documentElement.clientWidth };
-  });
-}
 
 describe.skipIf(missing)("playground controls in Chromium", { timeout: 120_000 }, () => {
   let app: TestApp;

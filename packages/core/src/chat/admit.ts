@@ -11,6 +11,7 @@ import type { Message } from "../schemas";
 import { defaultModel } from "../models";
 import { servedModels, type ModelSnapshot } from "../model-catalog";
 import { followReply } from "./follow";
+import { answersCalls } from "./asked";
 import { keyMismatch } from "./idempotency";
 import { callModel } from "./model-call";
 import { dayStart, overBudget, planReply } from "./plan";
@@ -87,6 +88,7 @@ export class Admission {
     call?.stop(new Error(`begin_reply: ${decided.status}`));
     if (decided.status === "moved") return null;
     if (decided.status === "attach") return this.follower(decided.reply.id, plan.maxDurationMs);
+    if (decided.status === "tool_results") throw toolResultsRefused(req, decided);
     throw this.refusal(plan, decided, today);
   }
 
@@ -95,12 +97,19 @@ export class Admission {
    * unlikely to waste the call: no reply streaming on the branch, no Idempotency-Key (a retry usually
    * attaches to its first reply), and room left in the user's budget as this instance last saw it
    * (UserTurns.mayCallEarly). An edit or a regenerate answers another branch, whose leaf says nothing of
-   * a reply streaming elsewhere in the conversation: it waits for begin_reply. A refused send stops the
-   * call before a byte of it reached the client.
+   * a reply streaming elsewhere in the conversation: it waits for begin_reply. Nor does a send whose
+   * tool results begin_reply would refuse (they do not answer the kept reply's calls). A refused send
+   * stops the call before a byte of it reached the client.
    */
   private callsEarly(turn: AdmittedTurn, plan: ReplyPlan, today: number): boolean {
     const turns = this.deps.turns;
-    return turns !== undefined && this.target.plain && !turn.streaming && turns.mayCallEarly(plan.reservation.tokens, this.deps.settings.DAILY_TOKEN_BUDGET, today);
+    return (
+      turns !== undefined &&
+      this.target.plain &&
+      !turn.streaming &&
+      answersCalls(turn.history.at(-1), turn.asked) &&
+      turns.mayCallEarly(plan.reservation.tokens, this.deps.settings.DAILY_TOKEN_BUDGET, today)
+    );
   }
 
   private begin(turn: AdmittedTurn, plan: ReplyPlan, expect: boolean): Promise<BeginResult> {
@@ -109,7 +118,8 @@ export class Admission {
     return deps.store.beginReply({
       conversation_id: req.conversationId,
       user_message_id: randomUUID(),
-      content: turn.content,
+      content: turn.asked.content,
+      tool_result: turn.asked.tool_result,
       idempotency_key: key,
       reply_id: plan.replyId,
       model: deps.provider.modelLabel(plan.model),
@@ -171,7 +181,7 @@ export class Admission {
     const { conversation, history } = turn.context;
     const finished = (m: Message) => m.role === "assistant" && (m.finish_reason === "end_turn" || m.finish_reason === "max_tokens");
     if (conversation.title !== null || history.some(finished)) return null;
-    const first = history.find((m) => m.role === "user")?.content ?? turn.content;
+    const first = history.find((m) => m.role === "user")?.content || turn.asked.content;
     const titleDeps = {
       store: deps.store,
       provider: deps.provider,
@@ -183,7 +193,25 @@ export class Admission {
   }
 }
 
-type Refused = Exclude<BeginResult, { status: "created" | "moved" | "attach" }>;
+type Refused = Exclude<BeginResult, { status: "created" | "moved" | "attach" | "tool_results" }>;
+
+/**
+ * 422 for a message whose tool results do not answer the reply it follows: each result naming no call
+ * of that reply, and each call left unanswered after a reply that stopped to have its tools run.
+ */
+function toolResultsRefused(req: ReplyRequest, d: Extract<BeginResult, { status: "tool_results" }>): AppError {
+  const blocks = req.kind === "send" && typeof req.body.content !== "string" ? req.body.content : [];
+  const calls = d.calls.length ? `the calls of the reply it follows are: ${d.calls.join(", ")}` : "the message it follows called no tools";
+  const fields = d.unknown.map((id) => {
+    const at = blocks.findIndex((b) => b.type === "tool_result" && b.tool_use_id === id);
+    return { path: at >= 0 ? `body.content[${at}].tool_use_id` : "body.content", message: `"${id}" is not a tool_use id of the reply this message follows (${calls})` };
+  });
+  for (const id of d.missing) fields.push({ path: "body.content", message: `needs a tool_result for tool_use id "${id}"` });
+  const message = d.unknown.length
+    ? `tool_result for ${d.unknown.map((id) => `"${id}"`).join(", ")}, which the reply this message follows did not call (${calls})`
+    : `The reply this message follows stopped to have its tools run: answer every call with a tool_result block (missing: ${d.missing.join(", ")})`;
+  return new AppError("validation_error", message, { fields });
+}
 
 /** A turn of the event loop: what is queued for the socket goes out first. */
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));

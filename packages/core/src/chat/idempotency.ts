@@ -1,6 +1,7 @@
 import { AppError } from "../errors";
 import type { TurnContext } from "../ports";
 import type { Message } from "../schemas";
+import { askedOfMessage, sameAsk, type Asked } from "./asked";
 import type { ReplyRequest } from "./types";
 
 export interface SendPlan {
@@ -10,7 +11,7 @@ export interface SendPlan {
   history: Message[];
 }
 
-const finished = (m: Message) => m.finish_reason === "end_turn" || m.finish_reason === "max_tokens";
+const finished = (m: Message) => m.finish_reason === "end_turn" || m.finish_reason === "max_tokens" || m.finish_reason === "tool_use";
 
 /**
  * What an Idempotency-Key that was seen before means. A send whose reply finished is done: 409 with that
@@ -18,10 +19,10 @@ const finished = (m: Message) => m.finish_reason === "end_turn" || m.finish_reas
  * from its stored user message, so the conversation never holds the same user message twice. A send the
  * conversation has moved on from (a later user message exists) cannot be answered again in place: 409.
  */
-export function planSend(turn: TurnContext, content: string): SendPlan {
+export function planSend(turn: TurnContext, asked: Asked | string): SendPlan {
   const prior = turn.idempotent;
   if (!prior) return { retried: null, history: turn.history };
-  if (prior.user_message.content !== content) throw keyMismatch();
+  if (!sameAsk(askedOfMessage(prior.user_message), typeof asked === "string" ? { content: asked, tool_result: null } : asked)) throw keyMismatch();
   const at = turn.history.findIndex((m) => m.id === prior.user_message.id);
   const after = at >= 0 ? turn.history.slice(at + 1) : [];
   const nextUser = after.findIndex((m) => m.role === "user");

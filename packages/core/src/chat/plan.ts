@@ -67,11 +67,11 @@ export async function planReply(
   const budgetTokens = Math.max(1, Math.min(settings.CONTEXT_TOKEN_BUDGET, room));
   // Tool definitions reach the model as part of its prompt: they take their share of the budget first.
   const toolsText = toolsPromptText(req.body);
-  const count = fitsWithoutCounting(system, turn.history, turn.content, budgetTokens - Buffer.byteLength(toolsText, "utf8"))
+  const count = fitsWithoutCounting(system, turn.history, turn.asked, budgetTokens - Buffer.byteLength(toolsText, "utf8"))
     ? estimateTokens
     : ((await deps.tokenizer?.(model)) ?? estimateTokens);
   const toolTokens = toolsText ? count(toolsText) : 0;
-  const built = buildPrompt(system, turn.history, turn.content, Math.max(1, budgetTokens - toolTokens), count);
+  const built = buildPrompt(system, turn.history, turn.asked, Math.max(1, budgetTokens - toolTokens), count);
   const prompt = toolTokens ? { ...built, input_tokens: built.input_tokens + toolTokens } : built;
 
   // The send's worst case (the counted prompt plus the output limit) is reserved by begin_reply in the

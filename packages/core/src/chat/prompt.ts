@@ -1,4 +1,5 @@
-import type { ChatTurn } from "../ports";
+import type { ChatToolCall, ChatTurn } from "../ports";
+import type { Asked } from "./asked";
 import type { Message } from "../schemas";
 import { countById } from "./token-cache";
 import type { Prompt, TokenCounter } from "./types";
@@ -19,39 +20,73 @@ export const estimateTokens: TokenCounter = (text) => Math.ceil(Buffer.byteLengt
 export const MESSAGE_OVERHEAD_TOKENS = 5;
 export const PROMPT_OVERHEAD_TOKENS = 32;
 
+/** A stored message as a prompt reads it: its text, the calls a reply made, the results a user message carried. */
+export type PromptMessage = Pick<Message, "id" | "role" | "content"> & Partial<Pick<Message, "tool_use" | "tool_result">>;
+
 /**
  * The system prompt plus as many of the most recent messages as fit `budget` tokens. The system prompt
  * and the new user message are always included, even alone over budget (the model then answers with
  * its own error); older turns are dropped whole, oldest first, so the prompt never starts mid-exchange
- * with a cut message.
+ * with a cut message. A message of tool results and the reply whose calls it answers are kept or
+ * dropped together (a result means nothing without its call, and the provider refuses one alone); the
+ * reply a new message's results answer is always kept.
  */
 export function buildPrompt(
   systemPrompt: string | null,
-  history: Pick<Message, "id" | "role" | "content">[],
-  userContent: string,
+  history: PromptMessage[],
+  asked: string | Asked,
   budget: number,
   count: TokenCounter = estimateTokens,
 ): Prompt {
-  let used =
-    PROMPT_OVERHEAD_TOKENS +
-    (systemPrompt ? count(systemPrompt) + MESSAGE_OVERHEAD_TOKENS : 0) +
-    count(userContent) +
-    MESSAGE_OVERHEAD_TOKENS;
-  const kept: ChatTurn[] = [];
+  const ask = typeof asked === "string" ? { content: asked, tool_result: null } : asked;
+  const msgs: PromptMessage[] = [...history, { id: "", role: "user", content: ask.content, ...(ask.tool_result && { tool_result: ask.tool_result }) }];
+  const turns = msgs.map((m, i) => turnsOf(m, msgs[i - 1], msgs[i + 1]));
+  const cost = (i: number) => turns[i]!.reduce((n, t) => n + countTurn(t, count, msgs[i]!.id || undefined), 0);
+  let used = PROMPT_OVERHEAD_TOKENS + (systemPrompt ? count(systemPrompt) + MESSAGE_OVERHEAD_TOKENS : 0) + cost(msgs.length - 1);
+  const kept: ChatTurn[][] = [];
   let i = history.length - 1;
+  if (ask.tool_result && i >= 0 && history[i]!.role === "assistant") {
+    used += cost(i);
+    kept.push(turns[i]!);
+    i--;
+  }
   for (; i >= 0; i--) {
-    const m = history[i]!;
-    // A reply that failed before its first token has nothing to show the model.
-    if (!m.content) continue;
-    const c = countById(count, m.id, m.content) + MESSAGE_OVERHEAD_TOKENS;
+    const from = msgs[i]!.role === "user" && msgs[i]!.tool_result?.length && i > 0 && msgs[i - 1]!.role === "assistant" ? i - 1 : i;
+    let c = 0;
+    for (let k = from; k <= i; k++) c += cost(k);
     if (used + c > budget) break;
     used += c;
-    kept.push({ role: m.role, content: m.content });
+    for (let k = i; k >= from; k--) kept.push(turns[k]!);
+    i = from;
   }
   const messages: ChatTurn[] = systemPrompt ? [{ role: "system", content: systemPrompt }] : [];
-  for (let k = kept.length - 1; k >= 0; k--) messages.push(kept[k]!);
-  messages.push({ role: "user", content: userContent });
+  for (let k = kept.length - 1; k >= 0; k--) messages.push(...kept[k]!);
+  messages.push(...turns.at(-1)!);
   return { messages, input_tokens: used, omitted: i + 1 };
+}
+
+/**
+ * A message's prompt turns, in the model's own shape: a reply becomes one assistant turn with the calls
+ * the next message answers (a call left unanswered, as by a reply cut short, would be refused); a user
+ * message becomes one tool turn per result that answers a call of the reply before it, then its text as
+ * a user turn. A reply that failed before its first token has nothing to show the model. Reasoning is
+ * never part of it.
+ */
+export function turnsOf(m: PromptMessage, prev: PromptMessage | undefined, next: PromptMessage | undefined): ChatTurn[] {
+  if (m.role === "assistant") {
+    const answered = new Set((next?.role === "user" ? next.tool_result : undefined)?.map((r) => r.tool_use_id));
+    const calls: ChatToolCall[] = (m.tool_use ?? [])
+      .filter((c) => answered.has(c.id))
+      .map((c) => ({ id: c.id, name: c.name, input: typeof c.input === "string" ? c.input : JSON.stringify(c.input ?? {}) }));
+    if (calls.length) return [{ role: "assistant", content: m.content, tool_calls: calls }];
+    return m.content ? [{ role: "assistant", content: m.content }] : [];
+  }
+  const called = new Set((prev?.role === "assistant" ? prev.tool_use : undefined)?.map((c) => c.id));
+  const out: ChatTurn[] = (m.tool_result ?? [])
+    .filter((r) => called.has(r.tool_use_id))
+    .map((r) => ({ role: "tool", tool_use_id: r.tool_use_id, content: r.content, ...(r.is_error && { is_error: true }) }));
+  if (m.content || !m.tool_result?.length) out.push({ role: "user", content: m.content });
+  return out;
 }
 
 /**
@@ -61,17 +96,27 @@ export function buildPrompt(
  */
 export function fitsWithoutCounting(
   systemPrompt: string | null,
-  history: Pick<Message, "content">[],
-  userContent: string,
+  history: PromptMessage[],
+  asked: string | Asked,
   budget: number,
 ): boolean {
-  let bytes = PROMPT_OVERHEAD_TOKENS + Buffer.byteLength(userContent, "utf8") + MESSAGE_OVERHEAD_TOKENS;
+  const ask: PromptMessage = typeof asked === "string" ? { id: "", role: "user", content: asked } : { id: "", role: "user", content: asked.content, ...(asked.tool_result && { tool_result: asked.tool_result }) };
+  let bytes = PROMPT_OVERHEAD_TOKENS + bytesOf(ask);
   if (systemPrompt) bytes += Buffer.byteLength(systemPrompt, "utf8") + MESSAGE_OVERHEAD_TOKENS;
   for (const m of history) {
-    bytes += Buffer.byteLength(m.content, "utf8") + MESSAGE_OVERHEAD_TOKENS;
+    bytes += bytesOf(m);
     if (bytes > budget) return false;
   }
   return bytes <= budget;
+}
+
+/** A message's bytes with a template overhead for each turn it may become: at least its tokens. */
+function bytesOf(m: PromptMessage): number {
+  let n = Buffer.byteLength(m.content, "utf8") + MESSAGE_OVERHEAD_TOKENS;
+  for (const c of m.tool_use ?? [])
+    n += Buffer.byteLength(c.name, "utf8") + Buffer.byteLength(typeof c.input === "string" ? c.input : JSON.stringify(c.input ?? {}), "utf8") + MESSAGE_OVERHEAD_TOKENS;
+  for (const r of m.tool_result ?? []) n += Buffer.byteLength(r.content, "utf8") + MESSAGE_OVERHEAD_TOKENS;
+  return n;
 }
 
 /** Tokens of a built prompt, with the chat template's overhead, as `buildPrompt` counts them. */
@@ -80,8 +125,10 @@ export function countPrompt(messages: ChatTurn[], count: TokenCounter): number {
 }
 
 /** One turn's tokens with its template overhead: its text, and the name and input of each tool call it carries. */
-export function countTurn(m: ChatTurn, count: TokenCounter): number {
-  let n = count(m.content) + MESSAGE_OVERHEAD_TOKENS;
-  if (m.role === "assistant" && m.tool_calls) for (const c of m.tool_calls) n += count(c.name) + count(c.input) + MESSAGE_OVERHEAD_TOKENS;
+export function countTurn(m: ChatTurn, count: TokenCounter, messageId?: string): number {
+  // A stored message never changes: its parts' counts are kept by its id (token-cache.ts).
+  const counted = (key: string, text: string) => (messageId ? countById(count, `${messageId}${key}`, text) : count(text));
+  let n = (m.role === "tool" ? counted(`:${m.tool_use_id}`, m.content) : counted("", m.content)) + MESSAGE_OVERHEAD_TOKENS;
+  if (m.role === "assistant" && m.tool_calls) for (const c of m.tool_calls) n += count(c.name) + counted(`:${c.id}`, c.input) + MESSAGE_OVERHEAD_TOKENS;
   return n;
 }

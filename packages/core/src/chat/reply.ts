@@ -245,7 +245,8 @@ export class Reply implements ReplyStream {
   private remember(stored: Message): void {
     const { deps, branch } = this;
     if (!branch) return;
-    const done = stored.finish_reason === "end_turn" || stored.finish_reason === "max_tokens";
+    // A reply that stopped for its tools is kept too: the next send answers it with their results.
+    const done = stored.finish_reason === "end_turn" || stored.finish_reason === "max_tokens" || stored.finish_reason === "tool_use";
     // As prepare_turn returns it: reasoning never goes back into a prompt.
     if (done && !this.plan.retried)
       deps.turns?.keep({ conversation: branch.conversation, history: [...branch.history, branch.asked, { ...stored, reasoning: "" }] }, deps.settings.HISTORY_LIMIT);

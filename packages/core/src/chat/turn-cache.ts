@@ -28,7 +28,14 @@ export const versionOf = (t: KeptTurn): TurnVersion => ({
   model: t.conversation.model,
 });
 
-const charsOf = (t: KeptTurn) => t.history.reduce((n, m) => n + m.content.length, 0);
+/** What a kept history holds: its messages' text, the calls replies made and the results user messages carried. */
+const charsOf = (t: KeptTurn) =>
+  t.history.reduce((n, m) => {
+    n += m.content.length;
+    for (const c of m.tool_use ?? []) n += c.id.length + c.name.length + (typeof c.input === "string" ? c.input.length : JSON.stringify(c.input ?? {}).length);
+    for (const r of m.tool_result ?? []) n += r.tool_use_id.length + r.content.length;
+    return n;
+  }, 0);
 
 /** One per process (a Lambda instance, the local runtime); least recently used entries go first. */
 export class TurnCache {

@@ -5,6 +5,7 @@
 import { AppError, notFound } from "../errors";
 import type { TurnContext, TurnParent } from "../ports";
 import type { Message } from "../schemas";
+import { askedOf, askedOfMessage, type Asked } from "./asked";
 import { idempotencyKeyOf, planSend } from "./idempotency";
 import type { ReplyDeps, ReplyRequest } from "./types";
 
@@ -23,8 +24,8 @@ export interface AdmittedTurn {
   context: TurnContext;
   /** The history the prompt is built from. */
   history: Message[];
-  /** What the reply answers. */
-  content: string;
+  /** What the reply answers: the message's text and the tool results it carries. */
+  asked: Asked;
   /** The stored user message a regenerate answers (a send's is stored by begin_reply). */
   answerTo: Message | null;
   /** The stored user message a retried send answers again (nothing new is stored for it). */
@@ -69,11 +70,12 @@ export async function readTurn(deps: ReplyDeps, req: ReplyRequest, target: Targe
   if (plain && !kept && !streaming) deps.turns?.keep({ conversation: context.conversation, history: context.history }, deps.settings.HISTORY_LIMIT);
   const base = { context, streaming };
   if (req.kind === "send") {
-    const send = planSend(context, req.body.content);
-    return { ...base, history: send.history, content: req.body.content, answerTo: null, retried: send.retried };
+    const asked = askedOf(req.body.content);
+    const send = planSend(context, asked);
+    return { ...base, history: send.history, asked, answerTo: null, retried: send.retried };
   }
   const replaced = context.history.at(-1);
   const asked = context.history.at(-2);
   if (replaced?.id !== req.regenerateOf || replaced.role !== "assistant" || asked?.role !== "user") throw notFound("Message");
-  return { ...base, history: context.history.slice(0, -2), content: asked.content, answerTo: asked, retried: asked };
+  return { ...base, history: context.history.slice(0, -2), asked: askedOfMessage(asked), answerTo: asked, retried: asked };
 }

@@ -1,7 +1,7 @@
 import * as z from "zod";
 import { REASONING_EFFORTS } from "../reasoning-efforts";
 import { PageQuery, Timestamp, Uuid, noNul, pageOf } from "./common";
-import { ToolUseBlock } from "./tools";
+import { StoredToolResult, ToolUseBlock } from "./tools";
 
 export const MessageRole = z.enum(["user", "assistant"]);
 export const FinishReason = z.enum(["end_turn", "max_tokens", "tool_use", "cancelled", "error"]);
@@ -19,6 +19,10 @@ export const Message = z.object({
     .array(ToolUseBlock)
     .optional()
     .describe('The tools a reply called, in order (absent when it called none); it then ends with finish_reason "tool_use"'),
+  tool_result: z
+    .array(StoredToolResult)
+    .optional()
+    .describe("The tool results a user message carried, in the order sent (absent when none); its content is then its text, '' when it had none"),
   model: z.string().nullable(),
   token_count: z.number().int().nullable().describe("Tokens in this message (output tokens for a reply)"),
   input_tokens: z.number().int().nullable().describe("Prompt tokens the model read to produce this reply"),

@@ -5,10 +5,14 @@
 import * as z from "zod";
 import { REASONING_EFFORTS } from "../reasoning-efforts";
 import { Uuid, noNul } from "./common";
-import { ToolChoice, Tools } from "./tools";
+import { ContentBlocks, ToolChoice, Tools } from "./tools";
 
 export const StreamRequest = z.object({
-  content: noNul(z.string().min(1).max(32_000)),
+  content: z
+    .union([noNul(z.string().min(1).max(32_000)), ContentBlocks])
+    .describe(
+      'The message: a string, or content blocks in Anthropic\'s shape: `{"type": "text", "text"}` and `{"type": "tool_result", "tool_use_id", "content", "is_error"?}`. After a reply that ended with stop_reason "tool_use", the next message must answer every call it made with a tool_result (422 otherwise), and may add text',
+    ),
   max_tokens: z
     .number()
     .int()

@@ -2,6 +2,7 @@
 // Anthropic's Messages shape. Each definition is checked here, naming the tool, so that a bad one is a
 // 422 before anything is stored rather than the provider's 400 once the stream has begun.
 import * as z from "zod";
+import { noNul } from "./common";
 
 /** Anthropic's and OpenAI's rule for a tool name (Groq follows OpenAI). */
 export const ToolName = z
@@ -68,3 +69,62 @@ export const ToolUseBlock = z.object({
   input: z.unknown().describe("The arguments the model wrote, parsed; the text as written when it is not JSON (a reply cut short)"),
 });
 export type ToolUseBlock = z.infer<typeof ToolUseBlock>;
+
+// ---- content blocks of a send (Anthropic's Messages shape) ----
+
+/** The longest text of one tool result, and of all of one message's results together. */
+export const MAX_TOOL_RESULT_CHARS = 100_000;
+export const MAX_TOOL_RESULTS_CHARS = 1_000_000;
+
+export const TextBlock = z.object({ type: z.literal("text"), text: noNul(z.string().max(32_000)) });
+
+export const ToolResultBlock = z.object({
+  type: z.literal("tool_result"),
+  tool_use_id: noNul(z.string().min(1).max(256)).describe("The id of the tool_use block this answers, one of the calls of the reply this message follows"),
+  content: z
+    .union([noNul(z.string().max(MAX_TOOL_RESULT_CHARS)), z.array(TextBlock).max(100)])
+    .describe("What the tool returned: a string, or text blocks (joined into one string when stored)"),
+  is_error: z.boolean().optional().describe("The tool failed; content says how"),
+});
+export type ToolResultBlock = z.infer<typeof ToolResultBlock>;
+
+/** A tool result as stored, listed and exported with the user message that carried it. */
+export const StoredToolResult = z.object({
+  type: z.literal("tool_result"),
+  tool_use_id: z.string(),
+  content: z.string(),
+  is_error: z.boolean(),
+});
+export type StoredToolResult = z.infer<typeof StoredToolResult>;
+
+/** A send's content as blocks: its text and the results of the calls the previous reply made. */
+export const ContentBlocks = z
+  .array(z.discriminatedUnion("type", [TextBlock, ToolResultBlock]))
+  .min(1)
+  .max(MAX_TOOLS + 100)
+  .superRefine((blocks, ctx) => {
+    const seen = new Set<string>();
+    let results = 0;
+    const text = blocksText(blocks).length;
+    blocks.forEach((b, i) => {
+      if (b.type === "text") return;
+      results += toolResultText(b).length;
+      if (seen.has(b.tool_use_id))
+        ctx.addIssue({ code: "custom", path: [i, "tool_use_id"], message: `tool_use_id "${b.tool_use_id}" is answered twice` });
+      seen.add(b.tool_use_id);
+    });
+    if (text > 32_000) ctx.addIssue({ code: "custom", message: "the text blocks hold at most 32000 characters together (joined by a blank line)" });
+    if (results > MAX_TOOL_RESULTS_CHARS) ctx.addIssue({ code: "custom", message: `the tool results hold at most ${MAX_TOOL_RESULTS_CHARS} characters together` });
+    if (text === 0 && seen.size === 0) ctx.addIssue({ code: "custom", message: "needs some text or a tool_result" });
+  });
+export type ContentBlocks = z.infer<typeof ContentBlocks>;
+
+/** A result's content as one string: text blocks joined as Anthropic's API reads them. */
+export const toolResultText = (b: ToolResultBlock): string => (typeof b.content === "string" ? b.content : b.content.map((t) => t.text).join("\n"));
+
+/** The text blocks of a send as the one text stored with the message: joined by a blank line. */
+export const blocksText = (blocks: readonly ({ type: "text"; text: string } | { type: "tool_result" })[]): string =>
+  blocks
+    .filter((b): b is { type: "text"; text: string } => b.type === "text" && b.text !== "")
+    .map((b) => b.text)
+    .join("\n\n");

@@ -33,11 +33,20 @@ export function renderMarkdown(conversation: Conversation, messages: Message[]):
   const out: string[] = [`# ${oneLine(conversation.title ?? "Untitled conversation")}`, ""];
   out.push(`- Model: ${conversation.model}`, `- Created: ${conversation.created_at}`, `- Exported: ${new Date().toISOString()}`, "");
   if (conversation.system_prompt) out.push("## System prompt", "", conversation.system_prompt, "");
+  // Each call's tool, so a result can say which tool it answers.
+  const toolOf = new Map<string, string>();
   for (const m of messages) {
     out.push(m.role === "user" ? "## User" : `## Assistant${m.model ? ` (${m.model})` : ""}`, "");
     if (m.reasoning) out.push("<details>", "<summary>Reasoning</summary>", "", m.reasoning, "", "</details>", "");
-    if (m.content || !m.tool_use?.length) out.push(m.content || "_(no text)_", "");
-    for (const t of m.tool_use ?? []) out.push(`**Tool call** \`${t.name}\` (${t.id})`, "", "```json", JSON.stringify(t.input, null, 2), "```", "");
+    for (const r of m.tool_result ?? []) {
+      const tool = toolOf.get(r.tool_use_id);
+      out.push(`**Tool result**${tool ? ` \`${tool}\`` : ""} (${r.tool_use_id})${r.is_error ? " _(error)_" : ""}`, "", ...fenced(r.content), "");
+    }
+    if (m.content || !(m.tool_use?.length || m.tool_result?.length)) out.push(m.content || "_(no text)_", "");
+    for (const t of m.tool_use ?? []) {
+      toolOf.set(t.id, t.name);
+      out.push(`**Tool call** \`${t.name}\` (${t.id})`, "", ...fenced(typeof t.input === "string" ? t.input : JSON.stringify(t.input, null, 2), "json"), "");
+    }
     if (m.role === "assistant" && m.finish_reason && m.finish_reason !== "end_turn") out.push(`_(${stopNote(m.finish_reason)})_`, "");
   }
   return `${out.join("\n").trimEnd()}\n`;
@@ -45,6 +54,13 @@ export function renderMarkdown(conversation: Conversation, messages: Message[]):
 
 const stopNote = (reason: NonNullable<Message["finish_reason"]>) =>
   ({ max_tokens: "stopped at the token limit", tool_use: "waiting for tool results", cancelled: "stopped by the user", error: "the reply failed", end_turn: "" })[reason];
+
+/** A code block around `text`, its fence longer than any run of backticks inside. */
+function fenced(text: string, lang = ""): string[] {
+  const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
+  const fence = "`".repeat(Math.max(3, longest + 1));
+  return [`${fence}${lang}`, text, fence];
+}
 
 const oneLine = (s: string) => s.replace(/\s+/g, " ").trim();
 
