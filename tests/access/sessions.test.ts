@@ -1,5 +1,6 @@
 // Sessions and API keys over real HTTP on the local runtime.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hashPassword, parseConfig } from "@conversation-api/core";
 import { call, readSse, registerUser, stream } from "../support/http";
 import { startApp, type TestApp } from "../support/app";
 
@@ -11,6 +12,21 @@ afterAll(() => app.close());
 
 const login = (email: string, password: string) => call(app.api, "POST", "/auth/login", { body: { email, password } });
 const refresh = (refresh_token: string) => call(app.api, "POST", "/auth/refresh", { body: { refresh_token } });
+
+describe("password hashes", () => {
+  it("are bcrypt at PASSWORD_HASH_COST (the tests' runtimes use 4), 10 unless set, and a password changed at that cost still signs in", async () => {
+    const { email, password, token } = await registerUser(app.api);
+    const stored = async () => (await (await app.deps()).store.findLogin(email))!.password_hash;
+    expect(await stored()).toMatch(/^\$2[aby]\$04\$/);
+    const next = "another fine passphrase";
+    expect((await call(app.api, "POST", "/auth/password", { token, body: { current_password: password, new_password: next } })).status).toBe(200);
+    expect(await stored()).toMatch(/^\$2[aby]\$04\$/);
+    expect((await login(email, next)).status).toBe(200);
+    expect(parseConfig({}).PASSWORD_HASH_COST).toBe(10);
+    expect(await hashPassword("correct horse battery")).toMatch(/^\$2[aby]\$10\$/);
+    for (const cost of ["3", "16"]) expect(() => parseConfig({ PASSWORD_HASH_COST: cost })).toThrow(/PASSWORD_HASH_COST/);
+  });
+});
 
 describe("sessions", () => {
   it("gives a 15-minute access token and an opaque refresh token", async () => {

@@ -55,7 +55,7 @@ beforeAll(async () => {
   const store = asTheApi(createSupabaseStore({ url: rest.url, apiKey: rest.publishableKey, secretKey: rest.secretKey }), keys.tokens);
   user = await store.createUser({ email: `artifact-${randomUUID()}@example.com`, password_hash: "h", display_name: null });
   conversation = await store.forUser(user.id).createConversation({ title: "artifact", system_prompt: null, model: "openai/gpt-oss-20b" });
-}, 300_000);
+}, 600_000);
 
 afterAll(async () => {
   rmSync(work, { recursive: true, force: true });

@@ -22,7 +22,7 @@ beforeAll(async () => {
     API_THROTTLE_BURST: "10",
   });
   s = await loadSynthesis("dev");
-}, 300_000);
+}, 600_000);
 
 describe("synthesized stacks (sst dev)", () => {
   it("run each function as SST's Live Lambda bridge", () => {

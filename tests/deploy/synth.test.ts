@@ -40,7 +40,7 @@ beforeAll(async () => {
     warned = warn.mock.calls;
     warn.mockRestore();
   }
-}, 300_000);
+}, 600_000);
 
 describe("synthesized stacks (sst deploy)", () => {
   it("give every buffered route of the table an HTTP API route backed by its own handler", () => {

@@ -28,6 +28,9 @@ const DEFAULT_ENV: Record<string, string> = {
   DATA_DIR: "memory://",
   OFFLINE_TOKEN_DELAY_MS: "0",
   JWT_SECRET: "test-secret-that-is-at-least-32-characters-long",
+  // bcrypt's minimum cost: the tests register hundreds of throwaway accounts, and no test is about the
+  // cost (a login still runs a real bcrypt comparison against a real hash).
+  PASSWORD_HASH_COST: "4",
 };
 
 /**

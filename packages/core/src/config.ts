@@ -101,6 +101,9 @@ export const ConfigSchema = z
     LOGIN_FAILURE_WINDOW_MINUTES: int(15, 1, 24 * 60),
     REGISTER_MAX_PER_IP: int(30, 1),
     REGISTER_WINDOW_MINUTES: int(60, 1, 24 * 60),
+    // bcrypt's cost for new password hashes (auth/passwords.ts). Not a deploy parameter: a deployed
+    // function always hashes at the default; the tests lower it (bcrypt's minimum is 4).
+    PASSWORD_HASH_COST: int(10, 4, 15),
     MAX_BODY_BYTES: int(64 * 1024, 1024),
     // Durable replies: how often a streaming reply is written to the database, after how
     // long without a write a reader settles it as failed, and the longest a reply may run.

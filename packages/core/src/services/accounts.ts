@@ -15,6 +15,7 @@ export type AuthSettings = Pick<
   | "LOGIN_FAILURE_WINDOW_MINUTES"
   | "REGISTER_MAX_PER_IP"
   | "REGISTER_WINDOW_MINUTES"
+  | "PASSWORD_HASH_COST"
 >;
 
 /** What the pre-auth services need: the store (server privileges), token and throttle settings. */
@@ -60,7 +61,7 @@ export async function register(d: AuthDeps, req: RegisterRequest, ip: string): P
   if (wait > 0) throw tooMany("registrations from this address", wait);
   const user = await d.store.createUser({
     email: req.email,
-    password_hash: await hashPassword(req.password),
+    password_hash: await hashPassword(req.password, d.settings.PASSWORD_HASH_COST),
     display_name: req.display_name ?? null,
   });
   return startSession(user, d);
@@ -85,7 +86,7 @@ export async function login(d: AuthDeps, req: LoginRequest, ip: string): Promise
   const found = await d.store.findLogin(req.email);
   // Unknown email, wrong password and over-long password take the same time and say the same thing.
   const fits = Buffer.byteLength(req.password, "utf8") <= BCRYPT_MAX_BYTES;
-  const ok = (await verifyPassword(req.password, found?.password_hash ?? (await dummyPasswordHash()))) && fits;
+  const ok = (await verifyPassword(req.password, found?.password_hash ?? (await dummyPasswordHash(s.PASSWORD_HASH_COST)))) && fits;
   await d.store.recordLogin(req.email, ip, Boolean(found && ok));
   if (!found || !ok) throw unauthorized(BAD_LOGIN);
   return startSession(found.user, d);
@@ -143,7 +144,7 @@ export async function changePassword(d: AuthDeps, userId: string, req: ChangePas
     });
   }
   await assertPasswordNotCommon(req.new_password, "body.new_password", [found.user.email, found.user.display_name ?? ""]);
-  await d.store.changePassword(userId, await hashPassword(req.new_password));
+  await d.store.changePassword(userId, await hashPassword(req.new_password, s.PASSWORD_HASH_COST));
   return startSession(found.user, d);
 }
 
