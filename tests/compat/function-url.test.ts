@@ -33,7 +33,9 @@ beforeAll(async () => {
     for (const path of paths) for (const method of METHODS) hosted.push({ ...host, method, path });
   }
   const logger: Logger = { info: (m) => void logs.push(m), warn: (m) => void logs.push(m), error: (m) => void logs.push(m) };
-  const server = createLocalServer({ routes: hosted, logger, hideDisconnects: true });
+  // The first request opens the in-memory database inside a handler: on a loaded machine that can outlast
+  // a buffered function's 30 s, and Middy would end it early; this test is not about that timeout.
+  const server = createLocalServer({ routes: hosted, logger, hideDisconnects: true, timeoutMs: 300_000 });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   close = async () => {
