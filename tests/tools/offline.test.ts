@@ -1,7 +1,9 @@
 // The offline model (no GROQ_API_KEY) plays a tool call whenever tools are offered: the first tool (or
 // the one tool_choice names) with arguments its schema's required fields accept, streamed and stored
 // like a real model's call, so a client's tool loop can be tried without a key.
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { routes } from "../../packages/functions/src/routes";
 import { startApp, type TestApp } from "../support/app";
 import { readSse, registerUser, stream, type SseEvent } from "../support/http";
 import { newConversation, replies, textOf } from "../groq/harness";
@@ -77,5 +79,24 @@ describe("the offline model, offered tools", () => {
       expect(textOf(events.filter((e) => e.data?.delta?.type === "text_delta"))).toContain("This is the offline model");
       expect(stopReason(events)).toBe("end_turn");
     }
+  });
+});
+
+describe("the API document's examples of a send", () => {
+  // Swagger UI's "Try it out" starts from these: they must work as a person would send them, in order.
+  const doc = JSON.parse(readFileSync(new URL("../../openapi.json", import.meta.url), "utf8"));
+  const examples = doc.paths[routes.find((r) => r.name === "messages-stream")!.path].post.requestBody.content["application/json"].examples;
+
+  it("a tool send, then its result with the call's id, completes the loop", async () => {
+    const id = await newConversation(app.api, token);
+    const called = await readSse(await stream(app.api, id, token, examples.tool.value));
+    expect(stopReason(called)).toBe("tool_use");
+    const callId = toolStarts(called)[0]!.data.content_block.id;
+    const result = structuredClone(examples.tool_result.value);
+    result.content[0].tool_use_id = callId;
+    const answered = await readSse(await stream(app.api, id, token, result));
+    expect(stopReason(answered)).toBe("end_turn");
+    expect(textOf(answered)).toContain(examples.tool_result.value.content[0].content);
+    expect(textOf(await readSse(await stream(app.api, id, token, examples.text.value)))).toContain(examples.text.value.content);
   });
 });

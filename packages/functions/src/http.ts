@@ -43,6 +43,8 @@ export interface HandlerOptions<B, Q, P, H = undefined> {
   maxBodyBytes?: number;
   /** Errors in another API's shape (the Anthropic and OpenAI formats); ours without it. */
   errorFormat?: ErrorFormat;
+  /** Request bodies Swagger UI offers to try, by name (each must pass `body`: the API document's test checks it). */
+  examples?: Record<string, { summary: string; value: unknown }>;
 }
 
 /** How a wire format answers an error: its status and body for our public error, and the body's schema. */

@@ -26,7 +26,7 @@ export function operation(route: RouteDef, spec: Spec, shared: Shared): RouteCon
   if (spec.params) request.params = spec.params as Params;
   if (spec.query) request.query = spec.query as Params;
   if (headers) request.headers = headers as z.ZodObject;
-  if (spec.body) request.body = { content: { "application/json": { schema: spec.body as z.ZodType } } };
+  if (spec.body) request.body = { content: { "application/json": { schema: spec.body as z.ZodType, ...(spec.examples ? { examples: spec.examples } : {}) } } };
 
   const responses: Record<string, ResponseConfig> = { [successStatus(spec, route.streaming)]: success(spec, route, shared) };
   if (spec.noContent) responses[204] = { description: spec.noContent };
