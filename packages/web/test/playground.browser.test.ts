@@ -247,6 +247,7 @@ describe.skipIf(missing)("playground in Chromium", { timeout: 60_000 }, () => {
       ["message_stop", { type: "message_stop" }],
     ];
     const body = events.map(([event, data], i) => `id: ${i + 1}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`).join("");
+    const userId = "7f1c1b1e-9c6a-4d3e-8a51-3f7a2b0c9d11";
     await page.route(/\/messages\/stream$/, (route) =>
       route.fulfill({ status: 200, headers: { "content-type": "text/event-stream; charset=utf-8" }, body }),
     );
@@ -256,7 +257,6 @@ describe.skipIf(missing)("playground in Chromium", { timeout: 60_000 }, () => {
       if (route.request().method() !== "GET") return route.fallback();
       const real = await (await route.fetch()).json();
       const base = { conversation_id: real.id, model: null, token_count: null, input_tokens: null, finish_reason: null, latency_ms: null, ttft_ms: null, metadata: {}, reasoning: "", created_at: real.created_at, sibling_count: 1, sibling_index: 0 };
-      const userId = "7f1c1b1e-9c6a-4d3e-8a51-3f7a2b0c9d11";
       real.messages = [
         { ...base, id: userId, role: "user", content: "Think first", parent_id: null, sibling_ids: [userId] },
         { ...base, id, role: "assistant", content: "The answer.", reasoning: "Let me think. Yes.", model: "reasoner", finish_reason: "end_turn", input_tokens: 12, token_count: 30, metadata: { reasoning_ms: 900 }, parent_id: userId, sibling_ids: [id] },
@@ -265,6 +265,8 @@ describe.skipIf(missing)("playground in Chromium", { timeout: 60_000 }, () => {
     });
     await sendInPage(page, "Think first");
     await waitForReply(page);
+    // The read-back re-renders the log (the stored user message then carries its id): expand after it.
+    await page.locator(`.msg.user[data-id="${userId}"]`).waitFor();
 
     const reply = page.locator(".msg.assistant");
     expect(await reply.locator(".body").textContent()).toBe("The answer.");
