@@ -10,7 +10,7 @@ import { basename, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build, type Metafile } from "esbuild";
 import { routes } from "../packages/functions/src/routes";
-import { ESM_BANNER, LAMBDA_EXTERNAL, LAMBDA_INJECT, LAMBDA_SPLITTING, LAMBDA_TARGET, NODE_HTTP_WITHOUT_FACADE } from "../stacks/bundling";
+import { ESM_BANNER, LAMBDA_EXTERNAL, LAMBDA_INJECT, LAMBDA_KEEP_NAMES, LAMBDA_SPLITTING, LAMBDA_TARGET, NODE_HTTP_WITHOUT_FACADE } from "../stacks/bundling";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -62,7 +62,7 @@ export async function bundleHandlers(opts: BundleOptions): Promise<HandlerBundle
         banner: { js: ESM_BANNER },
         minify: opts.minify ?? true,
         sourcemap: false,
-        keepNames: true,
+        keepNames: LAMBDA_KEEP_NAMES,
         metafile: true,
         logLevel: "silent",
       });
