@@ -67,7 +67,8 @@ export const NODE_HTTP_WITHOUT_FACADE = {
  * ESM code splitting (SST's `nodejs.splitting`): every `await import(…)` becomes a chunk file beside the
  * handler, loaded only when that code runs. A cold start then parses only what its configuration uses:
  * node-postgres (~90 kB, only with DATABASE_URL) and the PostgREST client (only with SUPABASE_URL) are
- * chunks, and so is the SSM client (ssm.ts with aws4, only when secrets come from SSM). SST builds each function on its own
+ * chunks, and so is the SSM client (ssm.ts with aws4, only when secrets come from SSM). The Groq
+ * provider (groq-sdk, ~50 kB) is a chunk too, loaded while the secrets are read (deps.ts). SST builds each function on its own
  * with `outdir` = the function's directory, so its chunks ship with it and are shared with no other.
  */
 export const LAMBDA_SPLITTING = true;

@@ -9,7 +9,6 @@ import {
 import { openStore, preloadPg, type SqlClient } from "@conversation-api/store";
 import { ConfigError } from "@conversation-api/core";
 import { loadConfig, isMemoryDataDir, onLambda, tokenSettings, type AppConfig } from "./config";
-import { createGroqProvider } from "./providers/groq";
 
 export interface Deps {
   config: Config;
@@ -36,6 +35,8 @@ export async function buildDeps(env: Env = process.env, options: BuildOptions = 
   // (which store is chosen by plain environment values, known before any secret arrives), and on
   // Lambda a node-postgres store's connection, whose address is one of those values.
   const driver = loadStoreDriver(env);
+  const groq = groqBound(env) ? loadGroq() : undefined;
+  groq?.catch(() => {}); // awaited below when the key is set, and reported then
   const early = options.openStore ? undefined : earlyPgStore(env);
   let config: AppConfig;
   try {
@@ -52,7 +53,7 @@ export async function buildDeps(env: Env = process.env, options: BuildOptions = 
     store = await (options.openStore ?? openConfiguredStore)(config);
   }
   const provider = config.GROQ_API_KEY
-    ? createGroqProvider(config)
+    ? (await (groq ?? loadGroq())).createGroqProvider(config)
     : createOfflineProvider({ tokenDelayMs: config.OFFLINE_TOKEN_DELAY_MS });
   const tokens: TokenSettings = tokenSettings(config);
   if (onLambda()) await warmUp(early ? undefined : store, config, tokens);
@@ -126,6 +127,14 @@ export const depsOf = (context: DepsContext | undefined): Promise<Deps> => (cont
 
 /** The process's own dependencies (the Lambda container's; scripts that run the handlers in-process). */
 export const getDeps = (): Promise<Deps> => processDeps();
+
+/**
+ * The Groq provider's module: groq-sdk with our stream reader, ~50 kB, a chunk of its own in a Lambda
+ * bundle. Evaluated while the secrets are read when a key is bound (whether it is set, only the secret
+ * says), instead of before init starts; a function whose key is not bound never loads it.
+ */
+const loadGroq = () => import("./providers/groq");
+const groqBound = (env: Env) => Boolean(env.GROQ_API_KEY ?? env.SST_Secret_value_GROQ_API_KEY);
 
 /** The chunk of the driver openConfiguredStore will choose (a no-op where it is already loaded). */
 function loadStoreDriver(env: Env): Promise<unknown> {
