@@ -4,8 +4,8 @@
 // the bundle and serves one Function URL invocation, against the loopback Groq-protocol server and the
 // throwaway PostgreSQL 15 server. The unbundled source runs with Node's own fetch everywhere else
 // (tests/groq), so this is where the Groq client a deployed function uses is proved: a streamed reply,
-// a 429's retry-after read through node-fetch's Headers, an upstream error mapped to ours, and that
-// Node's own fetch implementation (undici) is never loaded.
+// a 429's retry-after read through node-fetch's Headers, a dropped connection and an upstream error
+// mapped to ours, and that Node's own fetch implementation (undici) is never loaded.
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -149,6 +149,14 @@ describe.skipIf(!postgresAvailable() && process.env.REQUIRE_POSTGRES !== "1")("t
     expect(groq.chatRequests.length - before).toBe(2);
     expect(r.completed).toBe(true);
     expect(r.body).toContain('"text":"fine"');
+  });
+
+  it("ends with an error event, the text before it kept, when Groq's connection drops mid-stream", async () => {
+    const r = await coldSend({ steps: [{ text: "Half an ans" }, { delay: 20 }, { drop: true }] });
+    expect(r.statusCode).toBe(200);
+    expect(r.completed).toBe(false);
+    expect(r.body).toContain('"text":"Half an ans"');
+    expect(r.body).toMatch(/event: error\ndata: \{"type":"error","error":\{"type":"api_error"/);
   });
 
   it("answers an upstream 401 with our api_error, never showing the key", async () => {
