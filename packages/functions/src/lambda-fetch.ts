@@ -8,4 +8,9 @@
 //
 // groq-sdk only tests a body against `FormData` (`instanceof`), and reads a response's status, headers
 // and body (an async iterable of bytes: a Node stream here, a web stream under undici).
+//
+// Requests go through Node's global agents (keep-alive, no socket limit). node-fetch reports a chunked
+// body whose socket closes before the terminating chunk as "Premature close"; its known false
+// positives need a socket shared by queued requests, i.e. an agent with maxSockets
+// (https://github.com/node-fetch/node-fetch/issues/1767), so none is given here.
 export { default as fetch, FormData, Headers } from "node-fetch";
