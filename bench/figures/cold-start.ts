@@ -167,7 +167,9 @@ export function coldStartFigure(opts: BenchOptions) {
       // The secrets come as on AWS: SST binds them as SSM parameters, and the function's config loader
       // fetches them (GetParameters, signed, over HTTP) while the function initialises.
       const prefix = "/sst/bench/bench/";
-      ssm = await startSsmStub({ [`${prefix}Secret/JWT_SECRET/value`]: JWT_SECRET, [`${prefix}Secret/GROQ_API_KEY/value`]: "gsk_bench" });
+      // BENCH_SSM_DELAY_MS: the stand-in holds each answer that long, as an in-region round trip would (0: at once).
+      const ssmDelayMs = Number(process.env.BENCH_SSM_DELAY_MS ?? 0);
+      ssm = await startSsmStub({ [`${prefix}Secret/JWT_SECRET/value`]: JWT_SECRET, [`${prefix}Secret/GROQ_API_KEY/value`]: "gsk_bench" }, ssmDelayMs);
       const env: Record<string, string> = {
         AWS_LAMBDA_FUNCTION_NAME: STREAM_HANDLER,
         AWS_REGION: "us-east-1",
@@ -234,6 +236,12 @@ export function coldStartFigure(opts: BenchOptions) {
       const subj: ColdRun[] = [];
       const base: ColdRun[] = [];
       const cached: ColdRun[] = [];
+      // BENCH_COLD_ALT=<a stream bundle's entry file>, e.g. a copy of .bench/bundles/handlers/messages-stream
+      // built from another tree, and/or BENCH_COLD_ALT_ARGS=<Node flags, space-separated>: a fourth arm,
+      // interleaved with the others, for a same-run comparison.
+      const altArgs = process.env.BENCH_COLD_ALT_ARGS?.split(" ").filter(Boolean) ?? [];
+      const altBundle = process.env.BENCH_COLD_ALT ?? (altArgs.length ? stream.file : undefined);
+      const alt: ColdRun[] = [];
       for (let i = 0; i < samples; i++) {
         const runSubj = async () => {
           await enqueueFor(warmPerProcess);
@@ -246,10 +254,15 @@ export function coldStartFigure(opts: BenchOptions) {
           await enqueueFor(0);
           cached.push(await coldRun(node.path, childFile, stream.file, eventFor(conversations[i]!), { ...env, NODE_COMPILE_CACHE: compileCache }));
         };
-        const arms = [runBase, runSubj, runCached];
+        const runAlt = async () => {
+          if (!altBundle) return;
+          await enqueueFor(0);
+          alt.push(await coldRun(node.path, childFile, altBundle, eventFor(conversations[i]!), env, undefined, altArgs));
+        };
+        const arms = [runBase, runSubj, runCached, runAlt];
         for (let k = 0; k < arms.length; k++) await arms[(i + k) % arms.length]!();
       }
-      const bad = [...subj, ...cached].filter((r) => r.statusCode !== 200 || !r.completed);
+      const bad = [...subj, ...cached, ...alt].filter((r) => r.statusCode !== 200 || !r.completed);
       if (bad.length) throw new Error(`stream invocation failed: status ${bad[0]!.statusCode}: ${bad[0]!.tail}`);
       const warmFailed = subj.find((r) => !r.warmOk);
       if (warmFailed) throw new Error(`a warm stream invocation failed: ${warmFailed.warmError}`);
@@ -287,6 +300,9 @@ export function coldStartFigure(opts: BenchOptions) {
             cpu: stat(subj, "cpuMs"),
             ...(subj.every((r) => typeof r.threadCpuMs === "number") ? { main_thread_cpu: stat(subj, "threadCpuMs") } : {}),
           },
+          ...(alt.length
+            ? { alt: { bundle: altBundle, node_args: altArgs, import: stat(alt, "importMs"), invoke: stat(alt, "invokeMs"), total: stat(alt, "totalMs"), cpu: stat(alt, "cpuMs"), main_thread_cpu: stat(alt, "threadCpuMs") } }
+            : {}),
           baseline_ms: { bootstrap: stat(base, "bootstrapMs"), import: stat(base, "importMs"), invoke: stat(base, "invokeMs"), spawn_to_exit: stat(base, "wallMs") },
           bundle_kB:
             "cold-start code = the handler's entry file and the chunks it imports statically (scripts/bundle.ts, esbuild code splitting as SST's nodejs.splitting); a lazy chunk loads only when its code path runs",
@@ -298,8 +314,9 @@ export function coldStartFigure(opts: BenchOptions) {
           },
           stream_shipped_kB: round(kB(stream.totalBytes), 1),
           total_bundle_kB: round(kB(bundles.reduce((a, b) => a + b.bytes, 0)), 1),
-          secrets: "JWT_SECRET and GROQ_API_KEY bound as SST secrets: the function's config loader (packages/functions/src/config.ts and ssm.ts: GetParameters over node:http(s), SigV4-signed with aws4 from the environment's credentials) sends GetParameters to a loopback SSM stand-in (bench/lib/ssm-stub.ts) during init; answered at once, so an in-region round trip to SSM is not included",
+          secrets: `JWT_SECRET and GROQ_API_KEY bound as SST secrets: the function's config loader (packages/functions/src/config.ts and ssm.ts: GetParameters over node:http(s), SigV4-signed with aws4 from the environment's credentials) sends GetParameters to a loopback SSM stand-in (bench/lib/ssm-stub.ts) during init; ${ssmDelayMs ? `answered after ${ssmDelayMs} ms (BENCH_SSM_DELAY_MS), as an in-region round trip` : "answered at once, so an in-region round trip to SSM is not included"}`,
           ssm_get_parameters_calls: ssm.calls(),
+          ssm_delay_ms: ssmDelayMs,
           warm_replies: { per_process: warmPerProcess, upstream: ISSUE_UPSTREAM, duration_ms: { p50: round(replyMs, 2), p99: round(percentile(warm, 99), 2) }, peak_rss_mib_each_process: subj.map((r) => round(r.maxRssMiB, 1)) },
           cost: {
             formula: "1000 × (median warm reply duration × configured memory × price per GB-s + price per request)",
@@ -315,6 +332,10 @@ export function coldStartFigure(opts: BenchOptions) {
           ...(cached.length
             ? [metric({ name: "cold start + 1 invocation p50, compile cache shipped", unit: "ms", value: median(pick(cached, "totalMs")), baseline: median(pick(subj, "totalMs")), show: "added", target: { of: "value", op: "<=", value: 120 } }),
                metric({ name: "import stream bundle p50, compile cache shipped", unit: "ms", value: median(pick(cached, "importMs")), baseline: median(pick(subj, "importMs")), show: "added" })]
+            : []),
+          ...(alt.length
+            ? [metric({ name: "cold start + 1 invocation p50, BENCH_COLD_ALT", unit: "ms", value: median(pick(alt, "totalMs")), baseline: median(pick(subj, "totalMs")), show: "added" }),
+               metric({ name: "main-thread CPU p50, BENCH_COLD_ALT", unit: "ms", value: median(pick(alt, "threadCpuMs")), baseline: median(pick(subj, "threadCpuMs")), show: "added" })]
             : []),
           metric({ name: "cold start + 1 invocation p99", unit: "ms", value: percentile(pick(subj, "totalMs"), 99), baseline: percentile(pick(base, "totalMs"), 99), show: "added" }),
           metric({ name: "import stream bundle p50", unit: "ms", value: median(pick(subj, "importMs")), baseline: median(pick(base, "importMs")), show: "added" }),
