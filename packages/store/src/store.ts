@@ -89,8 +89,8 @@ const searchCursorTs = (last: rows.Row) => String(last.cursor_ts);
 
 /**
  * Built for every signed-in request, so it holds methods rather than arrow-valued properties: where
- * esbuild keeps names (tsx, the Lambda bundle) each arrow property costs a defineProperty call for its
- * name, which for this object was a measurable share of a small request's CPU.
+ * esbuild keeps names (tsx, which runs `npm start`) each arrow property costs a defineProperty call for
+ * its name, which for this object was a measurable share of a small request's CPU.
  */
 function userStore(call: Call, writeAfterOutput: boolean): UserStore {
   const afterOutput = writeAfterOutput ? afterOutputLater : atOnce;

@@ -27,8 +27,8 @@ function paramsFromPath({ names, pattern }: PathTemplate, rawPath: string): Reco
 
 /**
  * `value` parsed by `schema` (nothing to parse: undefined); its failures go into `fields`. A function of
- * the module, not a closure made per request: where esbuild keeps names, each closure bound to a name
- * costs a defineProperty call.
+ * the module, not a closure made per request: where esbuild keeps names (tsx, which runs `npm start`),
+ * each closure bound to a name costs a defineProperty call.
  */
 function parse(schema: z.ZodType | undefined, value: unknown, where: string, fields: FieldError[]): unknown {
   if (!schema) return undefined;
