@@ -1,5 +1,5 @@
 // `npx tsx bench/ab.ts [--a DIR | --a-ref COMMIT] [--b DIR] [--env-a K=V,…] [--env-b K=V,…] [--rounds N]
-//   [--concurrent N] [--bursts N] [--portkey] [--profile-b] [--list [--requests N]]`
+//   [--concurrent N] [--bursts N] [--portkey] [--profile-b] [--list [--seconds N]]`
 //
 // A same-run A/B of two versions (or two settings) of `npm start`, for a machine that other work keeps
 // busy: both servers run side by side against one Groq stand-in (figure 9's upstream), rounds
@@ -11,7 +11,7 @@
 // removes it afterwards. --profile-b writes CPU profiles of B's processes into .bench/profiles/ab-b-*.
 //
 // --list measures `GET /conversations` instead (bench figure 4's list: a page of 20, autocannon with 10
-// connections): per round, `--requests` requests to A and to B in rotating order; requests per second
+// connections): per round, `--seconds` of requests to A and to B in rotating order; requests per second
 // and CPU ms per request of each server's process group (and its main threads). Add
 // `--env-a DATA_DIR=memory:// --env-b DATA_DIR=memory://` for figure 4's in-memory database.
 import { execFileSync } from "node:child_process";
@@ -43,7 +43,7 @@ const { values } = parseArgs({
     portkey: { type: "boolean", default: false },
     "profile-b": { type: "boolean", default: false },
     list: { type: "boolean", default: false },
-    requests: { type: "string", default: "3000" },
+    seconds: { type: "string", default: "2" },
   },
 });
 
@@ -142,7 +142,7 @@ try {
   if (values.list) {
     log(`A: ${dirA} ${values["env-a"]}`);
     log(`B: ${dirB} ${values["env-b"]}`);
-    await listRounds({ A: a, B: b }, { A: () => groupCpu(a.group), B: () => groupCpu(b.group) }, rounds, warmup, Number(values.requests), log);
+    await listRounds({ A: a, B: b }, { A: () => groupCpu(a.group), B: () => groupCpu(b.group) }, rounds, warmup, Number(values.seconds), log);
   } else {
     const subjects: Subject[] = [directSubject(groqUrl), await ourSubject("A", a), await ourSubject("B", b)];
     if (values.portkey) {

@@ -10,17 +10,17 @@ type Label = "A" | "B";
 
 const CONNECTIONS = 10;
 
-function cannon(url: string, token: string, amount: number): Promise<{ rps: number; bad: number }> {
+/** A run of whole seconds (autocannon's clock ticks once a second: a run of N requests ends on a tick, not when they are done). */
+function cannon(url: string, token: string, seconds: number): Promise<{ total: number; rps: number; bad: number }> {
   return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    autocannon({ url, connections: CONNECTIONS, pipelining: 1, amount, timeout: 10, headers: { authorization: `Bearer ${token}` } }, (err, r) => {
+    autocannon({ url, connections: CONNECTIONS, pipelining: 1, duration: seconds, timeout: 10, headers: { authorization: `Bearer ${token}` } }, (err, r) => {
       if (err) return reject(err);
-      resolve({ rps: (r.requests.total * 1000) / (performance.now() - t0), bad: r.non2xx + r.errors + r.timeouts });
+      resolve({ total: r.requests.total, rps: r.requests.total / r.duration, bad: r.non2xx + r.errors + r.timeouts });
     });
   });
 }
 
-export async function listRounds(servers: Record<Label, OurServer>, cpu: Record<Label, () => Cpu>, rounds: number, warmup: number, amount: number, log: (line: string) => void) {
+export async function listRounds(servers: Record<Label, OurServer>, cpu: Record<Label, () => Cpu>, rounds: number, warmup: number, seconds: number, log: (line: string) => void) {
   const labels: Label[] = ["A", "B"];
   const targets = {} as Record<Label, { url: string; token: string }>;
   for (const k of labels) {
@@ -30,13 +30,13 @@ export async function listRounds(servers: Record<Label, OurServer>, cpu: Record<
     targets[k] = { url: `${api}/conversations`, token };
   }
   const samples: Record<Label, { rps: number; all: number; main: number; bad: number }[]> = { A: [], B: [] };
-  log(`list: ${rounds} rounds (+${warmup} warm-up) × ${amount} requests each`);
+  log(`list: ${rounds} rounds (+${warmup} warm-up) × ${seconds} s each`);
   for (let r = 0; r < warmup + rounds; r++) {
     for (const k of r % 2 ? [...labels].reverse() : labels) {
       const c0 = cpu[k]();
-      const run = await cannon(targets[k].url, targets[k].token, amount);
+      const run = await cannon(targets[k].url, targets[k].token, seconds);
       const c1 = cpu[k]();
-      if (r >= warmup) samples[k].push({ rps: run.rps, all: (c1.all - c0.all) / amount, main: (c1.main - c0.main) / amount, bad: run.bad });
+      if (r >= warmup) samples[k].push({ rps: run.rps, all: (c1.all - c0.all) / run.total, main: (c1.main - c0.main) / run.total, bad: run.bad });
     }
   }
   const m = (k: Label, f: (x: (typeof samples)[Label][number]) => number) => round(median(samples[k].map(f)), 3);
