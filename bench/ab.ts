@@ -1,5 +1,5 @@
 // `npx tsx bench/ab.ts [--a DIR | --a-ref COMMIT] [--b DIR] [--env-a K=V,…] [--env-b K=V,…] [--rounds N]
-//   [--concurrent N] [--bursts N] [--portkey] [--profile-b]`
+//   [--concurrent N] [--bursts N] [--portkey] [--profile-b] [--list [--seconds N]]`
 //
 // A same-run A/B of two versions (or two settings) of `npm start`, for a machine that other work keeps
 // busy: both servers run side by side against one Groq stand-in (figure 9's upstream), rounds
@@ -9,6 +9,11 @@
 //
 // --a-ref checks the commit out into a temporary worktree (sharing this checkout's node_modules) and
 // removes it afterwards. --profile-b writes CPU profiles of B's processes into .bench/profiles/ab-b-*.
+//
+// --list measures `GET /conversations` instead (bench figure 4's list: a page of 20, autocannon with 10
+// connections): per round, `--seconds` of requests to A and to B in rotating order; requests per second
+// and CPU ms per request of each server's process group (and its main threads). Add
+// `--env-a DATA_DIR=memory:// --env-b DATA_DIR=memory://` for figure 4's in-memory database.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -17,6 +22,7 @@ import { parseArgs } from "node:util";
 import { ROOT } from "../tests/support/npm-start";
 import { streamViaPortkey } from "./lib/client";
 import { forkTs, monotonicMs } from "./lib/ipc";
+import { listRounds } from "./lib/ab-list";
 import { startOurs, startPortkey, type OurServer, type ServerProcess } from "./lib/servers";
 import { median, round } from "./lib/stats";
 import { ISSUE_UPSTREAM } from "./figures/felt";
@@ -36,6 +42,8 @@ const { values } = parseArgs({
     bursts: { type: "string", default: "2" },
     portkey: { type: "boolean", default: false },
     "profile-b": { type: "boolean", default: false },
+    list: { type: "boolean", default: false },
+    seconds: { type: "string", default: "2" },
   },
 });
 
@@ -131,60 +139,66 @@ try {
   servers.push(a);
   const b: OurServer = await startOurs(ourSettings(groqUrl, dataDirs[1]!, { ...envOf(values["env-b"]!), ...profileEnv }), dirB);
   servers.push(b);
-  const subjects: Subject[] = [directSubject(groqUrl), await ourSubject("A", a), await ourSubject("B", b)];
-  if (values.portkey) {
-    const portkey = await startPortkey();
-    servers.push(portkey);
-    subjects.push({ label: "Portkey", stream: (_, timeoutMs) => streamViaPortkey(portkey.url, groqUrl, PROMPT, { timeoutMs }) });
-  }
-  log(`A: ${dirA} ${values["env-a"]}`);
-  log(`B: ${dirB} ${values["env-b"]}`);
-  log(`${rounds} rounds (+${warmup} warm-up) × ${subjects.length} subjects`);
-  await measureRounds(groq, subjects, 0, warmup);
-  const cpu0 = { A: groupCpu(a.group), B: groupCpu(b.group) };
-  const roundsFrom = monotonicMs();
-  // When each measured request reached the stand-in: first token added = reaching it later + the token's way back.
-  const reached: Record<string, number[]> = Object.fromEntries(subjects.map((x) => [x.label, []]));
-  const rs = await measureRounds(groq, subjects, rounds, 0, async (label, t) => {
-    const [arrived] = await groq.request<number[]>("arrivals", 1);
-    reached[label]!.push(arrived! - t.startedAt);
-  });
-  log(`rounds window (CLOCK_MONOTONIC ms, for profile-summary): ${Math.floor(roundsFrom)}-${Math.ceil(monotonicMs())}`);
-  const cpu1 = { A: groupCpu(a.group), B: groupCpu(b.group) };
-  log(`${burstN} × ${n} concurrent per subject`);
-  const burstsFrom = monotonicMs();
-  const bs = await bursts(subjects, { A: a.group, B: b.group }, n, burstN);
-  log(`bursts window (CLOCK_MONOTONIC ms, for profile-summary): ${Math.floor(burstsFrom)}-${Math.ceil(monotonicMs())}`);
-
-  const cpuPerReply = (xs: (typeof bs)[string], k: "all" | "main") => xs.reduce((t, x) => t + (x.cpu?.[k] ?? 0), 0) / (n * xs.length);
-  const rows: Record<string, unknown>[] = [];
-  for (const label of subjects.slice(1).map((s) => s.label)) {
-    const ours = label === "A" || label === "B";
-    const k = label as "A" | "B";
-    rows.push({
-      subject: label,
-      "first token +ms": round(added(rs, label, (t) => t.ttft), 2),
-      "reached Groq +ms": round(median(reached[label]!.map((x, i) => x - reached.direct![i]!)), 2),
-      "end +ms": round(added(rs, label, (t) => t.total), 2),
-      [`${n} conc ×`]: round(burstWall(bs, label) / burstWall(bs, "direct"), 3),
-      errors: burstErrors(bs, label),
-      stored: ours ? `${burstStored(bs, label)}/${n * burstN}` : "",
-      // CPU per reply: every thread of the process group, and its main threads (the event loop).
-      "cpu/reply seq": ours ? round((cpu1[k].all - cpu0[k].all) / rounds, 2) : "",
-      "main/reply seq": ours ? round((cpu1[k].main - cpu0[k].main) / rounds, 2) : "",
-      "cpu/reply conc": ours ? round(cpuPerReply(bs[label]!, "all"), 2) : "",
-      "main/reply conc": ours ? round(cpuPerReply(bs[label]!, "main"), 2) : "",
+  if (values.list) {
+    log(`A: ${dirA} ${values["env-a"]}`);
+    log(`B: ${dirB} ${values["env-b"]}`);
+    await listRounds({ A: a, B: b }, { A: () => groupCpu(a.group), B: () => groupCpu(b.group) }, rounds, warmup, Number(values.seconds), log);
+  } else {
+    const subjects: Subject[] = [directSubject(groqUrl), await ourSubject("A", a), await ourSubject("B", b)];
+    if (values.portkey) {
+      const portkey = await startPortkey();
+      servers.push(portkey);
+      subjects.push({ label: "Portkey", stream: (_, timeoutMs) => streamViaPortkey(portkey.url, groqUrl, PROMPT, { timeoutMs }) });
+    }
+    log(`A: ${dirA} ${values["env-a"]}`);
+    log(`B: ${dirB} ${values["env-b"]}`);
+    log(`${rounds} rounds (+${warmup} warm-up) × ${subjects.length} subjects`);
+    await measureRounds(groq, subjects, 0, warmup);
+    const cpu0 = { A: groupCpu(a.group), B: groupCpu(b.group) };
+    const roundsFrom = monotonicMs();
+    // When each measured request reached the stand-in: first token added = reaching it later + the token's way back.
+    const reached: Record<string, number[]> = Object.fromEntries(subjects.map((x) => [x.label, []]));
+    const rs = await measureRounds(groq, subjects, rounds, 0, async (label, t) => {
+      const [arrived] = await groq.request<number[]>("arrivals", 1);
+      reached[label]!.push(arrived! - t.startedAt);
     });
+    log(`rounds window (CLOCK_MONOTONIC ms, for profile-summary): ${Math.floor(roundsFrom)}-${Math.ceil(monotonicMs())}`);
+    const cpu1 = { A: groupCpu(a.group), B: groupCpu(b.group) };
+    log(`${burstN} × ${n} concurrent per subject`);
+    const burstsFrom = monotonicMs();
+    const bs = await bursts(subjects, { A: a.group, B: b.group }, n, burstN);
+    log(`bursts window (CLOCK_MONOTONIC ms, for profile-summary): ${Math.floor(burstsFrom)}-${Math.ceil(monotonicMs())}`);
+
+    const cpuPerReply = (xs: (typeof bs)[string], k: "all" | "main") => xs.reduce((t, x) => t + (x.cpu?.[k] ?? 0), 0) / (n * xs.length);
+    const rows: Record<string, unknown>[] = [];
+    for (const label of subjects.slice(1).map((s) => s.label)) {
+      const ours = label === "A" || label === "B";
+      const k = label as "A" | "B";
+      rows.push({
+        subject: label,
+        "first token +ms": round(added(rs, label, (t) => t.ttft), 2),
+        "reached Groq +ms": round(median(reached[label]!.map((x, i) => x - reached.direct![i]!)), 2),
+        "end +ms": round(added(rs, label, (t) => t.total), 2),
+        [`${n} conc ×`]: round(burstWall(bs, label) / burstWall(bs, "direct"), 3),
+        errors: burstErrors(bs, label),
+        stored: ours ? `${burstStored(bs, label)}/${n * burstN}` : "",
+        // CPU per reply: every thread of the process group, and its main threads (the event loop).
+        "cpu/reply seq": ours ? round((cpu1[k].all - cpu0[k].all) / rounds, 2) : "",
+        "main/reply seq": ours ? round((cpu1[k].main - cpu0[k].main) / rounds, 2) : "",
+        "cpu/reply conc": ours ? round(cpuPerReply(bs[label]!, "all"), 2) : "",
+        "main/reply conc": ours ? round(cpuPerReply(bs[label]!, "main"), 2) : "",
+      });
+    }
+    console.table(rows);
+    // The paired figure: per round, B minus A (both against the same upstream, a moment apart).
+    const paired = (f: (t: { ttft: number; total: number }) => number) => round(median(rs.B!.map((t, i) => f(t) - f(rs.A![i]!))), 2);
+    console.log(`B − A per round, median: first token ${paired((t) => t.ttft)} ms, end ${paired((t) => t.total)} ms`);
+    console.log(`first token added per round A: ${rs.A!.map((t, i) => round(t.ttft - rs.direct![i]!.ttft, 1)).join(" ")}`);
+    console.log(`first token added per round B: ${rs.B!.map((t, i) => round(t.ttft - rs.direct![i]!.ttft, 1)).join(" ")}`);
+    console.log(`end added per round A: ${rs.A!.map((t, i) => round(t.total - rs.direct![i]!.total, 1)).join(" ")}`);
+    console.log(`end added per round B: ${rs.B!.map((t, i) => round(t.total - rs.direct![i]!.total, 1)).join(" ")}`);
+    console.log(`concurrent wall ms: ${Object.entries(bs).map(([k, v]) => `${k} ${v.map((x) => round(x.wallMs, 0)).join("/")}`).join(", ")}`);
   }
-  console.table(rows);
-  // The paired figure: per round, B minus A (both against the same upstream, a moment apart).
-  const paired = (f: (t: { ttft: number; total: number }) => number) => round(median(rs.B!.map((t, i) => f(t) - f(rs.A![i]!))), 2);
-  console.log(`B − A per round, median: first token ${paired((t) => t.ttft)} ms, end ${paired((t) => t.total)} ms`);
-  console.log(`first token added per round A: ${rs.A!.map((t, i) => round(t.ttft - rs.direct![i]!.ttft, 1)).join(" ")}`);
-  console.log(`first token added per round B: ${rs.B!.map((t, i) => round(t.ttft - rs.direct![i]!.ttft, 1)).join(" ")}`);
-  console.log(`end added per round A: ${rs.A!.map((t, i) => round(t.total - rs.direct![i]!.total, 1)).join(" ")}`);
-  console.log(`end added per round B: ${rs.B!.map((t, i) => round(t.total - rs.direct![i]!.total, 1)).join(" ")}`);
-  console.log(`concurrent wall ms: ${Object.entries(bs).map(([k, v]) => `${k} ${v.map((x) => round(x.wallMs, 0)).join("/")}`).join(", ")}`);
 } finally {
   await Promise.all(servers.map((s) => s.stop()));
   await groq.stop();

@@ -3,6 +3,7 @@
 // Compiled by the runner with esbuild into plain .mjs (no tsx loader in the measured process).
 //
 // env: BENCH_BUNDLE (file), BENCH_EVENT (JSON of the event); prints one JSON line and exits.
+// BENCH_FULL_BODY=1 adds the first reply's whole body (text after the prelude) as `body`.
 import { Writable } from "node:stream";
 import { pathToFileURL } from "node:url";
 
@@ -70,7 +71,13 @@ async function invoke(ev: unknown) {
   const nul = body.indexOf(Buffer.alloc(8));
   const prelude = nul >= 0 ? JSON.parse(body.subarray(0, nul).toString("utf8")) : null;
   const text = nul >= 0 ? body.subarray(nul + 8).toString("utf8") : body.toString("utf8");
-  return { statusCode: (prelude?.statusCode as number | undefined) ?? null, bytes: body.length, completed: text.includes("event: message_stop") || text.includes("data: ok"), tail: text.slice(-200) };
+  return {
+    statusCode: (prelude?.statusCode as number | undefined) ?? null,
+    bytes: body.length,
+    completed: text.includes("event: message_stop") || text.includes("data: ok"),
+    tail: text.slice(-200),
+    ...(process.env.BENCH_FULL_BODY === "1" ? { body: text } : {}),
+  };
 }
 
 const first = await invoke(event);
@@ -114,6 +121,9 @@ process.stdout.write(
     warmError,
     // KiB on Linux: the high-water mark of the whole process, cold start included.
     maxRssMiB: process.resourceUsage().maxRSS / 1024,
+    // Whether Node's own fetch implementation (undici, with node:http2) was loaded: a bundle brings its
+    // own (stacks/bundling.ts, LAMBDA_INJECT), so nothing should. Node's list of its loaded internals.
+    undiciLoaded: ((process as { moduleLoadList?: string[] }).moduleLoadList ?? []).some((m) => m.includes("undici")),
     // performance.mark()s the bundle made, if any (ms since the time origin): where a cold start's time goes.
     marks: performance.getEntriesByType("mark").map((m) => [m.name, Math.round(m.startTime * 100) / 100]),
   }) + "\n",

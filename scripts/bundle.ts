@@ -1,5 +1,5 @@
 // `npm run build`: bundles every route's handler the way a deploy does (stacks/bundling.ts's target,
-// externals, banner and code splitting; minified, no source maps) into dist/functions/<name>/ and
+// externals, injected fetch, plugin, banner and code splitting; minified, no source maps) into dist/functions/<name>/ and
 // prints their sizes. The benchmark reuses bundleHandlers to measure them.
 //
 // One esbuild build per handler, as SST builds each function on its own: chunks are never shared
@@ -10,7 +10,7 @@ import { basename, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build, type Metafile } from "esbuild";
 import { routes } from "../packages/functions/src/routes";
-import { ESM_BANNER, LAMBDA_EXTERNAL, LAMBDA_SPLITTING, LAMBDA_TARGET } from "../stacks/bundling";
+import { ESM_BANNER, LAMBDA_EXTERNAL, LAMBDA_INJECT, LAMBDA_KEEP_NAMES, LAMBDA_SPLITTING, LAMBDA_TARGET, NODE_HTTP_WITHOUT_FACADE } from "../stacks/bundling";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -57,10 +57,12 @@ export async function bundleHandlers(opts: BundleOptions): Promise<HandlerBundle
         target: LAMBDA_TARGET,
         mainFields: ["module", "main"],
         external: LAMBDA_EXTERNAL,
+        inject: LAMBDA_INJECT,
+        plugins: [NODE_HTTP_WITHOUT_FACADE],
         banner: { js: ESM_BANNER },
         minify: opts.minify ?? true,
         sourcemap: false,
-        keepNames: true,
+        keepNames: LAMBDA_KEEP_NAMES,
         metafile: true,
         logLevel: "silent",
       });

@@ -2,7 +2,7 @@
 // Sizing per route is in route-functions.ts.
 import { LoggingFormat } from "aws-cdk-lib/aws-lambda";
 import type { FunctionProps } from "sst/constructs";
-import { LAMBDA_EXTERNAL, LAMBDA_SPLITTING, LAMBDA_TARGET } from "./bundling";
+import { LAMBDA_EXTERNAL, LAMBDA_INJECT, LAMBDA_KEEP_NAMES, LAMBDA_SPLITTING, LAMBDA_TARGET, NODE_HTTP_WITHOUT_FACADE } from "./bundling";
 
 export const functionDefaults: FunctionProps = {
   // Node.js 24: Node 22 reaches end of life in April 2027 and Lambda deprecates runtimes around then.
@@ -21,7 +21,7 @@ export const functionDefaults: FunctionProps = {
     sourcemap: false,
     // Lazy imports become chunks loaded only when used (stacks/bundling.ts).
     splitting: LAMBDA_SPLITTING,
-    esbuild: { target: LAMBDA_TARGET, external: LAMBDA_EXTERNAL },
+    esbuild: { target: LAMBDA_TARGET, external: LAMBDA_EXTERNAL, inject: LAMBDA_INJECT, plugins: [NODE_HTTP_WITHOUT_FACADE], keepNames: LAMBDA_KEEP_NAMES },
   },
 };
 

@@ -204,6 +204,40 @@ describe("kept history", () => {
   });
 });
 
+describe("a history too long to fit by its byte count", () => {
+  it("has its new messages counted after the reply, so the next send counts only its own message before calling the model", async () => {
+    keepEmpty();
+    const counted: string[] = [];
+    const count = (text: string) => (counted.push(text), Math.ceil(text.length / 4));
+    const long = "word ".repeat(300);
+    const provider = new ScriptedProvider([answer(long), answer("Two.")]);
+    const d: ReplyDeps = { ...deps(provider, { CONTEXT_TOKEN_BUDGET: 1000 }), tokenizer: async () => count };
+    const a = await send(d, "first");
+    await vi.advanceTimersByTimeAsync(100);
+    await a.done;
+    // "first" fitted by bytes alone; the history it leaves (1,500 bytes of reply) no longer does.
+    expect(counted.sort()).toEqual(["first", long].sort());
+    counted.length = 0;
+    const b = await send(d, "second");
+    expect(provider.requests).toHaveLength(2);
+    expect(counted).toEqual(["second"]);
+    await vi.advanceTimersByTimeAsync(100);
+    await b.done;
+    expect(provider.requests[1]!.messages.map((m) => m.content)).toEqual(["first", long, "second"]);
+  });
+
+  it("loads no tokenizer after a reply whose history still fits by its bytes", async () => {
+    keepEmpty();
+    let loads = 0;
+    const provider = new ScriptedProvider([answer("One.")]);
+    const d: ReplyDeps = { ...deps(provider), tokenizer: async () => (loads++, (t: string) => t.length) };
+    const a = await send(d, "first");
+    await vi.advanceTimersByTimeAsync(100);
+    await a.done;
+    expect(loads).toBe(0);
+  });
+});
+
 describe("refusals", () => {
   it("after a 429 this instance stops calling the model early for that user", async () => {
     keepEmpty();

@@ -9,7 +9,6 @@ import {
 import { openStore, preloadPg, type SqlClient } from "@conversation-api/store";
 import { ConfigError } from "@conversation-api/core";
 import { loadConfig, isMemoryDataDir, onLambda, tokenSettings, type AppConfig } from "./config";
-import { createGroqProvider } from "./providers/groq";
 
 export interface Deps {
   config: Config;
@@ -33,18 +32,57 @@ export interface BuildOptions {
  */
 export async function buildDeps(env: Env = process.env, options: BuildOptions = {}): Promise<Deps> {
   // Independent, so started together: the secrets (an SSM round trip) and the store driver's module
-  // (which store is chosen by plain environment values, known before any secret arrives).
+  // (which store is chosen by plain environment values, known before any secret arrives), and on
+  // Lambda a node-postgres store's connection, whose address is one of those values.
   const driver = loadStoreDriver(env);
-  const config = await loadConfig(env);
+  const groq = groqBound(env) ? loadGroq() : undefined;
+  groq?.catch(() => {}); // awaited below when the key is set, and reported then
+  const early = options.openStore ? undefined : earlyPgStore(env);
+  let config: AppConfig;
+  try {
+    config = await loadConfig(env);
+  } catch (e) {
+    void early?.store.then((s) => s.close()).catch(() => {});
+    throw e;
+  }
   await driver;
-  const store = await (options.openStore ?? openConfiguredStore)(config);
+  let store: Store;
+  if (early && !config.supabase && config.DATABASE_URL === early.url) store = await early.store;
+  else {
+    void early?.store.then((s) => s.close()).catch(() => {});
+    store = await (options.openStore ?? openConfiguredStore)(config);
+  }
   const provider = config.GROQ_API_KEY
-    ? createGroqProvider(config)
+    ? (await (groq ?? loadGroq())).createGroqProvider(config)
     : createOfflineProvider({ tokenDelayMs: config.OFFLINE_TOKEN_DELAY_MS });
   const tokens: TokenSettings = tokenSettings(config);
-  if (onLambda()) await warmUp(store, config, tokens);
+  if (onLambda()) await warmUp(early ? undefined : store, config, tokens);
   return { config, store, provider, tokens };
 }
+
+/**
+ * On Lambda, a node-postgres store at the bound DATABASE_URL (when no SUPABASE_URL is bound), its
+ * connection started at once: the TCP connection and PostgreSQL's start-up then overlap the SSM read
+ * of the secrets instead of following it. buildDeps keeps it if the parsed configuration chooses the
+ * same store, and closes it otherwise.
+ */
+function earlyPgStore(env: Env): { url: string; store: Promise<Store> } | undefined {
+  const url = env.DATABASE_URL ?? env.SST_Parameter_value_DATABASE_URL;
+  if (!onLambda() || !url || env.SUPABASE_URL || env.SST_Parameter_value_SUPABASE_URL) return undefined;
+  const store = openStore({ databaseUrl: url, migrate: false }).then((s) => {
+    connect(s);
+    return s;
+  });
+  store.catch(() => {}); // buildDeps awaits it when it keeps it, and reports a failure then
+  return { url, store };
+}
+
+/**
+ * Opens a node-postgres store's first connection (its pool connects on the first query). Not awaited:
+ * an unreachable database must not hold up the build (pg has no connect timeout); the first query
+ * reports it.
+ */
+const connect = (store: Store) => void (store as { sql?: SqlClient }).sql?.query("select 1").catch(() => {});
 
 /** A runtime's dependencies: built on first use and shared from then on. */
 export interface DepsSource {
@@ -90,6 +128,14 @@ export const depsOf = (context: DepsContext | undefined): Promise<Deps> => (cont
 /** The process's own dependencies (the Lambda container's; scripts that run the handlers in-process). */
 export const getDeps = (): Promise<Deps> => processDeps();
 
+/**
+ * The Groq provider's module: groq-sdk with our stream reader, ~50 kB, a chunk of its own in a Lambda
+ * bundle. Evaluated while the secrets are read when a key is bound (whether it is set, only the secret
+ * says), instead of before init starts; a function whose key is not bound never loads it.
+ */
+const loadGroq = () => import("./providers/groq");
+const groqBound = (env: Env) => Boolean(env.GROQ_API_KEY ?? env.SST_Secret_value_GROQ_API_KEY);
+
 /** The chunk of the driver openConfiguredStore will choose (a no-op where it is already loaded). */
 function loadStoreDriver(env: Env): Promise<unknown> {
   const bound = (name: string) => env[name] ?? env[`SST_Parameter_value_${name}`];
@@ -99,15 +145,13 @@ function loadStoreDriver(env: Env): Promise<unknown> {
 
 /**
  * Work the first request would do, done while the container initialises: a node-postgres store opens
- * its connection, the token keys are imported (WebCrypto), and, when the Groq SDK or the PostgREST
- * client will need it, Node compiles its fetch implementation (undici, 15-25 ms on first use) and runs
- * its request path once, while the connection is being made: the first Groq request was ~10 ms
- * faster for it (bench figure 5). Never fails.
+ * its connection (`store`: one whose connection earlyPgStore has not started yet), the token keys are
+ * imported (WebCrypto), and, when the Groq SDK or the PostgREST client will need it, `fetch` runs its
+ * request path once, while the connection is being made. In a Lambda bundle that is node-fetch's
+ * (stacks/bundling.ts); unbundled it is Node's undici, compiled on first use (15-25 ms). Never fails.
  */
-function warmUp(store: Store, config: AppConfig, tokens: TokenSettings): Promise<void> {
-  // Not awaited: an unreachable database must not hold up the build (pg has no connect timeout); the
-  // first query reports it.
-  (store as { sql?: SqlClient }).sql?.query("select 1").catch(() => {});
+function warmUp(store: Store | undefined, config: AppConfig, tokens: TokenSettings): Promise<void> {
+  if (store) connect(store);
   const keys = prepareTokenKeys(tokens);
   // A data: URL runs fetch's own machinery (Request, Headers, Response, body streams) with no network.
   const fetched = config.GROQ_API_KEY || config.supabase ? fetch("data:,").then((r) => r.arrayBuffer()).catch(() => {}) : undefined;

@@ -25,7 +25,12 @@ export const forwardsAccessToken = (config: Pick<Config, "SUPABASE_URL" | "SUPAB
 export function withCredential(deps: Deps, credential: UserCredential | undefined): Deps {
   if (!credential) return deps;
   const store: Store = Object.create(deps.store, {
-    forUser: { value: (userId: string, c?: UserCredential) => deps.store.forUser(userId, c ?? credential) },
+    // A method, not an arrow bound to a name: where esbuild keeps names (tsx) that costs a defineProperty per request.
+    forUser: {
+      value(userId: string, c?: UserCredential) {
+        return deps.store.forUser(userId, c ?? credential);
+      },
+    },
   });
   return { ...deps, store };
 }

@@ -192,6 +192,8 @@ async function pgliteThread(dataDir: string | undefined, { protocol: { Parser, s
 
 /** Named prepared statements kept per client; beyond this, statements are parsed unnamed each time. */
 const STATEMENT_CACHE = 500;
+/** Serialized identities kept per client (see runAs); a full cache starts again empty. */
+const IDENTITY_CACHE = 1000;
 
 /**
  * PGlite's `query` costs six calls into the WASM backend (Parse, Describe, Bind, Describe, Execute,
@@ -209,6 +211,9 @@ const STATEMENT_CACHE = 500;
 export function pgliteClient(db: PgliteBackend, serialize: Serialize, parse: Parse, { syncToFs = true }: { syncToFs?: boolean } = {}): SqlClient {
   const sync = { syncToFs };
   const statements = new Map<string, { name: string; paramTypes: number[] }>();
+  // The settings' serialized Bind … Execute by statement and settings: a user's identity is the same
+  // bytes on each of their calls, and serializing a Bind costs more than the lookup.
+  const identities = new Map<string, Uint8Array[]>();
   let queue: Promise<unknown> = Promise.resolve();
   /** Runs `fn` when every earlier call has finished. */
   const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
@@ -256,7 +261,15 @@ export function pgliteClient(db: PgliteBackend, serialize: Serialize, parse: Par
    */
   async function runAs<T>(settings: LocalSettings, text: string, params: unknown[]): Promise<T[]> {
     const set = await prepare(settingsStatement(settings.length));
-    return run<T>(text, params, () => execution(set, settings.flat()));
+    const key = set.name && JSON.stringify([set.name, settings]);
+    let prefix = key ? identities.get(key) : undefined;
+    if (!prefix) {
+      prefix = execution(set, settings.flat());
+      if (identities.size >= IDENTITY_CACHE) identities.clear();
+      if (key) identities.set(key, prefix);
+    }
+    const bytes = prefix;
+    return run<T>(text, params, () => bytes);
   }
 
   async function script(text: string, prefix: Uint8Array[] = []): Promise<void> {

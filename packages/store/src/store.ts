@@ -61,42 +61,51 @@ export function createStore(rpc: Rpc): Store {
   };
 }
 
-function userStore(call: Call, writeAfterOutput: boolean): UserStore {
-  // A reply's final writes come right after its last events were written. With the database in this
-  // process they start a turn of the event loop later, so the response's last bytes and its end reach
-  // the socket first (Node sends them once the current microtasks and ticks are done): PGlite on this
-  // thread would run the query synchronously in front of them, and waking its worker thread can cost
-  // this thread its core for a moment on a busy machine. Nobody can send again through another
-  // instance meanwhile, and this process holds the conversation's next send until the write landed.
-  // A remote database gets them at once, so they reach it before a client that saw the reply end can
-  // send again through another instance.
-  const afterOutput: <T>(write: () => Promise<T>) => Promise<T> = writeAfterOutput
-    ? (write) => new Promise<void>((resolve) => setImmediate(resolve)).then(write)
-    : (write) => write();
-  /** A page of conversations from `fn`: one row more than the limit, after the cursor's row; `cursorTs` gives a row's cursor timestamp. */
-  const conversations = async (fn: string, args: RpcArgs, page: PageRequest, returns: "rows" | undefined, cursorTs: (last: rows.Row) => string) => {
-    const limit = pageLimit(page.limit);
-    const after = page.cursor ? decodeConversationCursor(page.cursor) : null;
-    const fetched = await call(fn, { ...args, p_after_updated_at: after?.updated_at ?? null, p_after_id: after?.id ?? null, p_limit: limit + 1 }, returns);
-    return toPage(fetched, limit, rows.conversationFromJson, (last) => encodeConversationCursor({ updated_at: cursorTs(last), id: String(last.id) }));
-  };
-  const conversation = orNull(rows.conversationFromJson);
+/**
+ * A reply's final writes come right after its last events were written. With the database in this
+ * process they start a turn of the event loop later, so the response's last bytes and its end reach
+ * the socket first (Node sends them once the current microtasks and ticks are done): PGlite on this
+ * thread would run the query synchronously in front of them, and waking its worker thread can cost
+ * this thread its core for a moment on a busy machine. Nobody can send again through another
+ * instance meanwhile, and this process holds the conversation's next send until the write landed.
+ * A remote database gets them at once, so they reach it before a client that saw the reply end can
+ * send again through another instance.
+ */
+const afterOutputLater = <T>(write: () => Promise<T>): Promise<T> => new Promise<void>((resolve) => setImmediate(resolve)).then(write);
+const atOnce = <T>(write: () => Promise<T>): Promise<T> => write();
+const conversation = orNull(rows.conversationFromJson);
+const user = orNull(rows.userFromJson);
 
+/** A page of conversations from `fn`: one row more than the limit, after the cursor's row; `cursorTs` gives a row's cursor timestamp. */
+async function conversations(call: Call, fn: string, args: RpcArgs, page: PageRequest, returns: "rows" | undefined, cursorTs: (last: rows.Row) => string) {
+  const limit = pageLimit(page.limit);
+  const after = page.cursor ? decodeConversationCursor(page.cursor) : null;
+  const fetched = await call(fn, { ...args, p_after_updated_at: after?.updated_at ?? null, p_after_id: after?.id ?? null, p_limit: limit + 1 }, returns);
+  return toPage(fetched, limit, rows.conversationFromJson, (last) => encodeConversationCursor({ updated_at: cursorTs(last), id: String(last.id) }));
+}
+/** The JSON timestamp keeps its microseconds, for the cursor. */
+const listCursorTs = (last: rows.Row) => rows.microsUtc(String(last.updated_at));
+const searchCursorTs = (last: rows.Row) => String(last.cursor_ts);
+
+/**
+ * Built for every signed-in request, so it holds methods rather than arrow-valued properties: where
+ * esbuild keeps names (tsx, which runs `npm start`) each arrow property costs a defineProperty call for
+ * its name, which for this object was a measurable share of a small request's CPU.
+ */
+function userStore(call: Call, writeAfterOutput: boolean): UserStore {
+  const afterOutput = writeAfterOutput ? afterOutputLater : atOnce;
   return {
-    getUser: () => call("get_user", {}).then(orNull(rows.userFromJson)),
-    createConversation: (c) =>
-      call("create_conversation", { p_title: c.title, p_system_prompt: c.system_prompt, p_model: c.model }).then(rows.conversationFromJson, deletedAccount),
-    openConversation: (id, c) => ifUuid(id, null, () => call("open_conversation", { p_id: id, p_model: c.model }).then(rows.openedFromJson, deletedAccount)),
-    // The JSON timestamp keeps its microseconds, for the cursor.
-    listConversations: (page) => conversations("list_conversations", {}, page, undefined, (last) => rows.microsUtc(String(last.updated_at))),
-    searchConversations: (query, page) => conversations("search_conversations", { p_query: query }, page, "rows", (last) => String(last.cursor_ts)),
-    setDefaultTitle: (id, title) => ifUuid(id, false, () => call("set_default_title", { p_conversation_id: id, p_title: title }).then(isTrue)),
-    exportConversation: (id) => ifUuid(id, null, () => call("export_conversation", { p_conversation_id: id }).then(rows.exportFromJson)),
-    getConversation: (id) => ifUuid(id, null, () => call("get_conversation", { p_id: id }).then(conversation)),
-    updateConversation: (id, { title, system_prompt }) =>
-      ifUuid(id, null, () => call("update_conversation", { p_id: id, p_patch: { title, system_prompt } }).then(conversation)),
+    getUser() { return call("get_user", {}).then(user); },
+    createConversation(c) { return call("create_conversation", { p_title: c.title, p_system_prompt: c.system_prompt, p_model: c.model }).then(rows.conversationFromJson, deletedAccount); },
+    openConversation(id, c) { return ifUuid(id, null, () => call("open_conversation", { p_id: id, p_model: c.model }).then(rows.openedFromJson, deletedAccount)); },
+    listConversations(page) { return conversations(call, "list_conversations", {}, page, undefined, listCursorTs); },
+    searchConversations(query, page) { return conversations(call, "search_conversations", { p_query: query }, page, "rows", searchCursorTs); },
+    setDefaultTitle(id, title) { return ifUuid(id, false, () => call("set_default_title", { p_conversation_id: id, p_title: title }).then(isTrue)); },
+    exportConversation(id) { return ifUuid(id, null, () => call("export_conversation", { p_conversation_id: id }).then(rows.exportFromJson)); },
+    getConversation(id) { return ifUuid(id, null, () => call("get_conversation", { p_id: id }).then(conversation)); },
+    updateConversation(id, { title, system_prompt }) { return ifUuid(id, null, () => call("update_conversation", { p_id: id, p_patch: { title, system_prompt } }).then(conversation)); },
     // Its messages go with it (their foreign key cascades).
-    deleteConversation: (id) => ifUuid(id, false, () => call("delete_conversation", { p_id: id }).then(isTrue)),
+    deleteConversation(id) { return ifUuid(id, false, () => call("delete_conversation", { p_id: id }).then(isTrue)); },
     async listMessages(id, page) {
       if (!isUuid(id)) return null;
       const limit = pageLimit(page.limit);
@@ -109,11 +118,12 @@ function userStore(call: Call, writeAfterOutput: boolean): UserStore {
       const leaf = await call("switch_branch", { p_conversation_id: id, p_message_id: messageId });
       return leaf === null ? null : String(leaf);
     },
-    prepareTurn: (id, { historyLimit, idempotencyKey, parent }) =>
-      ifUuid(id, null, () => call("prepare_turn", {
+    prepareTurn(id, { historyLimit, idempotencyKey, parent }) {
+      return ifUuid(id, null, () => call("prepare_turn", {
         p_conversation_id: id, p_history_limit: Math.max(0, Math.trunc(historyLimit)), p_idempotency_key: idempotencyKey,
         p_parent_id: parent?.parentId ?? null, p_branch: parent?.branch ?? false,
-      }).then(rows.turnFromJson)),
+      }).then(rows.turnFromJson));
+    },
     async beginReply(b) {
       if (!isUuid(b.conversation_id)) throw notFound("Conversation");
       return call("begin_reply", {
@@ -123,36 +133,36 @@ function userStore(call: Call, writeAfterOutput: boolean): UserStore {
         p_expect: rows.expectArg(b.expect), p_max_streaming: b.max_streaming ?? null, p_tool_result: b.tool_result ?? null,
       }).then(rows.beginFromJson, beginFailure);
     },
-    flushReply: (id, text, reasoning, toolText = "") =>
-      call("flush_reply", { p_id: id, p_text: text, p_reasoning: reasoning, p_tool_text: toolText }).then(rows.flushFromJson),
-    finishReply: (f) =>
-      afterOutput(() => call("finish_reply", {
+    flushReply(id, text, reasoning, toolText = "") { return call("flush_reply", { p_id: id, p_text: text, p_reasoning: reasoning, p_tool_text: toolText }).then(rows.flushFromJson); },
+    finishReply(f) {
+      return afterOutput(() => call("finish_reply", {
         p_id: f.id, p_text: f.text, p_reasoning: f.reasoning, p_token_count: f.token_count, p_input_tokens: f.input_tokens,
         p_finish_reason: f.finish_reason, p_latency_ms: f.latency_ms, p_ttft_ms: f.ttft_ms, p_metadata: f.metadata,
         p_tool_text: f.tool_text ?? "",
-      }, "row")).then(rows.finishedFromJson),
-    getReply: (id, staleMs) => ifUuid(id, null, () => call("get_reply", { p_id: id, p_stale_ms: Math.trunc(staleMs) }).then(rows.replyFromJson)),
-    requestCancel: (id, staleMs) => ifUuid(id, null, () => call("request_cancel", { p_id: id, p_stale_ms: Math.trunc(staleMs) }).then(rows.cancelFromJson)),
-    settleStaleReplies: (id, staleMs) =>
-      ifUuid(id, 0, () => call("settle_stale_replies", { p_conversation_id: id, p_stale_ms: Math.trunc(staleMs) }).then((n) => Number(n ?? 0))),
-    usage: async (q) => (await call("usage_report", { p_from: q.from, p_to: q.to, p_group_by: q.group_by }, "rows")).map(rows.usageRowFrom),
-    settleTokens: (s) =>
-      ifUuid(s.reservation_id, false, () => afterOutput(() => call("settle_tokens", {
+      }, "row")).then(rows.finishedFromJson);
+    },
+    getReply(id, staleMs) { return ifUuid(id, null, () => call("get_reply", { p_id: id, p_stale_ms: Math.trunc(staleMs) }).then(rows.replyFromJson)); },
+    requestCancel(id, staleMs) { return ifUuid(id, null, () => call("request_cancel", { p_id: id, p_stale_ms: Math.trunc(staleMs) }).then(rows.cancelFromJson)); },
+    settleStaleReplies(id, staleMs) { return ifUuid(id, 0, () => call("settle_stale_replies", { p_conversation_id: id, p_stale_ms: Math.trunc(staleMs) }).then((n) => Number(n ?? 0))); },
+    async usage(q) { return (await call("usage_report", { p_from: q.from, p_to: q.to, p_group_by: q.group_by }, "rows")).map(rows.usageRowFrom); },
+    settleTokens(s) {
+      return ifUuid(s.reservation_id, false, () => afterOutput(() => call("settle_tokens", {
         p_reservation_id: s.reservation_id, p_secret: s.secret, p_input_tokens: s.input_tokens, p_output_tokens: s.output_tokens,
         p_latency_ms: s.latency_ms, p_model: s.model ?? null,
-      })).then(isTrue)),
-    reserveTitle: async (r) => (await call("reserve_title", rows.reservationArgs(r, "p_model", "p_tokens")))?.status === "reserved",
-    reserveCall: async (c) =>
-      rows.reserveCallFromJson(
+      })).then(isTrue));
+    },
+    async reserveTitle(r) { return (await call("reserve_title", rows.reservationArgs(r, "p_model", "p_tokens")))?.status === "reserved"; },
+    async reserveCall(c) {
+      return rows.reserveCallFromJson(
         await call("reserve_call", {
           ...rows.reservationArgs(c.reservation, "p_model", "p_tokens"),
           p_max_streaming: Math.trunc(c.max_streaming), p_stale_ms: Math.trunc(c.stale_ms), p_open_ms: Math.trunc(c.open_ms),
         }),
-      ),
-    createApiKey: (k) =>
-      call("create_api_key", { p_name: k.name, p_prefix: k.prefix, p_key_hash: k.key_hash, p_expires_at: k.expires_at }).then(rows.apiKeyFromJson, deletedAccount),
-    listApiKeys: async () => (await call("list_api_keys", {})).map(rows.apiKeyFromJson),
-    revokeApiKey: (id) => ifUuid(id, false, () => call("revoke_api_key", { p_id: id }).then(isTrue)),
+      );
+    },
+    createApiKey(k) { return call("create_api_key", { p_name: k.name, p_prefix: k.prefix, p_key_hash: k.key_hash, p_expires_at: k.expires_at }).then(rows.apiKeyFromJson, deletedAccount); },
+    async listApiKeys() { return (await call("list_api_keys", {})).map(rows.apiKeyFromJson); },
+    revokeApiKey(id) { return ifUuid(id, false, () => call("revoke_api_key", { p_id: id }).then(isTrue)); },
   };
 }
 

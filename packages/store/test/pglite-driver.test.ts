@@ -62,6 +62,13 @@ describe.each([
     expect(await c.query("select current_setting('request.jwt.claims', true) as v")).toEqual([{ v: "" }]);
   });
 
+  it("runs each queryAs under its own settings, however callers with different ones interleave", async () => {
+    const as = (who: string) => c.queryAs<{ v: string }>([["request.jwt.claims", who], ["app.who", `${who}!`]], "select current_setting('request.jwt.claims') || current_setting('app.who') as v");
+    const whos = ["a", "b", "a", "a=b", "b", "a", "ab"];
+    expect(await Promise.all(whos.map(as))).toEqual(whos.map((w) => [{ v: `${w}${w}!` }]));
+    expect(await c.query("select current_setting('request.jwt.claims', true) as v")).toEqual([{ v: "" }]);
+  });
+
   it("runs one transaction at a time: others wait for its COMMIT", async () => {
     const seen: number[] = [];
     await Promise.all([

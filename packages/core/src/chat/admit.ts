@@ -16,6 +16,7 @@ import { keyMismatch } from "./idempotency";
 import { callModel } from "./model-call";
 import { dayStart, overBudget, planReply } from "./plan";
 import { Reply } from "./reply";
+import { nextTurn } from "./next-turn";
 import { writeTitle } from "./title";
 import { readTurn, targetOf, type AdmittedTurn, type Target } from "./turn";
 import { versionOf } from "./turn-cache";
@@ -212,6 +213,3 @@ function toolResultsRefused(req: ReplyRequest, d: Extract<BeginResult, { status:
     : `The reply this message follows stopped to have its tools run: answer every call with a tool_result block (missing: ${d.missing.join(", ")})`;
   return new AppError("validation_error", message, { fields });
 }
-
-/** A turn of the event loop: what is queued for the socket goes out first. */
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));

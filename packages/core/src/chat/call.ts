@@ -74,6 +74,7 @@ interface Checked {
   turns: ChatTurn[];
   inputTokens: number;
   outputLimit: number;
+  budget: number;
   label: string;
 }
 
@@ -107,7 +108,7 @@ async function check(deps: ReplyDeps, req: CallRequest): Promise<Checked> {
         fields: [{ path: "body.messages", message: `must come to at most ${budget} tokens` }],
       });
   }
-  return { model, turns, inputTokens, outputLimit, label: deps.provider.modelLabel(model) };
+  return { model, turns, inputTokens, outputLimit, budget, label: deps.provider.modelLabel(model) };
 }
 
 /**
@@ -191,6 +192,7 @@ export async function startCall(deps: ReplyDeps, req: CallRequest): Promise<Repl
   const plan: ReplyPlan = {
     model: c.model,
     prompt: { messages: c.turns, input_tokens: c.inputTokens, omitted: 0 },
+    budget: c.budget,
     outputLimit: c.outputLimit,
     retried: null,
     replyId: callId,

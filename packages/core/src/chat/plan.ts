@@ -69,6 +69,7 @@ export async function planReply(
   return {
     model,
     prompt,
+    budget: budgetTokens,
     outputLimit,
     retried: turn.retried,
     replyId,

@@ -90,6 +90,19 @@ export function turnsOf(m: PromptMessage, prev: PromptMessage | undefined, next:
 }
 
 /**
+ * Counts the messages a next prompt built from `history` within `budget` would count, newest first, as
+ * `buildPrompt` walks them (and one more: where it stops depends on the next message). Each count is
+ * kept by message id (token-cache.ts), so that prompt finds them counted.
+ */
+export function countAhead(history: PromptMessage[], budget: number, count: TokenCounter): void {
+  let used = PROMPT_OVERHEAD_TOKENS;
+  for (let i = history.length - 1; i >= 0 && used <= budget; i--) {
+    const m = history[i]!;
+    for (const t of turnsOf(m, history[i - 1], history[i + 1])) used += countTurn(t, count, m.id || undefined);
+  }
+}
+
+/**
  * Whether the whole history fits the budget whatever the tokenizer says. A byte-level BPE (o200k,
  * Qwen's) never makes more tokens than bytes, so when the byte count fits, counting is unnecessary: the
  * common case skips loading the tokenizer and counting altogether, in front of the first token.

@@ -7,6 +7,8 @@ import { AppError, toPublicError } from "../errors";
 import type { CompletionEvent } from "../ports";
 import type { Message } from "../schemas";
 import { PING, ReplyEvents } from "./events";
+import { countAhead, fitsWithoutCounting } from "./prompt";
+import { nextTurn } from "./next-turn";
 import { Flusher } from "./flusher";
 import { clean, serverToolEntry, toolHeader } from "./tool-stream";
 import { callModel } from "./model-call";
@@ -222,7 +224,27 @@ export class Reply implements ReplyStream {
       // Logged: a reader settles the row as failed once its heartbeat is stale, with the flushed text.
       report(e);
     }
+    if (stored) await this.countForNextSend();
     return { stored, writes: flusher.writes + 2 };
+  }
+
+  /**
+   * A history too long to fit by its byte count is counted with the tokenizer, in front of the next
+   * send's first token: its messages are counted here instead, once this reply's last events are on
+   * their way (kept by message id, so the next send finds them counted). A history that still fits by
+   * bytes with a next message the size of this one's loads no tokenizer. Best effort: a failure is the
+   * next send's.
+   */
+  private async countForNextSend(): Promise<void> {
+    const { deps, plan, branch } = this;
+    const kept = deps.turns?.get(this.req.conversationId);
+    if (!branch || !kept || !deps.tokenizer || fitsWithoutCounting(kept.conversation.system_prompt, kept.history, branch.asked.content, plan.budget)) return;
+    await nextTurn();
+    try {
+      countAhead(kept.history, plan.budget, await deps.tokenizer(plan.model));
+    } catch {
+      // The next send loads and counts again.
+    }
   }
 
   /**

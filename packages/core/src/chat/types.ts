@@ -116,6 +116,8 @@ export interface ModelCall {
 export interface ReplyPlan {
   model: string;
   prompt: Prompt;
+  /** The tokens the prompt was fitted into: what the next send's prompt will count again of this history. */
+  budget: number;
   /** The reply's output limit: the client's max_tokens, else the model's cap within RESERVE_OUTPUT_TOKENS. */
   outputLimit: number;
   /** The stored user message a retried send or a regenerate answers again (nothing new is stored for it). */

@@ -25,6 +25,19 @@ function paramsFromPath({ names, pattern }: PathTemplate, rawPath: string): Reco
   }
 }
 
+/**
+ * `value` parsed by `schema` (nothing to parse: undefined); its failures go into `fields`. A function of
+ * the module, not a closure made per request: where esbuild keeps names (tsx, which runs `npm start`),
+ * each closure bound to a name costs a defineProperty call.
+ */
+function parse(schema: z.ZodType | undefined, value: unknown, where: string, fields: FieldError[]): unknown {
+  if (!schema) return undefined;
+  const r = schema.safeParse(value ?? {});
+  if (r.success) return r.data;
+  for (const i of r.error.issues) fields.push({ path: [where, ...i.path].join("."), message: i.message });
+  return undefined;
+}
+
 /** The header names a route reads: the keys of its headers object. */
 const namesOf = (schema: z.ZodType | undefined): string[] => (schema instanceof z.ZodObject ? Object.keys(schema.shape) : []);
 
@@ -52,21 +65,14 @@ export const validate = (schemas: InputSchemas): ApiMiddleware => {
       if (nul.length) throw new AppError("validation_error", "Request validation failed", { fields: nul });
 
       const fields: FieldError[] = [];
-      const parse = (schema: z.ZodType | undefined, value: unknown, where: string) => {
-        if (!schema) return undefined;
-        const r = schema.safeParse(value ?? {});
-        if (r.success) return r.data;
-        for (const i of r.error.issues) fields.push({ path: [where, ...i.path].join("."), message: i.message });
-        return undefined;
-      };
       // A malformed id can never name a row; answer as for any other missing row rather than with a 422.
-      const params = parse(schemas.params, rawParams, "path");
+      const params = parse(schemas.params, rawParams, "path", fields);
       if (fields.length) throw new AppError("not_found_error", "Not found");
       const input = {
-        body: parse(schemas.body, e.body, "body"),
-        query: parse(schemas.query, e.queryStringParameters, "query"),
+        body: parse(schemas.body, e.body, "body", fields),
+        query: parse(schemas.query, e.queryStringParameters, "query", fields),
         params,
-        headers: parse(schemas.headers, e.headers, "header"),
+        headers: parse(schemas.headers, e.headers, "header", fields),
       };
       if (fields.length) throw new AppError("validation_error", `Request validation failed: ${fields.map((f) => `${f.path}: ${f.message}`).join("; ")}`, { fields });
       request.context.input = input;
