@@ -12,6 +12,7 @@ import { readSchema } from "@conversation-api/store";
 import { reply } from "../fixtures/groq-server";
 import { call, readSse, stream } from "../support/http";
 import { messages, startGroqApp, textOf, type GroqApp } from "../groq/harness";
+import { emptyPgliteImage } from "../support/pglite-image";
 
 const USER = "00000000-0000-4000-8000-0000000000a1";
 const CONV = "00000000-0000-4000-8000-0000000000c1";
@@ -22,7 +23,8 @@ let dir: string;
 let h: GroqApp;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "branches-migration-"));
-  const db = new PGlite(dir);
+  // A directory fresh from PGlite's initdb, from its image (tests/support/pglite-image.ts).
+  const db = new PGlite(dir, { loadDataDir: await emptyPgliteImage() });
   await db.exec(readSchema());
   // Back to the schema before branches: no parent links, no current leaf, no parent-first trigger. No
   // record of migrations either, as the former single schema file kept none.

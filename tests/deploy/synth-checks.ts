@@ -16,7 +16,8 @@ export interface Synthesis {
   outputs: Record<string, unknown>;
   json: string;
   root: string;
-  artifacts: string;
+  /** In deploy mode, where SST built the functions (synth.ts); the caller removes it. */
+  artifacts?: string;
   ofType(type: string): Resource[];
   /** Our functions (SST adds custom-resource handlers of its own), by logical id. */
   appFunctions(): [string, Resource][];

@@ -15,6 +15,7 @@ import { handlerOf, invokesTokenExchange } from "../../stacks/route-functions";
 import { TOKEN_EXCHANGE } from "../../packages/functions/src/token-exchange";
 import { RUNTIME_PARAMETERS } from "../../stacks/ConfigStack";
 import { checkNamedByKey } from "./named-by-key";
+import { describeSstArtifacts } from "./sst-artifacts";
 import { loadSynthesis, type Resource, type Synthesis } from "./synth-checks";
 
 // Sentinel secret values in the deploy's environment: none may end up in a template.
@@ -24,7 +25,11 @@ let s: Synthesis;
 let publicKeys: string;
 let warned: unknown[][];
 
-beforeAll(async () => {
+/** This file's one deploy-mode synthesis; SST builds every function in it (seconds of CPU each). */
+let synthesized: Promise<Synthesis> | undefined;
+const synthesizeOnce = () => (synthesized ??= synthesizeForDeploy());
+
+async function synthesizeForDeploy(): Promise<Synthesis> {
   publicKeys = JSON.stringify({ keys: [publicJwkOf(await generateSigningKey())] });
   Object.assign(process.env, SENTINELS, {
     CORS_ORIGINS: CORS_ORIGIN,
@@ -35,12 +40,19 @@ beforeAll(async () => {
   });
   const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
   try {
-    s = await loadSynthesis("deploy");
+    return await loadSynthesis("deploy");
   } finally {
     warned = warn.mock.calls;
     warn.mockRestore();
   }
+}
+
+beforeAll(async () => {
+  s = await synthesizeOnce();
 }, 600_000);
+
+// The functions this synthesis built are what sst-artifacts.ts runs on the Lambda runtime's Node.
+describeSstArtifacts(async () => (await synthesizeOnce()).artifacts!);
 
 describe("synthesized stacks (sst deploy)", () => {
   it("give every buffered route of the table an HTTP API route backed by its own handler", () => {
@@ -246,10 +258,11 @@ describe("synthesized stacks (sst deploy)", () => {
   });
 
   it("copy the docs assets beside the docs-asset function and write the API document", () => {
-    const docs = readdirSync(s.artifacts).filter((d) => existsSync(join(s.artifacts, d, "packages/functions/src/handlers/docs-asset.mjs")));
+    const artifacts = s.artifacts!;
+    const docs = readdirSync(artifacts).filter((d) => existsSync(join(artifacts, d, "packages/functions/src/handlers/docs-asset.mjs")));
     expect(docs).toHaveLength(1);
     for (const file of ["package.json", "swagger-ui.css", "swagger-ui-bundle.js"]) {
-      expect(existsSync(join(s.artifacts, docs[0]!, "node_modules/swagger-ui-dist", file)), file).toBe(true);
+      expect(existsSync(join(artifacts, docs[0]!, "node_modules/swagger-ui-dist", file)), file).toBe(true);
     }
     expect(readFileSync(join(s.root, ".sst", "openapi.json"), "utf8")).toBe(readFileSync(join(s.root, "openapi.json"), "utf8"));
   });

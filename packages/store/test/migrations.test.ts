@@ -7,7 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createPgClient, createPgliteClient, migrate, readMigrations, readSchema, type SqlClient } from "../src/index";
+import { openEmptyPglite } from "../../../tests/support/pglite-image";
+import { createPgClient, migrate, readMigrations, readSchema, type SqlClient } from "../src/index";
 import { readCatalog, type Catalog } from "./catalog";
 import { postgresAvailable, startPostgres, type PostgresServer } from "./pg-server";
 
@@ -31,7 +32,7 @@ async function expectSameCatalog(declared: SqlClient, migrated: SqlClient): Prom
 
 describe("database/schema and database/migrations", () => {
   it("build the same catalog on PGlite", async () => {
-    const [declared, migrated] = await Promise.all([createPgliteClient(), createPgliteClient()]);
+    const [declared, migrated] = await Promise.all([openEmptyPglite(), openEmptyPglite()]);
     try {
       const catalog = await expectSameCatalog(declared, migrated);
       // The migrator's bookkeeping is not part of the schema, and the former one's is gone.
@@ -100,7 +101,7 @@ describe("migrate()", () => {
   const record = () => sql.query<{ name: string; checksum: string }>("select name, checksum from public.database_migrations order by name");
 
   beforeAll(async () => {
-    sql = await createPgliteClient();
+    sql = await openEmptyPglite();
   }, 60_000);
   afterAll(() => sql?.close());
   beforeEach(() => {

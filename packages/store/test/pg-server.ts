@@ -1,5 +1,5 @@
-// A throwaway PostgreSQL server for tests: initdb into a temp dir, start on a free port, delete on
-// stop. Reusable by any suite that needs a real PostgreSQL:
+// A throwaway PostgreSQL server for tests: a copy of a fresh initdb'd cluster (made once, see
+// initializedCluster) in a temp dir, started on a free port, deleted on stop. Reusable by any suite that needs a real PostgreSQL:
 //
 //   import { postgresAvailable, startPostgres } from "@conversation-api/store/test/pg-server";
 //   describe.skipIf(!postgresAvailable())("…", () => {
@@ -9,10 +9,12 @@
 //     // connect with pg.url
 //   });
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 export interface PostgresServer {
   /** postgres://postgres@127.0.0.1:PORT/postgres — superuser, trust auth. */
@@ -120,6 +122,45 @@ function freePort(): Promise<number> {
   });
 }
 
+const INITDB_ARGS = ["-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync"];
+const CACHE = join(fileURLToPath(new URL("../../..", import.meta.url)), "node_modules", ".cache", "conversation-api");
+
+/** `cp -a`: the copy keeps the owner (the postgres OS user) and initdb's 0700 modes, which the server requires. */
+function copyTree(from: string, to: string): void {
+  const r = spawnSync("cp", ["-a", from, to], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`cp -a ${from} ${to} failed: ${r.error?.message ?? r.stderr}`);
+}
+
+/**
+ * A data directory fresh from initdb, made once per server version, initdb options and owner, and kept
+ * in node_modules/.cache: every server starts from its own copy of it, the same files initdb would write
+ * for it, at a fraction of initdb's cost (seconds per server on a busy machine).
+ */
+function initializedCluster(bin: string, user: OsUser | null): string {
+  const version = execFileSync(join(bin, "initdb"), ["--version"], { encoding: "utf8" }).trim();
+  const key = createHash("sha256").update([bin, version, user ? `${user.uid}:${user.gid}` : `self:${process.getuid?.()}`, ...INITDB_ARGS].join("\n"));
+  const cluster = join(CACHE, `pg-cluster-${key.digest("hex").slice(0, 16)}`);
+  if (existsSync(cluster)) return cluster;
+  const work = mkdtempSync(join(tmpdir(), "pginit-"));
+  try {
+    if (user) chownSync(work, user.uid, user.gid);
+    run(user, join(bin, "initdb"), ["-D", join(work, "data"), ...INITDB_ARGS]);
+    mkdirSync(CACHE, { recursive: true });
+    // Whole or not at all: another process may be making or reading the same directory.
+    const partial = `${cluster}.${process.pid}`;
+    copyTree(join(work, "data"), partial);
+    try {
+      renameSync(partial, cluster);
+    } catch (e) {
+      rmSync(partial, { recursive: true, force: true });
+      if (!existsSync(cluster)) throw e;
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  return cluster;
+}
+
 export async function startPostgres(): Promise<PostgresServer> {
   const bin = findPostgresBin();
   const user = runAsUser();
@@ -131,7 +172,7 @@ export async function startPostgres(): Promise<PostgresServer> {
   const cleanup = () => rmSync(dir, { recursive: true, force: true });
 
   try {
-    run(user, join(bin, "initdb"), ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync"]);
+    copyTree(initializedCluster(bin, user), data);
   } catch (e) {
     cleanup();
     throw e;

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe } from "vitest";
+import { openEmptyPglite } from "../../../tests/support/pglite-image";
 import { createPgliteClient, openStore, type SqlStore } from "../src/index";
 import { describeStoreContract } from "./contract";
 import { describeDatabaseChecks } from "./database-checks";
@@ -14,7 +15,7 @@ describe("PGlite (in memory)", () => {
 
   describeStoreContract("PGlite", () => ({ store, hooks: sqlHooks(store.sql) }));
   describeQueryAs("PGlite", () => store.sql);
-  describeDatabaseChecks("PGlite", () => store.sql, () => createPgliteClient());
+  describeDatabaseChecks("PGlite", () => store.sql, openEmptyPglite);
 });
 
 describe("PGlite in a worker thread", () => {

@@ -3,14 +3,15 @@
 // who a call runs as, how each kind of result comes back, and that only plain names reach the SQL.
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openStore, sqlRpc, type Rpc, type SqlStore } from "../src/index";
+import { openMemoryStore } from "../../../tests/support/pglite-image";
+import { sqlRpc, type Rpc, type SqlStore } from "../src/index";
 
 describe("sqlRpc", () => {
   let store: SqlStore;
   let rpc: Rpc;
   let userId: string;
   beforeAll(async () => {
-    store = await openStore({ inMemory: true });
+    store = await openMemoryStore();
     rpc = sqlRpc(store.sql);
     userId = (await store.createUser({ email: `rpc-${randomUUID()}@example.com`, password_hash: "h", display_name: null })).id;
   }, 120_000);

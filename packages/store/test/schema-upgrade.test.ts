@@ -4,12 +4,14 @@
 import { PGlite } from "@electric-sql/pglite";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { readMigrations } from "../src/index";
+import { emptyPgliteImage } from "../../../tests/support/pglite-image";
 
-// PGlite's initdb in the hook (its 120 s timeout), not in the test: on a busy machine initdb and the
-// schema applied three times took longer than the default 30 s test timeout together.
+// Opened in the hook (its 120 s timeout), not in the test: on a busy machine opening the database and
+// the schema applied three times took longer than the default 30 s test timeout together. A database
+// fresh from initdb, from its image (tests/support/pglite-image.ts).
 let db: PGlite;
 beforeAll(async () => {
-  db = await PGlite.create();
+  db = await PGlite.create({ loadDataDir: await emptyPgliteImage() });
 });
 afterAll(() => db?.close());
 

@@ -6,7 +6,8 @@
 import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createPgliteClient, createSqlStore, migrate, readMigrations, type SqlClient, type SqlStore } from "../src/index";
+import { openEmptyPglite } from "../../../tests/support/pglite-image";
+import { createSqlStore, migrate, readMigrations, type SqlClient, type SqlStore } from "../src/index";
 import { readCatalog, type Catalog } from "./catalog";
 import { describeStoreContract } from "./contract";
 import { sqlHooks } from "./hooks";
@@ -73,7 +74,7 @@ describe("a database built by the schema file of 0008516, with data", () => {
   let applied: string[];
 
   beforeAll(async () => {
-    sql = await createPgliteClient();
+    sql = await openEmptyPglite();
     await sql.exec(OLD_SCHEMA);
     await sql.query("insert into public.schema_migrations (hash) values ($1)", [sha256(OLD_SCHEMA)]);
     await writeOldData(sql);
@@ -107,7 +108,7 @@ describe("a database built by the schema file of 0008516, with data", () => {
   });
 
   it("has the catalog of a new database", async () => {
-    const fresh = await createPgliteClient();
+    const fresh = await openEmptyPglite();
     let expected: Catalog;
     try {
       await migrate(fresh);
