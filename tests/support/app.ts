@@ -71,6 +71,7 @@ export async function startApp(env: Record<string, string> = {}, options: StartO
     close: async () => {
       server.closeAllConnections?.();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await server.invocations();
       await deps.close();
     },
   };

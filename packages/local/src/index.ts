@@ -10,7 +10,7 @@ export {
   type StreamifyOptions,
   type AwsLambdaGlobal,
 } from "./awslambda-shim";
-export { createLocalServer, type LocalServerOptions, type LocalRoute, type ExtraRoutes } from "./server";
+export { createLocalServer, type LocalServer, type LocalServerOptions, type LocalRoute, type ExtraRoutes } from "./server";
 export { toApiGatewayEvent, type EventOptions, type EventSource } from "./event";
 export { createLambdaContext, type ContextOptions } from "./context";
 export { writeProxyResult } from "./response";

@@ -79,6 +79,10 @@ async function stop(signal: string): Promise<void> {
   grace.unref();
   await closed;
   clearTimeout(grace);
+  // A reply's final write lands after its stream has ended (and a reply whose client was cut off above
+  // stores what it had): it goes in before the database closes, for at most a few more seconds.
+  const bound = new Promise<void>((resolve) => setTimeout(resolve, 5_000).unref());
+  await Promise.race([server.invocations(), bound]);
   try {
     await deps.close();
   } catch (e) {

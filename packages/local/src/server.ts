@@ -48,12 +48,22 @@ export interface LocalServerOptions {
 
 type BufferedFn = (event: unknown, context: unknown) => unknown;
 
+/** The local HTTP server, and what it still runs after its responses have ended. */
+export interface LocalServer extends Server {
+  /**
+   * Settles once every invocation started so far has returned. A streaming handler goes on after its
+   * response ends (a reply's final write lands after the client has its last token), so whoever closes
+   * the dependencies waits for this first, or that write would meet a closed database.
+   */
+  invocations(): Promise<void>;
+}
+
 /**
  * An HTTP server that runs the route table's Lambda handlers in-process, with the events, contexts and
  * response handling of API Gateway HTTP API (buffered routes) and RESPONSE_STREAM Function URLs
  * (streaming routes). `installAwsLambdaGlobal()` must have run before any route module loads.
  */
-export function createLocalServer(options: LocalServerOptions): Server {
+export function createLocalServer(options: LocalServerOptions): LocalServer {
   const logger = options.logger ?? consoleLogger;
   const timeoutMs = options.timeoutMs ?? 30_000;
   const streamTimeoutMs = options.streamTimeoutMs ?? 900_000;
@@ -165,16 +175,19 @@ export function createLocalServer(options: LocalServerOptions): Server {
         logger.info(`${req.method} ${req.url} ${res.headersSent ? res.statusCode : "-"} ${ms}ms${res.writableFinished ? "" : " (aborted)"}`);
       });
     }
-    handle(req, res).catch((e: unknown) => {
+    const invocation = handle(req, res).catch((e: unknown) => {
       logger.error("local runtime error", e);
       if (!res.headersSent) sendJson(res, 500, LAMBDA_ERROR_BODY);
       else res.destroy();
     });
+    running.add(invocation);
+    void invocation.finally(() => running.delete(invocation));
   });
+  const running = new Set<Promise<void>>();
   // Keep idle connections longer than typical client pools do, so a reused socket is not closed under them.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
-  return server;
+  return Object.assign(server, { invocations: () => Promise.all(running).then(() => {}) });
 }
 
 function errorBody(type: string, message: string) {

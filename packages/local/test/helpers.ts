@@ -1,7 +1,7 @@
-import { request as httpRequest, type IncomingHttpHeaders, type OutgoingHttpHeaders, type Server } from "node:http";
+import { request as httpRequest, type IncomingHttpHeaders, type OutgoingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 import { installAwsLambdaGlobal } from "../src/awslambda-shim";
-import { createLocalServer, type LocalServerOptions } from "../src/server";
+import { createLocalServer, type LocalServer, type LocalServerOptions } from "../src/server";
 import { silentLogger, type Logger } from "../src/logger";
 
 // As in main.ts: the global exists before any fixture handler module is imported.
@@ -9,7 +9,7 @@ installAwsLambdaGlobal();
 
 export interface Running {
   url: string;
-  server: Server;
+  server: LocalServer;
   errors: string[];
   close(): Promise<void>;
 }
