@@ -12,6 +12,7 @@ import { openStore } from "@conversation-api/store";
 import { postgresAvailable, startPostgres, type PostgresServer } from "@conversation-api/store/test/pg-server";
 import { bundleHandlers } from "../../scripts/bundle";
 import { LAMBDA_EXTERNAL } from "../../stacks/bundling";
+import { sendEvent } from "../../tests/deploy/function-url-event";
 import { lambdaNode } from "../../tests/deploy/lambda-node";
 import { forkTs, type BenchChild } from "../lib/ipc";
 import { startSsmStub, type SsmStub } from "../lib/ssm-stub";
@@ -193,31 +194,7 @@ export function coldStartFigure(opts: BenchOptions) {
         await groq!.request("enqueue", { count: 1, firstTokenDelayMs: 0, tokens: 5, gapMs: 0 });
         if (warm) await groq!.request("enqueue", { ...ISSUE_UPSTREAM, count: warm });
       };
-      const eventFor = (conversationId: string) => {
-        const path = `/api/v1/conversations/${conversationId}/messages/stream`;
-        const now = Date.now();
-        return {
-          version: "2.0",
-          routeKey: "$default",
-          rawPath: path,
-          rawQueryString: "",
-          headers: { authorization: `Bearer ${token}`, "content-type": "application/json", host: "bench.lambda-url.us-east-1.on.aws" },
-          requestContext: {
-            accountId: "anonymous",
-            apiId: "bench",
-            domainName: "bench.lambda-url.us-east-1.on.aws",
-            domainPrefix: "bench",
-            http: { method: "POST", path, protocol: "HTTP/1.1", sourceIp: "127.0.0.1", userAgent: "bench" },
-            requestId: crypto.randomUUID(),
-            routeKey: "$default",
-            stage: "$default",
-            time: new Date(now).toISOString(),
-            timeEpoch: now,
-          },
-          body: JSON.stringify({ content: "Say hello." }),
-          isBase64Encoded: false,
-        };
-      };
+      const eventFor = (conversationId: string) => sendEvent(conversationId, token, "bench");
 
       // One untimed run warms the OS file cache, as a deployed function's image would be warm on disk.
       if (!opts.quick) {

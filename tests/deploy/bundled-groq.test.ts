@@ -18,6 +18,7 @@ import { openStore } from "@conversation-api/store";
 import { postgresAvailable, startPostgres, type PostgresServer } from "../../packages/store/test/pg-server";
 import { bundleHandlers } from "../../scripts/bundle";
 import { GROQ_MODELS, reply, startGroqServer, type GroqServer, type Scenario } from "../fixtures/groq-server";
+import { sendEvent } from "./function-url-event";
 import { lambdaNode, type LambdaNode } from "./lambda-node";
 
 const GROQ_KEY = "gsk_bundled_test_key_0123456789";
@@ -76,29 +77,7 @@ describe.skipIf(!postgresAvailable() && process.env.REQUIRE_POSTGRES !== "1")("t
       await store.close();
     }
     groq.enqueue(...scenarios);
-    const path = `/api/v1/conversations/${conversationId}/messages/stream`;
-    const now = Date.now();
-    const event = {
-      version: "2.0",
-      routeKey: "$default",
-      rawPath: path,
-      rawQueryString: "",
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json", host: "test.lambda-url.us-east-1.on.aws" },
-      requestContext: {
-        accountId: "anonymous",
-        apiId: "test",
-        domainName: "test.lambda-url.us-east-1.on.aws",
-        domainPrefix: "test",
-        http: { method: "POST", path, protocol: "HTTP/1.1", sourceIp: "127.0.0.1", userAgent: "test" },
-        requestId: crypto.randomUUID(),
-        routeKey: "$default",
-        stage: "$default",
-        time: new Date(now).toISOString(),
-        timeEpoch: now,
-      },
-      body: JSON.stringify({ content: "Say hello." }),
-      isBase64Encoded: false,
-    };
+    const event = sendEvent(conversationId, token);
     const env = {
       PATH: process.env.PATH ?? "",
       AWS_LAMBDA_FUNCTION_NAME: "messages-stream",
