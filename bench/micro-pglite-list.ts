@@ -22,7 +22,7 @@ async function pgliteQueryClient(): Promise<SqlClient> {
       await tx.query(`select ${settings.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`).join(", ")}`, settings.flat());
       return tx.query(text, params);
     });
-  return { ...wrap(db), reusesPlans: false, blocksThread: true, transaction, queryAs, close: () => db.close() };
+  return { ...wrap(db), inProcess: true, transaction, queryAs, close: () => db.close() };
 }
 
 async function seeded(name: string, sql: SqlClient | null) {
