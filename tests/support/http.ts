@@ -74,3 +74,19 @@ export async function registerUser(api: string, prefix = "user") {
   if (r.status !== 201) throw new Error(`register failed: ${r.status} ${JSON.stringify(r.body)}`);
   return { token: r.body.access_token as string, user: r.body.user, email, password: "correct horse battery" };
 }
+
+/**
+ * Consecutive deltas of a block as one (the last one's fields, the pieces joined): a replay from the
+ * stored row sends a block's text or input in the pieces the flushes left, not as it streamed.
+ */
+export function mergedDeltas(events: SseEvent[]): SseEvent[] {
+  const out: SseEvent[] = [];
+  for (const e of events) {
+    const last = out.at(-1);
+    if (e.event === "content_block_delta" && last?.event === "content_block_delta" && last.data.index === e.data.index) {
+      const key = Object.keys(e.data.delta).find((k) => k !== "type")!;
+      out[out.length - 1] = { ...e, data: { ...e.data, delta: { ...e.data.delta, [key]: last.data.delta[key] + e.data.delta[key] } } };
+    } else out.push(e);
+  }
+  return out;
+}

@@ -6,7 +6,7 @@
 // the server has them off (SERVER_TOOLS). The storage also on the throwaway PostgreSQL server.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { usingBuiltInTools, type ExecutedTool, type Scenario } from "../fixtures/groq-server";
-import { call, readSse, registerUser, stream, type SseEvent } from "../support/http";
+import { call, mergedDeltas, readSse, registerUser, stream, type SseEvent } from "../support/http";
 import { postgresAvailable, startPostgres, type PostgresServer } from "../../packages/store/test/pg-server";
 import { readUntil, resumeStream } from "../durable/scenarios";
 import { names, newConversation, replies, startGroqApp, textOf, type GroqApp } from "../groq/harness";
@@ -159,12 +159,12 @@ describe("server_tools on a model that can use them", () => {
       });
       expect(res.status).toBe(200);
       const rest = (await readSse(res)).filter((e) => e.event !== "ping");
-      expect(merged(rest), `after event ${i} (${live[i]!.event})`).toEqual(merged(live.slice(i + 1)));
+      expect(mergedDeltas(rest), `after event ${i} (${live[i]!.event})`).toEqual(mergedDeltas(live.slice(i + 1)));
     }
     const whole = (await readSse(await fetch(`${h.app.api}/conversations/${conv}/messages/${stored.id}/stream`, { headers: { authorization: `Bearer ${token}` } }))).filter(
       (e) => e.event !== "ping",
     );
-    expect(merged(whole)).toEqual(merged(live));
+    expect(mergedDeltas(whole)).toEqual(mergedDeltas(live));
   });
 
   it("a client that left mid-text resumes while the reply still streams: the stored server tools, then the rest", async () => {
@@ -268,18 +268,6 @@ describe("server_tools refused (422, nothing stored, no model call)", () => {
   });
 });
 
-/** Consecutive deltas of a block as one: a replay sends a block's stored text in the pieces the flushes left. */
-function merged(events: SseEvent[]): SseEvent[] {
-  const out: SseEvent[] = [];
-  for (const e of events) {
-    const last = out.at(-1);
-    if (e.event === "content_block_delta" && last?.event === "content_block_delta" && last.data.index === e.data.index) {
-      const key = Object.keys(e.data.delta).find((k) => k !== "type")!;
-      out[out.length - 1] = { ...e, data: { ...e.data, delta: { ...e.data.delta, [key]: last.data.delta[key] + e.data.delta[key] } } };
-    } else out.push(e);
-  }
-  return out;
-}
 
 describe.skipIf(!postgresAvailable() && process.env.REQUIRE_POSTGRES !== "1")("server tools on PostgreSQL", () => {
   let pg: PostgresServer;
@@ -304,6 +292,6 @@ describe.skipIf(!postgresAvailable() && process.env.REQUIRE_POSTGRES !== "1")("s
     expect(stored.server_tools.map((b: any) => b.type)).toEqual(["server_tool_use", "web_search_tool_result"]);
     expect(stored.server_tools[1].content[0]).toMatchObject({ url: "https://example.com/burj", content: "828 m tall." });
     const replayed = (await readSse(await resumeStream(app.app.api, conv, stored.id, tok))).filter((e) => e.event !== "ping");
-    expect(merged(replayed)).toEqual(merged(live));
+    expect(mergedDeltas(replayed)).toEqual(mergedDeltas(live));
   });
 });

@@ -6,7 +6,7 @@ import Anthropic from "@anthropic-ai/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { calling, type Scenario } from "../fixtures/groq-server";
 import { captureConsoleErrors } from "../support/console";
-import { call, readSse, registerUser, stream, type SseEvent } from "../support/http";
+import { call, mergedDeltas, readSse, registerUser, stream, type SseEvent } from "../support/http";
 import { errorOf, messages, names, newConversation, replies, startGroqApp, textOf, type GroqApp } from "../groq/harness";
 
 let h: GroqApp;
@@ -33,21 +33,6 @@ const inputOf = (events: SseEvent[], index: number) =>
     .map((e) => e.data.delta.partial_json)
     .join("");
 
-/**
- * Consecutive deltas of a block as one (the last one's id, the pieces joined): a replay from the stored
- * row sends a block's stored input in the pieces the flushes left, as it does text.
- */
-function merged(events: SseEvent[]): SseEvent[] {
-  const out: SseEvent[] = [];
-  for (const e of events) {
-    const last = out.at(-1);
-    if (e.event === "content_block_delta" && last?.event === "content_block_delta" && last.data.index === e.data.index) {
-      const key = Object.keys(e.data.delta).find((k) => k !== "type")!;
-      out[out.length - 1] = { ...e, data: { ...e.data, delta: { ...e.data.delta, [key]: last.data.delta[key] + e.data.delta[key] } } };
-    } else out.push(e);
-  }
-  return out;
-}
 
 async function send(conv: string, scenario: Scenario): Promise<SseEvent[]> {
   h.groq.enqueue(scenario);
@@ -162,7 +147,7 @@ describe("a reply that calls tools", () => {
       });
       expect(res.status).toBe(200);
       const rest = (await readSse(res)).filter((e) => e.event !== "ping");
-      expect(merged(rest), `after event ${i} (${live[i]!.event})`).toEqual(merged(live.slice(i + 1)));
+      expect(mergedDeltas(rest), `after event ${i} (${live[i]!.event})`).toEqual(mergedDeltas(live.slice(i + 1)));
     }
   });
 

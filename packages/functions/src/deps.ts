@@ -67,8 +67,8 @@ export async function buildDeps(env: Env = process.env, options: BuildOptions = 
  * same store, and closes it otherwise.
  */
 function earlyPgStore(env: Env): { url: string; store: Promise<Store> } | undefined {
-  const url = env.DATABASE_URL ?? env.SST_Parameter_value_DATABASE_URL;
-  if (!onLambda() || !url || env.SUPABASE_URL || env.SST_Parameter_value_SUPABASE_URL) return undefined;
+  const url = bound(env, "DATABASE_URL");
+  if (!onLambda() || !url || bound(env, "SUPABASE_URL")) return undefined;
   const store = openStore({ databaseUrl: url, migrate: false }).then((s) => {
     connect(s);
     return s;
@@ -136,10 +136,12 @@ export const getDeps = (): Promise<Deps> => processDeps();
 const loadGroq = () => import("./providers/groq");
 const groqBound = (env: Env) => Boolean(env.GROQ_API_KEY ?? env.SST_Secret_value_GROQ_API_KEY);
 
+/** A plain value as the environment holds it before the configuration is loaded: set, or bound by SST. */
+const bound = (env: Env, name: string): string | undefined => env[name] ?? env[`SST_Parameter_value_${name}`];
+
 /** The chunk of the driver openConfiguredStore will choose (a no-op where it is already loaded). */
 function loadStoreDriver(env: Env): Promise<unknown> {
-  const bound = (name: string) => env[name] ?? env[`SST_Parameter_value_${name}`];
-  const load = bound("SUPABASE_URL") ? import("@conversation-api/store/supabase") : bound("DATABASE_URL") ? preloadPg() : Promise.resolve();
+  const load = bound(env, "SUPABASE_URL") ? import("@conversation-api/store/supabase") : bound(env, "DATABASE_URL") ? preloadPg() : Promise.resolve();
   return load.catch(() => {}); // openConfiguredStore reports a failure, with its context
 }
 
