@@ -40,8 +40,9 @@ describe.skipIf(missing)("playground chat in Chromium", { timeout: 90_000 }, () 
     const { page } = s;
     await s.context.grantPermissions(["clipboard-read", "clipboard-write"]);
     await registerInPage(page);
-    // Focus moved to the composer on sign-in.
-    expect(await page.getByRole("textbox", { name: "Message" }).evaluate((e) => e === (globalThis as any).document.activeElement)).toBe(true);
+    // Focus moves to the composer once sign-in has loaded the conversations, after the name is shown.
+    const composer = page.getByRole("textbox", { name: "Message" });
+    await expect.poll(() => composer.evaluate((e) => e === (globalThis as any).document.activeElement), { timeout: 15_000 }).toBe(true);
 
     await sendInPage(page, "Some **bold** words\n\n- apples\n- pears\n\n```js\nconst answer = 42;\n```\n\nThe end");
     await waitForReply(page);
