@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { resultProblems } from "../../bench/check-results";
 import type { Metric, Target } from "../../bench/lib/report";
 import type { BenchResults } from "../../bench/run";
-// Type-only, so `npm test`'s tsc also checks the processes the bench starts (they are entry points).
+// Type-only, so the type check also covers the processes the bench starts (they are entry points).
 import type * as _appChild from "../../bench/app-child";
 import type * as _groqChild from "../../bench/groq-child";
 import type * as _baselineServer from "../../bench/baseline-server";
