@@ -17,8 +17,42 @@ export function loadTokenCounter(model: string): Promise<TokenCounter> {
   o200k ??= import("gpt-tokenizer/encoding/o200k_harmony").then(({ countTokens }) => {
     // User text that spells a special token ("<|end|>") is counted as text, not refused.
     const options = { disallowedSpecial: new Set<string>() };
-    return (text: string) => (text ? countTokens(text, options) : 0);
+    return countInPieces((text) => (text ? countTokens(text, options) : 0));
   });
   o200k.catch(() => (o200k = undefined));
   return o200k;
 }
+
+/**
+ * o200k's pre-tokenizer leaves runs of letters (a word, or CJK text, which has no spaces), of
+ * punctuation and of whitespace unbounded, and byte-pair merging is quadratic in a piece's length: one
+ * 32,000-character run costs over a second of CPU where prose of the same length costs milliseconds
+ * (openai/tiktoken#195, coder/ai-tokenizer#6). Such runs are counted in pieces of at most RUN
+ * characters instead. A cut can only stop a merge across it, so the count is never lower than the
+ * exact one, and is within a token per piece of it.
+ */
+export const RUN = 256;
+const LONG_RUN = new RegExp(`[\\p{L}\\p{M}]{${RUN},}|[^\\s\\p{L}\\p{N}]{${RUN},}|\\s{${RUN},}`, "gu");
+
+export function countInPieces(count: TokenCounter): TokenCounter {
+  return (text) => {
+    if (text.length < RUN) return count(text);
+    let n = 0;
+    let from = 0;
+    for (const m of text.matchAll(LONG_RUN)) {
+      n += count(text.slice(from, m.index));
+      const run = m[0];
+      for (let i = 0; i < run.length; ) {
+        let j = Math.min(i + RUN, run.length);
+        // Never between the two halves of a surrogate pair (an emoji).
+        if (j < run.length && isHighSurrogate(run.charCodeAt(j - 1))) j++;
+        n += count(run.slice(i, j));
+        i = j;
+      }
+      from = m.index + run.length;
+    }
+    return n + count(text.slice(from));
+  };
+}
+
+const isHighSurrogate = (code: number) => code >= 0xd800 && code <= 0xdbff;
