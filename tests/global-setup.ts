@@ -3,7 +3,6 @@ import deploySetup from "./deploy/global-setup";
 import { ensureEmptyPgliteImage, ensurePgliteImage } from "./support/pglite-image";
 
 export default async function setup(): Promise<void> {
-  deploySetup();
-  await ensurePgliteImage();
-  await ensureEmptyPgliteImage();
+  // The downloads wait on the network and on npm's own processes; the images are this process's CPU.
+  await Promise.all([deploySetup(), ensurePgliteImage().then(ensureEmptyPgliteImage)]);
 }

@@ -5,9 +5,8 @@
 import { installLambdaNode } from "./lambda-node";
 import { installRic } from "./ric-package";
 
-export default function setup(): void {
-  const nodeError = installLambdaNode();
+export default async function setup(): Promise<void> {
+  const [nodeError, ricError] = await Promise.all([installLambdaNode(), installRic()]);
   if (nodeError) process.env.LAMBDA_NODE_ERROR = nodeError;
-  const ricError = installRic();
   if (ricError) process.env.RIC_ERROR = ricError;
 }

@@ -6,7 +6,8 @@
 // The stack deploys arm64 (Graviton). This machine's architecture is used here (x64 on most CI
 // runners): the bundles are plain JavaScript, so the architecture changes nothing they do, and the
 // runtime's Node version is what the test pins.
-import { spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
+import { promisify } from "node:util";
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
@@ -22,15 +23,21 @@ const cacheDir = () => join(process.env.XDG_CACHE_HOME || join(homedir(), ".cach
 const packageName = () => `node-${process.platform}-${process.arch}`;
 const binaryIn = (dir: string) => join(dir, "node_modules", packageName(), "bin", "node");
 
-/** Installs the binary if it is not cached yet. Returns an error message instead of throwing. */
-export function installLambdaNode(): string | undefined {
+/**
+ * Installs the binary if it is not cached yet. Returns an error message instead of throwing. Async, so
+ * that the global setup fetches it while it makes the database images.
+ */
+export async function installLambdaNode(): Promise<string | undefined> {
   if (process.platform !== "linux") return `no Linux Node binary runs on ${process.platform}; run the deploy tests on Linux`;
   const dir = cacheDir();
   if (existsSync(binaryIn(dir))) return undefined;
   const spec = `${packageName()}@${LAMBDA_NODE_MAJOR}`;
-  const r = spawnSync("npm", ["install", "--prefix", dir, "--no-save", "--no-package-lock", "--no-audit", "--no-fund", spec], { encoding: "utf8", timeout: 300_000 });
-  if (r.status !== 0 || !existsSync(binaryIn(dir))) return `npm install ${spec} failed: ${r.error?.message ?? r.stderr?.trim()}`;
-  return undefined;
+  try {
+    await promisify(execFile)("npm", ["install", "--prefix", dir, "--no-save", "--no-package-lock", "--no-audit", "--no-fund", spec], { timeout: 300_000 });
+  } catch (e) {
+    return `npm install ${spec} failed: ${(e as { stderr?: string }).stderr?.trim() || (e as Error).message}`;
+  }
+  return existsSync(binaryIn(dir)) ? undefined : `npm install ${spec} installed no ${binaryIn(dir)}`;
 }
 
 /** The installed binary; throws (failing the test) when it is not there. */

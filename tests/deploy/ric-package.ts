@@ -5,7 +5,8 @@
 // used, on the Lambda Node binary (lambda-node.ts). So, like that binary, tests/deploy/global-setup.ts
 // fetches the pinned package's tarball into a cache outside the repository (no install, no scripts)
 // and derives from its index.mjs a module that exports the runtime's pieces (ricModuleSource).
-import { spawnSync } from "node:child_process";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
@@ -33,16 +34,26 @@ export function ricModuleSource(dist: string): string {
 }
 
 /** Fetches and unpacks the package if it is not cached yet. Returns an error message instead of throwing. */
-export function installRic(): string | undefined {
+export async function installRic(): Promise<string | undefined> {
   const dir = cacheDir();
   if (existsSync(moduleIn(dir))) return undefined;
   const spec = `aws-lambda-ric@${RIC_VERSION}`;
   mkdirSync(dir, { recursive: true });
-  const pack = spawnSync("npm", ["pack", "--silent", "--pack-destination", dir, spec], { encoding: "utf8", timeout: 300_000 });
-  const tarball = pack.stdout?.trim().split("\n").at(-1);
-  if (pack.status !== 0 || !tarball) return `npm pack ${spec} failed: ${pack.error?.message ?? pack.stderr?.trim()}`;
-  const untar = spawnSync("tar", ["-xzf", join(dir, tarball), "-C", dir, "package/index.mjs", "package/package.json"], { encoding: "utf8" });
-  if (untar.status !== 0 || !existsSync(distIn(dir))) return `unpacking ${tarball} failed: ${untar.error?.message ?? untar.stderr?.trim()}`;
+  const run = promisify(execFile);
+  const failure = (e: unknown) => (e as { stderr?: string }).stderr?.trim() || (e as Error).message;
+  let tarball: string | undefined;
+  try {
+    tarball = (await run("npm", ["pack", "--silent", "--pack-destination", dir, spec], { timeout: 300_000 })).stdout.trim().split("\n").at(-1);
+  } catch (e) {
+    return `npm pack ${spec} failed: ${failure(e)}`;
+  }
+  if (!tarball) return `npm pack ${spec} named no tarball`;
+  try {
+    await run("tar", ["-xzf", join(dir, tarball), "-C", dir, "package/index.mjs", "package/package.json"]);
+  } catch (e) {
+    return `unpacking ${tarball} failed: ${failure(e)}`;
+  }
+  if (!existsSync(distIn(dir))) return `unpacking ${tarball} gave no ${distIn(dir)}`;
   try {
     writeFileSync(moduleIn(dir), ricModuleSource(readFileSync(distIn(dir), "utf8")));
   } catch (e) {
