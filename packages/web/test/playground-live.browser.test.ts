@@ -60,6 +60,7 @@ describe.skipIf(missing)("playground stop and resume (durable replies)", { timeo
     await waitForReply(page);
     expect(await page.textContent(".msg.assistant .meta")).toContain("Stopped");
     expect(await page.isDisabled("#send")).toBe(false);
+    expect(await page.isHidden("#stop")).toBe(true);
 
     const reply = await storedReply(await tokenOf(page));
     expect(reply.finish_reason).toBe("cancelled");
