@@ -6,7 +6,7 @@ import {
   type Store,
   type TokenSettings,
 } from "@conversation-api/core";
-import { openStore, preloadPg, type SqlClient } from "@conversation-api/store";
+import { openStore, pgliteImageCacheDir, preloadPg, type SqlClient } from "@conversation-api/store";
 import { ConfigError } from "@conversation-api/core";
 import { loadConfig, isMemoryDataDir, onLambda, tokenSettings, type AppConfig } from "./config";
 
@@ -173,7 +173,10 @@ async function openConfiguredStore(config: AppConfig): Promise<Store> {
   if (onLambda() && !config.DATABASE_URL && !isMemoryDataDir(config.DATA_DIR))
     throw new ConfigError(["SUPABASE_URL: required on AWS (npx sst secrets set SUPABASE_URL ...), or set DATABASE_URL"]);
   if (config.DATABASE_URL) return openStore({ databaseUrl: config.DATABASE_URL, migrate: !onLambda() });
-  return openStore(isMemoryDataDir(config.DATA_DIR) ? { inMemory: true } : { dataDir: config.DATA_DIR });
+  // Off Lambda, a new PGlite database starts from a cached image of a migrated one (`npm start` with a
+  // new DATA_DIR or in memory: seconds instead of initdb and every migration).
+  const pgliteImageCache = onLambda() ? undefined : await pgliteImageCacheDir();
+  return openStore({ ...(isMemoryDataDir(config.DATA_DIR) ? { inMemory: true } : { dataDir: config.DATA_DIR }), pgliteImageCache });
 }
 
 /** Closes the process's own dependencies. */

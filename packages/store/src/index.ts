@@ -1,14 +1,16 @@
 import type { Store } from "@conversation-api/core";
 import { migrate } from "./migrate";
 import { sqlRpc } from "./rpc";
-import { createPgClient, createPgliteClient, type SqlClient } from "./sql";
+import { pgliteImageFile, readPgliteImage, writePgliteImage } from "./pglite-image";
+import { createPgClient, createPgliteClient, isNewPgliteDir, type SqlClient } from "./sql";
 import { createStore } from "./store";
 
 export { createStore } from "./store";
 export { sqlRpc, type Call, type Rpc, type RpcArgs } from "./rpc";
 export { migrate } from "./migrate";
 export { readMigrations, readSchema, type Migration } from "./migrations";
-export { createPgClient, createPgliteClient, pgliteClient, timestamptzToIso, type PgOptions, type PgliteOptions, type SqlClient, type SqlTx } from "./sql";
+export { pgliteImageCacheDir, pgliteImageFile, readPgliteImage, writePgliteImage, type ImageKind } from "./pglite-image";
+export { createPgClient, createPgliteClient, isNewPgliteDir, pgliteClient, type PgliteClient, timestamptzToIso, type PgOptions, type PgliteOptions, type SqlClient, type SqlTx } from "./sql";
 
 export interface OpenStoreOptions {
   /** postgres://… — use PostgreSQL (e.g. Supabase). Wins over the PGlite options. */
@@ -21,8 +23,13 @@ export interface OpenStoreOptions {
   migrate?: boolean | undefined;
   /** PGlite in a worker thread (default: PGLITE_THREAD, "1" on, "0" off, else `pgliteThreadDefault`: on disk only). */
   pgliteThread?: boolean | undefined;
-  /** PGlite in memory: start from this data directory image (see PgliteOptions.image). */
+  /** PGlite: a new database starts from this image of a data directory (see PgliteOptions.image). */
   pgliteImage?: Blob | undefined;
+  /**
+   * PGlite: a directory of images (pglite-image.ts). A new database starts from the image of a migrated
+   * one kept there, and the first new database without one leaves its image there once migrated.
+   */
+  pgliteImageCache?: string | undefined;
 }
 
 /**
@@ -43,9 +50,19 @@ export async function openStore(opts: OpenStoreOptions = {}): Promise<SqlStore> 
   const dataDir = opts.inMemory ? undefined : opts.dataDir;
   const env = process.env.PGLITE_THREAD;
   const thread = opts.pgliteThread ?? (env === "1" || (env !== "0" && pgliteThreadDefault(dataDir !== undefined)));
-  const sql = opts.databaseUrl ? await createPgClient(opts.databaseUrl) : await createPgliteClient({ dataDir, thread, image: opts.pgliteImage });
+  if (opts.databaseUrl) return withStore(await createPgClient(opts.databaseUrl), opts.migrate !== false);
+  const cached = opts.pgliteImageCache && opts.migrate !== false && isNewPgliteDir(dataDir) ? pgliteImageFile(opts.pgliteImageCache) : undefined;
+  const image = opts.pgliteImage ?? (cached ? readPgliteImage(cached) : undefined);
+  const sql = await createPgliteClient({ dataDir, thread, image });
+  const store = await withStore(sql, opts.migrate !== false);
+  // Best effort: a cache that cannot be written only means the next new database starts the long way.
+  if (cached && !image) await sql.dumpImage().then((dump) => writePgliteImage(cached, dump)).catch(() => {});
+  return store;
+}
+
+async function withStore(sql: SqlClient, migrating: boolean): Promise<SqlStore> {
   try {
-    if (opts.migrate !== false) await migrate(sql);
+    if (migrating) await migrate(sql);
   } catch (e) {
     await sql.close().catch(() => {});
     throw e;

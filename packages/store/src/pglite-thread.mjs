@@ -4,7 +4,8 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { PGlite } from "@electric-sql/pglite";
 
-const db = await PGlite.create(workerData.dataDir ? { dataDir: workerData.dataDir } : {});
+const { dataDir, image } = workerData;
+const db = await PGlite.create({ ...(dataDir ? { dataDir } : {}), ...(image ? { loadDataDir: new Blob([image]) } : {}) });
 
 parentPort.on("message", async ({ op, bytes, syncToFs }) => {
   try {
@@ -15,6 +16,9 @@ parentPort.on("message", async ({ op, bytes, syncToFs }) => {
       await db.execProtocolRawStream(bytes, { syncToFs, onRawData: (chunk) => chunks.push(chunk.slice()) });
       // One chunk (the usual case) goes as it is; several are joined into a buffer of their own to transfer.
       const out = chunks.length === 1 ? chunks[0] : new Uint8Array(Buffer.concat(chunks));
+      parentPort.postMessage({ ok: true, data: out }, [out.buffer]);
+    } else if (op === "dump") {
+      const out = new Uint8Array(await (await db.dumpDataDir("none")).arrayBuffer());
       parentPort.postMessage({ ok: true, data: out }, [out.buffer]);
     } else if (op === "close") {
       await db.close();

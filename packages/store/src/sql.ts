@@ -1,5 +1,7 @@
 // The one seam between the store and a database driver. Two drivers: PGlite (embedded, for local
 // runs and tests) and node-postgres (any real PostgreSQL, including Supabase).
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import type pg from "pg";
 import { makePrivateDir, tightenModes } from "./private-dir";
 
@@ -77,30 +79,37 @@ export interface PgliteOptions {
   /** Run the database in a worker thread rather than on this thread's event loop. */
   thread?: boolean | undefined;
   /**
-   * In memory: start from this image of a data directory (PGlite's `dumpDataDir`, uncompressed) instead
-   * of a fresh initdb, which is most of an empty database's start-up cost. Not with `thread`.
+   * A new database starts from this image of a data directory (PGlite's `dumpDataDir`, uncompressed)
+   * instead of a fresh initdb, which is most of an empty database's start-up cost. Only for a database
+   * that does not exist yet (in memory, or a `dataDir` without one).
    */
   image?: Blob | undefined;
 }
 
-export async function createPgliteClient(opts: PgliteOptions = {}): Promise<SqlClient> {
+/** A PGlite client, which can also write its database out as an image (see PgliteOptions.image). */
+export type PgliteClient = SqlClient & { dumpImage(): Promise<Blob> };
+
+export async function createPgliteClient(opts: PgliteOptions = {}): Promise<PgliteClient> {
   // Imported lazily so a Lambda talking to PostgreSQL never loads the WASM build.
   const pglite = await import("@electric-sql/pglite");
   const { PGlite, protocol, parse } = pglite;
   if (opts.dataDir) makePrivateDir(opts.dataDir);
-  const image = opts.dataDir ? undefined : opts.image;
-  const db: PgliteBackend =
-    opts.thread && !image
-      ? await pgliteThread(opts.dataDir, pglite)
-      : await PGlite.create({
-          ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
-          ...(image ? { loadDataDir: image } : {}),
-          parsers: PARSERS,
-        });
+  const image = opts.image;
+  const db: PgliteBackend = opts.thread
+    ? await pgliteThread(opts.dataDir, image, pglite)
+    : await PGlite.create({
+        ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
+        ...(image ? { loadDataDir: image } : {}),
+        parsers: PARSERS,
+      });
   if (opts.dataDir) tightenModes(opts.dataDir);
   // In memory there is nothing to sync to a file system after each batch.
-  return pgliteClient(db, protocol.serialize, parse, { syncToFs: Boolean(opts.dataDir) });
+  const client = pgliteClient(db, protocol.serialize, parse, { syncToFs: Boolean(opts.dataDir) });
+  return Object.assign(client, { dumpImage: () => db.dumpDataDir("none") });
 }
+
+/** Whether `dataDir` holds no database yet (PostgreSQL's PG_VERSION marks one). */
+export const isNewPgliteDir = (dataDir: string | undefined): boolean => !dataDir || !existsSync(join(dataDir, "PG_VERSION"));
 
 type Pglite = typeof import("@electric-sql/pglite");
 type BackendMessage = import("@electric-sql/pglite").messages.BackendMessage;
@@ -113,6 +122,7 @@ export interface PgliteBackend {
   serializers: Record<number, (x: any) => string>;
   parsers: Record<number, (x: string, typeId?: number) => unknown>;
   isInTransaction(): boolean | Promise<boolean>;
+  dumpDataDir(compression: "none"): Promise<Blob>;
   close(): Promise<void>;
 }
 
@@ -122,9 +132,10 @@ export interface PgliteBackend {
  * parsing results) stays in this thread, so both variants share one driver. The response bytes are
  * transferred, not copied.
  */
-async function pgliteThread(dataDir: string | undefined, { protocol: { Parser, serialize }, parse, types }: Pglite): Promise<PgliteBackend> {
+async function pgliteThread(dataDir: string | undefined, image: Blob | undefined, { protocol: { Parser, serialize }, parse, types }: Pglite): Promise<PgliteBackend> {
   const { Worker } = await import("node:worker_threads");
-  const worker = new Worker(new URL("./pglite-thread.mjs", import.meta.url), { workerData: { dataDir } });
+  const bytes = image && new Uint8Array(await image.arrayBuffer());
+  const worker = new Worker(new URL("./pglite-thread.mjs", import.meta.url), { workerData: { dataDir, image: bytes }, transferList: bytes ? [bytes.buffer] : [] });
   // One request at a time (the driver's queue orders them): one message to the thread, one answer back.
   let waiting: { resolve(v: Uint8Array | undefined): void; reject(e: Error): void } | undefined;
   let failure: Error | undefined;
@@ -172,6 +183,9 @@ async function pgliteThread(dataDir: string | undefined, { protocol: { Parser, s
     serializers: { ...types.serializers },
     parsers: { ...types.parsers, ...PARSERS },
     isInTransaction: () => inTransaction,
+    async dumpDataDir() {
+      return new Blob([(await call({ op: "dump" }))!]);
+    },
     async close() {
       await call({ op: "close" });
       await worker.terminate();
