@@ -26,6 +26,16 @@ export interface Synthesized {
   region: string;
 }
 
+// SST's loader bundles sst.config.ts with esbuild (about a thousand modules: a second or more of CPU)
+// and imports the bundle. The config and the stacks read the environment only when they run, never as
+// the module loads, so one load serves every synthesis in a process whatever its settings.
+let loaded: ReturnType<typeof load> | undefined;
+function loadConfig(path: string): ReturnType<typeof load> {
+  loaded ??= load(path);
+  loaded.catch(() => (loaded = undefined));
+  return loaded;
+}
+
 export async function synthesize(stage = "test", mode: "deploy" | "dev" | "remove" = "deploy"): Promise<Synthesized> {
   if (process.env.NODE_ENV !== "test") throw new Error("offline synthesis needs NODE_ENV=test");
   await initProject({ stage });
@@ -35,7 +45,7 @@ export async function synthesize(stage = "test", mode: "deploy" | "dev" | "remov
   let keep = false;
   try {
     project.paths.artifacts = artifacts;
-    const [, config] = await load(project.paths.config);
+    const [, config] = await loadConfig(project.paths.config);
     // As SST's own CLI does: the region is the one the config function returned (or --region).
     const region = project.config.region;
     if (!region) throw new Error("sst.config.ts chose no region");
