@@ -2,6 +2,7 @@
 // with a transaction's first statement): transaction semantics must be PGlite's and PostgreSQL's,
 // with PGlite on this thread and in a worker thread alike.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { emptyPgliteImage } from "../../../tests/support/pglite-image";
 import { createPgliteClient, type SqlClient } from "../src/sql";
 
 describe.each([
@@ -12,7 +13,7 @@ describe.each([
   const count = async (where = "true") => (await c.query<{ n: number }>(`select count(*)::int as n from t where ${where}`))[0]!.n;
 
   beforeAll(async () => {
-    c = await createPgliteClient({ thread });
+    c = await createPgliteClient({ thread, image: await emptyPgliteImage() });
     await c.exec("create table t (id int primary key, j jsonb, a uuid[])");
   });
   afterAll(() => c.close());

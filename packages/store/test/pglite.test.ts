@@ -1,15 +1,17 @@
 import { afterAll, beforeAll, describe } from "vitest";
-import { openEmptyPglite } from "../../../tests/support/pglite-image";
+import { emptyPgliteImage, openEmptyPglite, pgliteImage } from "../../../tests/support/pglite-image";
 import { createPgliteClient, openStore, type SqlStore } from "../src/index";
 import { describeStoreContract } from "./contract";
 import { describeDatabaseChecks } from "./database-checks";
 import { describeQueryAs } from "./query-as";
 import { sqlHooks } from "./hooks";
 
+// Each database starts from the images the global setup made (tests/support/pglite-image.ts): the
+// migrated one, or one fresh from initdb; migrations.test.ts runs the migrations themselves.
 describe("PGlite (in memory)", () => {
   let store: SqlStore;
   beforeAll(async () => {
-    store = await openStore({ inMemory: true });
+    store = await openStore({ inMemory: true, pgliteImage: await pgliteImage() });
   }, 120_000);
   afterAll(() => store?.close());
 
@@ -21,10 +23,10 @@ describe("PGlite (in memory)", () => {
 describe("PGlite in a worker thread", () => {
   let store: SqlStore;
   beforeAll(async () => {
-    store = await openStore({ inMemory: true, pgliteThread: true });
+    store = await openStore({ inMemory: true, pgliteThread: true, pgliteImage: await pgliteImage() });
   }, 120_000);
   afterAll(() => store?.close());
 
   describeQueryAs("PGlite in a worker thread", () => store.sql);
-  describeDatabaseChecks("PGlite in a worker thread", () => store.sql, () => createPgliteClient({ thread: true }));
+  describeDatabaseChecks("PGlite in a worker thread", () => store.sql, async () => createPgliteClient({ thread: true, image: await emptyPgliteImage() }));
 });
