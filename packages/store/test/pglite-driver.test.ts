@@ -18,6 +18,12 @@ describe.each([
   });
   afterAll(() => c.close());
 
+  it("keeps PostgreSQL's buffer pool small in memory, where the files are in memory already", async () => {
+    const shared_buffers = (await c.query<{ shared_buffers: string }>("show shared_buffers"))[0]?.shared_buffers;
+    // The worker thread is for a database on disk, which keeps PostgreSQL's default.
+    expect(shared_buffers).toBe(thread ? "128MB" : "16MB");
+  });
+
   it("rolls back a transaction whose statement fails, and later statements run outside it", async () => {
     await expect(
       c.transaction(async (tx) => {
