@@ -37,6 +37,8 @@ export default defineConfig({
     // Once per run: the migrated PGlite image (tests/support/pglite-image.ts) and, for tests/deploy, the
     // Lambda runtime's Node binary, fetched into a cache outside the repository.
     globalSetup: ["tests/global-setup.ts"],
+    // Transformed modules kept on disk (node_modules/.experimental-vitest-cache) between runs.
+    experimental: { fsModuleCache: true },
     projects: [
       { extends: true, test: { name: "shared", include: TESTS, exclude: [...configDefaults.exclude, ...DEPLOY, ...OWN_PROCESS], isolate: false } },
       { extends: true, test: { name: "deploy", include: DEPLOY, isolate: false, setupFiles: ["tests/deploy/restore-env.ts"] } },

@@ -27,6 +27,8 @@ export const state = {
   streaming: null,
   /** The user message being edited in place: { message, close() } */
   editing: null,
+  /** New conversation's creation while it is under way: a send waits for it, so it goes there. */
+  opening: null,
   models: [],
   /** Longest message the API takes, in characters (from its OpenAPI document when it says). */
   maxChars: 32_000,

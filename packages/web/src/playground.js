@@ -281,14 +281,23 @@ async function newConversation() {
   if (narrow()) sidebar(false);
   // An empty conversation is already a new one; don't pile up more.
   if (state.current && state.messages.length === 0 && !state.streaming) return $("content").focus();
+  if (state.opening) return state.opening;
+  const opening = (async () => {
+    try {
+      const c = await api("POST", "/conversations", {});
+      $("convs").querySelector(".no-match")?.remove();
+      $("convs").prepend(conversationButton(c));
+      await openConversation(c.id, c);
+      $("content").focus();
+    } catch (e) {
+      hint(humanError(e));
+    }
+  })();
+  state.opening = opening;
   try {
-    const c = await api("POST", "/conversations", {});
-    $("convs").querySelector(".no-match")?.remove();
-    $("convs").prepend(conversationButton(c));
-    await openConversation(c.id, c);
-    $("content").focus();
-  } catch (e) {
-    hint(humanError(e));
+    await opening;
+  } finally {
+    state.opening = null;
   }
 }
 
@@ -805,6 +814,9 @@ async function send() {
  * the calls of the reply before. `round` counts the demo tool's answers in a row.
  */
 async function submit(text, extra, { fromComposer = false, replaceFrom = null, results = null, round = 0 } = {}) {
+  // Sent right after New, while the new conversation is still being made: it belongs there, not in the
+  // conversation on screen when New was pressed.
+  if (state.opening) await state.opening;
   if (state.streaming) return hint("A reply is still being written: wait for it or press Stop.");
   if (!state.current) {
     try {

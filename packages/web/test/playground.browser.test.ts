@@ -197,6 +197,45 @@ describe.skipIf(missing)("playground in Chromium", { timeout: 60_000 }, () => {
     await s.close();
   });
 
+  it("a message sent right after New, while the API is still making the conversation, goes to the new conversation", async () => {
+    const s = await openPlayground(browser, app.url);
+    const { page } = s;
+    await registerInPage(page);
+    await sendInPage(page, "the first conversation");
+    await waitForReply(page);
+
+    // The API takes its time to make the next conversation; the message is sent before it exists.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await page.route(
+      (url) => url.pathname.endsWith("/conversations"),
+      async (route) => {
+        if (route.request().method() === "POST") await held;
+        await route.fallback();
+      },
+    );
+    await page.click("#new");
+    await sendInPage(page, "the second conversation");
+    release();
+    // Until the new conversation is open, the first one's finished reply is the last on screen.
+    await page.locator(".msg.user .body").filter({ hasText: "the second conversation" }).waitFor();
+    await waitForReply(page);
+    expect(await page.locator(".msg.user .body").allTextContents()).toEqual(["the second conversation"]);
+
+    const token = await page.evaluate(() => JSON.parse((globalThis as any).localStorage.getItem("playground.session")).access_token);
+    const list = (await call(app.api, "GET", "/conversations", { token })).body.data as { id: string }[];
+    expect(list).toHaveLength(2);
+    const firstUserMessages = async (id: string) =>
+      ((await call(app.api, "GET", `/conversations/${id}`, { token })).body.messages as { role: string; content: string }[])
+        .filter((m) => m.role === "user")
+        .map((m) => m.content);
+    // Newest first.
+    expect(await firstUserMessages(list[0]!.id)).toEqual(["the second conversation"]);
+    expect(await firstUserMessages(list[1]!.id)).toEqual(["the first conversation"]);
+    expect(s.errors).toEqual([]);
+    await s.close();
+  });
+
   it("shows a reply's reasoning (a thinking block before the text) collapsed, as Thought for …, and expands it", async () => {
     const s = await openPlayground(browser, app.url);
     const { page } = s;

@@ -31,6 +31,8 @@ describe.skipIf(missing)("playground search in Chromium", { timeout: 60_000 }, (
     await waitForReply(page);
     await page.click("#new");
     await sendInPage(page, "What is a pangolin");
+    // Until the new conversation is open, the first one's finished reply is the last on screen.
+    await page.locator(".msg.user .body").filter({ hasText: "What is a pangolin" }).waitFor();
     await waitForReply(page);
     await expect.poll(() => page.locator(".conv").count()).toBe(2);
 
