@@ -81,6 +81,8 @@ export async function toolLoop(groq: GroqServer, first: string, answer: string, 
   expect(inputTokens(answered)).toBeGreaterThan(parts.reduce((n, p) => n + estimateTokens(p), 0));
 
   // Listed: the results with the user message, in order; the calls with the reply.
+  // The reply's final write trails the end of its stream by a database round trip (docs/architecture.md).
+  await expect.poll(async () => (await messages(answer, token, conv))[3]?.finish_reason).toBe("end_turn");
   const listed = await messages(answer, token, conv);
   expect(listed.map((m) => m.role)).toEqual(["user", "assistant", "user", "assistant"]);
   expect(listed[0]).not.toHaveProperty("tool_result");

@@ -6,7 +6,7 @@ import {
   type Store,
   type TokenSettings,
 } from "@conversation-api/core";
-import { openStore, pgliteImageCacheDir, preloadPg, type SqlClient } from "@conversation-api/store";
+import { openStore, preloadPg, type SqlClient } from "@conversation-api/store";
 import { ConfigError } from "@conversation-api/core";
 import { loadConfig, isMemoryDataDir, onLambda, tokenSettings, type AppConfig } from "./config";
 
@@ -175,7 +175,7 @@ async function openConfiguredStore(config: AppConfig): Promise<Store> {
   if (config.DATABASE_URL) return openStore({ databaseUrl: config.DATABASE_URL, migrate: !onLambda() });
   // Off Lambda, a new PGlite database starts from a cached image of a migrated one (`npm start` with a
   // new DATA_DIR or in memory: seconds instead of initdb and every migration).
-  const pgliteImageCache = onLambda() ? undefined : await pgliteImageCacheDir();
+  const pgliteImageCache = onLambda() ? undefined : await (await import("./pglite-image")).pgliteImageCache();
   return openStore({ ...(isMemoryDataDir(config.DATA_DIR) ? { inMemory: true } : { dataDir: config.DATA_DIR }), pgliteImageCache });
 }
 

@@ -1,16 +1,16 @@
 import type { Store } from "@conversation-api/core";
 import { migrate } from "./migrate";
 import { sqlRpc } from "./rpc";
-import { pgliteImageFile, readPgliteImage, writePgliteImage } from "./pglite-image";
-import { createPgClient, createPgliteClient, isNewPgliteDir, type SqlClient } from "./sql";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { createPgClient, createPgliteClient, type PgliteClient, type SqlClient } from "./sql";
 import { createStore } from "./store";
 
 export { createStore } from "./store";
 export { sqlRpc, type Call, type Rpc, type RpcArgs } from "./rpc";
 export { migrate } from "./migrate";
 export { readMigrations, readSchema, type Migration } from "./migrations";
-export { pgliteImageCacheDir, pgliteImageFile, readPgliteImage, writePgliteImage, type ImageKind } from "./pglite-image";
-export { createPgClient, createPgliteClient, isNewPgliteDir, pgliteClient, type PgliteClient, timestamptzToIso, type PgOptions, type PgliteOptions, type SqlClient, type SqlTx } from "./sql";
+export { createPgClient, createPgliteClient, pgliteClient, type PgliteClient, timestamptzToIso, type PgOptions, type PgliteOptions, type SqlClient, type SqlTx } from "./sql";
 
 export interface OpenStoreOptions {
   /** postgres://… — use PostgreSQL (e.g. Supabase). Wins over the PGlite options. */
@@ -25,12 +25,12 @@ export interface OpenStoreOptions {
   pgliteThread?: boolean | undefined;
   /** PGlite: a new database starts from this image of a data directory (see PgliteOptions.image). */
   pgliteImage?: Blob | undefined;
-  /**
-   * PGlite: a directory of images (pglite-image.ts). A new database starts from the image of a migrated
-   * one kept there, and the first new database without one leaves its image there once migrated.
-   */
-  pgliteImageCache?: string | undefined;
+  /** PGlite: a new database starts from the migrated image kept here; the first without one leaves it. */
+  pgliteImageCache?: PgliteImageCache | undefined;
 }
+
+/** Where the image of an empty, migrated PGlite database is kept (PgliteOptions.image). */
+export type PgliteImageCache = { read(): Blob | undefined; write(image: Blob): Promise<void> };
 
 /**
  * Whether PGlite runs in a worker thread when PGLITE_THREAD says neither "1" nor "0": yes for a
@@ -50,23 +50,19 @@ export async function openStore(opts: OpenStoreOptions = {}): Promise<SqlStore> 
   const dataDir = opts.inMemory ? undefined : opts.dataDir;
   const env = process.env.PGLITE_THREAD;
   const thread = opts.pgliteThread ?? (env === "1" || (env !== "0" && pgliteThreadDefault(dataDir !== undefined)));
-  if (opts.databaseUrl) return withStore(await createPgClient(opts.databaseUrl), opts.migrate !== false);
-  const cached = opts.pgliteImageCache && opts.migrate !== false && isNewPgliteDir(dataDir) ? pgliteImageFile(opts.pgliteImageCache) : undefined;
-  const image = opts.pgliteImage ?? (cached ? readPgliteImage(cached) : undefined);
-  const sql = await createPgliteClient({ dataDir, thread, image });
-  const store = await withStore(sql, opts.migrate !== false);
-  // Best effort: a cache that cannot be written only means the next new database starts the long way.
-  if (cached && !image) await sql.dumpImage().then((dump) => writePgliteImage(cached, dump)).catch(() => {});
-  return store;
-}
-
-async function withStore(sql: SqlClient, migrating: boolean): Promise<SqlStore> {
+  // PostgreSQL's PG_VERSION marks a data directory that holds a database already.
+  const isNew = !dataDir || !existsSync(join(dataDir, "PG_VERSION"));
+  const cache = !opts.databaseUrl && opts.migrate !== false && isNew ? opts.pgliteImageCache : undefined;
+  const image = opts.pgliteImage ?? cache?.read();
+  const sql = opts.databaseUrl ? await createPgClient(opts.databaseUrl) : await createPgliteClient({ dataDir, thread, image });
   try {
-    if (migrating) await migrate(sql);
+    if (opts.migrate !== false) await migrate(sql);
   } catch (e) {
     await sql.close().catch(() => {});
     throw e;
   }
+  // Best effort: a cache that cannot be written only means the next new database starts the long way.
+  if (cache && !image) await (sql as PgliteClient).dumpImage().then((dump) => cache.write(dump)).catch(() => {});
   return Object.assign(createSqlStore(sql), { sql });
 }
 

@@ -2,16 +2,19 @@
 // cached image of a migrated one, and the first new database without one leaves its image behind; a
 // database that exists never loads one. On disk (PGlite in its worker thread, the `npm start` default)
 // and in memory.
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
-import { migrate, openStore, pgliteImageFile, writePgliteImage, type PgliteClient, type SqlStore } from "../src/index";
+import { migrate, openStore, type PgliteClient, type PgliteImageCache, type SqlStore } from "../src/index";
 
 const dir = mkdtempSync(join(tmpdir(), "store-persist-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const cache = join(dir, "cache");
+const file = join(dir, "image.tar");
+const cache: PgliteImageCache = {
+  read: () => (existsSync(file) ? new Blob([readFileSync(file)]) : undefined),
+  write: async (image) => writeFileSync(file, Buffer.from(await image.arrayBuffer())),
+};
 const first = join(dir, "first");
 let user: { id: string; email: string; display_name: string | null };
 
@@ -23,7 +26,7 @@ it("keeps data in a PGlite data directory across close and reopen; the first new
   user = await store.createUser({ email: "keep@example.com", password_hash: "h", display_name: null });
   const conversation = await store.forUser(user.id).createConversation({ title: "kept", system_prompt: null, model: "m" });
   await store.close();
-  expect(existsSync(pgliteImageFile(cache))).toBe(true);
+  expect(existsSync(file)).toBe(true);
 
   const second = await openStore({ dataDir: first, pgliteImageCache: cache });
   try {
@@ -37,10 +40,9 @@ it("keeps data in a PGlite data directory across close and reopen; the first new
 
 it("a new database, on disk or in memory, starts from the cached image; one that exists never loads it", async () => {
   // The image with a mark: a database made from it has the mark, one made by initdb could not.
-  const file = pgliteImageFile(cache);
-  const marked = await openStore({ inMemory: true, pgliteImage: new Blob([await readFile(file)]) });
+  const marked = await openStore({ inMemory: true, pgliteImage: cache.read() });
   await marked.sql.query("create table public.image_marker (x int)");
-  await writePgliteImage(file, await (marked.sql as PgliteClient).dumpImage());
+  await cache.write(await (marked.sql as PgliteClient).dumpImage());
   await marked.close();
 
   const fresh = join(dir, "fresh");

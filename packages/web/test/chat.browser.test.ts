@@ -149,7 +149,9 @@ describe.skipIf(missing)("playground chat in Chromium", { timeout: 90_000 }, () 
     await b.locator(".msg.assistant .usage").waitFor();
 
     await sendInPage(a, longMessage());
-    await a.locator(".msg.assistant").last().locator(".body").filter({ hasText: /word\d/ }).waitFor();
+    // As soon as the reply streams, not once its text shows: the quote of the message comes last, and a
+    // loaded machine can take longer than the rest of the reply to type into tab two.
+    await a.locator(".msg.assistant.streaming").waitFor();
     await b.fill("#content", "my draft from tab two");
     await b.press("#content", "Enter");
     await b.getByText("A reply is already being written in this conversation — following it").waitFor();
