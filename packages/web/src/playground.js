@@ -281,8 +281,7 @@ async function newConversation() {
   if (narrow()) sidebar(false);
   // An empty conversation is already a new one; don't pile up more.
   if (state.current && state.messages.length === 0 && !state.streaming) return $("content").focus();
-  if (state.opening) return state.opening;
-  const opening = (async () => {
+  state.opening ??= (async () => {
     try {
       const c = await api("POST", "/conversations", {});
       $("convs").querySelector(".no-match")?.remove();
@@ -292,13 +291,8 @@ async function newConversation() {
     } catch (e) {
       hint(humanError(e));
     }
-  })();
-  state.opening = opening;
-  try {
-    await opening;
-  } finally {
-    state.opening = null;
-  }
+  })().finally(() => (state.opening = null));
+  return state.opening;
 }
 
 async function openConversation(id, known) {
